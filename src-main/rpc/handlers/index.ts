@@ -1,0 +1,15 @@
+/**
+ * All handlers, one file per domain (named like the contract file it serves), merged into the router's map.
+ * The HandlerMap type makes a missing or misspelt handler a compile error.
+ */
+import type { Core } from '../../core/core';
+import type { HandlerMap } from '../router';
+import { systemHandlers } from './system';
+import { settingsHandlers } from './settings';
+
+export function createHandlers(core: Core): HandlerMap {
+  return {
+    ...systemHandlers(core),
+    ...settingsHandlers(core),
+  };
+}
