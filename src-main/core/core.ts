@@ -52,7 +52,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const db = openDatabase(path.join(config.dataDir, 'cronium.sqlite'), config.migrationsDir);
   const settings = new SettingsService(db, config.env, bus);
   const metrics = createMetrics();
-  const listener = new LocalListener({ metrics, settings });
+  const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion });
 
   let stopped = false;
   const core: Core = {

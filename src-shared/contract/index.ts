@@ -7,15 +7,18 @@
 import type { z } from 'zod';
 import { systemCalls, systemEvents } from './system';
 import { settingsCalls, settingsEvents } from './settings';
+import { scheduleCalls, scheduleEvents } from './schedule';
 
 export const calls = {
   ...systemCalls,
   ...settingsCalls,
+  ...scheduleCalls,
 };
 
 export const events = {
   ...systemEvents,
   ...settingsEvents,
+  ...scheduleEvents,
 };
 
 export type Calls = typeof calls;

@@ -19,4 +19,6 @@ export const systemCalls = {
 export const systemEvents = {
   /** A notice the user should see (toast), e.g. a keychain that became unavailable. */
   'system/notice': z.object({ level: z.enum(['info', 'warning', 'error']), message: z.string() }),
+  /** The shell asks the UI to show a log (a notification or a tray result was clicked): open the Logs pane on it. */
+  'system/openLog': z.object({ logId: z.string() }),
 };

@@ -6,10 +6,12 @@ import type { Core } from '../../core/core';
 import type { HandlerMap } from '../router';
 import { systemHandlers } from './system';
 import { settingsHandlers } from './settings';
+import { scheduleHandlers } from './schedule';
 
 export function createHandlers(core: Core): HandlerMap {
   return {
     ...systemHandlers(core),
     ...settingsHandlers(core),
+    ...scheduleHandlers(() => core.clock.now()),
   };
 }

@@ -1,0 +1,445 @@
+/**
+ * Scheduler: turns the schedules of events and workflows into fires, applying the misfire policy to times missed
+ * while the app was closed or the machine slept, and the overlap policy to times that come while a run is going.
+ * It owns when and whether to fire; it never runs a job itself (dispatch does) and never fires a scheduled time
+ * twice (FireStore.claim on the idempotency key `<kind>:<id>:<scheduledFor ISO>` comes before every dispatch).
+ *
+ * Cost: one timer for the earliest due fire across all owners (a min-heap), re-armed at least every
+ * MAX_WAIT_MS so a wall-clock jump (sleep, clock change) is noticed: a due time older than graceMs when it is
+ * handled counts as missed and goes through the misfire policy, exactly like downtime found at start().
+ * Delivery is at most once: a crash between claim and dispatch loses that one fire rather than risking a double.
+ */
+import {
+  DEFAULT_MISFIRE_WINDOW_SECONDS,
+  MAX_CATCH_UP_FIRES,
+  type FireOutcome,
+  type FireRecord,
+  type MisfirePolicy,
+  type OverlapPolicy,
+  type ScheduleSpec,
+} from '../../../src-shared/contract/schedule';
+import type { Clock } from '../clock';
+import { compileSchedule, type CompiledSchedule } from './schedule-math';
+import { idempotencyKeyFor, type FireStore, type OwnerKind } from './fire-store';
+
+export interface ScheduleOwnerRef {
+  kind: OwnerKind;
+  id: string;
+}
+
+export interface ScheduleOwner extends ScheduleOwnerRef {
+  spec: ScheduleSpec;
+  /** IANA name; null/undefined = the workstation's zone. */
+  timeZone?: string | null;
+  misfirePolicy: MisfirePolicy;
+  misfireWindowSeconds?: number;
+  overlapPolicy: OverlapPolicy;
+  enabled: boolean;
+  /**
+   * When this schedule took effect (e.g. the event's updated_at): where catching up starts at start() if the owner
+   * has no fire recorded yet. Without it, an owner with no history catches nothing up.
+   */
+  activeSince?: Date;
+}
+
+export interface Fire extends ScheduleOwnerRef {
+  scheduledFor: Date;
+  idempotencyKey: string;
+  /** schedule: on time; catch_up: a missed time run by the misfire policy; queued: waited for the previous run. */
+  trigger: 'schedule' | 'catch_up' | 'queued';
+}
+
+export interface SchedulerDeps {
+  clock: Clock;
+  store: FireStore;
+  /** Starts the run(s) for a fire (creates the jobs) and resolves once they exist; must not wait for them to finish. */
+  dispatch: (fire: Fire) => Promise<{ jobIds: string[] }>;
+  /** Whether a run of this owner is still going (for the overlap policy). */
+  isRunning: (owner: ScheduleOwnerRef) => boolean | Promise<boolean>;
+  /** Every record written (fired, queued, skipped), e.g. to push 'schedule/fired' to the UI. */
+  onRecord?: (rec: FireRecord) => void;
+  /** A due time handled later than this counts as missed (machine asleep, app closed). Default 60 s. */
+  graceMs?: number;
+  /** How often a queued fire re-checks isRunning when no runEnded() call came. Default 5 s. */
+  queuePollMs?: number;
+}
+
+/** Longest single timer wait: bounds how late a wall-clock jump is noticed; far below setTimeout's 24.8-day limit. */
+export const MAX_WAIT_MS = 30_000;
+
+interface Entry {
+  owner: ScheduleOwner;
+  compiled: CompiledSchedule;
+  /** Every scheduled time <= cursor has been handled. */
+  cursor: number;
+  nextAt: number | null;
+  /** Bumped on every change so stale heap items are ignored. */
+  version: number;
+  /** Dispatches started and not yet resolved: a run is under way even before isRunning knows of it. */
+  inFlight: number;
+  /** The one fire waiting for the current run to end (overlap 'queue'). */
+  pending: Fire | null;
+}
+
+interface HeapItem {
+  at: number;
+  key: string;
+  version: number;
+}
+
+/** A binary min-heap on `at`: the earliest due fire in O(1), insert and removal in O(log n). */
+class FireHeap {
+  private items: HeapItem[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): HeapItem | undefined {
+    return this.items[0];
+  }
+  push(item: HeapItem): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p].at <= a[i].at) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): HeapItem | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l].at < a[m].at) m = l;
+        if (r < a.length && a[r].at < a[m].at) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+  clear(): void {
+    this.items = [];
+  }
+}
+
+const ownerKey = (kind: OwnerKind, id: string): string => `${kind}:${id}`;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly heap = new FireHeap();
+  private readonly graceMs: number;
+  private readonly queuePollMs: number;
+  private timer: { cancel(): void } | null = null;
+  private started = false;
+  private ticking: Promise<void> | null = null;
+  private tickAgain = false;
+  private readonly dispatches = new Set<Promise<void>>();
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.graceMs = deps.graceMs ?? 60_000;
+    this.queuePollMs = deps.queuePollMs ?? 5_000;
+  }
+
+  /**
+   * Adds or replaces an owner's schedule (throws INVALID_SCHEDULE). While running, a new or changed schedule starts
+   * from now: times before the edit are not caught up. A disabled owner is removed.
+   */
+  upsert(owner: ScheduleOwner): void {
+    const key = ownerKey(owner.kind, owner.id);
+    if (!owner.enabled) {
+      this.remove(owner.kind, owner.id);
+      return;
+    }
+    const compiled = compileSchedule(owner.spec, owner.timeZone);
+    const prev = this.entries.get(key);
+    const sameSchedule =
+      prev !== undefined &&
+      prev.compiled.timeZone === compiled.timeZone &&
+      JSON.stringify(prev.owner.spec) === JSON.stringify(owner.spec);
+    if (prev && sameSchedule) {
+      prev.owner = owner; // policies changed only: keep the cursor and the pending fire
+      return;
+    }
+    const now = this.deps.clock.now();
+    const entry: Entry = {
+      owner,
+      compiled,
+      cursor: now,
+      nextAt: null,
+      version: (prev?.version ?? 0) + 1,
+      inFlight: prev?.inFlight ?? 0,
+      pending: prev?.pending ?? null,
+    };
+    this.entries.set(key, entry);
+    if (this.started) {
+      this.schedule(entry);
+      this.arm();
+    }
+  }
+
+  remove(kind: OwnerKind, id: string): void {
+    const entry = this.entries.get(ownerKey(kind, id));
+    if (!entry) return;
+    entry.version++;
+    this.entries.delete(ownerKey(kind, id));
+    if (this.started) this.arm();
+  }
+
+  /** The next time this owner will fire (before overlap/maxRuns checks), or null. */
+  nextFire(kind: OwnerKind, id: string): Date | null {
+    const at = this.entries.get(ownerKey(kind, id))?.nextAt;
+    return at === null || at === undefined ? null : new Date(at);
+  }
+
+  /**
+   * Catches up on the time the app was closed (from each owner's last recorded fire, or activeSince, to now) with
+   * each owner's misfire policy, restores fires still queued, and starts the timer.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    const now = this.deps.clock.now();
+    for (const entry of this.entries.values()) {
+      const { kind, id } = entry.owner;
+      const last = await this.deps.store.lastFire(kind, id);
+      entry.cursor = last?.getTime() ?? entry.owner.activeSince?.getTime() ?? now;
+      if (entry.owner.overlapPolicy === 'queue' && !entry.pending) {
+        const waiting = await this.deps.store.queued(kind, id);
+        const rec = waiting[waiting.length - 1];
+        if (rec) {
+          entry.pending = { kind, id, scheduledFor: new Date(rec.scheduledFor), idempotencyKey: rec.idempotencyKey, trigger: 'queued' };
+        }
+      }
+    }
+    this.started = true;
+    this.heap.clear();
+    for (const entry of this.entries.values()) this.schedule(entry);
+    await this.tick();
+  }
+
+  /** Stops the timer; resolves when the fire being handled and the dispatches under way have settled. */
+  async stop(): Promise<void> {
+    this.started = false;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.whenIdle();
+  }
+
+  /** The jobs service calls this when an owner's run ends, so a queued fire starts without waiting for the poll. */
+  runEnded(kind: OwnerKind, id: string): void {
+    const entry = this.entries.get(ownerKey(kind, id));
+    if (entry?.pending && this.started) void this.tick();
+  }
+
+  /** Resolves when no tick and no dispatch is in progress (tests and shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.ticking || this.dispatches.size > 0) {
+      if (this.ticking) await this.ticking;
+      if (this.dispatches.size > 0) await Promise.allSettled([...this.dispatches]);
+    }
+  }
+
+  private schedule(entry: Entry): void {
+    entry.version++;
+    entry.nextAt = Number.isFinite(entry.cursor) ? entry.compiled.next(entry.cursor) : null;
+    if (entry.nextAt !== null) {
+      this.heap.push({ at: entry.nextAt, key: ownerKey(entry.owner.kind, entry.owner.id), version: entry.version });
+    }
+  }
+
+  private arm(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    if (!this.started) return;
+    const now = this.deps.clock.now();
+    let wakeAt = now + MAX_WAIT_MS;
+    for (let top = this.heap.peek(); top; top = this.heap.peek()) {
+      const entry = this.entries.get(top.key);
+      if (entry && entry.version === top.version) {
+        wakeAt = Math.min(wakeAt, top.at);
+        break;
+      }
+      this.heap.pop(); // stale: the owner was removed or rescheduled
+    }
+    if (this.hasPending()) wakeAt = Math.min(wakeAt, now + this.queuePollMs);
+    this.timer = this.deps.clock.setTimeout(() => void this.tick(), Math.max(0, wakeAt - now));
+  }
+
+  private hasPending(): boolean {
+    for (const e of this.entries.values()) if (e.pending) return true;
+    return false;
+  }
+
+  /** Handles every due owner, then re-arms. One tick at a time; a request during a tick runs another after it. */
+  private tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return this.ticking;
+    }
+    this.ticking = (async () => {
+      try {
+        do {
+          this.tickAgain = false;
+          await this.handleDue();
+          await this.startQueued();
+        } while (this.tickAgain && this.started);
+      } finally {
+        this.ticking = null;
+        this.arm();
+      }
+    })();
+    return this.ticking;
+  }
+
+  private async handleDue(): Promise<void> {
+    for (;;) {
+      if (!this.started) return;
+      const top = this.heap.peek();
+      const now = this.deps.clock.now();
+      if (!top || top.at > now) return;
+      this.heap.pop();
+      const entry = this.entries.get(top.key);
+      if (!entry || entry.version !== top.version) continue;
+      try {
+        await this.handleEntry(entry, now);
+      } catch (err) {
+        console.error(`[scheduler] ${top.key}: handling the due fire failed:`, err);
+        entry.cursor = now;
+      }
+      if (this.entries.get(top.key) === entry) this.schedule(entry);
+    }
+  }
+
+  /** Every scheduled time in (cursor, now]: recent ones fire, older ones go through the misfire policy. */
+  private async handleEntry(entry: Entry, now: number): Promise<void> {
+    const { times, more } = entry.compiled.between(entry.cursor, now, MAX_CATCH_UP_FIRES + 1);
+    const from = entry.cursor;
+    entry.cursor = now;
+    const onTime = times.filter((t) => now - t <= this.graceMs);
+    const missed = times.filter((t) => now - t > this.graceMs);
+    if (missed.length > 0) await this.applyMisfire(entry, from, missed, more, now);
+    for (const t of onTime) await this.fireOrOverlap(entry, t, 'schedule');
+  }
+
+  private async applyMisfire(entry: Entry, from: number, missed: number[], more: boolean, now: number): Promise<void> {
+    const policy = entry.owner.misfirePolicy;
+    const windowMs = (entry.owner.misfireWindowSeconds ?? DEFAULT_MISFIRE_WINDOW_SECONDS) * 1000;
+    let toRun: number[] = [];
+    if (policy === 'run_once' || policy === 'run_each') {
+      const inWindow = missed.filter((t) => now - t <= windowMs);
+      toRun = policy === 'run_once' ? inWindow.slice(-1) : inWindow.slice(-MAX_CATCH_UP_FIRES);
+    }
+    const skipped = missed.filter((t) => !toRun.includes(t));
+    if (skipped.length > 0) {
+      const count = `${more ? 'more than ' : ''}${skipped.length}`;
+      const why =
+        policy === 'skip'
+          ? "the misfire policy is 'skip'"
+          : policy === 'run_once'
+            ? toRun.length > 0
+              ? "the misfire policy 'run_once' runs only the latest"
+              : `they are older than the misfire window (${windowMs / 1000} s)`
+            : `they are older than the misfire window (${windowMs / 1000} s) or beyond ${MAX_CATCH_UP_FIRES} catch-up runs`;
+      const latestSkipped = skipped[skipped.length - 1];
+      await this.record(entry, latestSkipped, 'skipped_misfire',
+        `${count} scheduled time(s) between ${iso(from)} and ${iso(latestSkipped)} were missed while the app was not running or the computer slept; not run because ${why}`);
+    }
+    for (const t of toRun) await this.fireOrOverlap(entry, t, 'catch_up');
+  }
+
+  private async fireOrOverlap(entry: Entry, t: number, trigger: Fire['trigger']): Promise<void> {
+    const { owner } = entry;
+    if (owner.spec.maxRuns !== undefined && (await this.deps.store.countFired(owner.kind, owner.id)) >= owner.spec.maxRuns) {
+      entry.cursor = Number.POSITIVE_INFINITY; // done for good; a changed schedule (upsert) starts it again
+      return;
+    }
+    if (owner.overlapPolicy !== 'allow' && (entry.inFlight > 0 || (await this.deps.isRunning(owner)))) {
+      if (owner.overlapPolicy === 'skip') {
+        await this.record(entry, t, 'skipped_overlap', 'the previous run was still running (overlap policy skip)');
+        return;
+      }
+      if (entry.pending) {
+        await this.record(entry, t, 'skipped_overlap', `a run (for ${entry.pending.scheduledFor.toISOString()}) is already queued behind the running one`);
+        return;
+      }
+      const fire = this.fireFor(entry, t, 'queued');
+      if (await this.record(entry, t, 'queued', 'waiting for the previous run to end (overlap policy queue)')) entry.pending = fire;
+      return;
+    }
+    const fire = this.fireFor(entry, t, trigger);
+    const rec = this.recordFor(entry, t, 'fired', trigger === 'catch_up' ? 'missed while the app was not running; run by the misfire policy' : undefined);
+    // Another instance (or an earlier life of this one) may have handled this time already: then nothing runs.
+    if (await this.deps.store.claim(rec)) this.startDispatch(entry, fire, rec);
+  }
+
+  /** Starts fires that waited for the previous run, once it has ended. */
+  private async startQueued(): Promise<void> {
+    for (const entry of this.entries.values()) {
+      const fire = entry.pending;
+      if (!fire || !this.started) continue;
+      if (entry.inFlight > 0 || (await this.deps.isRunning(entry.owner))) continue;
+      entry.pending = null;
+      const reason = `queued behind the previous run; started at ${iso(this.deps.clock.now())}`;
+      if (!(await this.deps.store.promoteQueued(fire.idempotencyKey, iso(this.deps.clock.now()), reason))) continue;
+      this.startDispatch(entry, fire, this.recordFor(entry, fire.scheduledFor.getTime(), 'fired', reason));
+    }
+  }
+
+  /** Runs the dispatch without holding up other owners' fires; the record is announced once its job ids are known. */
+  private startDispatch(entry: Entry, fire: Fire, rec: FireRecord): void {
+    entry.inFlight++;
+    const done = (async () => {
+      try {
+        const { jobIds } = await this.deps.dispatch(fire);
+        await this.deps.store.complete(fire.idempotencyKey, jobIds);
+        this.deps.onRecord?.({ ...rec, jobIds });
+      } catch (err) {
+        const reason = `could not start the run: ${err instanceof Error ? err.message : String(err)}`;
+        await this.deps.store.complete(fire.idempotencyKey, [], reason).catch(() => undefined);
+        this.deps.onRecord?.({ ...rec, reason });
+      } finally {
+        entry.inFlight--;
+      }
+    })();
+    this.dispatches.add(done);
+    void done.finally(() => this.dispatches.delete(done));
+  }
+
+  private fireFor(entry: Entry, t: number, trigger: Fire['trigger']): Fire {
+    const { kind, id } = entry.owner;
+    return { kind, id, scheduledFor: new Date(t), idempotencyKey: idempotencyKeyFor(kind, id, t), trigger };
+  }
+
+  /** Claims the scheduled time with its outcome; false when it had been handled already. */
+  private async record(entry: Entry, t: number, outcome: FireOutcome, reason?: string): Promise<boolean> {
+    const rec = this.recordFor(entry, t, outcome, reason);
+    const claimed = await this.deps.store.claim(rec);
+    if (claimed) this.deps.onRecord?.(rec);
+    return claimed;
+  }
+
+  private recordFor(entry: Entry, t: number, outcome: FireOutcome, reason?: string): FireRecord {
+    const { kind, id } = entry.owner;
+    const rec: FireRecord = {
+      ownerKind: kind,
+      ownerId: id,
+      scheduledFor: iso(t),
+      idempotencyKey: idempotencyKeyFor(kind, id, t),
+      outcome,
+      jobIds: [],
+      firedAt: iso(this.deps.clock.now()),
+    };
+    if (reason !== undefined) rec.reason = reason;
+    return rec;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The settings every fresh install starts with: RunnerSettings and the four feature flags of the change list,
+ * streaming, listener and notification preferences. Values must pass the contract's Settings schema (a unit test checks).
+ */
+import type { FeatureFlag, Settings } from '../../../src-shared/contract/settings';
+
+/** The runner version this app build deploys unless RUNNER_DEFAULT_VERSION or the settings say otherwise. */
+export const RUNNER_DEFAULT_VERSION = '1.0.0';
+
+export const DEFAULT_FLAGS: Record<FeatureFlag, boolean> = {
+  ssh_runner_enabled: true,
+  ssh_runner_streaming_logs: true,
+  ssh_runner_auto_deploy: true,
+  ssh_runner_fallback: true,
+};
+
+export function defaultSettings(): Settings {
+  return {
+    runner: {
+      enabled: true,
+      defaultExecutionMode: 'auto',
+      // '' = <dataDir>/runner-artifacts, resolved by the artifact store
+      artifactCachePath: '',
+      deploymentTimeout: 120,
+      healthCheckInterval: 60,
+      fallbackToDirect: true,
+      defaultVersion: RUNNER_DEFAULT_VERSION,
+      updatePolicy: 'manual',
+      cacheTtlDays: 90,
+      downloadTimeout: 30,
+      maxPayloadBytes: 10 * 1024 * 1024,
+      health: {
+        cpuDegradedPercent: 80,
+        cpuUnhealthyPercent: 95,
+        memoryDegradedPercent: 85,
+        memoryUnhealthyPercent: 95,
+        diskDegradedFreeMb: 1024,
+        diskUnhealthyFreeMb: 256,
+      },
+    },
+    streaming: { bufferSize: 65536, timeoutSeconds: 300 },
+    listener: { port: 0 },
+    notifications: { onFailure: true, onSuccess: false },
+    flags: { ...DEFAULT_FLAGS },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * SettingsService: owns RunnerSettings, the streaming/listener/notification preferences and the four feature flags.
+ * Stored sections live in `settings` (one JSON row per section), flags in `feature_flags`; the change list's
+ * environment variables override stored values without replacing them. An update that fails validation saves nothing.
+ * It never stores or returns a secret (HELPER_JWT_SECRET stays out of Settings).
+ */
+import type { z } from 'zod';
+import {
+  FeatureFlag,
+  Settings,
+  SettingsPatch,
+  type SettingsView,
+} from '../../../src-shared/contract/settings';
+import type { AppDatabase } from '../db/database';
+import { nowIso } from '../db/ids';
+import { AppError } from '../errors';
+import type { EventBus } from '../event-bus';
+import { defaultSettings } from './defaults';
+import { helperJwtSecretFromEnv, readEnvOverrides, type EnvOverride } from './env-overrides';
+
+type SectionKey = Exclude<keyof Settings, 'flags'>;
+const SECTIONS: readonly SectionKey[] = ['runner', 'streaming', 'listener', 'notifications'];
+
+export class SettingsService {
+  private stored: Settings;
+  private readonly overrides: EnvOverride[];
+
+  constructor(
+    private readonly db: AppDatabase,
+    private readonly env: Record<string, string | undefined>,
+    private readonly bus: EventBus,
+  ) {
+    this.overrides = readEnvOverrides(env);
+    this.stored = this.load();
+  }
+
+  /** Effective settings (environment applied) and which fields the environment pins, for the Settings pane. */
+  view(): SettingsView {
+    const overrides: Record<string, string> = {};
+    for (const o of this.overrides) overrides[`${o.section}.${o.key}`] = o.variable;
+    return { settings: this.current(), overrides };
+  }
+
+  /** The settings every service should honour: stored values with the environment's overrides applied. */
+  current(): Settings {
+    const effective = structuredClone(this.stored);
+    for (const o of this.overrides) {
+      (effective[o.section] as Record<string, unknown>)[o.key] = o.value;
+    }
+    return effective;
+  }
+
+  flag(name: FeatureFlag): boolean {
+    return this.current().flags[name] ?? defaultSettings().flags[name] ?? false;
+  }
+
+  /** HELPER_JWT_SECRET from the environment, for the listener's runner tokens; undefined when not set. */
+  helperJwtSecretFromEnv(): string | undefined {
+    return helperJwtSecretFromEnv(this.env);
+  }
+
+  /**
+   * Merges the patch into the stored settings, validates the whole result, then saves it in one transaction.
+   * A field pinned by the environment is still saved (it takes effect once the variable is unset).
+   */
+  update(patch: SettingsPatch): SettingsView {
+    const parsedPatch = SettingsPatch.safeParse(patch);
+    if (!parsedPatch.success) throw invalid(parsedPatch.error.issues);
+    const merged = mergePatch(this.stored, parsedPatch.data);
+    const parsed = Settings.safeParse(merged);
+    if (!parsed.success) throw invalid(parsed.error.issues);
+    const next = parsed.data;
+    const thresholdFields = checkHealthThresholds(next);
+    if (Object.keys(thresholdFields).length > 0) {
+      throw new AppError('INVALID_SETTING', `Settings not saved: ${describeFields(thresholdFields)}`, { fields: thresholdFields });
+    }
+
+    const at = nowIso();
+    const upsertSection = this.db.sqlite.prepare(
+      'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+    );
+    const upsertFlag = this.db.sqlite.prepare(
+      'INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at',
+    );
+    // Synchronous better-sqlite3 statements, so view()/current() stay synchronous for every caller.
+    this.db.sqlite.transaction(() => {
+      for (const section of SECTIONS) {
+        if (parsedPatch.data[section] !== undefined) upsertSection.run(section, JSON.stringify(next[section]), at);
+      }
+      for (const [name, enabled] of Object.entries(parsedPatch.data.flags ?? {})) {
+        if (enabled !== undefined) upsertFlag.run(name, enabled ? 1 : 0, at);
+      }
+    })();
+    this.stored = next;
+
+    const view = this.view();
+    this.bus.emit('settings/changed', view);
+    return view;
+  }
+
+  private load(): Settings {
+    const defaults = defaultSettings();
+    const result: Settings = structuredClone(defaults);
+    const rows = this.db.sqlite.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+    for (const row of rows) {
+      if (!(SECTIONS as readonly string[]).includes(row.key)) continue;
+      const section = row.key as SectionKey;
+      let stored: unknown;
+      try {
+        stored = JSON.parse(row.value);
+      } catch {
+        console.warn(`[settings] stored section "${section}" is not valid JSON; using the defaults for it.`);
+        continue;
+      }
+      // Stored sections are merged onto the defaults so a field added by a newer app version gets its default.
+      const candidate = { ...result, [section]: deepMerge(defaults[section], stored) };
+      const check = (Settings.shape[section] as z.ZodType).safeParse(candidate[section]);
+      if (!check.success) {
+        console.warn(`[settings] stored section "${section}" is invalid (${check.error.issues[0]?.message}); using the defaults for it.`);
+        continue;
+      }
+      (result as Record<SectionKey, unknown>)[section] = check.data;
+    }
+    const flagRows = this.db.sqlite.prepare('SELECT name, enabled FROM feature_flags').all() as { name: string; enabled: number }[];
+    for (const row of flagRows) {
+      const name = FeatureFlag.safeParse(row.name);
+      if (name.success) result.flags[name.data] = row.enabled === 1;
+    }
+    return result;
+  }
+}
+
+function invalid(issues: z.ZodError['issues']): AppError {
+  // Same shape as the router's field errors ("runner.cacheTtlDays" -> message), so forms can place them.
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const key = issue.path.map(String).join('.') || '_';
+    if (!(key in fields)) fields[key] = issue.message;
+  }
+  return new AppError('INVALID_SETTING', `Settings not saved: ${describeFields(fields)}`, { fields });
+}
+
+function describeFields(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ');
+}
+
+/** Degraded must be reached before unhealthy, or the health monitor could never report "degraded". */
+function checkHealthThresholds(s: Settings): Record<string, string> {
+  const h = s.runner.health;
+  const fields: Record<string, string> = {};
+  if (h.cpuDegradedPercent > h.cpuUnhealthyPercent) fields['runner.health.cpuDegradedPercent'] = 'must not be above cpuUnhealthyPercent';
+  if (h.memoryDegradedPercent > h.memoryUnhealthyPercent) fields['runner.health.memoryDegradedPercent'] = 'must not be above memoryUnhealthyPercent';
+  if (h.diskDegradedFreeMb < h.diskUnhealthyFreeMb) fields['runner.health.diskDegradedFreeMb'] = 'must not be below diskUnhealthyFreeMb';
+  return fields;
+}
+
+function mergePatch(base: Settings, patch: SettingsPatch): unknown {
+  return deepMerge(base, patch);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? structuredClone(base) : over;
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = deepMerge(base[k], v);
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+/**
+ * App: the shell. Left navigation over the seven panes, the connection banner, toasts, and the wiring of pushed
+ * 'system/notice' events to toasts. It reads stores through selectors and never calls the transport itself.
+ */
+import { useEffect } from 'react';
+import { ConnectionBanner } from './components/ConnectionBanner';
+import { Icon } from './components/Icon';
+import { Toasts } from './components/Toasts';
+import { DashboardPane } from './panes/DashboardPane';
+import { EventsPane } from './panes/EventsPane';
+import { LogsPane } from './panes/LogsPane';
+import { RunnersPane } from './panes/RunnersPane';
+import { ServersPane } from './panes/ServersPane';
+import { SettingsPane } from './panes/SettingsPane';
+import { WorkflowsPane } from './panes/WorkflowsPane';
+import { onEvent } from './rpc/client';
+import { useConnectionStore } from './stores/connection-store';
+import { useDashboardStore } from './stores/dashboard-store';
+import { PANES, PANE_TITLES, useNavigationStore, type PaneId } from './stores/navigation-store';
+import { useSettingsStore } from './stores/settings-store';
+import { toast } from './stores/toast-store';
+
+const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {
+  dashboard: DashboardPane,
+  servers: ServersPane,
+  events: EventsPane,
+  logs: LogsPane,
+  runners: RunnersPane,
+  workflows: WorkflowsPane,
+  settings: SettingsPane,
+};
+
+function useAppEvents(): void {
+  useEffect(
+    () =>
+      onEvent('system/notice', (notice) => {
+        if (notice.level === 'error') toast.error(notice.message);
+        else if (notice.level === 'warning') toast.warning(notice.message);
+        else toast.info(notice.message);
+      }),
+    [],
+  );
+  // After a reconnection, reload what may have changed while the link was down.
+  const sessions = useConnectionStore((s) => s.sessions);
+  useEffect(() => {
+    if (sessions <= 1) return;
+    if (useDashboardStore.getState().info) void useDashboardStore.getState().load();
+    if (useSettingsStore.getState().view) void useSettingsStore.getState().load();
+  }, [sessions]);
+}
+
+export function App() {
+  const pane = useNavigationStore((s) => s.pane);
+  const navigate = useNavigationStore((s) => s.navigate);
+  const connection = useConnectionStore((s) => s.state);
+  useAppEvents();
+  const Pane = PANE_COMPONENTS[pane];
+
+  return (
+    <div className="app">
+      <aside className="sidebar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            C
+          </span>
+          <span className="brand-name">Cronium</span>
+        </div>
+        <nav aria-label="Main">
+          <ul className="nav-list">
+            {PANES.map((id) => (
+              <li key={id}>
+                <button
+                  type="button"
+                  className={`nav-item${id === pane ? ' nav-item-active' : ''}`}
+                  aria-current={id === pane ? 'page' : undefined}
+                  onClick={() => navigate(id)}
+                >
+                  <Icon name={id} />
+                  <span>{PANE_TITLES[id]}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className={`sidebar-status status-${connection}`} aria-label="Connection status">
+          <span className="status-dot" aria-hidden="true" />
+          {connection === 'connected' ? 'Connected' : connection === 'disconnected' ? 'Disconnected' : 'Connecting…'}
+        </div>
+      </aside>
+      <main className="content">
+        <ConnectionBanner />
+        <Pane />
+      </main>
+      <Toasts />
+    </div>
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * The Settings form's fields: each one's dotted path in Settings (the same path the main process reports in
+ * AppError.fields and SettingsView.overrides), its label, kind and help. The store converts form text with these kinds;
+ * the pane lays them out. Adding a setting to the contract means adding one line here.
+ */
+import type { Settings } from '../../../src-shared/contract/settings';
+
+export type FieldKind = 'int' | 'number' | 'text' | 'toggle' | 'select';
+
+export interface SettingsField {
+  path: string;
+  label: string;
+  kind: FieldKind;
+  help?: string;
+  unit?: string;
+  options?: { value: string; label: string }[];
+}
+
+export interface SettingsSection {
+  id: string;
+  title: string;
+  description: string;
+  fields: SettingsField[];
+}
+
+export const SETTINGS_SECTIONS: SettingsSection[] = [
+  {
+    id: 'flags',
+    title: 'Feature flags',
+    description: 'Turn the SSH runner and its parts on or off. Changes apply to the next job.',
+    fields: [
+      { path: 'flags.ssh_runner_enabled', label: 'SSH runner', kind: 'toggle', help: 'Allow events to run through a runner deployed on the server.' },
+      { path: 'flags.ssh_runner_streaming_logs', label: 'Streaming logs', kind: 'toggle', help: 'Stream runner output live through the SSH tunnel.' },
+      { path: 'flags.ssh_runner_auto_deploy', label: 'Automatic runner deployment', kind: 'toggle', help: 'Deploy a compatible runner when a job needs one.' },
+      { path: 'flags.ssh_runner_fallback', label: 'Fallback to direct SSH', kind: 'toggle', help: 'When the runner cannot be used, run the job over a plain SSH exec.' },
+    ],
+  },
+  {
+    id: 'runner',
+    title: 'Runner',
+    description: 'How runners are chosen, deployed, kept healthy and cleaned up.',
+    fields: [
+      { path: 'runner.enabled', label: 'Runner enabled', kind: 'toggle' },
+      {
+        path: 'runner.defaultExecutionMode',
+        label: 'Default execution mode',
+        kind: 'select',
+        options: [
+          { value: 'auto', label: 'Auto (runner, falling back to direct SSH)' },
+          { value: 'direct-ssh', label: 'Direct SSH' },
+          { value: 'runner-ssh', label: 'Runner over SSH' },
+        ],
+      },
+      { path: 'runner.fallbackToDirect', label: 'Fall back to direct SSH when the runner fails', kind: 'toggle' },
+      { path: 'runner.defaultVersion', label: 'Default runner version', kind: 'text', help: 'A version like 1.2.3.' },
+      {
+        path: 'runner.updatePolicy',
+        label: 'Update policy',
+        kind: 'select',
+        options: [
+          { value: 'manual', label: 'Manual' },
+          { value: 'automatic', label: 'Automatic' },
+        ],
+      },
+      { path: 'runner.artifactCachePath', label: 'Artifact folder', kind: 'text', help: 'Empty = the runner-artifacts folder inside the data folder.' },
+      { path: 'runner.deploymentTimeout', label: 'Deployment timeout', kind: 'int', unit: 'seconds' },
+      { path: 'runner.healthCheckInterval', label: 'Health check interval', kind: 'int', unit: 'seconds' },
+      { path: 'runner.cacheTtlDays', label: 'Payload cache TTL', kind: 'int', unit: 'days', help: 'Payloads unused this long are removed here and on servers.' },
+      { path: 'runner.downloadTimeout', label: 'Download timeout', kind: 'int', unit: 'seconds' },
+      { path: 'runner.maxPayloadBytes', label: 'Maximum payload size', kind: 'int', unit: 'bytes' },
+    ],
+  },
+  {
+    id: 'health',
+    title: 'Runner health thresholds',
+    description: 'When a runner counts as degraded or unhealthy.',
+    fields: [
+      { path: 'runner.health.cpuDegradedPercent', label: 'CPU degraded at', kind: 'number', unit: '%' },
+      { path: 'runner.health.cpuUnhealthyPercent', label: 'CPU unhealthy at', kind: 'number', unit: '%' },
+      { path: 'runner.health.memoryDegradedPercent', label: 'Memory degraded at', kind: 'number', unit: '%' },
+      { path: 'runner.health.memoryUnhealthyPercent', label: 'Memory unhealthy at', kind: 'number', unit: '%' },
+      { path: 'runner.health.diskDegradedFreeMb', label: 'Disk degraded below', kind: 'int', unit: 'MB free' },
+      { path: 'runner.health.diskUnhealthyFreeMb', label: 'Disk unhealthy below', kind: 'int', unit: 'MB free' },
+    ],
+  },
+  {
+    id: 'streaming',
+    title: 'Log streaming',
+    description: 'How runner output is batched and how long a silent job may stay unattended.',
+    fields: [
+      { path: 'streaming.bufferSize', label: 'Stream buffer size', kind: 'int', unit: 'bytes' },
+      { path: 'streaming.timeoutSeconds', label: 'Stream timeout', kind: 'int', unit: 'seconds' },
+    ],
+  },
+  {
+    id: 'listener',
+    title: 'Local listener',
+    description: 'The port on 127.0.0.1 that runners reach through their SSH tunnel.',
+    fields: [{ path: 'listener.port', label: 'Listener port', kind: 'int', help: '0 = any free port. Takes effect at the next start.' }],
+  },
+  {
+    id: 'notifications',
+    title: 'Notifications',
+    description: 'When the desktop app tells you about finished jobs.',
+    fields: [
+      { path: 'notifications.onFailure', label: 'Notify when a job fails', kind: 'toggle' },
+      { path: 'notifications.onSuccess', label: 'Notify when a job succeeds', kind: 'toggle' },
+    ],
+  },
+];
+
+export const SETTINGS_FIELDS: SettingsField[] = SETTINGS_SECTIONS.flatMap((s) => s.fields);
+
+/** What the form holds per field: text for text and number inputs (so half-typed input is never lost), booleans for toggles. */
+export type FormValue = string | boolean;
+
+export function readPath(settings: Settings, path: string): unknown {
+  let value: unknown = settings;
+  for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+export function writePath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+export function toFormValue(field: SettingsField, value: unknown): FormValue {
+  if (field.kind === 'toggle') return value === true;
+  return value === undefined || value === null ? '' : String(value);
+}
+
+/** Form text -> the typed value, or an error message for the field. */
+export function fromFormValue(field: SettingsField, value: FormValue): { value: unknown } | { error: string } {
+  if (field.kind === 'toggle') return { value: value === true };
+  const text = String(value).trim();
+  if (field.kind === 'int' || field.kind === 'number') {
+    if (text === '') return { error: 'required' };
+    const n = Number(text);
+    if (!Number.isFinite(n)) return { error: 'must be a number' };
+    if (field.kind === 'int' && !Number.isInteger(n)) return { error: 'must be a whole number' };
+    return { value: n };
+  }
+  return { value: field.kind === 'text' ? String(value) : text };
+}

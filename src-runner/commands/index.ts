@@ -1,0 +1,12 @@
+/**
+ * The runner's command table. To add a command (`run`, `attach`, `status`), write commands/<name>.ts exporting a
+ * RunnerCommand and add it here; main.ts and the usage text pick it up. Nothing else dispatches commands.
+ */
+import type { RunnerCommand } from './command';
+import { healthCommand } from './health';
+import { versionCommand } from './version';
+
+export const commands: Record<string, RunnerCommand> = {
+  version: versionCommand,
+  health: healthCommand,
+};

@@ -1,0 +1,18 @@
+/**
+ * cronium-runner: the program the app deploys to servers. Entry point only: it looks the command up in the command
+ * table, runs it, and exits with its code. It must stay free of native modules and of anything outside Node's
+ * standard library (it runs inside a Node SEA on servers that have nothing but a POSIX shell, or under Node >= 18).
+ */
+import { runCommandLine } from './cli';
+import { processIo } from './io';
+
+// Set the exit code rather than calling process.exit(): pending stdout writes to a pipe are flushed first.
+runCommandLine(process.argv.slice(2), processIo).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cronium-runner: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

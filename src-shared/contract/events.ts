@@ -1,0 +1,103 @@
+/**
+ * Events: the scripted jobs a user defines (bash, python, node), their targets, limits, execution mode and schedule.
+ * Every save increments `version`; payloads and jobs refer to the version they ran. Secret values go in, never out.
+ */
+import { z } from 'zod';
+import { call, Ok } from './define';
+import { SelectableExecutionMode } from './settings';
+import { MisfirePolicy, OverlapPolicy, ScheduleSpec } from './schedule';
+import { JobView } from './jobs';
+
+export const ScriptType = z.enum(['bash', 'python', 'node']);
+export type ScriptType = z.infer<typeof ScriptType>;
+
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EnvName = z.string().regex(ENV_NAME_PATTERN, 'a variable name has letters, digits and _ and does not start with a digit').max(128);
+
+export const RunnerRequirements = z.object({
+  minVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version like 1.2.3').optional(),
+  capabilities: z.array(z.string().min(1).max(64)).max(32).optional(),
+});
+export type RunnerRequirements = z.infer<typeof RunnerRequirements>;
+
+export const EventInput = z.object({
+  id: z.string().min(1).optional(),
+  name: z.string().trim().min(1, 'give the event a name').max(200),
+  description: z.string().max(4000).default(''),
+  scriptType: ScriptType,
+  content: z.string().max(1024 * 1024, 'scripts are limited to 1 MiB').refine((s) => s.trim().length > 0, 'the script is empty'),
+  env: z.record(EnvName, z.string().max(32 * 1024)).default({}),
+  /** Secret variables: a value sets or replaces it; no value keeps the stored one; leaving a name out removes it. */
+  secrets: z.array(z.object({ name: EnvName, value: z.string().max(32 * 1024).optional() })).max(100).default([]),
+  timeoutSeconds: z.number().int().min(1, 'at least 1 second').max(7 * 86400, 'at most 7 days'),
+  retries: z.number().int().min(0).max(10, 'at most 10 retries').default(0),
+  retryBackoffSeconds: z.number().int().min(0).max(3600).default(5),
+  executionMode: SelectableExecutionMode.default('auto'),
+  runnerRequirements: RunnerRequirements.nullable().default(null),
+  serverIds: z.array(z.string().min(1)).min(1, 'choose at least one server'),
+  schedule: ScheduleSpec.nullable().default(null),
+  /** IANA zone; null = the workstation's zone. */
+  timeZone: z.string().max(64).nullable().default(null),
+  misfirePolicy: MisfirePolicy.default('run_once'),
+  overlapPolicy: OverlapPolicy.default('skip'),
+  enabled: z.boolean().default(true),
+});
+export type EventInput = z.input<typeof EventInput>;
+
+export const EventView = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  scriptType: ScriptType,
+  content: z.string(),
+  env: z.record(z.string(), z.string()),
+  secrets: z.array(z.object({ name: z.string(), isSet: z.boolean() })),
+  timeoutSeconds: z.number().int(),
+  retries: z.number().int(),
+  retryBackoffSeconds: z.number().int(),
+  executionMode: SelectableExecutionMode,
+  runnerRequirements: RunnerRequirements.nullable(),
+  servers: z.array(z.object({ id: z.string(), name: z.string() })),
+  schedule: ScheduleSpec.nullable(),
+  timeZone: z.string().nullable(),
+  misfirePolicy: MisfirePolicy,
+  overlapPolicy: OverlapPolicy,
+  enabled: z.boolean(),
+  version: z.number().int(),
+  nextRunAt: z.string().nullable(),
+  lastRun: z.object({ jobId: z.string(), status: z.string(), at: z.string() }).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type EventView = z.infer<typeof EventView>;
+
+export const ScheduleFireView = z.object({
+  id: z.string(),
+  scheduledFor: z.string(),
+  outcome: z.string(),
+  reason: z.string().nullable(),
+  jobIds: z.array(z.string()),
+  firedAt: z.string(),
+});
+
+export const eventsCalls = {
+  'events/list': call(z.object({ serverId: z.string().optional() }).optional(), z.array(EventView)),
+  'events/get': call(z.object({ id: z.string().min(1) }), EventView),
+  'events/save': call(EventInput, EventView),
+  'events/duplicate': call(z.object({ id: z.string().min(1) }), EventView),
+  'events/delete': call(z.object({ id: z.string().min(1) }), Ok),
+  /** Run now: one job per target server (or the given subset). */
+  'events/run': call(
+    z.object({ id: z.string().min(1), serverIds: z.array(z.string().min(1)).optional() }),
+    z.object({ jobs: z.array(JobView) }),
+  ),
+  /** Scheduled fires and skips, newest first. */
+  'events/history': call(
+    z.object({ id: z.string().min(1), limit: z.number().int().min(1).max(500).default(50) }),
+    z.array(ScheduleFireView),
+  ),
+};
+
+export const eventsEvents = {
+  'events/changed': z.object({ event: EventView.nullable(), deletedId: z.string().optional() }),
+};

@@ -1,0 +1,59 @@
+/**
+ * Jobs: one run of one event version on one server. States follow ARCHITECTURE.md; only the job state machine in
+ * src-main/core/jobs moves them. A job's output lives in its log (contract/logs.ts).
+ */
+import { z } from 'zod';
+import { call } from './define';
+import { ExecutionMode } from './settings';
+
+export const JobStatus = z.enum(['QUEUED', 'DISPATCHING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL']);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'];
+
+export const JobView = z.object({
+  id: z.string(),
+  eventId: z.string().nullable(),
+  eventName: z.string().nullable(),
+  eventVersion: z.number().int().nullable(),
+  serverId: z.string().nullable(),
+  serverName: z.string().nullable(),
+  workflowRunId: z.string().nullable(),
+  status: JobStatus,
+  trigger: z.enum(['manual', 'schedule', 'workflow']),
+  attempt: z.number().int(),
+  maxAttempts: z.number().int(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  reason: z.string().nullable(),
+  requestedMode: ExecutionMode.nullable(),
+  executionMode: ExecutionMode.nullable(),
+  fallbackReason: z.string().nullable(),
+  logId: z.string().nullable(),
+  output: z.unknown().optional(),
+  condition: z.boolean().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+});
+export type JobView = z.infer<typeof JobView>;
+
+export const jobsCalls = {
+  'jobs/list': call(
+    z
+      .object({
+        status: JobStatus.optional(),
+        eventId: z.string().optional(),
+        serverId: z.string().optional(),
+        limit: z.number().int().min(1).max(1000).default(100),
+      })
+      .optional(),
+    z.array(JobView),
+  ),
+  'jobs/get': call(z.object({ id: z.string().min(1) }), JobView),
+  'jobs/cancel': call(z.object({ id: z.string().min(1) }), JobView),
+};
+
+export const jobsEvents = {
+  'jobs/changed': z.object({ job: JobView }),
+};

@@ -1,0 +1,245 @@
+// ServeHost over real HTTP and WebSocket, with a real core (SQLite file in a temp folder) behind the router:
+// the token and Origin rules, calls, pushed events, and frames that are too big or malformed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { MAX_CLIENT_FRAME_BYTES } from '../../../src-shared/contract/wire';
+import { startServeHost, type ServeHost } from '../../../src-main/headless/serve-host';
+import { createHandlers } from '../../../src-main/rpc/handlers';
+import { Router } from '../../../src-main/rpc/router';
+import { createTestCore, type TestCore } from '../../harness/test-core';
+
+let testCore: TestCore;
+let host: ServeHost;
+let renderDir: string;
+let origin: string;
+
+beforeAll(async () => {
+  testCore = await createTestCore();
+  renderDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-render-'));
+  fs.mkdirSync(path.join(renderDir, 'assets'));
+  fs.writeFileSync(path.join(renderDir, 'index.html'), '<!doctype html><title>Cronium test page</title>');
+  fs.writeFileSync(path.join(renderDir, 'assets', 'app-123.js'), 'console.log("app");');
+  fs.writeFileSync(path.join(os.tmpdir(), 'cronium-outside.txt'), 'outside the render dir');
+  host = await startServeHost({ router: new Router(createHandlers(testCore.core), testCore.core.bus), renderDir, port: 0 });
+  origin = `http://127.0.0.1:${host.port}`;
+});
+
+afterAll(async () => {
+  await host?.close();
+  await testCore?.cleanup();
+  fs.rmSync(renderDir, { recursive: true, force: true });
+});
+
+interface Client {
+  ws: WebSocket;
+  frames: any[];
+  next(pred: (f: any) => boolean, timeoutMs?: number): Promise<any>;
+  call(name: string, input?: unknown): Promise<any>;
+}
+
+let nextId = 1;
+function connect(opts: { token?: string | null; origin?: string | null; cookie?: string } = {}): Promise<Client> {
+  const token = opts.token === undefined ? host.token : opts.token;
+  const url = `ws://127.0.0.1:${host.port}/rpc${token ? `?token=${token}` : ''}`;
+  const headers: Record<string, string> = {};
+  if (opts.cookie) headers.cookie = opts.cookie;
+  const ws = new WebSocket(url, { headers, ...(opts.origin === null ? {} : { origin: opts.origin ?? origin }) });
+  const frames: any[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()));
+    for (const w of waiters) w();
+  });
+  const client: Client = {
+    ws,
+    frames,
+    next(pred, timeoutMs = 3000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = frames.find(pred);
+          if (found) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error('no matching frame arrived'));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async call(name, input) {
+      const id = nextId++;
+      ws.send(JSON.stringify({ t: 'invoke', id, name, input }));
+      return (await client.next((f) => f.t === 'result' && f.id === id)).result;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused with ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('error', reject);
+  });
+}
+
+function refusal(p: Promise<unknown>): Promise<number | undefined> {
+  return p.then(
+    () => undefined,
+    (err) => err.status,
+  );
+}
+
+describe('serve host', () => {
+  describe('when a browser asks for the page', () => {
+    it('refuses it without the token, with a plain-text explanation', async () => {
+      const res = await fetch(`${origin}/`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+      expect(await res.text()).toMatch(/access token/);
+      expect((await fetch(`${origin}/assets/app-123.js`)).status).toBe(401);
+    });
+
+    it('refuses a wrong token of the right length', async () => {
+      const wrong = host.token.slice(0, -1) + (host.token.endsWith('A') ? 'B' : 'A');
+      expect((await fetch(`${origin}/?token=${wrong}`)).status).toBe(401);
+    });
+
+    it('serves the page with the token, sets an HttpOnly SameSite=Strict cookie and a strict CSP', async () => {
+      const res = await fetch(host.url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('Cronium test page');
+      const cookie = res.headers.get('set-cookie')!;
+      expect(cookie).toMatch(new RegExp(`^cronium_token_${host.port}=${host.token};`));
+      expect(cookie).toMatch(/HttpOnly/);
+      expect(cookie).toMatch(/SameSite=Strict/);
+      const csp = res.headers.get('content-security-policy')!;
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    });
+
+    it('serves assets to a browser holding the cookie', async () => {
+      const res = await fetch(`${origin}/assets/app-123.js`, { headers: { cookie: `cronium_token_${host.port}=${host.token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/javascript/);
+      expect(await res.text()).toContain('console.log');
+    });
+
+    it('never serves a file outside the built renderer', async () => {
+      const res = await fetch(`${origin}/assets/%2e%2e/%2e%2e/cronium-outside.txt?token=${host.token}`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain('outside the render dir');
+    });
+
+    it('refuses a request for another host name (DNS rebinding), even with the token', async () => {
+      const http = await import('node:http');
+      const status = await new Promise<number>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: host.port, path: `/?token=${host.token}`, headers: { host: `evil.example:${host.port}` } }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on('error', reject);
+      });
+      expect(status).toBe(421);
+    });
+  });
+
+  describe('when a client opens the /rpc socket', () => {
+    it('refuses it without the token', async () => {
+      expect(await refusal(connect({ token: null }))).toBe(401);
+    });
+
+    it('refuses it from another Origin, or with no Origin at all, even with the token', async () => {
+      expect(await refusal(connect({ origin: 'http://evil.example' }))).toBe(403);
+      expect(await refusal(connect({ origin: 'http://localhost:' + host.port }))).toBe(403);
+      expect(await refusal(connect({ origin: null }))).toBe(403);
+    });
+
+    it('accepts the token from the cookie set with the page', async () => {
+      const client = await connect({ token: null, cookie: `cronium_token_${host.port}=${host.token}` });
+      expect((await client.call('system/ping')).ok).toBe(true);
+      client.ws.close();
+    });
+
+    it('runs a call through the router and answers with its result', async () => {
+      const client = await connect();
+      const info = await client.call('system/info');
+      expect(info.ok).toBe(true);
+      expect(info.value.dataDir).toBe(testCore.dataDir);
+      expect(info.value.mode).toBe('serve');
+      const refused = await client.call('settings/update', { runner: { healthCheckInterval: 1 } });
+      expect(refused.ok).toBe(false);
+      expect(refused.error.fields).toHaveProperty(['runner.healthCheckInterval']);
+      client.ws.close();
+    });
+  });
+
+  describe('when the core pushes an event', () => {
+    it('reaches every connected client', async () => {
+      const a = await connect();
+      const b = await connect();
+      testCore.core.bus.emit('system/notice', { level: 'warning', message: 'keychain locked' });
+      for (const client of [a, b]) {
+        const frame = await client.next((f) => f.t === 'event');
+        expect(frame).toEqual({ t: 'event', name: 'system/notice', payload: { level: 'warning', message: 'keychain locked' } });
+      }
+      a.ws.close();
+      b.ws.close();
+    });
+  });
+
+  describe('when a client sends a bad frame', () => {
+    it('ignores text that is not JSON and keeps serving the socket', async () => {
+      const client = await connect();
+      client.ws.send('{not json');
+      client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+      expect((await client.call('system/ping')).ok).toBe(true);
+      client.ws.close();
+    });
+
+    it('answers a frame with an id but a wrong shape with BAD_FRAME, and an unknown call with UNKNOWN_CALL', async () => {
+      const client = await connect();
+      client.ws.send(JSON.stringify({ t: 'invoke', id: 9001, name: 42 }));
+      const bad = await client.next((f) => f.id === 9001);
+      expect(bad.result).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
+      expect((await client.call('nope/never')).error.code).toBe('UNKNOWN_CALL');
+      client.ws.close();
+    });
+
+    it('closes a socket that sends an oversized frame (1009) and keeps serving the others', async () => {
+      const big = await connect();
+      const other = await connect();
+      const closed = new Promise<number>((resolve) => big.ws.once('close', (code) => resolve(code)));
+      big.ws.send(JSON.stringify({ t: 'invoke', id: 1, name: 'system/ping', input: 'x'.repeat(MAX_CLIENT_FRAME_BYTES) }));
+      expect(await closed).toBe(1009);
+      expect((await other.call('system/ping')).ok).toBe(true);
+      other.ws.close();
+    });
+  });
+
+  describe('when the host is closed', () => {
+    it('drops its sockets and stops listening', async () => {
+      const second = await startServeHost({ router: new Router(createHandlers(testCore.core), testCore.core.bus), renderDir, port: 0 });
+      const secondOrigin = `http://127.0.0.1:${second.port}`;
+      const ws = new WebSocket(`ws://127.0.0.1:${second.port}/rpc?token=${second.token}`, { origin: secondOrigin });
+      await new Promise((r) => ws.once('open', r));
+      const closed = new Promise((r) => ws.once('close', r));
+      await second.close();
+      await closed;
+      await expect(fetch(second.url)).rejects.toThrow();
+      await second.close();
+    });
+
+    it('refuses to start without a built renderer, saying what to run', async () => {
+      await expect(
+        startServeHost({ router: new Router(createHandlers(testCore.core), testCore.core.bus), renderDir: path.join(renderDir, 'missing'), port: 0 }),
+      ).rejects.toThrow(/npm run build/);
+    });
+  });
+});
