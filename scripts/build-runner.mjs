@@ -29,7 +29,7 @@ const distDir = path.join(root, 'dist', 'runner');
 const keysDir = path.join(root, 'resources', 'keys');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // Bumped when this script changes what it produces, so stamps from an older script do not skip a target.
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 // The Node line the SEAs carry; foreign binaries are taken from the npm package of this exact version.
 const nodeVersion = process.versions.node;
 
@@ -77,7 +77,7 @@ await build({
     contents: [
       "export * from './src-main/core/runners/artifact-signing';",
       "export { KeytarSecretStore } from './src-main/core/secrets/keytar-secret-store';",
-      "export { RUNNER_VERSION } from './src-shared/protocol/runner-info';",
+      "export { RUNNER_CAPABILITIES, RUNNER_PROTOCOL_VERSION, RUNNER_VERSION } from './src-shared/protocol/runner-info';",
     ].join('\n'),
     resolveDir: root,
     loader: 'ts',
@@ -163,6 +163,8 @@ async function buildTarget(target) {
     compressedSize: fs.statSync(tmpCompressed).size,
     ...signing.signArtifact(fields, key),
     builtAt: new Date().toISOString(),
+    capabilities: [...signing.RUNNER_CAPABILITIES],
+    protocolVersion: signing.RUNNER_PROTOCOL_VERSION,
   });
   fs.renameSync(tmpCompressed, compressedFile);
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');

@@ -12,7 +12,8 @@ export function isSafeExternalUrl(url: string): boolean {
   if (typeof url !== 'string' || url.length === 0 || url.length > MAX_EXTERNAL_URL_LENGTH) return false;
   // The URL parser silently drops tabs/newlines and trims spaces ("java\tscript:", " file:"), and backslashes are
   // read as slashes; refuse them outright rather than reason about what the OS handler would make of them.
-  if (/[\u0000-\u0020\u007f-\u009f\\\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]/.test(url)) return false;
+  // Format characters (bidi overrides, zero-width joiners, BOM) make a link read differently from where it goes.
+  if (/[\\\p{Cc}\p{Cf}\p{White_Space}]/u.test(url)) return false;
   let parsed: URL;
   try {
     parsed = new URL(url);

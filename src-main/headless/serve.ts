@@ -22,16 +22,16 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
 
-  let core: Core | undefined;
-  let host: ServeHost | undefined;
+  // Filled in as start-up proceeds, so a signal during start-up stops whatever already runs.
+  const running: { core?: Core; host?: ServeHost } = {};
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`Cronium Desktop (serve mode): ${signal} received, stopping.`);
     try {
-      await host?.close();
-      await core?.stop();
+      await running.host?.close();
+      await running.core?.stop();
     } finally {
       process.exit(0);
     }
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  core = await createCore(
+  const core = await createCore(
     {
       dataDir: options.dataDir,
       migrationsDir: path.join(root, 'migrations'),
@@ -50,10 +50,12 @@ async function main(): Promise<void> {
     },
     { secrets: new KeytarSecretStore() },
   );
+  running.core = core;
   await core.start();
   const router = new Router(createHandlers(core), core.bus);
-  host = await startServeHost({ router, renderDir: path.join(root, 'dist', 'renderer'), port: options.port });
+  const host = await startServeHost({ router, renderDir: path.join(root, 'dist', 'renderer'), port: options.port });
 
+  running.host = host;
   try {
     await core.secrets.check();
   } catch (err) {

@@ -5,7 +5,7 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { CroniumBridge } from '../../src-shared/contract/bridge';
 import type { InvokeResult } from '../../src-shared/contract/define';
-import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../src-shared/contract/wire';
+import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../src-shared/contract/ipc-channels';
 
 export const bridge: CroniumBridge = {
   invoke(name: string, input?: unknown): Promise<InvokeResult<unknown>> {

@@ -72,7 +72,6 @@ export class MemoryRpcClient implements CroniumBridge {
 
 export function createMemoryTransport(router: Router): MemoryTransport {
   let open = true;
-  let client: MemoryRpcClient;
 
   const toClient = (frame: ServerFrame) => {
     if (open) overTheWire(frame, (data) => open && client.receive(data));
@@ -90,7 +89,8 @@ export function createMemoryTransport(router: Router): MemoryTransport {
     toClient({ t: 'result', id: parsed.data.id, result });
   };
 
-  client = new MemoryRpcClient((frame) => overTheWire(frame, (data) => void serverReceive(data)));
+  // toClient above only runs after this line (frames are delivered asynchronously), so it may refer to client.
+  const client = new MemoryRpcClient((frame) => overTheWire(frame, (data) => void serverReceive(data)));
   const unsubscribe = router.subscribe((name, payload) => toClient({ t: 'event', name, payload }));
 
   return {

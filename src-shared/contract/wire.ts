@@ -29,5 +29,4 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 /** Frames larger than this are refused by the serve-mode transport. */
 export const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
 /** The channel names used over Electron IPC. */
-export const IPC_INVOKE_CHANNEL = 'cronium:invoke';
-export const IPC_EVENT_CHANNEL = 'cronium:event';
+export { IPC_INVOKE_CHANNEL, IPC_EVENT_CHANNEL } from './ipc-channels';

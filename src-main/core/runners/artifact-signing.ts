@@ -36,6 +36,9 @@ export const ArtifactManifest = z.object({
   signature: z.string().min(1).max(200),
   keyId: z.string().min(1).max(100),
   builtAt: z.string(),
+  /** Unsigned hints for pick(); the `version` handshake after deployment is what confirms them. */
+  capabilities: z.array(z.string().max(64)).max(64).optional(),
+  protocolVersion: z.number().int().positive().optional(),
 });
 export type ArtifactManifest = z.infer<typeof ArtifactManifest>;
 
@@ -43,7 +46,9 @@ export type SignedFields = Pick<ArtifactManifest, 'version' | 'os' | 'arch' | 'k
 
 /** What the signature covers. Changing this string is a format change: bump v1 and keep verifying v1. */
 export function canonicalArtifactString(f: SignedFields): string {
-  for (const [name, value] of Object.entries(f)) {
+  // Only the five signed fields are read, so a whole manifest can be passed.
+  const signed: SignedFields = { version: f.version, os: f.os, arch: f.arch, kind: f.kind, sha256: f.sha256 };
+  for (const [name, value] of Object.entries(signed)) {
     // ':' would let two different field sets produce the same string.
     if (typeof value !== 'string' || value === '' || value.includes(':')) {
       throw new AppError('ARTIFACT_INVALID', `Runner artifact field ${name} must be non-empty text without ':' (got ${JSON.stringify(value)}).`);

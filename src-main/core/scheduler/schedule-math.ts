@@ -39,11 +39,18 @@ export function workstationTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
+/** Zones already checked (building an Intl formatter costs ~0.2 ms; 10,000 events share a handful of zones). */
+const knownZones = new Map<string, string>();
+
 /** The zone to use: the given IANA name if it is one, the workstation's when none is given. */
 export function resolveTimeZone(timeZone: string | null | undefined): string {
   if (timeZone === null || timeZone === undefined || timeZone === '') return workstationTimeZone();
+  const known = knownZones.get(timeZone);
+  if (known) return known;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    knownZones.set(timeZone, resolved);
+    return resolved;
   } catch {
     throw new AppError(
       'INVALID_SCHEDULE',

@@ -301,28 +301,44 @@ export class Scheduler {
     return this.ticking;
   }
 
+  /** Fires everything due first and computes the owners' next times afterwards, so many owners due at once fire early. */
   private async handleDue(): Promise<void> {
     for (;;) {
       if (!this.started) return;
-      const top = this.heap.peek();
       const now = this.deps.clock.now();
-      if (!top || top.at > now) return;
-      this.heap.pop();
-      const entry = this.entries.get(top.key);
-      if (!entry || entry.version !== top.version) continue;
-      try {
-        await this.handleEntry(entry, now);
-      } catch (err) {
-        console.error(`[scheduler] ${top.key}: handling the due fire failed:`, err);
-        entry.cursor = now;
+      const due: Entry[] = [];
+      for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) {
+        this.heap.pop();
+        const entry = this.entries.get(top.key);
+        if (entry && entry.version === top.version) due.push(entry);
       }
-      if (this.entries.get(top.key) === entry) this.schedule(entry);
+      if (due.length === 0) return;
+      for (const entry of due) {
+        if (this.entries.get(ownerKey(entry.owner.kind, entry.owner.id)) !== entry) continue; // removed meanwhile
+        try {
+          await this.handleEntry(entry, now);
+        } catch (err) {
+          console.error(`[scheduler] ${entry.owner.kind}:${entry.owner.id}: handling the due fire failed:`, err);
+          entry.cursor = now;
+        }
+      }
+      for (const entry of due) {
+        if (this.entries.get(ownerKey(entry.owner.kind, entry.owner.id)) === entry) this.schedule(entry);
+      }
     }
   }
 
   /** Every scheduled time in (cursor, now]: recent ones fire, older ones go through the misfire policy. */
   private async handleEntry(entry: Entry, now: number): Promise<void> {
-    const { times, more } = entry.compiled.between(entry.cursor, now, MAX_CATCH_UP_FIRES + 1);
+    let times: number[];
+    let more = false;
+    // The usual case costs no cron evaluation before the fire: fires are whole seconds apart at least, so a due time
+    // less than a second old is the only one in (cursor, now].
+    if (entry.nextAt !== null && entry.nextAt > entry.cursor && now - entry.nextAt < 1000) {
+      times = [entry.nextAt];
+    } else {
+      ({ times, more } = entry.compiled.between(entry.cursor, now, MAX_CATCH_UP_FIRES));
+    }
     const from = entry.cursor;
     entry.cursor = now;
     const onTime = times.filter((t) => now - t <= this.graceMs);
@@ -340,19 +356,22 @@ export class Scheduler {
       toRun = policy === 'run_once' ? inWindow.slice(-1) : inWindow.slice(-MAX_CATCH_UP_FIRES);
     }
     const skipped = missed.filter((t) => !toRun.includes(t));
-    if (skipped.length > 0) {
-      const count = `${more ? 'more than ' : ''}${skipped.length}`;
-      const why =
+    // With `more`, times older than missed[0] were not even listed: the summary reaches back to the latest of them.
+    const olderUnlisted = more ? entry.compiled.between(from, missed[0] - 1, 1).times[0] : undefined;
+    const latestSkipped = skipped.length > 0 ? skipped[skipped.length - 1] : olderUnlisted;
+    if (latestSkipped !== undefined) {
+      const count = more ? `more than ${missed.length}` : String(skipped.length);
+      const window = `${windowMs / 1000} s`;
+      const outcome =
         policy === 'skip'
-          ? "the misfire policy is 'skip'"
+          ? "none was run (misfire policy 'skip')"
           : policy === 'run_once'
             ? toRun.length > 0
-              ? "the misfire policy 'run_once' runs only the latest"
-              : `they are older than the misfire window (${windowMs / 1000} s)`
-            : `they are older than the misfire window (${windowMs / 1000} s) or beyond ${MAX_CATCH_UP_FIRES} catch-up runs`;
-      const latestSkipped = skipped[skipped.length - 1];
+              ? `only the latest (${iso(toRun[0])}) was run (misfire policy 'run_once')`
+              : `none was run: all are older than the misfire window (${window})`
+            : `${toRun.length} within the misfire window (${window}) were run, at most ${MAX_CATCH_UP_FIRES} at once; the rest were not`;
       await this.record(entry, latestSkipped, 'skipped_misfire',
-        `${count} scheduled time(s) between ${iso(from)} and ${iso(latestSkipped)} were missed while the app was not running or the computer slept; not run because ${why}`);
+        `${count} scheduled time(s) between ${iso(from)} and ${iso(missed[missed.length - 1])} were missed while the app was not running or the computer slept; ${outcome}`);
     }
     for (const t of toRun) await this.fireOrOverlap(entry, t, 'catch_up');
   }

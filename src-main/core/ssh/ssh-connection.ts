@@ -199,13 +199,14 @@ export class SshConnection {
 
   /**
    * Runs a command on an exec channel. stdout/stderr are collected (bounded) unless callbacks are given. On abort or
-   * timeout the channel is signalled and closed and the promise rejects; killing the remote process group is the
-   * caller's job (the channel alone does not guarantee it).
+   * timeout the promise rejects at once and the channel is signalled and closed; killing the remote process group is
+   * the caller's job (OpenSSH keeps the channel until the process exits, and may ignore the signal request).
    */
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.assertOpen();
     this.execChannels++;
     this.touch();
+    // The channel holds a server session slot until the server closes it, which may be after we gave up on it.
     const release = once(() => {
       this.execChannels--;
       this.touch();
@@ -223,10 +224,8 @@ export class SshConnection {
       let sawExit = false;
       let channel: ClientChannel | undefined;
       let timer: NodeJS.Timeout | undefined;
-      let failure: AppError | undefined;
 
-      const finish = once(() => {
-        release();
+      const settle = once((failure?: AppError) => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         if (failure) return reject(failure);
@@ -237,19 +236,22 @@ export class SshConnection {
         if (truncated) result.truncated = true;
         resolve(result);
       });
+      let stopping: AppError | undefined;
+      // Gives up at once; the channel is asked to signal and close, and is released when the server closes it.
       const stop = (error: AppError) => {
-        failure ??= error;
-        if (!channel) return finish();
+        stopping ??= error;
+        settle(error);
+        if (!channel) return;
         try {
           channel.signal('KILL');
         } catch {}
         channel.close();
       };
-      const onAbort = () =>
-        stop(new AppError(SshErrorCode.EXEC_CANCELLED, `the command on ${this.ctx.name} was cancelled`));
+      const cancelled = () => new AppError(SshErrorCode.EXEC_CANCELLED, `the command on ${this.ctx.name} was cancelled`);
+      const onAbort = () => stop(cancelled());
       if (opts.signal?.aborted) {
-        failure = new AppError(SshErrorCode.EXEC_CANCELLED, `the command on ${this.ctx.name} was cancelled`);
-        return finish();
+        release();
+        return settle(cancelled());
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.timeoutMs !== undefined) {
@@ -273,13 +275,19 @@ export class SshConnection {
       try {
         this.client.exec(command, (openErr, stream) => {
           if (openErr) {
-            failure ??= this.isOpen
-              ? new AppError(SshErrorCode.CHANNEL_REFUSED, `${this.ctx.name} refused to open a session channel (${openErr.message}); the server's MaxSessions may be too low`)
-              : (this.closeError ?? connectionLost(this.ctx, openErr.message));
-            return finish();
+            release();
+            return settle(
+              this.isOpen
+                ? new AppError(SshErrorCode.CHANNEL_REFUSED, `${this.ctx.name} refused to open a session channel (${openErr.message}); the server's MaxSessions may be too low`)
+                : (this.closeError ?? connectionLost(this.ctx, openErr.message)),
+            );
           }
           channel = stream;
-          if (failure) return stop(failure);
+          stream.on('close', () => {
+            release();
+            settle();
+          });
+          if (stopping) return stop(stopping);
           stream.on('data', (chunk: Buffer) => {
             if (opts.onStdout) opts.onStdout(chunk);
             else outBytes = collect(out, chunk, outBytes);
@@ -294,13 +302,12 @@ export class SshConnection {
             signal = exitSignal ?? null;
           });
           stream.on('error', () => undefined);
-          stream.on('close', finish);
           if (opts.stdin !== undefined) stream.end(opts.stdin);
           else stream.end();
         });
       } catch (e) {
-        failure ??= this.closeError ?? connectionLost(this.ctx, String((e as Error).message));
-        finish();
+        release();
+        settle(this.closeError ?? connectionLost(this.ctx, String((e as Error).message)));
       }
     });
   }

@@ -36,7 +36,7 @@ export interface ExecOptions {
 export interface ExecResult {
   /** Exit code, or null when the process ended by a signal. */
   code: number | null;
-  /** Signal name without 'SIG' (e.g. 'KILL'), as the server reports it. */
+  /** The signal that ended the process, spelled as Node does (e.g. 'SIGTERM'); null when it exited normally. */
   signal: string | null;
   stdout?: string;
   stderr?: string;

@@ -113,7 +113,12 @@ export const useSettingsStore = create<SettingsStore>((set, get) => ({
     } catch (err) {
       const fields = err instanceof RpcError && err.fields ? err.fields : {};
       const known = Object.fromEntries(Object.entries(fields).filter(([k]) => SETTINGS_FIELDS.some((f) => f.path === k)));
-      set({ saving: false, fieldErrors: known, formError: errorMessage(err) });
+      const fieldCount = Object.keys(known).length;
+      const formError =
+        fieldCount > 0 && fieldCount === Object.keys(fields).length
+          ? `Settings not saved: ${fieldCount === 1 ? 'one field needs' : `${fieldCount} fields need`} attention below.`
+          : errorMessage(err);
+      set({ saving: false, fieldErrors: known, formError });
       return false;
     }
   },

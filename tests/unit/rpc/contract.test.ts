@@ -38,6 +38,19 @@ describe('the IPC contract over a message transport', () => {
     });
   });
 
+  describe('when the core has started', () => {
+    it('reports the port its local listener is bound to, and that port answers', async () => {
+      await test.core.start();
+      const { client } = connect();
+      const info = await client.invoke('system/info');
+      expect(info.ok).toBe(true);
+      const port = info.ok ? (info.value as { listenerPort: number }).listenerPort : 0;
+      expect(port).toBeGreaterThan(0);
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(await health.json()).toMatchObject({ status: 'ok', version: '0.0.0-test' });
+    });
+  });
+
   describe('when the renderer makes a call that is not in the contract', () => {
     it('is refused with UNKNOWN_CALL', async () => {
       const { client } = connect();

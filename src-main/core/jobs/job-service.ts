@@ -1,0 +1,626 @@
+/**
+ * JobService: turns "run this event" into jobs (one per server), queues them per server, dispatches each attempt to
+ * the executor of its execution mode, retries failures with backoff (a new log per attempt), and records every state
+ * change through the job state machine. At start-up it reconciles jobs a crash left unfinished. It never runs a script
+ * itself (executors do) and never lets a job stay RUNNING without a live attempt or a resumer behind it.
+ *
+ * Decisions: only FAILURE is retried (a TIMEOUT, CANCELLED or PARTIAL attempt is not); backoff is
+ * retryBackoffSeconds * 2^(attempt-1), capped at one hour; a job found QUEUED at start-up is failed, not re-run
+ * (running something hours after it was asked for would surprise; the scheduler's misfire policy covers schedules).
+ */
+import { sql } from 'kysely';
+import type { AppDatabase } from '../db/database';
+import { newId, nowIso } from '../db/ids';
+import type { Row } from '../db/schema';
+import type { EventBus } from '../event-bus';
+import type { Clock } from '../clock';
+import { AppError, isAppError } from '../errors';
+import type { SecretStore } from '../secrets/secret-store';
+import type { EventService } from '../events/event-service';
+import type { ServerService } from '../servers/server-service';
+import type { LogStore } from '../logs/log-store';
+import { LogSinkImpl } from '../logs/log-sink';
+import { assertJobTransition, canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
+import { ServerSlots } from './server-slots';
+import type { ExecutionEvent, ExecutionResult, Executor } from './executor';
+import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
+import type { LogStatus } from '../../../src-shared/contract/logs';
+import type { RunnerRequirements } from '../../../src-shared/contract/events';
+import type { ExecutionMode } from '../../../src-shared/contract/settings';
+
+export const CRASH_REASON_RUNNING = 'Cronium stopped while this job ran; a direct-ssh job ends with its connection';
+export const CRASH_REASON_QUEUED = 'Cronium stopped before this job started, so it was not run; run the event again if it is still needed';
+export const MAX_BACKOFF_MS = 3600_000;
+
+export interface RunEventOptions {
+  eventId: string;
+  serverIds?: string[];
+  trigger: 'manual' | 'schedule' | 'workflow';
+  workflowRunId?: string;
+  input?: unknown;
+  idempotencyKey?: string;
+  executionMode?: ExecutionMode;
+  runnerRequirements?: RunnerRequirements | null;
+  timeoutSeconds?: number;
+}
+
+export type RunMode = 'direct-ssh' | 'runner-ssh';
+
+export type ModeResolver = (ctx: {
+  job: JobView;
+  event: ExecutionEvent;
+  server: Row<'servers'>;
+  requestedMode: ExecutionMode;
+}) => Promise<{ mode: RunMode; fallbackReason?: string }>;
+
+/** What a resumer gets to finish a job a previous run of the app left unfinished (a runner job to re-attach). */
+export interface ResumeContext {
+  /** The job's current log (continues its sequence numbers), or null when it has none. */
+  log: LogSinkImpl | null;
+  /** Aborted when the user cancels the job or the app stops. */
+  signal: AbortSignal;
+  markRunning(info?: { remotePid?: number; runnerId?: string; payloadId?: string }): Promise<void>;
+  /** Records the job's end (and its log's): must be called once the outcome is known. */
+  finish(result: ExecutionResult): Promise<JobView>;
+}
+
+export type Resumer = (job: Row<'jobs'>, ctx: ResumeContext) => Promise<void>;
+
+export interface JobListFilter {
+  status?: JobStatus;
+  eventId?: string;
+  serverId?: string;
+  workflowRunId?: string;
+  limit?: number;
+}
+
+export interface JobServiceDeps {
+  db: AppDatabase;
+  bus: EventBus;
+  clock: Clock;
+  secrets: SecretStore;
+  logs: LogStore;
+  events: EventService;
+  servers: ServerService;
+}
+
+interface ActiveJob {
+  jobId: string;
+  eventId: string | null;
+  controller: AbortController;
+  cancelRequested: boolean;
+  /** Serialises markRunning with the final transitions. */
+  running: Promise<void>;
+  done: Promise<void>;
+}
+
+interface RunPlan {
+  event: ExecutionEvent;
+  secrets: Record<string, string>;
+  retryBackoffSeconds: number;
+  input: unknown;
+  runnerRequirements: RunnerRequirements | null;
+}
+
+export class JobService {
+  private readonly executors = new Map<RunMode, Executor>();
+  private readonly resumers = new Map<string, Resumer>();
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly waiters = new Map<string, Array<(job: JobView) => void>>();
+  private readonly slots = new ServerSlots();
+  private modeResolver: ModeResolver = async () => ({ mode: 'direct-ssh' });
+  private handedOver: Row<'jobs'>[] = [];
+  private stopping = false;
+
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  registerExecutor(executor: Executor): void {
+    this.executors.set(executor.mode, executor);
+  }
+
+  setModeResolver(fn: ModeResolver): void {
+    this.modeResolver = fn;
+  }
+
+  registerResumer(mode: string, fn: Resumer): void {
+    this.resumers.set(mode, fn);
+  }
+
+  /** Per-server load, for diagnostics and tests. */
+  serverLoad(serverId: string): { running: number; waiting: number } {
+    return this.slots.load(serverId);
+  }
+
+  /** Creates one job per server (QUEUED) and returns at once; the jobs run in the background. */
+  async runEvent(opts: RunEventOptions): Promise<JobView[]> {
+    if (this.stopping) throw new AppError('APP_STOPPING', 'the app is shutting down; no new job is started');
+    const snapshot = await this.deps.events.getForRun(opts.eventId);
+    const serverIds = [...new Set(opts.serverIds ?? snapshot.serverIds)];
+    if (serverIds.length === 0) {
+      throw new AppError('INVALID_INPUT', `${snapshot.event.name} has no target server; edit the event and choose one`, { fields: { serverIds: 'choose at least one server' } });
+    }
+    for (const id of serverIds) await this.deps.servers.row(id);
+    const event: ExecutionEvent = {
+      ...snapshot.event,
+      timeoutSeconds: opts.timeoutSeconds ?? snapshot.event.timeoutSeconds,
+      runnerRequirements: opts.runnerRequirements !== undefined ? opts.runnerRequirements : snapshot.event.runnerRequirements,
+    };
+    const plan: RunPlan = {
+      event,
+      secrets: snapshot.secrets,
+      retryBackoffSeconds: snapshot.retryBackoffSeconds,
+      input: opts.input,
+      runnerRequirements: event.runnerRequirements,
+    };
+    const views: JobView[] = [];
+    for (const serverId of serverIds) {
+      const key = opts.idempotencyKey ? `${opts.idempotencyKey}:${serverId}` : null;
+      if (key) {
+        const existing = await this.deps.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst();
+        if (existing) {
+          views.push(await this.get(existing.id));
+          continue;
+        }
+      }
+      const id = newId();
+      const at = nowIso(this.deps.clock.now());
+      try {
+        await this.deps.db.kysely
+          .insertInto('jobs')
+          .values({
+            id, event_id: event.id, event_version: event.version, server_id: serverId, workflow_run_id: opts.workflowRunId ?? null,
+            status: 'QUEUED', trigger: opts.trigger, attempt: 1, max_attempts: snapshot.retries + 1, exit_code: null, signal: null,
+            reason: null, output: null, condition: null, remote_pid: null, idempotency_key: key, created_at: at, started_at: null,
+            finished_at: null, updated_at: at, runner_id: null, payload_id: null, execution_mode: null,
+            requested_mode: opts.executionMode ?? snapshot.executionMode, fallback_reason: null,
+          })
+          .execute();
+      } catch (err) {
+        // Another caller with the same idempotency key won the race: its job is the one.
+        const raced = key ? await this.deps.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst() : undefined;
+        if (raced) {
+          views.push(await this.get(raced.id));
+          continue;
+        }
+        throw err;
+      }
+      const view = await this.emitJob(id);
+      views.push(view);
+      this.track(id, event.id, (active) => this.drive(id, serverId, plan, active));
+    }
+    return views;
+  }
+
+  /** Resolves with the job once it has reached a terminal state. */
+  async waitForJob(jobId: string): Promise<JobView> {
+    const view = await this.get(jobId);
+    if (isTerminalJobStatus(view.status)) return view;
+    return new Promise((resolve) => {
+      const list = this.waiters.get(jobId) ?? [];
+      list.push(resolve);
+      this.waiters.set(jobId, list);
+    });
+  }
+
+  /**
+   * Cancels a job: a queued one ends at once; a running one has its remote process group ended by its executor.
+   * Resolves with the job once it has ended (or as it is, if it does not end within a bound).
+   */
+  async cancel(jobId: string): Promise<JobView> {
+    const view = await this.get(jobId);
+    if (isTerminalJobStatus(view.status)) return view;
+    const active = this.active.get(jobId);
+    if (!active) {
+      // Not driven by this process (e.g. a runner job not yet re-attached): end it here.
+      await this.move(jobId, 'CANCELLED', { reason: 'cancelled by the user' });
+      const logId = view.logId;
+      if (logId) await this.moveLogIfAllowed(logId, 'CANCELLED', null);
+      return this.get(jobId);
+    }
+    active.cancelRequested = true;
+    active.controller.abort(new AppError('JOB_CANCELLED', 'cancelled by the user'));
+    await Promise.race([active.done, new Promise((r) => setTimeout(r, 20_000).unref())]);
+    return this.get(jobId);
+  }
+
+  async get(jobId: string): Promise<JobView> {
+    const row = await this.viewQuery().where('jobs.id', '=', jobId).executeTakeFirst();
+    if (!row) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}; it may have been deleted with its event`);
+    return toJobView(row);
+  }
+
+  async list(filter: JobListFilter = {}): Promise<JobView[]> {
+    let q = this.viewQuery();
+    if (filter.status) q = q.where('jobs.status', '=', filter.status);
+    if (filter.eventId) q = q.where('jobs.event_id', '=', filter.eventId);
+    if (filter.serverId) q = q.where('jobs.server_id', '=', filter.serverId);
+    if (filter.workflowRunId) q = q.where('jobs.workflow_run_id', '=', filter.workflowRunId);
+    const rows = await q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(filter.limit ?? 100).execute();
+    return rows.map(toJobView);
+  }
+
+  /** Whether a job of this event is queued or running in this process (the scheduler's overlap policy asks). */
+  isEventActive(eventId: string): boolean {
+    for (const a of this.active.values()) if (a.eventId === eventId) return true;
+    return false;
+  }
+
+  /**
+   * Start-up reconciliation (called by createCore before anything runs): every job left QUEUED, DISPATCHING or RUNNING
+   * by a crash is either kept for its mode's resumer (handed over by resumeHandedOver() at start) or ended now.
+   */
+  async reconcile(): Promise<{ ended: number; handedOver: number }> {
+    const rows = await this.deps.db.kysely.selectFrom('jobs').selectAll().where('status', 'in', ['QUEUED', 'DISPATCHING', 'RUNNING']).execute();
+    let ended = 0;
+    for (const row of rows) {
+      if (this.active.has(row.id)) continue;
+      if (row.execution_mode && this.resumers.has(row.execution_mode) && row.status !== 'QUEUED') {
+        this.handedOver.push(row);
+        continue;
+      }
+      const log = await this.latestLog(row.id);
+      let status: JobStatus;
+      let reason: string;
+      if (row.status === 'QUEUED') {
+        status = 'FAILURE';
+        reason = CRASH_REASON_QUEUED;
+      } else {
+        const hasLines = (log?.line_count ?? 0) > 0;
+        status = row.status === 'RUNNING' && hasLines ? 'PARTIAL' : 'FAILURE';
+        reason = hasLines ? `${CRASH_REASON_RUNNING}; the output up to that moment is kept` : CRASH_REASON_RUNNING;
+      }
+      if (log) {
+        const logStatus = status as LogStatus;
+        if (log.status === 'PENDING' || log.status === 'RUNNING' || log.status === 'STREAMING') await this.moveLogIfAllowed(log.id, logStatus, null);
+      }
+      await this.move(row.id, status, { reason, finished_at: nowIso(this.deps.clock.now()) });
+      ended++;
+    }
+    return { ended, handedOver: this.handedOver.length };
+  }
+
+  /** Hands the jobs kept by reconcile() to their resumers (core start). */
+  resumeHandedOver(): void {
+    const rows = this.handedOver;
+    this.handedOver = [];
+    for (const row of rows) {
+      const resumer = this.resumers.get(row.execution_mode ?? '');
+      if (!resumer) continue;
+      this.track(row.id, row.event_id, async (active) => {
+        const log = await this.latestLog(row.id);
+        let secrets: string[] = [];
+        if (row.event_id) secrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
+        const sink = log ? new LogSinkImpl(log.id, this.deps.logs, secrets, () => this.deps.clock.now()) : null;
+        let finished = false;
+        const ctx: ResumeContext = {
+          log: sink,
+          signal: active.controller.signal,
+          markRunning: (info) => this.markRunning(row.id, null, 'runner-ssh', info),
+          finish: async (result) => {
+            finished = true;
+            return this.finalize(row.id, sink, result);
+          },
+        };
+        try {
+          await resumer(row, ctx);
+        } catch (err) {
+          if (!finished) await this.finalize(row.id, sink, { status: 'FAILURE', exitCode: null, signal: null, reason: `re-attaching after a restart failed: ${messageOf(err)}` });
+        }
+      });
+    }
+  }
+
+  /** Stops every job this process drives (their executors end the remote processes) and waits a bounded time. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const done = [...this.active.values()].map((a) => {
+      a.controller.abort(new AppError('APP_STOPPING', 'Cronium was closing'));
+      return a.done;
+    });
+    await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, 8_000).unref())]);
+  }
+
+  // --- the life of one job -----------------------------------------------------------------------------------------
+
+  private track(jobId: string, eventId: string | null, body: (active: ActiveJob) => Promise<void>): void {
+    const active: ActiveJob = {
+      jobId, eventId, controller: new AbortController(), cancelRequested: false, running: Promise.resolve(), done: Promise.resolve(),
+    };
+    this.active.set(jobId, active);
+    active.done = (async () => {
+      try {
+        await body(active);
+      } catch (err) {
+        console.error(`[jobs] job ${jobId} failed inside the app:`, err);
+        const row = await this.row(jobId).catch(() => undefined);
+        if (row && !isTerminalJobStatus(row.status as JobStatus)) {
+          await this.move(jobId, 'FAILURE', { reason: `the app failed while running this job: ${messageOf(err)}`, finished_at: nowIso(this.deps.clock.now()) }).catch(() => undefined);
+        }
+      } finally {
+        this.active.delete(jobId);
+      }
+    })();
+  }
+
+  private async drive(jobId: string, serverId: string, plan: RunPlan, active: ActiveJob): Promise<void> {
+    for (;;) {
+      const server = await this.deps.servers.row(serverId).catch(() => undefined);
+      if (!server) {
+        await this.move(jobId, 'FAILURE', { reason: 'its server was deleted before the job started', finished_at: nowIso(this.deps.clock.now()) });
+        return;
+      }
+      let release: () => void;
+      try {
+        release = await this.slots.acquire(serverId, server.max_concurrent_jobs, active.controller.signal);
+      } catch {
+        await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled before it started'), finished_at: nowIso(this.deps.clock.now()) });
+        return;
+      }
+      let retryInMs: number | null;
+      try {
+        retryInMs = await this.attempt(jobId, server, plan, active);
+      } finally {
+        release();
+      }
+      if (retryInMs === null) return;
+      const waited = await abortableDelay(this.deps.clock, retryInMs, active.controller.signal);
+      if (!waited) {
+        await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled while waiting to retry'), finished_at: nowIso(this.deps.clock.now()) });
+        return;
+      }
+    }
+  }
+
+  /** One attempt: DISPATCHING, a new log, the mode, the executor. Returns the delay before a retry, or null when done. */
+  private async attempt(jobId: string, server: Row<'servers'>, plan: RunPlan, active: ActiveJob): Promise<number | null> {
+    if (active.controller.signal.aborted) {
+      await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled before it started'), finished_at: nowIso(this.deps.clock.now()) });
+      return null;
+    }
+    const job = await this.move(jobId, 'DISPATCHING', {});
+    const logId = await this.deps.logs.create({ jobId, eventId: plan.event.id, serverId: server.id });
+    const variables = await this.variablesFor(plan.event.id);
+    const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...variables.secretValues], () => this.deps.clock.now());
+    await this.emitJob(jobId);
+
+    let result: ExecutionResult;
+    try {
+      const { mode, fallbackReason } = await this.modeResolver({
+        job, event: plan.event, server, requestedMode: job.requestedMode ?? 'auto',
+      });
+      const executor = this.executors.get(mode);
+      if (!executor) throw new AppError('EXECUTOR_MISSING', `no executor for ${mode} is available in this build; choose another execution mode`);
+      await this.deps.db.kysely.updateTable('jobs').set({ execution_mode: mode, fallback_reason: fallbackReason ?? null, updated_at: nowIso(this.deps.clock.now()) }).where('id', '=', jobId).execute();
+      if (fallbackReason) sink.system(`running with ${mode}: ${fallbackReason}`);
+      result = await executor.execute({
+        jobId,
+        attempt: job.attempt,
+        serverId: server.id,
+        event: plan.event,
+        secrets: plan.secrets,
+        variables: variables.values,
+        input: plan.input,
+        log: sink,
+        signal: active.controller.signal,
+        markRunning: (info) => {
+          active.running = active.running.then(() => this.markRunning(jobId, sink, executor.mode, info)).catch((err) => {
+            console.error(`[jobs] job ${jobId}: marking it running failed:`, err);
+          });
+        },
+      });
+    } catch (err) {
+      result = active.controller.signal.aborted
+        ? { status: 'CANCELLED', exitCode: null, signal: null, reason: abortReason(active, 'cancelled') }
+        : { status: 'FAILURE', exitCode: null, signal: null, reason: messageOf(err) };
+    }
+    await active.running;
+
+    const current = await this.row(jobId);
+    const retry = result.status === 'FAILURE' && current.attempt < current.max_attempts && !active.controller.signal.aborted;
+    if (retry) {
+      const delayMs = Math.min(MAX_BACKOFF_MS, plan.retryBackoffSeconds * 1000 * 2 ** (current.attempt - 1));
+      const why = result.reason ?? (result.exitCode !== null ? `exit code ${result.exitCode}` : 'it failed');
+      sink.system(`attempt ${current.attempt} of ${current.max_attempts} failed (${why}); retrying in ${Math.round(delayMs / 1000)} s`);
+      sink.end();
+      await sink.flush();
+      await this.moveLogIfAllowed(logId, 'FAILURE', result.exitCode);
+      await this.move(jobId, 'QUEUED', {
+        attempt: current.attempt + 1,
+        exit_code: result.exitCode,
+        signal: result.signal,
+        reason: `attempt ${current.attempt} failed: ${why}; retry ${current.attempt} of ${current.max_attempts - 1} in ${Math.round(delayMs / 1000)} s`,
+      });
+      return delayMs;
+    }
+    await this.finalize(jobId, sink, result);
+    return null;
+  }
+
+  /** DISPATCHING -> RUNNING (once); a direct-ssh log goes PENDING -> RUNNING (a runner sets STREAMING itself). */
+  private async markRunning(jobId: string, sink: LogSinkImpl | null, mode: RunMode, info: { remotePid?: number; runnerId?: string; payloadId?: string } = {}): Promise<void> {
+    const row = await this.row(jobId);
+    if (row.status === 'RUNNING') return;
+    await this.move(jobId, 'RUNNING', {
+      started_at: row.started_at ?? nowIso(this.deps.clock.now()),
+      ...(info.remotePid !== undefined ? { remote_pid: info.remotePid } : {}),
+      ...(info.runnerId !== undefined ? { runner_id: info.runnerId } : {}),
+      ...(info.payloadId !== undefined ? { payload_id: info.payloadId } : {}),
+    });
+    if (sink && mode === 'direct-ssh') await this.moveLogIfAllowed(sink.logId, 'RUNNING', null, ['PENDING']);
+  }
+
+  /** The end of a job: its log first (so a reader of the final job finds all lines), then the job. */
+  private async finalize(jobId: string, sink: LogSinkImpl | null, result: ExecutionResult): Promise<JobView> {
+    const row = await this.row(jobId);
+    let status: JobStatus = result.status;
+    let reason = result.reason;
+    if (!canMoveJob(row.status as JobStatus, status)) {
+      if (isTerminalJobStatus(row.status as JobStatus)) return this.get(jobId);
+      // e.g. PARTIAL reported before the script was ever marked running: nothing of it ran for sure.
+      reason = reason ?? `ended as ${status} before it started`;
+      status = 'FAILURE';
+    }
+    if (sink) {
+      sink.end();
+      await sink.flush();
+      await this.moveLogIfAllowed(sink.logId, status as LogStatus, result.exitCode);
+    }
+    return this.move(jobId, status, {
+      exit_code: result.exitCode,
+      signal: result.signal,
+      reason,
+      finished_at: nowIso(this.deps.clock.now()),
+      ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
+      ...(result.condition !== undefined && result.condition !== null ? { condition: result.condition ? 1 : 0 } : {}),
+    });
+  }
+
+  /** The one writer of jobs.status: checks the state machine, writes, pushes 'jobs/changed', wakes waiters. */
+  private async move(jobId: string, to: JobStatus, set: Partial<Omit<Row<'jobs'>, 'id' | 'status'>>): Promise<JobView> {
+    const row = await this.row(jobId);
+    const from = row.status as JobStatus;
+    assertJobTransition(from, to, jobId);
+    const result = await this.deps.db.kysely
+      .updateTable('jobs')
+      .set({ ...set, status: to, updated_at: nowIso(this.deps.clock.now()) })
+      .where('id', '=', jobId)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      const now = await this.row(jobId);
+      throw new AppError('JOB_STATE_INVALID', `job ${jobId} changed to ${now.status} while it was being moved from ${from} to ${to}`);
+    }
+    const view = await this.emitJob(jobId);
+    if (isTerminalJobStatus(to)) {
+      for (const wake of this.waiters.get(jobId) ?? []) wake(view);
+      this.waiters.delete(jobId);
+    }
+    return view;
+  }
+
+  private async moveLogIfAllowed(logId: string, to: LogStatus, exitCode: number | null, onlyFrom?: LogStatus[]): Promise<void> {
+    const log = await this.deps.db.kysely.selectFrom('logs').select('status').where('id', '=', logId).executeTakeFirst();
+    if (!log) return;
+    const from = log.status as LogStatus;
+    if (from === to || (onlyFrom && !onlyFrom.includes(from)) || !canMoveLog(from, to)) return;
+    await this.deps.logs.setStatus(logId, to, { exitCode });
+  }
+
+  private async emitJob(jobId: string): Promise<JobView> {
+    const view = await this.get(jobId);
+    this.deps.bus.emit('jobs/changed', { job: view });
+    return view;
+  }
+
+  private async row(jobId: string): Promise<Row<'jobs'>> {
+    const row = await this.deps.db.kysely.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    if (!row) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}`);
+    return row;
+  }
+
+  private async latestLog(jobId: string): Promise<Row<'logs'> | undefined> {
+    return this.deps.db.kysely.selectFrom('logs').selectAll().where('job_id', '=', jobId).orderBy('created_at', 'desc').orderBy(sql`rowid`, 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** Global and event-scoped variables; secret ones are read from the keychain and masked in the log. */
+  private async variablesFor(eventId: string): Promise<{ values: Record<string, string>; secretValues: string[] }> {
+    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', 'in', ['global', `event:${eventId}`]).execute();
+    // Event-scoped values override global ones of the same key.
+    rows.sort((a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1));
+    const values: Record<string, string> = {};
+    const secretValues: string[] = [];
+    for (const r of rows) {
+      if (r.secret_ref) {
+        const v = await this.deps.secrets.get(r.secret_ref);
+        if (v === null) continue;
+        values[r.key] = v;
+        secretValues.push(v);
+      } else if (r.value !== null) {
+        values[r.key] = r.value;
+      }
+    }
+    return { values, secretValues };
+  }
+
+  private viewQuery() {
+    return this.deps.db.kysely
+      .selectFrom('jobs')
+      .leftJoin('events', 'events.id', 'jobs.event_id')
+      .leftJoin('servers', 'servers.id', 'jobs.server_id')
+      .selectAll('jobs')
+      .select([
+        'events.name as event_name',
+        'servers.name as server_name',
+        sql<string | null>`(SELECT l.id FROM logs l WHERE l.job_id = jobs.id ORDER BY l.created_at DESC, l.rowid DESC LIMIT 1)`.as('log_id'),
+      ]);
+  }
+}
+
+type JobViewRow = Row<'jobs'> & { event_name: string | null; server_name: string | null; log_id: string | null };
+
+function toJobView(r: JobViewRow): JobView {
+  let output: unknown = undefined;
+  if (r.output !== null) {
+    try {
+      output = JSON.parse(r.output);
+    } catch {
+      output = r.output;
+    }
+  }
+  const started = r.started_at ? Date.parse(r.started_at) : null;
+  const finished = r.finished_at ? Date.parse(r.finished_at) : null;
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    eventName: r.event_name,
+    eventVersion: r.event_version,
+    serverId: r.server_id,
+    serverName: r.server_name,
+    workflowRunId: r.workflow_run_id,
+    status: r.status as JobStatus,
+    trigger: r.trigger as JobView['trigger'],
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    reason: r.reason,
+    requestedMode: (r.requested_mode as ExecutionMode | null) ?? null,
+    executionMode: (r.execution_mode as ExecutionMode | null) ?? null,
+    fallbackReason: r.fallback_reason,
+    logId: r.log_id,
+    ...(output !== undefined ? { output } : {}),
+    condition: r.condition === null ? null : r.condition === 1,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: started !== null && finished !== null ? Math.max(0, finished - started) : null,
+  };
+}
+
+function messageOf(err: unknown): string {
+  if (isAppError(err)) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function abortReason(active: ActiveJob, fallback: string): string {
+  const reason = active.controller.signal.reason;
+  if (isAppError(reason) && reason.code === 'APP_STOPPING') return `${fallback}: Cronium was closing`;
+  return active.cancelRequested ? `${fallback} by the user` : fallback;
+}
+
+/** Waits `ms` on the core's clock; false when aborted first. */
+function abortableDelay(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      timer.cancel();
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * LogSinkImpl: the LogSink an executor writes one attempt's output to. It splits raw chunks into lines per stream,
+ * masks every injected secret (after splitting, so a secret cut across chunks is caught), numbers the lines and hands
+ * them to the LogStore. For the runner path it accepts already-numbered lines, dropping duplicates and reporting gaps.
+ * It is the only writer of its log's lines; it never stores a line unmasked.
+ */
+import type { LogSink } from '../jobs/executor';
+import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
+import { nowIso } from '../db/ids';
+import { LineSplitter } from './line-splitter';
+import { SecretMasker } from './secret-masker';
+import type { LogStore } from './log-store';
+
+export class LogSinkImpl implements LogSink {
+  private readonly masker: SecretMasker;
+  private readonly splitters: Record<'stdout' | 'stderr', LineSplitter>;
+  private seq: number;
+  private pending: Promise<void> = Promise.resolve();
+  private ended = false;
+
+  constructor(
+    readonly logId: string,
+    private readonly store: LogStore,
+    secrets: Iterable<string>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.masker = new SecretMasker(secrets);
+    const splitterOptions = this.masker.isEmpty ? {} : { chooseCut: this.masker.chooseCut, cutLookahead: this.masker.maxLength };
+    this.splitters = { stdout: new LineSplitter(splitterOptions), stderr: new LineSplitter(splitterOptions) };
+    this.seq = store.lastSequence(logId);
+  }
+
+  /** Sequence number of the last line written (0 before any). */
+  get lastSequence(): number {
+    return this.seq;
+  }
+
+  writeChunk(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    if (this.ended) return;
+    const lines = this.splitters[stream].push(chunk);
+    if (lines.length > 0) this.store_(stream, lines, nowIso(this.now()));
+  }
+
+  appendSequenced(lines: Array<{ seq: number; stream: LogStream; ts: string; text: string }>): { accepted: number; duplicates: number; gapAfter: number | null } {
+    let accepted = 0;
+    let duplicates = 0;
+    let gapAfter: number | null = null;
+    for (const line of lines) {
+      if (line.seq <= this.seq) {
+        duplicates++;
+        continue;
+      }
+      if (line.seq !== this.seq + 1 && gapAfter === null) gapAfter = this.seq;
+      this.seq = line.seq;
+      this.store.append(this.logId, { seq: line.seq, stream: line.stream, ts: line.ts, text: this.masker.mask(line.text) });
+      accepted++;
+    }
+    return { accepted, duplicates, gapAfter };
+  }
+
+  system(text: string): void {
+    const at = nowIso(this.now());
+    const lines = text.split('\n');
+    this.store_('system', lines, at);
+  }
+
+  setStatus(status: LogStatus, extra?: { runnerVersion?: string; streamStartedAt?: string; runnerMetadata?: Record<string, unknown> }): void {
+    this.pending = this.pending.then(() => this.store.setStatus(this.logId, status, extra ?? {})).catch((err) => {
+      console.error(`[log-sink] log ${this.logId}: status ${status} refused:`, err);
+    });
+  }
+
+  /** Like setStatus, but the caller learns whether the move was refused (used by the JobService for final statuses). */
+  async setStatusChecked(status: LogStatus, extra: { exitCode?: number | null } = {}): Promise<void> {
+    await this.pending;
+    await this.store.setStatus(this.logId, status, extra);
+  }
+
+  async flush(): Promise<void> {
+    await this.pending;
+    this.store.flushAll(this.logId);
+  }
+
+  /** The stream ended: a last line without a newline (and a trailing incomplete character) is written now. */
+  end(): void {
+    if (this.ended) return;
+    const at = nowIso(this.now());
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const rest = this.splitters[stream].end();
+      if (rest.length > 0) this.store_(stream, rest, at);
+    }
+    this.ended = true;
+  }
+
+  private store_(stream: LogStream, lines: string[], ts: string): void {
+    const mask = !this.masker.isEmpty;
+    for (const text of lines) {
+      this.store.append(this.logId, { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(text) : text });
+    }
+  }
+}

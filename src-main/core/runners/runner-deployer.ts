@@ -1,0 +1,409 @@
+/**
+ * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec), pick the artifact, check
+ * free disk before sending a byte, upload under a temporary name, unpack and verify sha256 on the server, move into
+ * place atomically, run `version` as the handshake. It talks to servers only through the SSH pool, keeps no state and
+ * writes no database row (RunnerService records outcomes). It must never upload a file the ArtifactStore did not
+ * verify just now, and never leave a half-written runner under its final name.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  RunnerHealthReport,
+  RunnerVersionInfo,
+  type RunnerKind,
+} from '../../../src-shared/protocol/runner-info';
+import { AppError, isAppError } from '../errors';
+import type { SshPool } from '../ssh/ssh-pool';
+import type { ExecResult } from '../ssh/types';
+import { platformOfUname, type ArtifactRecord, type ArtifactStore } from './artifact-store';
+
+/** The runners' folder under the login user's home; the runner's own paths.ts spells the same layout. */
+export const REMOTE_RUNNERS_DIR = '.cronium/runners';
+/** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
+const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
+const TRANSIENT_SSH_CODES = new Set(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
+const KNOWN_ARCHES = new Set(['x64', 'arm64']);
+
+export type DeployStep = 'probe' | 'pick' | 'verify-local' | 'disk' | 'upload' | 'verify' | 'handshake' | 'health' | 'activate' | 'remove';
+
+export interface ServerProbe {
+  home: string;
+  os: string;
+  arch: string;
+  unameS: string;
+  unameM: string;
+  nodeVersion: string | null;
+  /** Free bytes on the file system holding ~/.cronium/runners; null when df said nothing readable. */
+  freeBytes: number | null;
+  mount: string | null;
+  /** The first of sha256sum, shasum, openssl found; null when none is installed. */
+  shaTool: 'sha256sum' | 'shasum' | 'openssl' | null;
+  hasGzip: boolean;
+  /** Whether a file written in ~/.cronium/runners can be executed (false on a noexec mount). */
+  canExec: boolean;
+  /** Runner files already there: absolute path -> sha256. */
+  runners: Map<string, string>;
+}
+
+export interface InstallRequest {
+  serverId: string;
+  serverName: string;
+  /** Exactly this version; otherwise the newest that meets minVersion / capabilities. */
+  version?: string;
+  minVersion?: string;
+  capabilities?: string[];
+  signal: AbortSignal;
+  /** Epoch ms by which the whole deployment must be done. */
+  deadline: number;
+  onProgress(step: DeployStep, message: string): void;
+}
+
+export interface InstallResult {
+  artifact: ArtifactRecord;
+  probe: ServerProbe;
+  path: string;
+  info: RunnerVersionInfo;
+  transferredBytes: number;
+  /** What was on the server under the final name before: nothing, the same verified file, or a different one. */
+  previousFile: 'none' | 'verified' | 'mismatch';
+  durations: Record<string, number>;
+}
+
+export interface RunnerDeployerDeps {
+  ssh: Pick<SshPool, 'exec' | 'acquire'>;
+  artifacts: Pick<ArtifactStore, 'pick' | 'open'>;
+}
+
+/** Single-quotes a value for a POSIX shell. */
+export function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function runnerFileName(kind: RunnerKind): string {
+  return kind === 'js' ? 'cronium-runner.cjs' : 'cronium-runner';
+}
+
+/** The shell words that start the runner at `path` (the JS artifact runs under the server's node). */
+export function runnerCommand(kind: RunnerKind, path: string): string {
+  return kind === 'js' ? `node ${shq(path)}` : shq(path);
+}
+
+/** A POSIX shell function `sha FILE` printing the file's sha256 with whichever tool the server has. */
+const SHA_FUNCTION = [
+  'sha() {',
+  '  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1;',
+  '  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1;',
+  '  elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//";',
+  '  fi',
+  '}',
+].join('\n');
+
+/** Everything the deployer needs to know about a server, in one exec. */
+export const PROBE_SCRIPT = [
+  SHA_FUNCTION,
+  `r="$HOME/${REMOTE_RUNNERS_DIR}"`,
+  'echo "home=$HOME"',
+  'echo "uname_s=$(uname -s 2>/dev/null)"',
+  'echo "uname_m=$(uname -m 2>/dev/null)"',
+  'mkdir -p "$r" 2>/dev/null && chmod 700 "$HOME/.cronium" 2>/dev/null',
+  'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
+  'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
+  'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
+  'for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs; do if [ -f "$f" ]; then echo "runner=$(sha "$f") $f"; fi; done',
+  'p="$r/.exec-probe.$$"',
+  `if printf '#!/bin/sh\\necho cronium-exec-ok\\n' > "$p" 2>/dev/null && chmod 700 "$p"; then echo "exec=$("$p" 2>/dev/null)"; else echo "exec=write-failed"; fi`,
+  'rm -f "$p"',
+  'exit 0',
+].join('\n');
+
+export function parseProbe(stdout: string): ServerProbe {
+  const values = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const list = values.get(key) ?? [];
+    list.push(line.slice(eq + 1).trim());
+    values.set(key, list);
+  }
+  const one = (k: string) => values.get(k)?.[0] ?? '';
+  const tools = new Set(values.get('tool') ?? []);
+  const dfFields = one('df').split(/\s+/);
+  const availKb = Number(dfFields[3]);
+  const runners = new Map<string, string>();
+  for (const entry of values.get('runner') ?? []) {
+    const space = entry.indexOf(' ');
+    const sha = entry.slice(0, space);
+    if (space > 0 && /^[0-9a-f]{64}$/.test(sha)) runners.set(entry.slice(space + 1), sha);
+  }
+  const { os, arch } = platformOfUname(one('uname_s'), one('uname_m'));
+  return {
+    home: one('home'),
+    os,
+    arch,
+    unameS: one('uname_s'),
+    unameM: one('uname_m'),
+    nodeVersion: one('node') || null,
+    freeBytes: dfFields.length >= 4 && Number.isFinite(availKb) ? availKb * 1024 : null,
+    mount: dfFields.length >= 6 ? dfFields.slice(5).join(' ') : null,
+    shaTool: tools.has('sha256sum') ? 'sha256sum' : tools.has('shasum') ? 'shasum' : tools.has('openssl') ? 'openssl' : null,
+    hasGzip: tools.has('gzip'),
+    canExec: one('exec') === 'cronium-exec-ok',
+    runners,
+  };
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export function deployError(code: string, step: DeployStep, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError(code, message, { details: { step, ...details } });
+}
+
+export function stepOf(err: unknown): string | null {
+  return isAppError(err) && typeof err.extra.details?.step === 'string' ? err.extra.details.step : null;
+}
+
+export class RunnerDeployer {
+  constructor(private readonly deps: RunnerDeployerDeps) {}
+
+  async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number): Promise<ServerProbe> {
+    const result = await this.exec(serverId, serverName, PROBE_SCRIPT, 'probe', signal, deadline);
+    const probe = parseProbe(result.stdout ?? '');
+    if (!probe.home || !probe.unameS) {
+      throw deployError('RUNNER_PROBE_FAILED', 'probe', `The probe of ${serverName} printed nothing usable (exit ${result.code}): ${(result.stderr ?? '').trim().slice(0, 300) || 'no output'}. The login shell must be a POSIX shell.`);
+    }
+    return probe;
+  }
+
+  /** Probe, pick, verify locally, upload unless already there, verify on the server, activate the file, handshake. */
+  async install(req: InstallRequest): Promise<InstallResult> {
+    const durations: Record<string, number> = {};
+    const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        durations[name] = Math.round(performance.now() - started);
+      }
+    };
+    const { serverId, serverName: name } = req;
+
+    req.onProgress('probe', `Probing ${name}`);
+    const probe = await timed('probe', () => this.probe(serverId, name, req.signal, req.deadline));
+
+    if ((!KNOWN_ARCHES.has(probe.arch) || (probe.os !== 'linux' && probe.os !== 'darwin')) && !probe.nodeVersion) {
+      throw deployError('RUNNER_UNSUPPORTED_PLATFORM', 'pick', `${name} runs ${probe.unameS} on ${probe.unameM}, which no runner is built for, and has no Node >= 18 for the JS runner. Install Node 18+ on it or use direct-ssh for this server.`, { os: probe.os, arch: probe.arch });
+    }
+    if (!probe.shaTool) {
+      throw deployError('RUNNER_NO_SHA256_TOOL', 'probe', `${name} has none of sha256sum, shasum or openssl, so an uploaded runner cannot be verified there. Install coreutils (sha256sum) or openssl on it, or use direct-ssh.`);
+    }
+    if (!probe.canExec) {
+      throw deployError('RUNNER_NOEXEC_HOME', 'probe', `${name} cannot execute files in ${probe.home}/${REMOTE_RUNNERS_DIR} (the home folder is mounted noexec, or not writable). Remount it without noexec, or use direct-ssh for this server.`, { home: probe.home });
+    }
+
+    req.onProgress('pick', `Choosing the runner for ${probe.os}-${probe.arch}`);
+    let artifact: ArtifactRecord;
+    try {
+      artifact = await this.deps.artifacts.pick({
+        os: probe.os,
+        arch: probe.arch,
+        nodeVersion: probe.nodeVersion,
+        ...(req.version ? { version: req.version } : {}),
+        ...(req.minVersion ? { minVersion: req.minVersion } : {}),
+        ...(req.capabilities?.length ? { capabilities: req.capabilities } : {}),
+      });
+    } catch (err) {
+      if (isAppError(err) && !KNOWN_ARCHES.has(probe.arch)) {
+        throw deployError('RUNNER_UNSUPPORTED_PLATFORM', 'pick', `${name} runs ${probe.unameS} on ${probe.unameM}: no runner is built for it. ${err.message}`, { os: probe.os, arch: probe.arch });
+      }
+      throw withStep(err, 'pick');
+    }
+
+    const dir = `${probe.home}/${REMOTE_RUNNERS_DIR}/${artifact.version}`;
+    const finalPath = `${dir}/${runnerFileName(artifact.kind)}`;
+    const existingSha = probe.runners.get(finalPath);
+    const previousFile: InstallResult['previousFile'] = existingSha === undefined ? 'none' : existingSha === artifact.sha256 ? 'verified' : 'mismatch';
+    let transferredBytes = 0;
+
+    if (previousFile !== 'verified') {
+      req.onProgress('verify-local', `Verifying ${artifact.version} (${artifact.kind}) on this workstation`);
+      // Throws ARTIFACT_TAMPERED for a local file whose checksum or signature is wrong: nothing is uploaded.
+      const opened = await timed('verifyLocal', async () => {
+        try {
+          return await this.deps.artifacts.open(artifact);
+        } catch (err) {
+          throw withStep(err, 'verify-local');
+        }
+      });
+      const sendCompressed = probe.hasGzip;
+      const sendBytes = sendCompressed ? artifact.compressedSize : artifact.size;
+      const needed = sendBytes + artifact.size + DISK_MARGIN_BYTES;
+      if (probe.freeBytes !== null && probe.freeBytes < needed) {
+        throw deployError(
+          'RUNNER_DISK_FULL',
+          'disk',
+          `No space left on ${name} for runner ${artifact.version}: it needs ${mb(needed)} in ${dir}, but ${probe.mount ?? 'that file system'} has ${mb(probe.freeBytes)} free. ` +
+            'Free some disk space on the server (or grow the file system) and deploy again.',
+          { neededBytes: needed, freeBytes: probe.freeBytes },
+        );
+      }
+      if (previousFile === 'mismatch') {
+        req.onProgress('verify', `The runner at ${finalPath} does not match the signed checksum; replacing it`);
+      }
+
+      const tmpName = `.cronium-runner.${randomBytes(6).toString('hex')}`;
+      const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
+      req.onProgress('upload', `Uploading ${mb(sendBytes)} to ${name}`);
+      await timed('upload', () =>
+        this.retry('upload', req, async () => {
+          const connection = await this.deps.ssh.acquire(serverId);
+          await connection.mkdirp(dir, 0o700);
+          await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload', req));
+        }),
+      );
+      transferredBytes = sendBytes;
+
+      req.onProgress('verify', `Verifying sha256 on ${name}`);
+      await timed('verify', async () => {
+        const script = [
+          SHA_FUNCTION,
+          `d=${shq(dir)}; t=${shq(tmpName)}`,
+          'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
+          sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
+          's=$(sha "$d/$t")',
+          'echo "sha=$s"',
+          `if [ "$s" != ${shq(artifact.sha256)} ]; then cleanup; exit 12; fi`,
+          `chmod 755 "$d/$t" && mv -f "$d/$t" ${shq(finalPath)} || { cleanup; exit 13; }`,
+        ].join('\n');
+        const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
+        const said = (r.stderr ?? '').trim().slice(0, 300);
+        if (r.code === 11) {
+          if (/no space/i.test(said)) {
+            throw deployError('RUNNER_DISK_FULL', 'verify', `No space left on ${name} while unpacking runner ${artifact.version} in ${dir} (${said}). Free some disk space on the server and deploy again.`);
+          }
+          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking the runner on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
+        }
+        if (r.code === 12) {
+          const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';
+          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `The runner uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
+        }
+        if (r.code !== 0) {
+          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving the runner into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
+        }
+      });
+    } else {
+      req.onProgress('verify', `${name} already has runner ${artifact.version} with the signed checksum; nothing to upload`);
+    }
+
+    req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
+    const info = await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline));
+    return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, durations };
+  }
+
+  /** Runs `version` and checks the runner says what the artifact promised: version, os/arch, kind. */
+  async handshake(
+    serverId: string,
+    name: string,
+    expected: { version: string; kind: RunnerKind; os: string; arch: string },
+    path: string,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<RunnerVersionInfo> {
+    const r = await this.exec(serverId, name, `${runnerCommand(expected.kind, path)} version`, 'handshake', signal, deadline);
+    const fail = (what: string) =>
+      deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${expected.version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
+    if (r.code !== 0) throw fail(`\`version\` exited ${r.code ?? r.signal}${r.stderr?.trim() ? ` (${r.stderr.trim().slice(0, 200)})` : ''}`);
+    let info: RunnerVersionInfo;
+    try {
+      info = RunnerVersionInfo.parse(JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? ''));
+    } catch {
+      throw fail(`\`version\` printed ${JSON.stringify((r.stdout ?? '').slice(0, 120))}, not the expected JSON`);
+    }
+    if (info.version !== expected.version) throw fail(`it reports version ${info.version}, expected ${expected.version}`);
+    if (info.kind !== expected.kind) throw fail(`it reports kind ${info.kind}, expected ${expected.kind}`);
+    if (expected.kind === 'sea' && (info.os !== expected.os || info.arch !== expected.arch)) {
+      throw fail(`it reports ${info.os}-${info.arch}, expected ${expected.os}-${expected.arch}`);
+    }
+    return info;
+  }
+
+  /** `health --json` over the pooled connection, parsed. */
+  async health(serverId: string, name: string, kind: RunnerKind, path: string, timeoutMs: number): Promise<RunnerHealthReport> {
+    const r = await this.deps.ssh.exec(serverId, `${runnerCommand(kind, path)} health --json`, { timeoutMs });
+    if (r.code !== 0) {
+      const said = (r.stderr ?? '').trim().slice(0, 200);
+      throw new AppError('RUNNER_HEALTH_FAILED', `\`health --json\` on ${name} exited ${r.code ?? r.signal}${said ? `: ${said}` : ''}. Redeploy the runner if it keeps failing.`);
+    }
+    try {
+      return RunnerHealthReport.parse(JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? ''));
+    } catch {
+      throw new AppError('RUNNER_HEALTH_FAILED', `\`health --json\` on ${name} printed something that is not a health report: ${JSON.stringify((r.stdout ?? '').slice(0, 120))}.`);
+    }
+  }
+
+  /** Deletes every runner version from the server (jobs and payloads folders are left alone). */
+  async removeAll(serverId: string, name: string, signal: AbortSignal, deadline: number): Promise<void> {
+    const r = await this.exec(serverId, name, `rm -rf "$HOME/${REMOTE_RUNNERS_DIR}"`, 'remove', signal, deadline);
+    if (r.code !== 0) {
+      throw deployError('RUNNER_REMOVE_FAILED', 'remove', `Removing the runners from ${name} failed (exit ${r.code}): ${(r.stderr ?? '').trim().slice(0, 200)}. Check permissions of ~/${REMOTE_RUNNERS_DIR}.`);
+    }
+  }
+
+  private async exec(serverId: string, name: string, command: string, step: DeployStep, signal: AbortSignal, deadline: number): Promise<ExecResult> {
+    return this.retry(step, { serverName: name, signal, deadline }, async () => {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal.aborted) throw this.timeout(name, step, { deadline });
+      try {
+        return await this.deps.ssh.exec(serverId, command, { signal, timeoutMs: remaining, maxCollectBytes: 1024 * 1024 });
+      } catch (err) {
+        if (signal.aborted || (isAppError(err) && err.code === 'EXEC_TIMEOUT')) throw this.timeout(name, step, { deadline });
+        throw err;
+      }
+    });
+  }
+
+  /** Retries transient SSH failures with backoff (250 ms, 1 s) inside the deadline; anything else fails at once. */
+  private async retry<T>(step: DeployStep, req: { serverName: string; signal: AbortSignal; deadline: number }, work: () => Promise<T>): Promise<T> {
+    const delays = [250, 1000];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        const transient = isAppError(err) && TRANSIENT_SSH_CODES.has(err.code);
+        const delay = delays[attempt];
+        if (!transient || delay === undefined || Date.now() + delay >= req.deadline || req.signal.aborted) throw withStep(err, step);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private timeout(name: string, step: DeployStep, req: { deadline: number }): AppError {
+    void req;
+    return deployError('RUNNER_DEPLOY_TIMEOUT', step, `Deploying the runner to ${name} took longer than the deployment timeout (stopped during ${step}). Check the link to the server, or raise Settings > Runner > deployment timeout.`);
+  }
+}
+
+function withStep(err: unknown, step: DeployStep): unknown {
+  if (isAppError(err) && stepOf(err) === null) {
+    return new AppError(err.code, err.message, { ...err.extra, details: { ...(err.extra.details ?? {}), step } });
+  }
+  return err;
+}
+
+function abortable<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', abort);
+        reject(e);
+      },
+    );
+  });
+}

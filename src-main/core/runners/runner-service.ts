@@ -1,0 +1,525 @@
+/**
+ * RunnerService: the runner lifecycle per server. Deploy, upgrade (with automatic rollback when the new version fails
+ * its handshake or first health check), manual rollback, removal, health checks, and the questions the executors ask
+ * (getCompatibleRunner / ensureRunner). It records every outcome in runner_deployments with a reason a person can act
+ * on, and serialises the operations of one server so two callers never deploy to it at once. It never talks to a
+ * server except through RunnerDeployer and HealthMonitor.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type {
+  RunnerArtifactsView,
+  RunnerCompatibility,
+  RunnerDeploymentStatus,
+  RunnerDeploymentView,
+  RunnerHealthView,
+  RunnerRequirements,
+  RunnerUpgradeResult,
+} from '../../../src-shared/contract/runners';
+import type { Clock } from '../clock';
+import type { AppDatabase } from '../db/database';
+import { nowIso } from '../db/ids';
+import { AppError, isAppError } from '../errors';
+import type { EventBus } from '../event-bus';
+import type { Metrics } from '../metrics/metrics';
+import type { SettingsService } from '../settings/settings-service';
+import type { SshPool } from '../ssh/ssh-pool';
+import type { ArtifactStore } from './artifact-store';
+import { HealthMonitor } from './health-monitor';
+import { RunnerDeployer, runnerCommand, stepOf, type DeployStep, type InstallResult } from './runner-deployer';
+import { RunnerDeployments, type DeploymentRecord } from './runner-deployments';
+import { compareVersions, isAtLeast } from './runner-version';
+
+export interface RunnerServiceDeps {
+  db: AppDatabase;
+  settings: SettingsService;
+  bus: EventBus;
+  metrics: Metrics;
+  clock: Clock;
+  ssh: SshPool;
+  artifacts: ArtifactStore;
+}
+
+/** What the executors get: where the runner is and how to start it. */
+export interface CompatibleRunner {
+  deploymentId: string;
+  serverId: string;
+  version: string;
+  kind: 'sea' | 'js';
+  /** Absolute path on the server. */
+  path: string;
+  /** Shell words that start it: append the runner's arguments (`run ...`, `attach ...`). */
+  command: string;
+  capabilities: string[];
+  protocolVersion: number | null;
+}
+
+interface Operation {
+  serverId: string;
+  serverName: string;
+  signal: AbortSignal;
+  deadline: number;
+  progress(step: DeployStep | 'rollback' | 'done' | 'failed', message: string): void;
+}
+
+export class RunnerService {
+  readonly deployments: RunnerDeployments;
+  readonly deployer: RunnerDeployer;
+  readonly health: HealthMonitor;
+  /** Per-server chain of operations: deploy / upgrade / rollback / remove run one at a time per server. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: RunnerServiceDeps) {
+    this.deployments = new RunnerDeployments(deps.db);
+    this.deployer = new RunnerDeployer({ ssh: deps.ssh, artifacts: deps.artifacts });
+    this.health = new HealthMonitor({
+      deployments: this.deployments,
+      deployer: this.deployer,
+      settings: deps.settings,
+      bus: deps.bus,
+      metrics: deps.metrics,
+      clock: deps.clock,
+      onChecked: (record) => this.autoUpgrade(record),
+    });
+  }
+
+  start(): void {
+    this.health.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.health.stop();
+  }
+
+  // ---- queries --------------------------------------------------------------------------------------------------
+
+  async artifacts(): Promise<RunnerArtifactsView> {
+    const list = await this.deps.artifacts.list();
+    return {
+      artifacts: list.map((a) => ({
+        id: a.id,
+        version: a.version,
+        os: a.os,
+        arch: a.arch,
+        kind: a.kind,
+        size: a.size,
+        compressedSize: a.compressedSize,
+        sha256: a.sha256,
+        keyId: a.keyId,
+        signature: 'verified' as const,
+        capabilities: a.capabilities,
+        createdAt: a.createdAt,
+      })),
+      rejected: this.deps.artifacts.rejected(),
+    };
+  }
+
+  async listDeployments(serverId?: string): Promise<RunnerDeploymentView[]> {
+    return this.deployments.views(await this.deployments.list(serverId));
+  }
+
+  /**
+   * The server's active deployment if it meets the requirements (minimum version, capabilities), else null.
+   * Read-only: no server is contacted. "Verified" means its last install or rollback passed the handshake.
+   */
+  async getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null> {
+    const active = await this.deployments.active(serverId);
+    if (!active || this.incompatibility(active, requirements)) return null;
+    return toCompatible(active);
+  }
+
+  async compatibility(serverIds: string[], requirements: RunnerRequirements | null): Promise<RunnerCompatibility[]> {
+    const out: RunnerCompatibility[] = [];
+    for (const serverId of serverIds) {
+      const active = await this.deployments.active(serverId);
+      if (!active) {
+        out.push({ serverId, compatible: false, version: null, reason: 'no runner is deployed on this server yet' });
+        continue;
+      }
+      const why = this.incompatibility(active, requirements);
+      out.push({ serverId, compatible: why === null, version: active.version, reason: why });
+    }
+    return out;
+  }
+
+  /**
+   * A compatible runner for the server, deploying (or, with the automatic update policy, upgrading) first when the
+   * settings allow it. Throws RUNNER_NOT_DEPLOYED saying what to do when they do not.
+   */
+  async ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner> {
+    const settings = this.deps.settings.current().runner;
+    const compatible = await this.getCompatibleRunner(serverId, requirements);
+    if (compatible) {
+      if (settings.updatePolicy === 'automatic' && compareVersions(settings.defaultVersion, compatible.version) > 0) {
+        const result = await this.upgrade(serverId, settings.defaultVersion);
+        if (!result.rolledBack) return (await this.getCompatibleRunner(serverId, requirements)) ?? compatible;
+      }
+      return (await this.getCompatibleRunner(serverId, requirements)) ?? compatible;
+    }
+    const server = await this.deployments.requireServer(serverId);
+    const active = await this.deployments.active(serverId);
+    const autoDeploy = settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
+    if (!autoDeploy) {
+      const what = active ? `its runner ${active.version} does not meet the requirements (${this.incompatibility(active, requirements)})` : 'no runner is deployed there';
+      throw new AppError(
+        'RUNNER_NOT_DEPLOYED',
+        `${server.name} cannot run this in runner mode: ${what}, and automatic deployment is off. Deploy a runner from the Runners pane, ` +
+          'turn on "auto deploy" in Settings, or use direct-ssh for this event.',
+        { details: { serverId } },
+      );
+    }
+    // Deploy the default version unless the requirements ask for something newer: then the newest artifact that fits.
+    const min = requirements?.minVersion;
+    const version = min && compareVersions(min, settings.defaultVersion) > 0 ? undefined : settings.defaultVersion;
+    if (active) {
+      await this.upgradeInternal(serverId, version, requirements ?? null);
+    } else {
+      await this.deployInternal(serverId, version, requirements ?? null);
+    }
+    const now = await this.getCompatibleRunner(serverId, requirements);
+    if (!now) {
+      const after = await this.deployments.active(serverId);
+      throw new AppError(
+        'RUNNER_NOT_DEPLOYED',
+        `${server.name}: the runner deployed there (${after?.version ?? 'none'}) still does not meet the requirements` +
+          `${after ? ` (${this.incompatibility(after, requirements)})` : ''}. Build or install a runner that has them, or use direct-ssh.`,
+        { details: { serverId } },
+      );
+    }
+    return now;
+  }
+
+  // ---- actions --------------------------------------------------------------------------------------------------
+
+  /** Deploys `version` (default: settings.runner.defaultVersion). Re-deploying the active version transfers nothing. */
+  deployRunner(serverId: string, version?: string): Promise<RunnerDeploymentView> {
+    return this.serial(serverId, async () => this.deployments.view(await this.deployRunnerNow(serverId, version)));
+  }
+
+  upgrade(serverId: string, version: string): Promise<RunnerUpgradeResult> {
+    return this.serial(serverId, () => this.upgradeNow(serverId, version, null));
+  }
+
+  /** Re-activates the previous version (the most recent superseded one), reinstalling it if it is gone or altered. */
+  rollback(serverId: string): Promise<RunnerDeploymentView> {
+    return this.serial(serverId, async () => {
+      const op = await this.operation(serverId);
+      try {
+        const current = await this.deployments.active(serverId);
+        const previous = (await this.deployments.list(serverId)).find(
+          (d) => d.status === 'superseded' && (!current || d.version !== current.version),
+        );
+        if (!previous) {
+          throw new AppError('RUNNER_NO_PREVIOUS_VERSION', `${op.serverName} has no previous runner version to roll back to; deploy a specific version instead.`);
+        }
+        const restored = await this.restore(op, previous, current, `rolled back by request from ${current?.version ?? 'no active runner'}`);
+        op.progress('done', `${op.serverName} runs runner ${restored.version} again`);
+        return this.deployments.view(restored);
+      } finally {
+        op.finish();
+      }
+    });
+  }
+
+  /** Deletes every runner version from the server and marks its deployments removed. */
+  remove(serverId: string): Promise<void> {
+    return this.serial(serverId, async () => {
+      const op = await this.operation(serverId);
+      try {
+        op.progress('remove', `Removing runners from ${op.serverName}`);
+        await this.deployer.removeAll(serverId, op.serverName, op.signal, op.deadline);
+        for (const d of await this.deployments.list(serverId)) {
+          if (d.status === 'removed' || d.status === 'failed') continue;
+          this.deployments.update(d.id, { status: 'removed', history: { event: 'removed', message: `runner removed from ${op.serverName}` } });
+        }
+        op.progress('done', `Runners removed from ${op.serverName}`);
+        this.changed(serverId, null);
+      } finally {
+        op.finish();
+      }
+    });
+  }
+
+  checkRunnerHealth(deploymentId: string): Promise<RunnerHealthView> {
+    return this.health.check(deploymentId);
+  }
+
+  /** For status reports from outside (the listener route): records the status and a history line. */
+  async updateRunnerStatus(deploymentId: string, status: RunnerDeploymentStatus, message?: string): Promise<RunnerDeploymentView> {
+    const record = await this.deployments.require(deploymentId);
+    if (status === 'active' && record.serverId) {
+      const current = await this.deployments.active(record.serverId);
+      if (current && current.id !== deploymentId) {
+        this.deployments.update(current.id, { status: 'superseded', history: { event: 'superseded', message: `superseded by ${record.version} (status report)` } });
+      }
+    }
+    const updated = this.deployments.update(deploymentId, {
+      status,
+      ...(status === 'failed' && message ? { metadata: { reason: message } } : {}),
+      history: { event: `status:${status}`, message: message ?? `status set to ${status}` },
+    });
+    this.changed(updated.serverId, updated.id);
+    return this.deployments.view(updated);
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------------
+
+  private deployInternal(serverId: string, version: string | undefined, req: RunnerRequirements | null): Promise<DeploymentRecord> {
+    return this.serial(serverId, () => this.deployRunnerNow(serverId, version, req));
+  }
+
+  private upgradeInternal(serverId: string, version: string | undefined, req: RunnerRequirements | null): Promise<RunnerUpgradeResult> {
+    return this.serial(serverId, () => this.upgradeNow(serverId, version, req));
+  }
+
+  private async deployRunnerNow(serverId: string, version?: string, req: RunnerRequirements | null = null): Promise<DeploymentRecord> {
+    const active = await this.deployments.active(serverId);
+    const wanted = version ?? (req?.minVersion ? undefined : this.deps.settings.current().runner.defaultVersion);
+    if (active && wanted !== undefined && active.version !== wanted) {
+      // A different version onto a server that has one is an upgrade (or downgrade): same safety net.
+      const result = await this.upgradeNow(serverId, wanted, req);
+      if (result.rolledBack) throw new AppError('RUNNER_DEPLOY_FAILED', result.reason ?? 'the deployment failed and was rolled back');
+      return this.deployments.require(result.deployment.id);
+    }
+    const op = await this.operation(serverId);
+    try {
+      return await this.installAndRecord(op, wanted, req, active);
+    } finally {
+      op.finish();
+    }
+  }
+
+  private async upgradeNow(serverId: string, version: string | undefined, req: RunnerRequirements | null): Promise<RunnerUpgradeResult> {
+    const op = await this.operation(serverId);
+    try {
+      const previous = await this.deployments.active(serverId);
+      if (!previous) {
+        const record = await this.installAndRecord(op, version, req, null);
+        return { deployment: await this.deployments.view(record), rolledBack: false, reason: null };
+      }
+      try {
+        const record = await this.installAndRecord(op, version, req, previous, { firstHealthCheck: true });
+        return { deployment: await this.deployments.view(record), rolledBack: false, reason: null };
+      } catch (err) {
+        const reason = isAppError(err) ? err.message : String(err);
+        op.progress('rollback', `Upgrade of ${op.serverName} failed; rolling back to ${previous.version}`);
+        const restored = await this.restore(op, previous, null, `rolled back: ${reason}`);
+        const message = `Runner upgrade on ${op.serverName} to ${version ?? 'a newer version'} failed and was rolled back to ${restored.version}: ${reason}`;
+        this.deps.bus.emit('system/notice', { level: 'warning', message });
+        op.progress('done', message);
+        return { deployment: await this.deployments.view(restored), rolledBack: true, reason };
+      }
+    } finally {
+      op.finish();
+    }
+  }
+
+  /**
+   * Installs and records the outcome. With a previous active deployment of another version, the new row is
+   * 'updating' until the handshake (and, for upgrades, the first health check) pass; then the previous one is
+   * superseded. A failure marks the new row failed with its reason and rethrows.
+   */
+  private async installAndRecord(
+    op: Operation,
+    version: string | undefined,
+    req: RunnerRequirements | null,
+    previous: DeploymentRecord | null,
+    opts: { firstHealthCheck?: boolean } = {},
+  ): Promise<DeploymentRecord> {
+    const { serverId, serverName } = op;
+    this.deps.metrics.runnerDeploymentsTotal.inc({ server: serverId });
+    const at = nowIso(this.deps.clock.now());
+    const sameVersion = previous && version !== undefined && previous.version === version;
+    // Re-deploying the active version updates its row; anything else gets a row of its own.
+    const row = sameVersion
+      ? this.deployments.update(previous.id, { history: { event: 'redeploy', message: `re-deploy of ${version} requested`, at } })
+      : await this.deployments.create(serverId, version ?? 'pending', 'updating', { previousDeploymentId: previous?.id ?? null, history: [{ at, event: 'deploy', message: `deploying ${version ?? 'the newest fitting version'} to ${serverName}` }] }, at);
+    this.changed(serverId, row.id);
+
+    let result: InstallResult;
+    try {
+      result = await this.deployer.install({
+        serverId,
+        serverName,
+        ...(version ? { version } : {}),
+        ...(req?.minVersion ? { minVersion: req.minVersion } : {}),
+        ...(req?.capabilities?.length ? { capabilities: req.capabilities } : {}),
+        signal: op.signal,
+        deadline: op.deadline,
+        onProgress: (step, message) => op.progress(step, message),
+      });
+      if (opts.firstHealthCheck) {
+        op.progress('health', `First health check of ${result.artifact.version} on ${serverName}`);
+        await this.deployer.health(serverId, serverName, result.artifact.kind, result.path, Math.max(1000, op.deadline - Date.now()));
+      }
+    } catch (err) {
+      const reason = isAppError(err) ? err.message : `unexpected failure: ${String(err)}`;
+      this.deps.metrics.runnerDeploymentsFailed.inc({ server: serverId });
+      if (sameVersion) {
+        // The version that was active no longer passes: it is failed now, with the reason.
+        this.deployments.update(row.id, { status: 'failed', metadata: { reason, failedStep: stepOf(err) }, history: { event: 'failed', message: reason } });
+      } else {
+        this.deployments.update(row.id, {
+          status: 'failed',
+          metadata: { reason, failedStep: stepOf(err) },
+          history: { event: 'failed', message: reason },
+        });
+        if (row.version === 'pending') this.deps.db.sqlite.prepare('UPDATE runner_deployments SET runner_version = ? WHERE id = ?').run(version ?? 'unknown', row.id);
+      }
+      op.progress('failed', reason);
+      this.changed(serverId, row.id);
+      throw err;
+    }
+
+    const { artifact, info } = result;
+    const transferred = result.transferredBytes;
+    const what =
+      result.previousFile === 'verified'
+        ? `${artifact.version} already present with the signed checksum; nothing transferred; handshake ok`
+        : result.previousFile === 'mismatch'
+          ? `the runner file on the server did not match the signed checksum; replaced (${transferred} bytes sent); handshake ok`
+          : `installed ${artifact.version} (${artifact.kind}, ${transferred} bytes sent); handshake ok`;
+    const metadata = {
+      artifactId: artifact.id,
+      kind: artifact.kind,
+      os: result.probe.os,
+      arch: result.probe.arch,
+      path: result.path,
+      sha256: artifact.sha256,
+      capabilities: info.capabilities,
+      protocolVersion: info.protocolVersion,
+      reason: null,
+      failedStep: null,
+      transferredBytes: transferred,
+      durations: { ...result.durations, totalMs: Date.now() - Date.parse(at) },
+    };
+    const activated = this.deps.db.sqlite.transaction(() => {
+      if (row.version === 'pending' || row.version !== artifact.version) {
+        this.deps.db.sqlite.prepare('UPDATE runner_deployments SET runner_version = ? WHERE id = ?').run(artifact.version, row.id);
+      }
+      const updated = this.deployments.update(row.id, { status: 'active', metadata, deployedAt: sameVersion ? undefined : nowIso(this.deps.clock.now()), history: { event: 'active', message: what } });
+      if (previous && previous.id !== row.id) {
+        this.deployments.update(previous.id, { status: 'superseded', history: { event: 'superseded', message: `superseded by ${artifact.version}` } });
+      }
+      return { ...updated, version: artifact.version };
+    })();
+    op.progress('done', `${serverName} runs runner ${artifact.version}${transferred === 0 ? ' (nothing transferred)' : ''}`);
+    this.changed(serverId, activated.id);
+    return activated;
+  }
+
+  /**
+   * Makes `target` (an earlier deployment) active again: reinstalls its version (no bytes when it is still intact),
+   * handshakes, supersedes `current` (if any) and records why.
+   */
+  private async restore(op: Operation, target: DeploymentRecord, current: DeploymentRecord | null, why: string): Promise<DeploymentRecord> {
+    op.progress('rollback', `Restoring runner ${target.version} on ${op.serverName}`);
+    // A rollback after a timed-out upgrade still gets time of its own.
+    const seconds = this.deps.settings.current().runner.deploymentTimeout;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), seconds * 1000);
+    try {
+      const result = await this.deployer.install({
+        serverId: op.serverId,
+        serverName: op.serverName,
+        version: target.version,
+        signal: controller.signal,
+        deadline: Date.now() + seconds * 1000,
+        onProgress: (step, message) => op.progress(step, message),
+      });
+      return this.deps.db.sqlite.transaction(() => {
+        if (current && current.id !== target.id) {
+          this.deployments.update(current.id, { status: 'superseded', history: { event: 'superseded', message: `${why}; ${target.version} re-activated` } });
+        }
+        const updated = this.deployments.update(target.id, {
+          status: 'active',
+          metadata: { path: result.path, sha256: result.artifact.sha256, kind: result.artifact.kind, transferredBytes: result.transferredBytes, reason: why },
+          history: { event: 'rolled-back', message: why },
+        });
+        this.changed(op.serverId, target.id);
+        return updated;
+      })();
+    } catch (err) {
+      const reason = isAppError(err) ? err.message : String(err);
+      this.deployments.update(target.id, { status: 'failed', metadata: { reason: `rollback failed: ${reason}` }, history: { event: 'failed', message: `rollback failed: ${reason}` } });
+      this.changed(op.serverId, target.id);
+      throw new AppError('RUNNER_ROLLBACK_FAILED', `Rolling ${op.serverName} back to runner ${target.version} failed: ${reason}. The server has no working runner; deploy one from the Runners pane.`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** After a scheduled health check: with the automatic policy, upgrade a runner older than the default version. */
+  private async autoUpgrade(record: DeploymentRecord): Promise<void> {
+    const settings = this.deps.settings.current().runner;
+    if (settings.updatePolicy !== 'automatic' || !record.serverId) return;
+    if (compareVersions(settings.defaultVersion, record.version) <= 0) return;
+    await this.upgrade(record.serverId, settings.defaultVersion).catch((err) => {
+      console.warn(`[runners] automatic upgrade of ${record.serverId} failed: ${(err as Error).message}`);
+    });
+  }
+
+  private incompatibility(d: DeploymentRecord, req?: RunnerRequirements | null): string | null {
+    if (!d.metadata.path || !d.metadata.kind) return 'its deployment has no runner path recorded';
+    if (req?.minVersion && !isAtLeast(d.version, req.minVersion)) return `runner ${d.version} is older than the required ${req.minVersion}`;
+    const missing = (req?.capabilities ?? []).filter((c) => !d.metadata.capabilities.includes(c));
+    if (missing.length) return `runner ${d.version} lacks ${missing.join(', ')}`;
+    return null;
+  }
+
+  private async operation(serverId: string): Promise<Operation & { finish(): void }> {
+    const server = await this.deployments.requireServer(serverId);
+    const seconds = this.deps.settings.current().runner.deploymentTimeout;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), seconds * 1000);
+    return {
+      serverId,
+      serverName: server.name,
+      signal: controller.signal,
+      deadline: Date.now() + seconds * 1000,
+      progress: (step, message) => this.deps.bus.emit('runners/progress', { serverId, step, message }),
+      finish: () => clearTimeout(timer),
+    };
+  }
+
+  private changed(serverId: string | null, deploymentId: string | null): void {
+    this.deps.bus.emit('runners/changed', { serverId, deploymentId });
+  }
+
+  /** Runs `work` after every earlier operation of this server; calls made from inside an operation run inline. */
+  private serial<T>(serverId: string, work: () => Promise<T>): Promise<T> {
+    const inside = operationContext.getStore();
+    if (inside?.has(serverId)) return work();
+    const previous = this.queues.get(serverId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() => operationContext.run(new Set([...(inside ?? []), serverId]), work));
+    this.queues.set(serverId, next);
+    void next
+      .finally(() => {
+        if (this.queues.get(serverId) === next) this.queues.delete(serverId);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * The servers whose operation the current async flow is part of: ensureRunner -> upgrade re-enters the queue of the
+ * server it already holds, and must run inline instead of waiting behind itself.
+ */
+const operationContext = new AsyncLocalStorage<Set<string>>();
+
+function toCompatible(d: DeploymentRecord): CompatibleRunner {
+  const kind = d.metadata.kind!;
+  const path = d.metadata.path!;
+  return {
+    deploymentId: d.id,
+    serverId: d.serverId!,
+    version: d.version,
+    kind,
+    path,
+    command: runnerCommand(kind, path),
+    capabilities: d.metadata.capabilities,
+    protocolVersion: d.metadata.protocolVersion,
+  };
+}
