@@ -5,7 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One keyring session for the whole run: the runner build stores its development signing key there, and the tests
+# that build variant artifacts must sign with that same key.
+if [ "${CRONIUM_KEYRING_READY:-}" != "1" ]; then
+  exec bash scripts/with-keyring.sh bash "$0" "$@"
+fi
+
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+# The build step below already built main, preload and renderer.
+export CRONIUM_E2E_SKIP_BUILD=1
 reports=".cache/test-reports"
 rm -rf "$reports"
 mkdir -p "$reports"

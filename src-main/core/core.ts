@@ -12,6 +12,13 @@ import { openDatabase, type AppDatabase } from './db/database';
 import { SettingsService } from './settings/settings-service';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LocalListener } from './listener/local-listener';
+import { SshPool } from './ssh/ssh-pool';
+import { ServerService } from './servers/server-service';
+import { EventService } from './events/event-service';
+import { LogStore } from './logs/log-store';
+import { LogStreamService } from './logs/log-stream-service';
+import { JobService } from './jobs/job-service';
+import { DirectSshExecutor } from './jobs/direct-ssh-executor';
 
 export interface CoreConfig {
   /** Folder holding the SQLite file and the app's local caches. */
@@ -40,6 +47,13 @@ export interface Core {
   settings: SettingsService;
   metrics: Metrics;
   listener: LocalListener;
+  /** The one SSH connection pool; targets resolved by core.servers. */
+  ssh: SshPool;
+  servers: ServerService;
+  events: EventService;
+  jobs: JobService;
+  /** The log pipeline: `store` (lines, statuses, queries) and `stream` (live pushes to subscribed renderers). */
+  logs: { store: LogStore; stream: LogStreamService };
   /** Starts background work (listener, monitors, scheduler). */
   start(): Promise<void>;
   /** Stops background work and closes the database; idempotent. */
@@ -53,6 +67,15 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const settings = new SettingsService(db, config.env, bus);
   const metrics = createMetrics();
   const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion });
+  // The pool asks the server catalogue for targets; the catalogue uses the pool to test and to drop stale connections.
+  let servers: ServerService | undefined;
+  const ssh = new SshPool((serverId) => servers!.resolveTarget(serverId));
+  servers = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
+  const events = new EventService({ db, secrets: ports.secrets, bus, clock });
+  const logStore = new LogStore(db, bus, () => clock.now());
+  const logStream = new LogStreamService(logStore, bus);
+  const jobs = new JobService({ db, bus, clock, secrets: ports.secrets, logs: logStore, events, servers });
+  jobs.registerExecutor(new DirectSshExecutor(ssh));
 
   let stopped = false;
   const core: Core = {
@@ -64,15 +87,27 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     settings,
     metrics,
     listener,
+    ssh,
+    servers,
+    events,
+    jobs,
+    logs: { store: logStore, stream: logStream },
     async start() {
       await listener.start(settings.current().listener.port);
+      jobs.resumeHandedOver();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await jobs.stop();
+      ssh.closeAll();
+      logStream.close();
+      logStore.close();
       await listener.stop();
       db.close();
     },
   };
+  // Last, once every executor and resumer is registered: end or hand over the jobs a crash left unfinished.
+  await jobs.reconcile();
   return core;
 }

@@ -107,7 +107,8 @@ class NetHostImpl implements NetHost {
   }
   async destroy() {
     for (const sshd of this.sshds.splice(0)) await sshd.stop();
-    // Deleting the namespace deletes the veth pair with it.
+    // Delete the veth pair ourselves: a deleted namespace frees its devices only later, asynchronously.
+    if (await succeeds(['link', 'show', this.rootVeth])) await ip(['link', 'del', this.rootVeth]).catch(() => undefined);
     if (await succeeds(['netns', 'pids', this.name])) await ip(['netns', 'del', this.name]).catch(() => undefined);
     liveHosts.delete(this);
   }

@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -142,7 +143,7 @@ describe('the runner artifacts', () => {
     it('needs nothing but Node built-ins', () => {
       const source = zlib.gunzipSync(fs.readFileSync(path.join(ARTIFACTS, 'js', 'cronium-runner.cjs.gz'))).toString('utf8');
       const required = [...source.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]);
-      const builtins = new Set(require('node:module').builtinModules as string[]);
+      const builtins = new Set(builtinModules);
       expect(required.filter((name) => !name.startsWith('node:') && !builtins.has(name))).toEqual([]);
     });
   });

@@ -326,11 +326,15 @@ class FakeApp extends EventEmitter {
   }
   enableSandbox(): void {}
   setAppUserModelId(): void {}
+  quitted = false;
   quit(): void {
     this.quitRequested += 1;
     const event = new FakePreventableEvent();
     this.emit('before-quit', event);
-    if (!event.defaultPrevented) this.emit('will-quit');
+    if (!event.defaultPrevented) {
+      this.quitted = true;
+      this.emit('will-quit');
+    }
   }
   exit(code = 0): void {
     this.exitCode = code;
@@ -354,6 +358,8 @@ export function resetFakeElectron(): void {
   notifications.length = 0;
   notificationSupport.supported = true;
   errorBoxes.length = 0;
+  app.removeAllListeners();
+  Object.assign(app, { isPackaged: false, appPath: process.cwd(), paths: {}, singleInstanceLock: true, ready: false, exitCode: null, quitRequested: 0, quitted: false });
 }
 
 export default {
