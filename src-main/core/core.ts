@@ -68,9 +68,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const metrics = createMetrics();
   const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion });
   // The pool asks the server catalogue for targets; the catalogue uses the pool to test and to drop stale connections.
-  let servers: ServerService | undefined;
-  const ssh = new SshPool((serverId) => servers!.resolveTarget(serverId));
-  servers = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
+  const servers: ServerService = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
+  const ssh = new SshPool((serverId) => servers.resolveTarget(serverId));
   const events = new EventService({ db, secrets: ports.secrets, bus, clock });
   const logStore = new LogStore(db, bus, () => clock.now());
   const logStream = new LogStreamService(logStore, bus);

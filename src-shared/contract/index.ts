@@ -8,17 +8,32 @@ import type { z } from 'zod';
 import { systemCalls, systemEvents } from './system';
 import { settingsCalls, settingsEvents } from './settings';
 import { scheduleCalls, scheduleEvents } from './schedule';
+import { serversCalls, serversEvents } from './servers';
+import { eventsCalls, eventsEvents } from './events';
+import { jobsCalls, jobsEvents } from './jobs';
+import { logsCalls, logsEvents } from './logs';
+import { runnersCalls, runnersEvents } from './runners';
 
 export const calls = {
   ...systemCalls,
   ...settingsCalls,
   ...scheduleCalls,
+  ...serversCalls,
+  ...eventsCalls,
+  ...jobsCalls,
+  ...logsCalls,
+  ...runnersCalls,
 };
 
 export const events = {
   ...systemEvents,
   ...settingsEvents,
   ...scheduleEvents,
+  ...serversEvents,
+  ...eventsEvents,
+  ...jobsEvents,
+  ...logsEvents,
+  ...runnersEvents,
 };
 
 export type Calls = typeof calls;

@@ -54,12 +54,12 @@ export function createMetrics(): Metrics {
     }),
     runnerArtifactCacheHits: new Counter({
       name: 'runner_artifact_cache_hits',
-      help: 'Deployments that found the runner artifact already on the server.',
+      help: 'Runner artifacts found already imported and verified in the local artifact cache.',
       registers,
     }),
     runnerArtifactCacheMisses: new Counter({
       name: 'runner_artifact_cache_misses',
-      help: 'Deployments that had to upload the runner artifact.',
+      help: 'Runner artifacts imported and verified anew into the local artifact cache.',
       registers,
     }),
     runnerPayloadGenerationDuration: new Histogram({

@@ -70,18 +70,31 @@ function boundsOf(spec: ScheduleSpec): { startMs: number; endMs: number } {
   return { startMs, endMs };
 }
 
-function compileCron(spec: Extract<ScheduleSpec, { kind: 'cron' }>, timeZone: string): CompiledSchedule {
+/**
+ * Parsed patterns shared by expression and zone. A croner pattern holds a 10,000-entry year table (about 80 KB), so
+ * 10,000 events must not mean 10,000 copies; sharing is safe because a paused Cron asked with an explicit reference
+ * time keeps no state between calls. Bounded so a user typing in the editor cannot grow it without end.
+ */
+const cronCache = new Map<string, Cron>();
+const CRON_CACHE_MAX = 2000;
+
+function parseCron(expression: string, timeZone: string): Cron {
+  const key = `${timeZone}\n${expression}`;
+  const cached = cronCache.get(key);
+  if (cached) return cached;
   let cron: Cron;
   try {
-    cron = new Cron(spec.expression, {
-      timezone: timeZone,
-      paused: true,
-      mode: '5-or-6-parts',
-      fixedTimeRule: 'no-wildcard',
-    });
+    cron = new Cron(expression, { timezone: timeZone, paused: true, mode: '5-or-6-parts', fixedTimeRule: 'no-wildcard' });
   } catch (err) {
     throw invalid('expression', (err as Error).message.replace(/^CronPattern:\s*/, ''));
   }
+  if (cronCache.size >= CRON_CACHE_MAX) cronCache.delete(cronCache.keys().next().value as string);
+  cronCache.set(key, cron);
+  return cron;
+}
+
+function compileCron(spec: Extract<ScheduleSpec, { kind: 'cron' }>, timeZone: string): CompiledSchedule {
+  const cron = parseCron(spec.expression, timeZone);
   const { startMs, endMs } = boundsOf(spec);
   // croner works in whole seconds; asking from just before startAt makes startAt itself inclusive.
   const nextRaw = (afterMs: number): number | null => cron.nextRun(new Date(afterMs))?.getTime() ?? null;

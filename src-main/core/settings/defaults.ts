@@ -3,9 +3,10 @@
  * streaming, listener and notification preferences. Values must pass the contract's Settings schema (a unit test checks).
  */
 import type { FeatureFlag, Settings } from '../../../src-shared/contract/settings';
+import { RUNNER_VERSION } from '../../../src-shared/protocol/runner-info';
 
 /** The runner version this app build deploys unless RUNNER_DEFAULT_VERSION or the settings say otherwise. */
-export const RUNNER_DEFAULT_VERSION = '1.0.0';
+export const RUNNER_DEFAULT_VERSION = RUNNER_VERSION;
 
 export const DEFAULT_FLAGS: Record<FeatureFlag, boolean> = {
   ssh_runner_enabled: true,

@@ -7,11 +7,19 @@ import type { HandlerMap } from '../router';
 import { systemHandlers } from './system';
 import { settingsHandlers } from './settings';
 import { scheduleHandlers } from './schedule';
+import { serversHandlers } from './servers';
+import { eventsHandlers } from './events';
+import { jobsHandlers } from './jobs';
+import { logsHandlers } from './logs';
 
 export function createHandlers(core: Core): HandlerMap {
   return {
     ...systemHandlers(core),
     ...settingsHandlers(core),
     ...scheduleHandlers(() => core.clock.now()),
+    ...serversHandlers(core),
+    ...eventsHandlers(core),
+    ...jobsHandlers(core),
+    ...logsHandlers(core),
   };
 }

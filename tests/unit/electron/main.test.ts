@@ -16,6 +16,8 @@ vi.mock('keytar', () => {
   };
   return { getPassword: fail, setPassword: fail, deletePassword: fail };
 });
+// Resolve the mock once now: vi.resetModules() below re-runs main.ts for each test but keeps this fake instance.
+await import('electron');
 
 describe('the Electron entry point', () => {
   let userData: string;

@@ -1,0 +1,19 @@
+/** servers/* handlers: the server catalogue, connection tests and host-key trust, through ServerService. */
+import type { Core } from '../../core/core';
+import type { HandlersFor } from '../router';
+
+export function serversHandlers(
+  core: Core,
+): HandlersFor<'servers/list' | 'servers/get' | 'servers/save' | 'servers/delete' | 'servers/test' | 'servers/trustHostKey'> {
+  return {
+    'servers/list': (input) => core.servers.list(input ?? {}),
+    'servers/get': ({ id }) => core.servers.get(id),
+    'servers/save': (input) => core.servers.save(input),
+    'servers/delete': async ({ id }) => {
+      await core.servers.delete(id);
+      return { ok: true as const };
+    },
+    'servers/test': ({ id }) => core.servers.test(id),
+    'servers/trustHostKey': ({ id, fingerprint, replace }) => core.servers.trustHostKey(id, fingerprint, replace),
+  };
+}
