@@ -2,7 +2,8 @@
  * Scheduler cost with 10,000 scheduled events on the real clock: CPU while idle and while firing, memory, and how
  * late fires are (p50/p99 of actual - scheduled), side by side with a naive reference (one setTimeout per event,
  * re-armed with croner after each fire, no persistence). Each side runs in its own child process so memory figures
- * do not mix. Bounded: BENCH_SECONDS (default 25) of firing plus BENCH_IDLE_SECONDS (default 8) idle, per side.
+ * do not mix. Bounded: BENCH_SECONDS (default 25) of firing plus BENCH_IDLE_SECONDS (default 8) idle, per side, each
+ * after set-up and a 2 s warm-up (set-up time is printed on its own).
  * Run: node bench/run-ts.mjs bench/scheduler-bench.ts
  */
 import { spawnSync } from 'node:child_process';
@@ -50,7 +51,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Steady state only: the first WARMUP_MS after set-up (fires computed while 10,000 schedules were loading) are dropped. */
+const WARMUP_MS = 2000;
+
 async function measure(seconds: number, lateness: number[]): Promise<Omit<PhaseResult, 'setupMs'>> {
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  lateness.length = 0;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));

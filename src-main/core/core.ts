@@ -19,6 +19,11 @@ import { LogStore } from './logs/log-store';
 import { LogStreamService } from './logs/log-stream-service';
 import { JobService } from './jobs/job-service';
 import { DirectSshExecutor } from './jobs/direct-ssh-executor';
+import { ArtifactStore } from './runners/artifact-store';
+import { loadTrustedKeys } from './runners/artifact-signing';
+import { RunnerService } from './runners/runner-service';
+import { registerRunnerRoutes } from './runners/runner-routes';
+import { ListenerAuth } from './listener/auth';
 
 export interface CoreConfig {
   /** Folder holding the SQLite file and the app's local caches. */
@@ -54,6 +59,12 @@ export interface Core {
   jobs: JobService;
   /** The log pipeline: `store` (lines, statuses, queries) and `stream` (live pushes to subscribed renderers). */
   logs: { store: LogStore; stream: LogStreamService };
+  /** Runner artifacts this workstation can deploy (verified on every load). */
+  artifacts: ArtifactStore;
+  /** Runner deployments, upgrades, rollbacks and health checks per server. */
+  runners: RunnerService;
+  /** Bearer tokens (HS256 JWT) for the listener's runner and automation routes. */
+  listenerAuth: ListenerAuth;
   /** Starts background work (listener, monitors, scheduler). */
   start(): Promise<void>;
   /** Stops background work and closes the database; idempotent. */
@@ -75,6 +86,16 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const logStream = new LogStreamService(logStore, bus);
   const jobs = new JobService({ db, bus, clock, secrets: ports.secrets, logs: logStore, events, servers });
   jobs.registerExecutor(new DirectSshExecutor(ssh));
+  const artifacts = new ArtifactStore({
+    db,
+    metrics,
+    trustedKeys: loadTrustedKeys(path.join(config.resourcesDir, 'keys')),
+    artifactDir: () => settings.current().runner.artifactCachePath || path.join(config.dataDir, 'runner-artifacts'),
+    bundledDir: path.join(config.resourcesDir, 'runner-artifacts'),
+  });
+  const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
+  const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets });
+  registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
 
   let stopped = false;
   const core: Core = {
@@ -91,14 +112,19 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     events,
     jobs,
     logs: { store: logStore, stream: logStream },
+    artifacts,
+    runners,
+    listenerAuth,
     async start() {
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
+      runners.start();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       await jobs.stop();
+      await runners.stop();
       ssh.closeAll();
       logStream.close();
       logStore.close();

@@ -60,7 +60,7 @@ export class DirectSshExecutor implements Executor {
       const nl = header.indexOf(0x0a);
       if (nl === -1 && header.length < 512) return;
       const first = header.subarray(0, nl === -1 ? 0 : nl).toString('latin1');
-      const m = /^\x1ecronium-pgid:(\d+):(\d+):([0-9a-f]+)$/.exec(first);
+      const m = first.charCodeAt(0) === 0x1e ? /^.cronium-pgid:(\d+):(\d+):([0-9a-f]+)$/.exec(first) : null;
       let rest = header;
       if (m && m[3] === nonce) {
         const pgid = Number(m[1]);

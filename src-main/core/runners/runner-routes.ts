@@ -30,6 +30,7 @@ export function registerRunnerRoutes(
     'GET',
     '/api/runners/artifacts/:os/:arch/latest',
     async ({ params }) => {
+      await deps.runners.ready();
       const all = await deps.artifacts.list();
       const fits = all.filter((a) => (a.os === params.os && a.arch === params.arch) || (params.os === 'any' && a.kind === 'js'));
       const latest = fits.sort((a, b) => compareVersions(b.version, a.version) || (a.kind === 'sea' ? -1 : 1))[0];

@@ -67,6 +67,7 @@ export class RunnerService {
   readonly health: HealthMonitor;
   /** Per-server chain of operations: deploy / upgrade / rollback / remove run one at a time per server. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  private scanned: Promise<unknown> | undefined;
 
   constructor(private readonly deps: RunnerServiceDeps) {
     this.deployments = new RunnerDeployments(deps.db);
@@ -92,7 +93,23 @@ export class RunnerService {
 
   // ---- queries --------------------------------------------------------------------------------------------------
 
+  /**
+   * Imports and registers the bundled artifacts once (hashing them takes a moment, so not at start-up); `rescan`
+   * looks again (after a runner build, or a changed RUNNER_ARTIFACT_PATH).
+   */
+  ready(rescan = false): Promise<unknown> {
+    if (rescan || !this.scanned) {
+      const scan = this.deps.artifacts.scan();
+      this.scanned = scan;
+      scan.catch(() => {
+        if (this.scanned === scan) this.scanned = undefined;
+      });
+    }
+    return this.scanned!;
+  }
+
   async artifacts(): Promise<RunnerArtifactsView> {
+    await this.ready();
     const list = await this.deps.artifacts.list();
     return {
       artifacts: list.map((a) => ({
@@ -326,6 +343,7 @@ export class RunnerService {
     opts: { firstHealthCheck?: boolean } = {},
   ): Promise<DeploymentRecord> {
     const { serverId, serverName } = op;
+    await this.ready();
     this.deps.metrics.runnerDeploymentsTotal.inc({ server: serverId });
     const at = nowIso(this.deps.clock.now());
     const sameVersion = previous && version !== undefined && previous.version === version;
@@ -413,6 +431,7 @@ export class RunnerService {
    */
   private async restore(op: Operation, target: DeploymentRecord, current: DeploymentRecord | null, why: string): Promise<DeploymentRecord> {
     op.progress('rollback', `Restoring runner ${target.version} on ${op.serverName}`);
+    await this.ready();
     // A rollback after a timed-out upgrade still gets time of its own.
     const seconds = this.deps.settings.current().runner.deploymentTimeout;
     const controller = new AbortController();

@@ -11,6 +11,7 @@ import { serversHandlers } from './servers';
 import { eventsHandlers } from './events';
 import { jobsHandlers } from './jobs';
 import { logsHandlers } from './logs';
+import { runnersHandlers } from './runners';
 
 export function createHandlers(core: Core): HandlerMap {
   return {
@@ -21,5 +22,6 @@ export function createHandlers(core: Core): HandlerMap {
     ...eventsHandlers(core),
     ...jobsHandlers(core),
     ...logsHandlers(core),
+    ...runnersHandlers(core.runners),
   };
 }

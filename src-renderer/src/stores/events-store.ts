@@ -1,0 +1,146 @@
+/**
+ * Events store: the Events pane's list and the save / duplicate / delete / run actions, the schedule history, the
+ * schedule preview and (when the contract has it) the runner compatibility check the editor shows. Secret values pass
+ * through save() once and are never kept here; field errors from AppError.fields go back to the editor.
+ */
+import { create } from 'zustand';
+import type { EventInput, EventView } from '../../../src-shared/contract/events';
+import { isCallName, type CallName } from '../../../src-shared/contract';
+import type { RunnerCompatibility, RunnerRequirements } from '../../../src-shared/contract/runners';
+import type { SchedulePreview } from '../../../src-shared/contract/schedule';
+import type { JobView } from '../../../src-shared/contract/jobs';
+import { errorMessage, invoke, onEvent, RpcError, rpc } from '../rpc/client';
+import { failureOf, type SaveOutcome } from './servers-store';
+import { toast } from './toast-store';
+
+export interface ScheduleFire {
+  id: string;
+  scheduledFor: string;
+  outcome: string;
+  reason: string | null;
+  jobIds: string[];
+  firedAt: string;
+}
+
+interface EventsStore {
+  events: EventView[];
+  loaded: boolean;
+  loading: boolean;
+  error: string | null;
+  load: () => Promise<void>;
+  save: (input: EventInput) => Promise<SaveOutcome<EventView>>;
+  duplicate: (id: string) => Promise<EventView | null>;
+  remove: (id: string) => Promise<boolean>;
+  run: (id: string) => Promise<JobView[] | null>;
+  history: (id: string) => Promise<ScheduleFire[]>;
+}
+
+let stopListening: (() => void) | undefined;
+
+function upsert(list: EventView[], event: EventView): EventView[] {
+  const i = list.findIndex((e) => e.id === event.id);
+  const next = i === -1 ? [...list, event] : list.map((e) => (e.id === event.id ? event : e));
+  return next.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export const useEventsStore = create<EventsStore>((set, get) => ({
+  events: [],
+  loaded: false,
+  loading: false,
+  error: null,
+
+  load: async () => {
+    stopListening ??= onEvent('events/changed', ({ event, deletedId }) => {
+      if (event) set((s) => ({ events: upsert(s.events, event) }));
+      if (deletedId) set((s) => ({ events: s.events.filter((e) => e.id !== deletedId) }));
+    });
+    set({ loading: true });
+    try {
+      const events = await invoke('events/list');
+      set({ events: [...events].sort((a, b) => a.name.localeCompare(b.name)), loaded: true, loading: false, error: null });
+    } catch (err) {
+      set({ loading: false, error: errorMessage(err) });
+    }
+  },
+
+  save: async (input) => {
+    try {
+      const saved = await invoke('events/save', input);
+      set((s) => ({ events: upsert(s.events, saved) }));
+      toast.success(`Event ${saved.name} saved (version ${saved.version}).`);
+      return { ok: true, value: saved };
+    } catch (err) {
+      return failureOf(err);
+    }
+  },
+
+  duplicate: async (id) => {
+    try {
+      const copy = await invoke('events/duplicate', { id });
+      set((s) => ({ events: upsert(s.events, copy) }));
+      toast.success(`Created ${copy.name}.`);
+      return copy;
+    } catch (err) {
+      toast.error(err);
+      return null;
+    }
+  },
+
+  remove: async (id) => {
+    const name = get().events.find((e) => e.id === id)?.name ?? 'event';
+    try {
+      await invoke('events/delete', { id });
+      set((s) => ({ events: s.events.filter((e) => e.id !== id) }));
+      toast.success(`Event ${name} deleted.`);
+      return true;
+    } catch (err) {
+      toast.error(err);
+      return false;
+    }
+  },
+
+  run: async (id) => {
+    try {
+      const { jobs } = await invoke('events/run', { id });
+      toast.info(`Started ${jobs.length} job${jobs.length === 1 ? '' : 's'}.`);
+      return jobs;
+    } catch (err) {
+      toast.error(err);
+      return null;
+    }
+  },
+
+  history: async (id) => invoke('events/history', { id, limit: 100 }),
+}));
+
+/** The schedule's words and next runs, or the reason it is invalid (shown at the schedule field). */
+export async function previewSchedule(
+  spec: NonNullable<EventInput['schedule']>,
+  timeZone: string | undefined,
+): Promise<{ ok: true; preview: SchedulePreview } | { ok: false; message: string }> {
+  try {
+    return { ok: true, preview: await invoke('schedule/preview', { spec, timeZone, count: 5 }) };
+  } catch (err) {
+    return { ok: false, message: err instanceof RpcError ? err.fields?.expression ?? err.message : errorMessage(err) };
+  }
+}
+
+const COMPATIBILITY_CALL = 'runners/compatibility';
+
+/**
+ * Which target servers have a runner that can run the event, or null when this build has no runner compatibility
+ * call (the runner feature is optional to the editor: it only adds a warning).
+ */
+export async function runnerCompatibility(
+  serverIds: string[],
+  requirements: RunnerRequirements | null,
+): Promise<RunnerCompatibility[] | null> {
+  if (serverIds.length === 0 || !isCallName(COMPATIBILITY_CALL)) return null;
+  try {
+    // Typed loosely on purpose: the call is looked up at run time so the editor works whether or not it is present.
+    const invokeLoose = rpc().invoke.bind(rpc()) as (name: CallName, input: unknown) => Promise<unknown>;
+    return (await invokeLoose(COMPATIBILITY_CALL as CallName, { serverIds, requirements })) as RunnerCompatibility[];
+  } catch {
+    return null;
+  }
+}
