@@ -19,6 +19,21 @@ export interface JobStateRecord {
   exitCode?: number | null;
   signal?: string | null;
   updatedAt: string;
+  /** The `run` process supervising the job (signalled by `attach`). */
+  supervisorPid?: number;
+  /** Payload checksum the job runs. */
+  payload?: string;
+  startedAt?: string;
+  durationMs?: number;
+  /** Last sequence number spooled when the script ended. */
+  lastSeq?: number;
+  /** Set by the output() / setCondition() helpers, reported again with the exit. */
+  output?: unknown;
+  condition?: boolean | null;
+  /** Why the script could not run at all (bad payload signature, interpreter missing). */
+  error?: string;
+  /** The app acknowledged every line and the exit: nothing is left to deliver. */
+  delivered?: boolean;
 }
 
 export function writeJobState(dir: string, record: JobStateRecord): void {

@@ -13,6 +13,7 @@ import { eventsCalls, eventsEvents } from './events';
 import { jobsCalls, jobsEvents } from './jobs';
 import { logsCalls, logsEvents } from './logs';
 import { runnersCalls, runnersEvents } from './runners';
+import { workflowsCalls, workflowsEvents } from './workflows';
 
 export const calls = {
   ...systemCalls,
@@ -23,6 +24,7 @@ export const calls = {
   ...jobsCalls,
   ...logsCalls,
   ...runnersCalls,
+  ...workflowsCalls,
 };
 
 export const events = {
@@ -34,6 +36,7 @@ export const events = {
   ...jobsEvents,
   ...logsEvents,
   ...runnersEvents,
+  ...workflowsEvents,
 };
 
 export type Calls = typeof calls;

@@ -29,10 +29,11 @@ export function classifyHealth(report: RunnerHealthReport, t: HealthThresholds):
   const unhealthy: string[] = [];
   const degraded: string[] = [];
   const pct = (n: number) => `${Math.round(n * 10) / 10}%`;
-  if (report.cpuUsage >= t.cpuUnhealthyPercent) unhealthy.push(`CPU ${pct(report.cpuUsage)} (unhealthy from ${t.cpuUnhealthyPercent}%)`);
-  else if (report.cpuUsage >= t.cpuDegradedPercent) degraded.push(`CPU ${pct(report.cpuUsage)} (degraded from ${t.cpuDegradedPercent}%)`);
-  if (report.memoryUsage >= t.memoryUnhealthyPercent) unhealthy.push(`memory ${pct(report.memoryUsage)} (unhealthy from ${t.memoryUnhealthyPercent}%)`);
-  else if (report.memoryUsage >= t.memoryDegradedPercent) degraded.push(`memory ${pct(report.memoryUsage)} (degraded from ${t.memoryDegradedPercent}%)`);
+  // Strictly above: a threshold of 100% means "never" for CPU and memory.
+  if (report.cpuUsage > t.cpuUnhealthyPercent) unhealthy.push(`CPU ${pct(report.cpuUsage)} (unhealthy above ${t.cpuUnhealthyPercent}%)`);
+  else if (report.cpuUsage > t.cpuDegradedPercent) degraded.push(`CPU ${pct(report.cpuUsage)} (degraded above ${t.cpuDegradedPercent}%)`);
+  if (report.memoryUsage > t.memoryUnhealthyPercent) unhealthy.push(`memory ${pct(report.memoryUsage)} (unhealthy above ${t.memoryUnhealthyPercent}%)`);
+  else if (report.memoryUsage > t.memoryDegradedPercent) degraded.push(`memory ${pct(report.memoryUsage)} (degraded above ${t.memoryDegradedPercent}%)`);
   if (report.diskSpace < t.diskUnhealthyFreeMb) unhealthy.push(`disk ${Math.round(report.diskSpace)} MB free (unhealthy below ${t.diskUnhealthyFreeMb} MB)`);
   else if (report.diskSpace < t.diskDegradedFreeMb) degraded.push(`disk ${Math.round(report.diskSpace)} MB free (degraded below ${t.diskDegradedFreeMb} MB)`);
   if (unhealthy.length) return { state: 'unhealthy', reason: [...unhealthy, ...degraded].join('; ') };

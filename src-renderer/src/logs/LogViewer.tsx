@@ -5,7 +5,7 @@
  * Used by the Logs pane and by an event's Logs tab; it talks to its own log session store, never to the transport.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type FormEvent } from 'react';
 import { useStore } from 'zustand';
 import type { LogLine } from '../../../src-shared/contract/logs';
 import { Button } from '../components/Button';
@@ -260,11 +260,13 @@ export function LogViewer({ logId, showHeader = true }: { logId: string; showHea
     setSession(s);
     return () => s.getState().close();
   }, [logId]);
+  // After a reconnection, pushes may have been missed: re-read the header and the tail.
   const sessions = useConnectionStore((s) => s.sessions);
-  const firstSessions = useMemo(() => sessions, [session]); // eslint-disable-line react-hooks/exhaustive-deps
+  const seenSessions = useRef(sessions);
   useEffect(() => {
-    if (session && sessions > firstSessions) void session.getState().refresh();
-  }, [session, sessions, firstSessions]);
+    if (session && sessions > seenSessions.current) void session.getState().refresh();
+    seenSessions.current = sessions;
+  }, [session, sessions]);
   if (!session || session.getState().logId !== logId) return <div className="log-viewer log-viewer-loading muted">Opening log…</div>;
   return (
     <div className="log-view">

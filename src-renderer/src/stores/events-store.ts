@@ -5,11 +5,10 @@
  */
 import { create } from 'zustand';
 import type { EventInput, EventView } from '../../../src-shared/contract/events';
-import { isCallName, type CallName } from '../../../src-shared/contract';
 import type { RunnerCompatibility, RunnerRequirements } from '../../../src-shared/contract/runners';
 import type { SchedulePreview } from '../../../src-shared/contract/schedule';
 import type { JobView } from '../../../src-shared/contract/jobs';
-import { errorMessage, invoke, onEvent, RpcError, rpc } from '../rpc/client';
+import { errorMessage, invoke, onEvent, RpcError } from '../rpc/client';
 import { failureOf, type SaveOutcome } from './servers-store';
 import { toast } from './toast-store';
 
@@ -125,21 +124,17 @@ export async function previewSchedule(
   }
 }
 
-const COMPATIBILITY_CALL = 'runners/compatibility';
-
 /**
- * Which target servers have a runner that can run the event, or null when this build has no runner compatibility
- * call (the runner feature is optional to the editor: it only adds a warning).
+ * Which target servers have a runner that can run the event; null when the check itself failed (the editor then
+ * shows no warning rather than a wrong one).
  */
 export async function runnerCompatibility(
   serverIds: string[],
   requirements: RunnerRequirements | null,
 ): Promise<RunnerCompatibility[] | null> {
-  if (serverIds.length === 0 || !isCallName(COMPATIBILITY_CALL)) return null;
+  if (serverIds.length === 0) return [];
   try {
-    // Typed loosely on purpose: the call is looked up at run time so the editor works whether or not it is present.
-    const invokeLoose = rpc().invoke.bind(rpc()) as (name: CallName, input: unknown) => Promise<unknown>;
-    return (await invokeLoose(COMPATIBILITY_CALL as CallName, { serverIds, requirements })) as RunnerCompatibility[];
+    return await invoke('runners/compatibility', { serverIds, requirements });
   } catch {
     return null;
   }

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FireRecord, ScheduleSpec } from '../../../src-shared/contract/schedule';
 import { AppError } from '../../../src-main/core/errors';
-import { MemoryFireStore, type FireStore } from '../../../src-main/core/scheduler/fire-store';
+import { MemoryFireStore } from '../../../src-main/core/scheduler/fire-store';
 import { Scheduler, type Fire, type ScheduleOwner, type ScheduleOwnerRef } from '../../../src-main/core/scheduler/scheduler';
 import { ManualClock } from '../../harness/manual-clock';
 
@@ -40,7 +40,7 @@ afterEach(async () => {
   for (const s of schedulers.splice(0)) await s.stop();
 });
 
-function setup(opts: { clock: ManualClock; store?: FireStore; jobs?: RecordingJobs; queuePollMs?: number }) {
+function setup(opts: { clock: ManualClock; store?: MemoryFireStore; jobs?: RecordingJobs; queuePollMs?: number }) {
   const jobs = opts.jobs ?? new RecordingJobs();
   const store = opts.store ?? new MemoryFireStore();
   const records: FireRecord[] = [];

@@ -1,0 +1,295 @@
+/**
+ * WorkflowService: the workflow catalogue (save with every check the editor shows on the graph, list, delete), runs
+ * (start manually or from a schedule, cancel, history, detail) and their live pushes ('workflows/changed',
+ * 'workflows/runChanged'). At start-up it ends the runs a previous life of the app left RUNNING, so none stays stuck.
+ * It never runs a step itself (WorkflowExecutor through CoreJobRunner does) and never fires a schedule (the scheduler
+ * wiring does, calling startRun with the fire's idempotency key).
+ */
+import type { z } from 'zod';
+import type { AppDatabase } from '../db/database';
+import { newId, nowIso } from '../db/ids';
+import type { EventBus } from '../event-bus';
+import type { Clock } from '../clock';
+import { AppError, isAppError } from '../errors';
+import { validateSchedule } from '../scheduler/schedule-math';
+import type {
+  WorkflowInput,
+  WorkflowRunSummary,
+  WorkflowRunView,
+  WorkflowView,
+} from '../../../src-shared/contract/workflows';
+import { graphProblems } from './workflow-graph';
+import { WorkflowExecutor, type RunHandle, type WorkflowJobRunner } from './workflow-executor';
+import { WorkflowStore, type WorkflowRecord } from './workflow-store';
+
+export type WorkflowSaveInput = z.output<typeof WorkflowInput>;
+
+/** What the scheduler wiring is told after a save or a delete. */
+export type WorkflowScheduleChange = WorkflowView | { id: string; deleted: true };
+
+export const CRASH_REASON_RUN =
+  'Cronium stopped while this workflow ran; steps that had not ended were interrupted and the rest skipped. Run it again if it is still needed.';
+/** How long stop() waits for cancelled runs to record their end. */
+const STOP_WAIT_MS = 10_000;
+
+export interface WorkflowServiceDeps {
+  db: AppDatabase;
+  bus: EventBus;
+  clock: Clock;
+  jobs: WorkflowJobRunner;
+}
+
+export class WorkflowService {
+  /** Set by the scheduler wiring: told after every change that may move the workflow's schedule. */
+  onScheduleChanged?: (change: WorkflowScheduleChange) => void;
+  /** Set by the scheduler wiring: the workflow's next fire, for views. */
+  nextRunAt?: (workflowId: string) => Date | null;
+  /** Set by the scheduler wiring: a run ended (a queued fire may start). */
+  onRunEnded?: (workflowId: string) => void;
+
+  readonly store: WorkflowStore;
+  private readonly executor: WorkflowExecutor;
+  private readonly active = new Map<string, { workflowId: string; handle: RunHandle }>();
+  private stopping = false;
+
+  constructor(private readonly deps: WorkflowServiceDeps) {
+    this.store = new WorkflowStore(deps.db);
+    this.executor = new WorkflowExecutor({
+      clock: deps.clock,
+      jobs: deps.jobs,
+      recorder: this.store,
+      onChanged: (runId) => void this.emitRun(runId),
+    });
+    // A step's log appears only once its job is dispatched: push the run again when one of its jobs changes.
+    deps.bus.subscribe((name, payload) => {
+      if (name !== 'jobs/changed') return;
+      const runId = (payload as { job: { workflowRunId: string | null } }).job.workflowRunId;
+      if (runId && this.active.has(runId)) void this.emitRun(runId);
+    });
+  }
+
+  async list(): Promise<WorkflowView[]> {
+    const ids = await this.store.ids();
+    return Promise.all(ids.map((id) => this.get(id)));
+  }
+
+  async get(id: string): Promise<WorkflowView> {
+    let next: string | null = null;
+    try {
+      next = this.nextRunAt?.(id)?.toISOString() ?? null;
+    } catch {
+      next = null;
+    }
+    return this.store.view(id, next);
+  }
+
+  async save(input: WorkflowSaveInput): Promise<WorkflowView> {
+    const id = input.id ?? newId();
+    if (input.id) await this.store.row(input.id);
+    const fields: Record<string, string> = {};
+
+    const eventIds = [...new Set(input.nodes.map((n) => n.eventId))];
+    const events = eventIds.length
+      ? await this.deps.db.kysely.selectFrom('events').select(['id', 'name']).where('id', 'in', eventIds).execute()
+      : [];
+    const eventName = new Map(events.map((e) => [e.id, e.name]));
+    const firstServer = new Map<string, string>();
+    if (eventIds.length) {
+      const rows = await this.deps.db.kysely
+        .selectFrom('event_servers')
+        .innerJoin('servers', 'servers.id', 'event_servers.server_id')
+        .select(['event_servers.event_id', 'servers.id'])
+        .where('event_servers.event_id', 'in', eventIds)
+        .orderBy('servers.name')
+        .execute();
+      for (const r of rows) if (!firstServer.has(r.event_id)) firstServer.set(r.event_id, r.id);
+    }
+    const chosenServers = [...new Set(input.nodes.map((n) => n.serverId).filter((s): s is string => s !== null))];
+    const knownServers = new Set(
+      chosenServers.length ? (await this.deps.db.kysely.selectFrom('servers').select('id').where('id', 'in', chosenServers).execute()).map((r) => r.id) : [],
+    );
+
+    const nodes: WorkflowRecord['nodes'] = [];
+    for (const n of input.nodes) {
+      const key = `nodes.${n.id}`;
+      const name = eventName.get(n.eventId);
+      if (name === undefined) {
+        fields[key] = `the event of this step (${n.eventId}) does not exist; it may have been deleted. Choose another event.`;
+        continue;
+      }
+      let serverId = n.serverId;
+      if (serverId !== null && !knownServers.has(serverId)) {
+        fields[key] = `the server chosen for ${n.label || name} does not exist; it may have been deleted. Choose another server.`;
+        continue;
+      }
+      serverId ??= firstServer.get(n.eventId) ?? null;
+      if (serverId === null) {
+        fields[key] = `${name} has no server; choose a server for this step or add one to the event.`;
+        continue;
+      }
+      nodes.push({ ...n, serverId, label: n.label || null });
+    }
+    const labelled = input.nodes.map((n) => ({ id: n.id, label: n.label || eventName.get(n.eventId) || n.id }));
+    Object.assign(fields, { ...graphProblems(labelled, input.edges), ...fields });
+
+    const foreign = await this.store.foreignNodeIds(id, input.nodes.map((n) => n.id));
+    for (const f of foreign) fields[`nodes.${f}`] = `the step id ${f} belongs to another workflow; give this step a new id`;
+    for (const f of await this.store.foreignEdgeIds(id, input.edges.map((e) => e.id))) {
+      fields[`edges.${f}`] = `the connection id ${f} belongs to another workflow; give it a new id`;
+    }
+    if (input.schedule) {
+      try {
+        validateSchedule(input.schedule, input.timeZone);
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        for (const [k, v] of Object.entries(err.extra.fields ?? { schedule: err.message })) fields[k === 'timeZone' ? 'timeZone' : `schedule.${k}`] = v;
+      }
+    }
+    if (Object.keys(fields).length > 0) {
+      const first = fields.graph ?? Object.values(fields)[0]!;
+      const count = Object.keys(fields).length;
+      throw new AppError('INVALID_WORKFLOW', `The workflow was not saved: ${first}${count > 1 ? ` (and ${count - 1} more problem${count > 2 ? 's' : ''} marked on the graph)` : ''}`, { fields });
+    }
+
+    await this.store.write(
+      {
+        id,
+        name: input.name,
+        description: input.description,
+        timeoutSeconds: input.timeoutSeconds,
+        schedule: input.schedule ? { spec: input.schedule, misfirePolicy: input.misfirePolicy, overlapPolicy: input.overlapPolicy } : null,
+        timeZone: input.timeZone,
+        enabled: input.enabled,
+        nodes,
+        edges: input.edges.map((e) => ({ ...e, condition: e.kind === 'ON_CONDITION' ? e.condition || null : null })),
+      },
+      nowIso(this.deps.clock.now()),
+    );
+    // Tell the scheduler first, so the view carries the new next run.
+    const row = await this.store.view(id, null);
+    this.notifySchedule(row);
+    const view = await this.get(id);
+    this.deps.bus.emit('workflows/changed', { workflow: view });
+    return view;
+  }
+
+  async delete(id: string): Promise<void> {
+    for (const [runId, run] of this.active) if (run.workflowId === id) await run.handle.cancel('the workflow was deleted');
+    await this.store.delete(id);
+    this.notifySchedule({ id, deleted: true });
+    this.deps.bus.emit('workflows/changed', { workflow: null, deletedId: id });
+  }
+
+  /**
+   * Starts a run and returns it at once. With an idempotency key (a scheduled time), a run already started for that key
+   * is returned instead of a second one.
+   */
+  async startRun(workflowId: string, opts: { trigger: 'manual' | 'schedule'; idempotencyKey?: string; input?: unknown } = { trigger: 'manual' }): Promise<WorkflowRunView> {
+    if (this.stopping) throw new AppError('APP_STOPPING', 'the app is shutting down; no new workflow run is started');
+    if (opts.idempotencyKey) {
+      const existing = await this.store.runByKey(opts.idempotencyKey);
+      if (existing) return this.store.runView(existing);
+    }
+    const plan = await this.store.plan(workflowId);
+    if (plan.nodes.length === 0) {
+      throw new AppError('INVALID_WORKFLOW', `${plan.name} has no steps yet; add at least one step and save before running it`, { fields: { graph: 'add at least one step' } });
+    }
+    const runId = await this.store.createRun(plan, { trigger: opts.trigger, idempotencyKey: opts.idempotencyKey ?? null, at: nowIso(this.deps.clock.now()) });
+    const handle = this.executor.start(plan, runId, opts.input);
+    this.active.set(runId, { workflowId, handle });
+    void handle.done.then(async () => {
+      this.active.delete(runId);
+      await this.emitRun(runId);
+      this.deps.bus.emit('workflows/changed', { workflow: await this.get(workflowId).catch(() => null) });
+      this.onRunEnded?.(workflowId);
+    });
+    const view = await this.store.runView(runId);
+    this.deps.bus.emit('workflows/runChanged', { run: view });
+    return view;
+  }
+
+  async cancelRun(runId: string): Promise<WorkflowRunView> {
+    const active = this.active.get(runId);
+    if (active) await active.handle.cancel('cancelled by the user');
+    return this.store.runView(runId);
+  }
+
+  /** Resolves with the run once it has ended (tests, and callers that need the outcome). */
+  async waitForRun(runId: string): Promise<WorkflowRunView> {
+    const active = this.active.get(runId);
+    if (active) await active.handle.done;
+    return this.store.runView(runId);
+  }
+
+  async runs(workflowId: string, limit: number): Promise<WorkflowRunSummary[]> {
+    await this.store.row(workflowId);
+    return this.store.runs(workflowId, limit);
+  }
+
+  runDetail(runId: string): Promise<WorkflowRunView> {
+    return this.store.runView(runId);
+  }
+
+  /** Whether a run of this workflow is under way in this process (the scheduler's overlap policy asks). */
+  isRunActive(workflowId: string): boolean {
+    for (const run of this.active.values()) if (run.workflowId === workflowId) return true;
+    return false;
+  }
+
+  /**
+   * Start-up, after the jobs were reconciled: a run left RUNNING cannot be continued (its executor's state is gone), so
+   * its steps take their job's outcome when the job ended, are marked CANCELLED when it did not, and waiting steps are
+   * SKIPPED; the run ends FAILURE saying why.
+   */
+  async reconcile(): Promise<number> {
+    const runs = await this.store.unfinishedRuns();
+    const at = nowIso(this.deps.clock.now());
+    for (const run of runs) {
+      for (const step of await this.store.unfinishedSteps(run.id)) {
+        if (step.status === 'WAITING') {
+          await this.store.stepEnded(run.id, step.nodeId, { status: 'SKIPPED', condition: null, reason: `not started: ${CRASH_REASON_RUN}`, at });
+          continue;
+        }
+        const ended = step.jobStatus !== null && ['SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'].includes(step.jobStatus);
+        const change = ended
+          ? { status: step.jobStatus as 'SUCCESS', condition: step.condition === null ? null : step.condition === 1, reason: step.jobReason, at, ...(step.output !== null ? { output: safeParse(step.output) } : {}) }
+          : { status: 'CANCELLED' as const, condition: null, reason: 'interrupted: Cronium stopped while this step ran (a runner job may still finish on its server; see its log)', at };
+        await this.store.stepEnded(run.id, step.nodeId, change);
+      }
+      await this.store.runEnded(run.id, { status: 'FAILURE', reason: CRASH_REASON_RUN, at });
+    }
+    return runs.length;
+  }
+
+  /** Cancels the runs under way (their steps end CANCELLED) and waits a bounded time for them to record it. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const runs = [...this.active.values()].map((r) => r.handle.cancel('Cronium was closing'));
+    await Promise.race([Promise.allSettled(runs), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+  }
+
+  private async emitRun(runId: string): Promise<void> {
+    try {
+      this.deps.bus.emit('workflows/runChanged', { run: await this.store.runView(runId) });
+    } catch (err) {
+      if (!isAppError(err)) console.error(`[workflows] pushing run ${runId} failed:`, err);
+    }
+  }
+
+  private notifySchedule(change: WorkflowScheduleChange): void {
+    try {
+      this.onScheduleChanged?.(change);
+    } catch (err) {
+      console.error('[workflows] the schedule hook failed:', err);
+    }
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+

@@ -1,0 +1,210 @@
+/**
+ * The event editor's form model: what the user types (strings, rows) <-> the contract's EventInput. It checks only
+ * what the form itself must (numbers are numbers); the rules themselves are the main process's, whose field errors
+ * the editor shows. Secret values typed here go into the input once and are never read back from a view.
+ */
+import type { EventInput, EventView, ScriptType } from '../../../src-shared/contract/events';
+import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-shared/contract/schedule';
+
+export type ScheduleKind = 'none' | 'cron' | 'interval';
+export type SelectableMode = 'auto' | 'direct-ssh' | 'runner-ssh';
+
+export interface EnvRow {
+  key: string;
+  value: string;
+}
+export interface SecretRow {
+  name: string;
+  /** True for a secret already stored (the value is never shown; `value` then replaces it when not empty). */
+  isSet: boolean;
+  value: string;
+}
+
+export interface EventForm {
+  name: string;
+  description: string;
+  scriptType: ScriptType;
+  content: string;
+  env: EnvRow[];
+  secrets: SecretRow[];
+  timeoutSeconds: string;
+  retries: string;
+  retryBackoffSeconds: string;
+  executionMode: SelectableMode;
+  serverIds: string[];
+  scheduleKind: ScheduleKind;
+  cronExpression: string;
+  everySeconds: string;
+  /** datetime-local strings in the workstation's zone; empty = unbounded. */
+  startAt: string;
+  endAt: string;
+  maxRuns: string;
+  /** '' = the workstation's zone. */
+  timeZone: string;
+  misfirePolicy: MisfirePolicy;
+  overlapPolicy: OverlapPolicy;
+  enabled: boolean;
+}
+
+export const SCRIPT_TEMPLATES: Record<ScriptType, string> = {
+  bash: '#!/usr/bin/env bash\nset -euo pipefail\n\necho "Hello from $(hostname)"\n',
+  python: 'import socket\n\nprint(f"Hello from {socket.gethostname()}")\n',
+  node: "const os = require('os');\n\nconsole.log(`Hello from ${os.hostname()}`);\n",
+};
+
+function toLocalInput(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function emptyForm(defaultMode: SelectableMode = 'auto'): EventForm {
+  return {
+    name: '',
+    description: '',
+    scriptType: 'bash',
+    content: SCRIPT_TEMPLATES.bash,
+    env: [],
+    secrets: [],
+    timeoutSeconds: '300',
+    retries: '0',
+    retryBackoffSeconds: '5',
+    executionMode: defaultMode,
+    serverIds: [],
+    scheduleKind: 'none',
+    cronExpression: '0 */15 * * * *',
+    everySeconds: '3600',
+    startAt: '',
+    endAt: '',
+    maxRuns: '',
+    timeZone: '',
+    misfirePolicy: 'run_once',
+    overlapPolicy: 'skip',
+    enabled: true,
+  };
+}
+
+export function formFromEvent(event: EventView): EventForm {
+  const schedule = event.schedule;
+  return {
+    name: event.name,
+    description: event.description,
+    scriptType: event.scriptType,
+    content: event.content,
+    env: Object.entries(event.env).map(([key, value]) => ({ key, value })),
+    secrets: event.secrets.map((s) => ({ name: s.name, isSet: s.isSet, value: '' })),
+    timeoutSeconds: String(event.timeoutSeconds),
+    retries: String(event.retries),
+    retryBackoffSeconds: String(event.retryBackoffSeconds),
+    executionMode: event.executionMode,
+    serverIds: event.servers.map((s) => s.id),
+    scheduleKind: schedule ? schedule.kind : 'none',
+    cronExpression: schedule?.kind === 'cron' ? schedule.expression : '0 */15 * * * *',
+    everySeconds: schedule?.kind === 'interval' ? String(schedule.everySeconds) : '3600',
+    startAt: toLocalInput(schedule?.startAt),
+    endAt: toLocalInput(schedule?.endAt),
+    maxRuns: schedule?.maxRuns ? String(schedule.maxRuns) : '',
+    timeZone: event.timeZone ?? '',
+    misfirePolicy: event.misfirePolicy,
+    overlapPolicy: event.overlapPolicy,
+    enabled: event.enabled,
+  };
+}
+
+const wholeNumber = (text: string): number | null => (/^\s*\d+\s*$/.test(text) ? Number(text) : null);
+
+function localToIso(value: string): string | undefined | null {
+  if (!value) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** The schedule the form describes, or the field errors that keep it from being one. */
+export function scheduleFromForm(form: EventForm): { schedule: ScheduleSpec | null; errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  if (form.scheduleKind === 'none') return { schedule: null, errors };
+  const startAt = localToIso(form.startAt);
+  const endAt = localToIso(form.endAt);
+  if (startAt === null) errors['schedule.startAt'] = 'not a valid date and time';
+  if (endAt === null) errors['schedule.endAt'] = 'not a valid date and time';
+  let maxRuns: number | undefined;
+  if (form.maxRuns.trim()) {
+    const n = wholeNumber(form.maxRuns);
+    if (n === null || n < 1) errors['schedule.maxRuns'] = 'a whole number of at least 1, or empty for no limit';
+    else maxRuns = n;
+  }
+  const bounds = { ...(startAt ? { startAt } : {}), ...(endAt ? { endAt } : {}), ...(maxRuns ? { maxRuns } : {}) };
+  if (form.scheduleKind === 'cron') {
+    return { schedule: { kind: 'cron', expression: form.cronExpression.trim(), ...bounds }, errors };
+  }
+  const every = wholeNumber(form.everySeconds);
+  if (every === null || every < 1) errors['schedule.everySeconds'] = 'a whole number of seconds, at least 1';
+  return { schedule: { kind: 'interval', everySeconds: every ?? 1, ...bounds }, errors };
+}
+
+/** The EventInput to save, or the field errors found before sending anything. */
+export function inputFromForm(form: EventForm, id: string | undefined): { input: EventInput } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const timeout = wholeNumber(form.timeoutSeconds);
+  const retries = wholeNumber(form.retries);
+  const backoff = wholeNumber(form.retryBackoffSeconds);
+  if (timeout === null) errors.timeoutSeconds = 'enter a whole number of seconds';
+  if (retries === null) errors.retries = 'enter a whole number';
+  if (backoff === null) errors.retryBackoffSeconds = 'enter a whole number of seconds';
+
+  const env: Record<string, string> = {};
+  form.env.forEach((row, i) => {
+    const key = row.key.trim();
+    if (!key && !row.value) return;
+    if (!key) errors[`env.${i}`] = 'give the variable a name';
+    else if (key in env) errors[`env.${i}`] = `${key} is defined twice`;
+    else env[key] = row.value;
+  });
+  const secrets: Array<{ name: string; value?: string }> = [];
+  const seen = new Set<string>();
+  form.secrets.forEach((row, i) => {
+    const name = row.name.trim();
+    if (!name && !row.value) return;
+    if (!name) errors[`secrets.${i}`] = 'give the secret a name';
+    else if (seen.has(name)) errors[`secrets.${i}`] = `${name} is defined twice`;
+    else if (!row.isSet && !row.value) errors[`secrets.${i}`] = `enter a value for ${name}`;
+    else {
+      seen.add(name);
+      secrets.push(row.value ? { name, value: row.value } : { name });
+    }
+  });
+  const { schedule, errors: scheduleErrors } = scheduleFromForm(form);
+  Object.assign(errors, scheduleErrors);
+  if (Object.keys(errors).length > 0) return { errors };
+  return {
+    input: {
+      ...(id ? { id } : {}),
+      name: form.name,
+      description: form.description,
+      scriptType: form.scriptType,
+      content: form.content,
+      env,
+      secrets,
+      timeoutSeconds: timeout!,
+      retries: retries!,
+      retryBackoffSeconds: backoff!,
+      executionMode: form.executionMode,
+      serverIds: form.serverIds,
+      schedule,
+      timeZone: form.timeZone || null,
+      misfirePolicy: form.misfirePolicy,
+      overlapPolicy: form.overlapPolicy,
+      enabled: form.enabled,
+    },
+  };
+}
+
+/** The workstation's IANA zone and every zone the browser knows, for the time zone select. */
+export function timeZones(): { workstation: string; all: string[] } {
+  const workstation = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const supported = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  const all = [...new Set(['UTC', workstation, ...supported])].sort();
+  return { workstation, all };
+}

@@ -1,0 +1,150 @@
+/**
+ * Spool: every output line of a job, numbered, on the server's disk (~/.cronium/jobs/<id>/spool/<firstSeq>.jsonl
+ * segments of JSON lines) before it is sent, so a line survives a lost link, a lost app and a restarted runner.
+ * Lines are written with one write per batch and fdatasync'd at most every SYNC_INTERVAL_MS; acknowledged segments
+ * are deleted. It owns the segment files and never rewrites a line once written.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WireLine } from '../../src-shared/protocol/runner-wire';
+
+const SEGMENT_MAX_BYTES = 8 * 1024 * 1024;
+const SYNC_INTERVAL_MS = 100;
+
+interface Segment {
+  first: number;
+  last: number;
+  file: string;
+  bytes: number;
+}
+
+export class Spool {
+  private readonly segments: Segment[] = [];
+  private fd: number | null = null;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  lastSeq = 0;
+
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Recover what an earlier runner process wrote (resume after a crash or after the supervisor exited).
+    const names = fs.readdirSync(dir).filter((n) => /^\d{16}\.jsonl$/.test(n)).sort();
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const first = Number(name.slice(0, 16));
+      const lines = readLines(file);
+      // Cut a torn last line (the runner was killed mid-write): it was never sent, its number is reused.
+      const good = lines.reduce((n, l) => n + Buffer.byteLength(JSON.stringify(l)) + 1, 0);
+      if (good < fs.statSync(file).size) fs.truncateSync(file, good);
+      const last = lines.length ? lines[lines.length - 1].seq : first - 1;
+      this.segments.push({ first, last, file, bytes: fs.statSync(file).size });
+      if (last > this.lastSeq) this.lastSeq = last;
+    }
+  }
+
+  /** Total bytes on disk (for health messages). */
+  get bytes(): number {
+    return this.segments.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /** Appends lines whose seqs continue lastSeq. Written (to the page cache) before this returns. */
+  append(lines: WireLine[]): void {
+    if (lines.length === 0) return;
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || this.fd === null || seg.bytes >= SEGMENT_MAX_BYTES) {
+      this.closeFd();
+      const first = lines[0].seq;
+      seg = { first, last: first - 1, file: path.join(this.dir, `${String(first).padStart(16, '0')}.jsonl`), bytes: 0 };
+      this.segments.push(seg);
+      this.fd = fs.openSync(seg.file, 'a', 0o600);
+    }
+    let text = '';
+    for (const l of lines) text += JSON.stringify(l) + '\n';
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off);
+    seg.bytes += buf.length;
+    seg.last = lines[lines.length - 1].seq;
+    this.lastSeq = seg.last;
+    this.dirty = true;
+    if (!this.syncTimer) {
+      this.syncTimer = setTimeout(() => this.sync(), SYNC_INTERVAL_MS);
+      this.syncTimer.unref();
+    }
+  }
+
+  sync(): void {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    if (this.fd !== null && this.dirty) {
+      this.dirty = false;
+      try {
+        fs.fdatasyncSync(this.fd);
+      } catch {
+        // A file system without fdatasync still has the data in the page cache, which survives our own crash.
+      }
+    }
+  }
+
+  /** Lines with seq in [from, to], read from disk, at most maxBytes of text (at least one line). */
+  read(from: number, to: number, maxBytes: number): WireLine[] {
+    const out: WireLine[] = [];
+    let bytes = 0;
+    for (const seg of this.segments) {
+      if (seg.last < from || seg.first > to) continue;
+      for (const line of readLines(seg.file)) {
+        if (line.seq < from || line.seq > to) continue;
+        if (out.length > 0 && bytes + line.text.length > maxBytes) return out;
+        out.push(line);
+        bytes += line.text.length + 64;
+      }
+      if (out.length > 0 && out[out.length - 1].seq >= to) break;
+    }
+    return out;
+  }
+
+  /** Forgets segments wholly acknowledged (never the one being written). */
+  trim(upTo: number): void {
+    while (this.segments.length > 1 && this.segments[0].last <= upTo) {
+      const seg = this.segments.shift()!;
+      fs.rmSync(seg.file, { force: true });
+    }
+  }
+
+  /** Removes every segment (the app has everything). */
+  removeAll(): void {
+    this.closeFd();
+    for (const seg of this.segments.splice(0)) fs.rmSync(seg.file, { force: true });
+  }
+
+  close(): void {
+    this.sync();
+    this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    this.sync();
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function readLines(file: string): WireLine[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: WireLine[] = [];
+  for (const raw of text.split('\n')) {
+    if (raw === '') continue;
+    try {
+      out.push(JSON.parse(raw) as WireLine);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+/**
+ * StreamClient: the runner's one WebSocket to the app (ws://127.0.0.1:<tunnel port>/api/runner/stream/<jobId>, with
+ * the job's bearer token). It reconnects with backoff for as long as the runner lives, switches to a new port/token
+ * when `attach` says so, and declares the link dead when pings go unanswered. Every arriving message is validated;
+ * a malformed one is answered with an error frame and otherwise ignored. It never interprets the job's messages.
+ */
+import WebSocket from 'ws';
+import { MAX_WIRE_MESSAGE_BYTES, parseAppMessage, runnerStreamPath, type AppToRunner, type RunnerToApp } from '../../src-shared/protocol/runner-wire';
+
+const HEARTBEAT_MS = 2_000;
+const DEAD_AFTER_MS = 6_000;
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
+
+export interface StreamClientHandlers {
+  /** A connection is open; send hello now. */
+  onOpen(): void;
+  onMessage(msg: AppToRunner): void;
+  onClose(why: string): void;
+  log(text: string): void;
+}
+
+export class StreamClient {
+  private ws: WebSocket | null = null;
+  private open = false;
+  private stopped = false;
+  private backoff = BACKOFF_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+
+  constructor(
+    private readonly jobId: string,
+    private target: { port: number; token: string },
+    private readonly handlers: StreamClientHandlers,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Bytes queued on the socket and not yet written. */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** A fresh token (from `welcome`) for the next reconnection. */
+  renewToken(token: string): void {
+    this.target = { ...this.target, token };
+  }
+
+  /** `attach` handed over a new tunnel port (and token): drop the current socket and connect there now. */
+  retarget(port: number, token: string): void {
+    this.target = { port, token };
+    this.backoff = BACKOFF_MIN_MS;
+    if (this.ws) this.ws.terminate();
+    else {
+      clearTimeout(this.retryTimer);
+      this.connect();
+    }
+  }
+
+  send(msg: RunnerToApp, done?: (err?: Error) => void): boolean {
+    if (!this.open || !this.ws) return false;
+    this.ws.send(JSON.stringify(msg), done);
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
+    this.ws?.close(1000, 'done');
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const url = `ws://127.0.0.1:${this.target.port}${runnerStreamPath(this.jobId)}`;
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.target.token}` },
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      maxPayload: MAX_WIRE_MESSAGE_BYTES,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.open = true;
+      this.lastHeard = Date.now();
+      this.backoff = BACKOFF_MIN_MS;
+      clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => {
+        if (Date.now() - this.lastHeard > DEAD_AFTER_MS) {
+          this.handlers.log(`no answer from the app for ${DEAD_AFTER_MS} ms: reconnecting`);
+          ws.terminate();
+          return;
+        }
+        try {
+          ws.ping();
+        } catch {}
+      }, HEARTBEAT_MS);
+      this.handlers.onOpen();
+    });
+    ws.on('pong', () => (this.lastHeard = Date.now()));
+    ws.on('ping', () => (this.lastHeard = Date.now()));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.lastHeard = Date.now();
+      const text = isBinary ? '' : data.toString('utf8');
+      const parsed = parseAppMessage(text, data.length);
+      if (!parsed.ok) {
+        this.handlers.log(parsed.error);
+        this.send({ type: 'error', message: parsed.error });
+        return;
+      }
+      this.handlers.onMessage(parsed.message);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.handlers.log(`the app refused the connection: HTTP ${res.statusCode}`);
+      ws.terminate();
+    });
+    ws.on('error', (err) => this.handlers.log(`stream: ${err.message}`));
+    ws.on('close', () => {
+      const wasOpen = this.open;
+      this.open = false;
+      clearInterval(this.heartbeat);
+      if (this.ws === ws) this.ws = null;
+      if (wasOpen) this.handlers.onClose('closed');
+      if (this.stopped) return;
+      const wait = this.backoff;
+      this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.connect(), wait);
+    });
+  }
+}

@@ -1,0 +1,468 @@
+/**
+ * JobSupervisor: one job on the server, from payload to delivered exit. It verifies and unpacks the payload, waits for
+ * the secret environment over the authenticated socket, runs the script in its own process group, numbers and spools
+ * every output line BEFORE sending it, streams batches (LOG_STREAM_BUFFER_SIZE bytes or ~5 ms), replays from the app's
+ * `welcome.resumeFrom` after every reconnection, relays helper calls, and ends only when the app has acknowledged the
+ * last line and the exit (or after LINGER_MS unattended). It never writes a secret to disk and never drops a line.
+ *
+ * Re-attach (documented choice): `cronium-runner attach` writes the new port and token to attach.json and sends the
+ * supervisor SIGUSR1; the supervisor reads (and deletes) the file and reconnects there at once. When no supervisor is
+ * alive any more, `attach` starts `run --resume`, which replays the spool and reports the exit recorded in state.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  RUNNER_CAPABILITIES,
+  RUNNER_PROTOCOL_VERSION,
+  RUNNER_VERSION,
+} from '../../src-shared/protocol/runner-info';
+import {
+  RunnerStartFile,
+  type AppToRunner,
+  type HelperCall,
+  type HelperReply,
+  type PayloadManifest,
+  type WireLine,
+} from '../../src-shared/protocol/runner-wire';
+import { readJobState, writeJobState, type JobStateRecord } from '../job-folder';
+import { payloadDir } from '../paths';
+import { runtimeKind } from '../runtime-kind';
+import { HelperServer } from './helper-server';
+import { RunnerLineSplitter } from './line-splitter';
+import { openPayload } from './payload';
+import { Spool } from './spool';
+import { StreamClient } from './stream-client';
+
+export const START_FILE = 'start.json';
+export const ATTACH_FILE = 'attach.json';
+const BATCH_DELAY_MS = 5;
+const DEFAULT_BUFFER_BYTES = 64 * 1024;
+const HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** Unacknowledged lines kept in memory for fast sending; older ones are read back from the spool. */
+const MAX_RECENT_LINES = 200_000;
+
+type Exit = { code: number | null; signal: string | null; durationMs: number; error?: string };
+
+export interface SupervisorOptions {
+  jobId: string;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** Payload checksum (new jobs); absent with resume. */
+  payload?: string;
+  resume: boolean;
+  log(text: string): void;
+}
+
+/** Reads a start/attach file and deletes it at once: the token it holds must not stay on disk. */
+export function takeStartFile(file: string): RunnerStartFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  return RunnerStartFile.parse(JSON.parse(text));
+}
+
+export class JobSupervisor {
+  private state: 'starting' | 'running' | 'exited' = 'starting';
+  private readonly spool: Spool;
+  private client!: StreamClient;
+  private manifest: PayloadManifest | null = null;
+  private child: ChildProcess | null = null;
+  private helperServer: HelperServer | null = null;
+  private exit: Exit | null = null;
+  private output: unknown = undefined;
+  private condition: boolean | null = null;
+  private startedAt = Date.now();
+  private bufferBytes = DEFAULT_BUFFER_BYTES;
+  private publicKey: string | undefined;
+
+  private recent: WireLine[] = [];
+  private recentHead = 0;
+  private pendingBytes = 0;
+  private ackedSeq = 0;
+  private sentUpTo = 0;
+  private welcomed = false;
+  private exitSent = false;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  private helperSeq = 0;
+  private readonly pendingHelpers = new Map<string, { call: HelperCall; resolve(reply: HelperReply): void }>();
+  private finished!: () => void;
+  private readonly done = new Promise<void>((r) => (this.finished = r));
+
+  constructor(private readonly o: SupervisorOptions) {
+    fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+    this.spool = new Spool(path.join(o.dir, 'spool'));
+  }
+
+  /** Runs until the job is delivered (or abandoned after the linger time). Resolves with the process exit code. */
+  async run(): Promise<number> {
+    const start = takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE));
+    this.bufferBytes = start.bufferSize ?? DEFAULT_BUFFER_BYTES;
+    this.publicKey = start.payloadPublicKey;
+    if (this.o.resume) this.recover();
+    else this.prepare();
+    this.writeState();
+    this.client = new StreamClient(this.o.jobId, { port: start.port, token: start.token }, {
+      onOpen: () => this.hello(),
+      onMessage: (m) => this.onMessage(m),
+      onClose: () => {
+        this.welcomed = false;
+      },
+      log: (t) => this.o.log(t),
+    });
+    process.on('SIGUSR1', () => this.reattach());
+    this.armLinger();
+    this.client.start();
+    await this.done;
+    return 0;
+  }
+
+  // ---- set-up ---------------------------------------------------------------------------------------------------
+
+  private prepare(): void {
+    try {
+      this.manifest = openPayload(payloadDir(this.o.payload!, this.o.env), this.o.payload!, this.publicKey, path.join(this.o.dir, 'payload'));
+    } catch (err) {
+      this.fail(`${(err as Error).message}`);
+    }
+  }
+
+  /** Resume after the supervising process is gone: deliver what state.json and the spool hold. */
+  private recover(): void {
+    const record = readJobState(this.o.dir);
+    this.output = record?.output;
+    this.condition = record?.condition ?? null;
+    if (record?.state === 'exited') {
+      this.state = 'exited';
+      this.exit = { code: record.exitCode ?? null, signal: record.signal ?? null, durationMs: record.durationMs ?? 0, ...(record.error ? { error: record.error } : {}) };
+      return;
+    }
+    // It died while the script ran: the script's output pipe died with it. End what is left of the group.
+    if (record?.pid) killGroup(record.pid, 'SIGKILL');
+    this.fail(`the runner process supervising this job stopped unexpectedly${record?.supervisorPid ? ` (pid ${record.supervisorPid})` : ''}; output after line ${this.spool.lastSeq} is lost`);
+  }
+
+  private fail(error: string): void {
+    this.o.log(error);
+    this.state = 'exited';
+    this.exit = { code: null, signal: null, durationMs: Date.now() - this.startedAt, error };
+    this.writeState();
+  }
+
+  private reattach(): void {
+    try {
+      const next = takeStartFile(path.join(this.o.dir, ATTACH_FILE));
+      this.o.log(`re-attaching on port ${next.port}`);
+      this.client.retarget(next.port, next.token);
+    } catch (err) {
+      this.o.log(`SIGUSR1 without a readable ${ATTACH_FILE}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- the app ----------------------------------------------------------------------------------------------------
+
+  private hello(): void {
+    this.client.send({
+      type: 'hello',
+      protocolVersion: RUNNER_PROTOCOL_VERSION,
+      runnerVersion: RUNNER_VERSION,
+      os: process.platform,
+      arch: process.arch,
+      capabilities: [...RUNNER_CAPABILITIES],
+      jobId: this.o.jobId,
+      lastAckedSeq: this.ackedSeq,
+      lastSeq: this.spool.lastSeq,
+      state: this.state,
+    });
+  }
+
+  private onMessage(m: AppToRunner): void {
+    switch (m.type) {
+      case 'welcome':
+        if (m.token) this.client.renewToken(m.token);
+        this.acknowledge(m.resumeFrom);
+        this.sentUpTo = Math.min(m.resumeFrom, this.spool.lastSeq);
+        this.exitSent = false;
+        this.welcomed = true;
+        for (const p of this.pendingHelpers.values()) this.client.send({ type: 'helper.request', id: p.call.id, op: p.call.op, args: p.call.args });
+        this.pump();
+        return;
+      case 'env':
+        if (this.state === 'starting' && !this.child && !this.exit) void this.startScript(m.values);
+        return;
+      case 'ack':
+        this.acknowledge(m.upTo);
+        return;
+      case 'cancel':
+        this.cancel(m.graceMs);
+        return;
+      case 'helper.response': {
+        const p = this.pendingHelpers.get(m.id);
+        if (!p) return;
+        this.pendingHelpers.delete(m.id);
+        if (m.ok && p.call.op === 'output') this.output = p.call.args.value;
+        if (m.ok && p.call.op === 'setCondition') this.condition = p.call.args.value === true;
+        if (m.ok && (p.call.op === 'output' || p.call.op === 'setCondition')) this.writeState();
+        p.resolve({ id: p.call.id, ok: m.ok, ...(m.value !== undefined ? { value: m.value } : {}), ...(m.error ? { error: m.error } : {}) });
+        return;
+      }
+      case 'error':
+        this.o.log(`the app refused a message: ${m.message}`);
+        return;
+    }
+  }
+
+  private acknowledge(upTo: number): void {
+    if (upTo <= this.ackedSeq) return this.maybeFinish();
+    this.ackedSeq = Math.min(upTo, this.spool.lastSeq);
+    this.spool.trim(this.ackedSeq);
+    while (this.recentHead < this.recent.length && this.recent[this.recentHead].seq <= this.ackedSeq) this.recentHead++;
+    this.compactRecent();
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.state !== 'exited' || !this.exitSent || this.ackedSeq < this.spool.lastSeq) return;
+    this.writeState({ delivered: true });
+    this.spool.removeAll();
+    this.shutdown();
+  }
+
+  private shutdown(): void {
+    clearTimeout(this.pumpTimer);
+    clearTimeout(this.lingerTimer);
+    clearTimeout(this.killTimer);
+    this.client.stop();
+    this.helperServer?.close();
+    this.spool.close();
+    process.removeAllListeners('SIGUSR1');
+    this.finished();
+  }
+
+  /** Sends what the app has not got yet, in order: from memory when it is there, from the spool otherwise. */
+  private pump(): void {
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    if (!this.welcomed || !this.client.isOpen) return;
+    while (this.sentUpTo < this.spool.lastSeq) {
+      if (this.client.bufferedAmount > HIGH_WATER_BYTES) {
+        this.pumpTimer = setTimeout(() => this.pump(), 5);
+        return;
+      }
+      const next = this.sentUpTo + 1;
+      const firstRecent = this.recentHead < this.recent.length ? this.recent[this.recentHead].seq : this.spool.lastSeq + 1;
+      let batch: WireLine[];
+      if (next >= firstRecent) {
+        batch = [];
+        let bytes = 0;
+        for (let i = this.recentHead + (next - firstRecent); i < this.recent.length; i++) {
+          const line = this.recent[i];
+          if (batch.length > 0 && bytes + line.text.length > this.bufferBytes) break;
+          batch.push(line);
+          bytes += line.text.length + 64;
+        }
+      } else {
+        batch = this.spool.read(next, firstRecent - 1, this.bufferBytes);
+      }
+      if (batch.length === 0) break;
+      this.client.send({ type: 'log', lines: batch });
+      this.sentUpTo = batch[batch.length - 1].seq;
+    }
+    this.pendingBytes = 0;
+    if (this.state === 'exited' && this.exit && !this.exitSent && this.sentUpTo >= this.spool.lastSeq) {
+      this.exitSent = true;
+      this.client.send({
+        type: 'exit',
+        code: this.exit.code,
+        signal: this.exit.signal,
+        durationMs: this.exit.durationMs,
+        ...(this.output !== undefined ? { output: this.output } : {}),
+        condition: this.condition,
+        lastSeq: this.spool.lastSeq,
+        ...(this.exit.error ? { error: this.exit.error } : {}),
+      });
+      this.maybeFinish();
+    }
+  }
+
+  private schedulePump(now: boolean): void {
+    if (now) return this.pump();
+    this.pumpTimer ??= setTimeout(() => this.pump(), BATCH_DELAY_MS);
+  }
+
+  // ---- the script -------------------------------------------------------------------------------------------------
+
+  private async startScript(secrets: Record<string, string>): Promise<void> {
+    const manifest = this.manifest!;
+    const folder = path.join(this.o.dir, 'payload');
+    const script = path.join(folder, manifest.entry);
+    let socketPath = path.join(this.o.dir, 'helper.sock');
+    // Unix socket paths are limited to ~107 bytes.
+    if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `cronium-${this.o.jobId}.sock`);
+    this.helperServer = new HelperServer(socketPath, (call) => this.helper(call));
+    try {
+      await this.helperServer.listen();
+    } catch (err) {
+      return this.fail(`the helper socket ${socketPath} could not be opened: ${(err as Error).message}`);
+    }
+    const kind = runtimeKind();
+    const env: NodeJS.ProcessEnv = {
+      ...this.o.env,
+      ...manifest.env,
+      ...secrets,
+      CRONIUM_JOB_ID: this.o.jobId,
+      CRONIUM_HELPER_SOCKET: socketPath,
+      CRONIUM_HELPERS: folder,
+      CRONIUM_RUNNER_EXEC: process.execPath,
+      CRONIUM_RUNNER_SCRIPT: kind === 'js' ? __filename : '',
+      PYTHONUNBUFFERED: '1',
+      PYTHONPATH: [folder, this.o.env.PYTHONPATH].filter(Boolean).join(':'),
+      NODE_PATH: [folder, this.o.env.NODE_PATH].filter(Boolean).join(':'),
+    };
+    const [cmd, args] =
+      manifest.interpreter === 'bash'
+        ? ['bash', ['-c', `. "$CRONIUM_HELPERS/${manifest.helpers.bash}" && . "$0"`, script]]
+        : manifest.interpreter === 'python3'
+          ? ['python3', ['-u', script]]
+          : ['node', [script]];
+    this.startedAt = Date.now();
+    const child = spawn(cmd, args as string[], { cwd: this.o.env.HOME || os.homedir(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const splitters = { stdout: new RunnerLineSplitter(), stderr: new RunnerLineSplitter() };
+    const take = (stream: 'stdout' | 'stderr', texts: string[]) => {
+      if (texts.length === 0) return;
+      const ts = new Date().toISOString();
+      const lines: WireLine[] = texts.map((text, i) => ({ seq: this.spool.lastSeq + 1 + i, stream, ts, text }));
+      this.spool.append(lines);
+      for (const l of lines) {
+        this.recent.push(l);
+        this.pendingBytes += l.text.length + 64;
+      }
+      if (this.recent.length - this.recentHead > MAX_RECENT_LINES) {
+        this.recentHead = this.recent.length - MAX_RECENT_LINES;
+        this.compactRecent();
+      }
+      this.schedulePump(this.pendingBytes >= this.bufferBytes);
+    };
+    child.stdout!.on('data', (c: Buffer) => take('stdout', splitters.stdout.push(c)));
+    child.stderr!.on('data', (c: Buffer) => take('stderr', splitters.stderr.push(c)));
+    child.on('error', (err) => {
+      if (this.exit) return;
+      this.child = null;
+      this.fail(`could not start ${cmd}: ${err.message}${(err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (is ${cmd} installed on this server?)` : ''}`);
+      this.pump();
+    });
+    child.on('close', (code, signal) => {
+      if (this.exit) return;
+      take('stdout', splitters.stdout.end());
+      take('stderr', splitters.stderr.end());
+      this.spool.sync();
+      clearTimeout(this.killTimer);
+      this.state = 'exited';
+      this.exit = { code, signal, durationMs: Date.now() - this.startedAt };
+      this.writeState();
+      this.armLinger();
+      this.pump();
+    });
+    if (child.pid) {
+      this.state = 'running';
+      this.writeState();
+    }
+  }
+
+  private cancel(graceMs: number): void {
+    const pid = this.child?.pid;
+    if (!pid || this.state !== 'running') return;
+    killGroup(pid, 'SIGTERM');
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+  }
+
+  private helper(call: HelperCall): Promise<HelperReply> {
+    if (call.op === 'event' && this.manifest) {
+      // Known here: answered without a round trip (and while the app is away).
+      return Promise.resolve({ id: call.id, ok: true, value: { ...this.manifest.job, jobId: this.o.jobId } });
+    }
+    return new Promise((resolve) => {
+      const id = `h${++this.helperSeq}`;
+      const wireCall = { ...call, id };
+      this.pendingHelpers.set(id, { call: wireCall, resolve: (r) => resolve({ ...r, id: call.id }) });
+      // Sent now if the app is there, else on the next welcome: the script waits meanwhile.
+      if (this.welcomed) this.client.send({ type: 'helper.request', id, op: call.op, args: call.args });
+    });
+  }
+
+  // ---- housekeeping ---------------------------------------------------------------------------------------------
+
+  private compactRecent(): void {
+    if (this.recentHead > 50_000 && this.recentHead > this.recent.length / 2) {
+      this.recent = this.recent.slice(this.recentHead);
+      this.recentHead = 0;
+    }
+  }
+
+  /** A job nobody collects stops waiting after LINGER_MS (the spool stays; `attach` can still deliver it). */
+  private armLinger(): void {
+    clearTimeout(this.lingerTimer);
+    if (this.state === 'running') return;
+    const ms = Number(this.o.env.CRONIUM_RUNNER_LINGER_MS) || 6 * 3600_000;
+    this.lingerTimer = setTimeout(() => {
+      this.o.log(`nobody collected this job within ${ms} ms: stopping (the spool is kept for attach)`);
+      if (this.state === 'starting') this.fail('the app never sent the environment to start the script');
+      this.shutdown();
+    }, ms);
+    this.lingerTimer.unref();
+  }
+
+  private writeState(extra: Partial<JobStateRecord> = {}): void {
+    const record: JobStateRecord = {
+      state: this.state === 'starting' ? 'queued' : this.state,
+      updatedAt: new Date().toISOString(),
+      supervisorPid: process.pid,
+      startedAt: new Date(this.startedAt).toISOString(),
+      lastSeq: this.spool.lastSeq,
+      ...(this.o.payload ? { payload: this.o.payload } : {}),
+      ...(this.child?.pid ? { pid: this.child.pid } : {}),
+      ...(this.exit
+        ? { exitCode: this.exit.code, signal: this.exit.signal, durationMs: this.exit.durationMs, ...(this.exit.error ? { error: this.exit.error } : {}) }
+        : {}),
+      ...(this.output !== undefined ? { output: this.output } : {}),
+      condition: this.condition,
+      ...extra,
+    };
+    writeJobState(this.o.dir, record);
+  }
+}
+
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {}
+  }
+}
+
+/** Whether a process is alive (a zombie is not: kill -0 succeeds on zombies, /proc's state field tells). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc (macOS): kill -0 is all there is
+  }
+}

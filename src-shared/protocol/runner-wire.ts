@@ -1,0 +1,255 @@
+/**
+ * The runner wire protocol, version 1: the JSON messages a runner and the app exchange over one WebSocket per job
+ * (through the SSH reverse tunnel, to the listener's /api/runner/stream/<jobId>), and the helper messages a script
+ * exchanges with its runner over the local helper socket. Both ends validate every message on arrival with these
+ * schemas and refuse anything larger than MAX_WIRE_MESSAGE_BYTES. Pure schemas and constants: no Node, no I/O.
+ *
+ * Sequence numbers are the runner's: 1, 2, 3 ... per job, one per output line, never reused. The app acknowledges
+ * the highest sequence it has stored durably (`ack`), the runner may then forget everything up to it.
+ */
+import { z } from 'zod';
+
+export const RUNNER_WIRE_VERSION = 1;
+/** Largest message either end sends or accepts (bytes of UTF-8 JSON). */
+export const MAX_WIRE_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** A longer output line is cut into pieces of this many characters, each its own numbered line. */
+export const MAX_LINE_CHARS = 256 * 1024;
+/** The listener path a runner connects to (followed by the job id). */
+export const RUNNER_STREAM_PATH_PREFIX = '/api/runner/stream/';
+
+export function runnerStreamPath(jobId: string): string {
+  return `${RUNNER_STREAM_PATH_PREFIX}${encodeURIComponent(jobId)}`;
+}
+
+const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const WireLine = z.object({
+  seq: Seq.min(1),
+  stream: z.enum(['stdout', 'stderr']),
+  /** ISO-8601 time the runner read the line. */
+  ts: z.string().min(1).max(40),
+  text: z.string().max(MAX_LINE_CHARS),
+});
+export type WireLine = z.infer<typeof WireLine>;
+
+/** 'starting': waiting for `env` before the script starts; 'running'; 'exited': the script ended (exit info known). */
+export const RunnerJobState = z.enum(['starting', 'running', 'exited']);
+export type RunnerJobState = z.infer<typeof RunnerJobState>;
+
+export const HelperOp = z.enum(['input', 'output', 'getVariable', 'setVariable', 'setCondition', 'event']);
+export type HelperOp = z.infer<typeof HelperOp>;
+
+/** Arguments per helper operation (checked by the app before it answers). */
+export const HelperArgs = {
+  input: z.object({}).passthrough(),
+  output: z.object({ value: z.unknown() }),
+  getVariable: z.object({ key: z.string().min(1).max(256) }),
+  setVariable: z.object({ key: z.string().min(1).max(256), value: z.string().max(1024 * 1024), scope: z.enum(['global', 'event']).optional() }),
+  setCondition: z.object({ value: z.boolean() }),
+  event: z.object({}).passthrough(),
+} satisfies Record<HelperOp, z.ZodType>;
+
+// ---- runner -> app ------------------------------------------------------------------------------------------------
+
+export const HelloMessage = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int().positive(),
+  runnerVersion: z.string().min(1).max(64),
+  os: z.string().max(32),
+  arch: z.string().max(32),
+  capabilities: z.array(z.string().max(64)).max(64),
+  jobId: z.string().min(1).max(128),
+  lastAckedSeq: Seq,
+  lastSeq: Seq,
+  state: RunnerJobState,
+});
+
+export const LogMessage = z.object({
+  type: z.literal('log'),
+  lines: z.array(WireLine).min(1).max(200_000),
+});
+
+export const ExitMessage = z.object({
+  type: z.literal('exit'),
+  /** Exit code, or null when the script ended by a signal or never started. */
+  code: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  durationMs: z.number().min(0),
+  output: z.unknown().optional(),
+  condition: z.boolean().nullable().optional(),
+  /** The last sequence number of the job: the app has everything once it has stored up to here. */
+  lastSeq: Seq,
+  /** Set when the runner could not run the script at all (bad payload signature, interpreter missing, ...). */
+  error: z.string().max(4000).optional(),
+});
+
+export const HelperRequestMessage = z.object({
+  type: z.literal('helper.request'),
+  id: z.string().min(1).max(64),
+  op: HelperOp,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const HealthMessage = z.object({
+  type: z.literal('health'),
+  rssBytes: z.number().min(0).optional(),
+  spoolBytes: z.number().min(0).optional(),
+  uptimeMs: z.number().min(0).optional(),
+});
+
+/** A message the other end refused (malformed, unknown, too large); informational, it never ends the job. */
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  message: z.string().max(4000),
+});
+
+export const RunnerToApp = z.discriminatedUnion('type', [HelloMessage, LogMessage, ExitMessage, HelperRequestMessage, HealthMessage, ErrorMessage]);
+export type RunnerToApp = z.infer<typeof RunnerToApp>;
+
+// ---- app -> runner ------------------------------------------------------------------------------------------------
+
+export const WelcomeMessage = z.object({
+  type: z.literal('welcome'),
+  /** Send every line with seq > resumeFrom (again), in order. */
+  resumeFrom: Seq,
+  /** A fresh token for the runner's next reconnection (tokens are short-lived; each welcome renews it). */
+  token: z.string().max(4096).optional(),
+});
+
+export const AckMessage = z.object({ type: z.literal('ack'), upTo: Seq });
+
+/** Secret values for the script's environment: held in memory by the runner, never written to disk. */
+export const EnvMessage = z.object({
+  type: z.literal('env'),
+  values: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(128), z.string().max(1024 * 1024)),
+});
+
+export const HelperResponseMessage = z.object({
+  type: z.literal('helper.response'),
+  id: z.string().min(1).max(64),
+  ok: z.boolean(),
+  value: z.unknown().optional(),
+  error: z.string().max(4000).optional(),
+});
+
+export const CancelMessage = z.object({
+  type: z.literal('cancel'),
+  /** Between TERM and KILL of the script's process group. */
+  graceMs: z.number().int().min(0).max(600_000),
+});
+
+export const AppToRunner = z.discriminatedUnion('type', [WelcomeMessage, AckMessage, EnvMessage, HelperResponseMessage, CancelMessage, ErrorMessage]);
+export type AppToRunner = z.infer<typeof AppToRunner>;
+
+// ---- script <-> runner (the local helper socket) ----------------------------------------------------------------
+
+/** One request per line on the helper socket; the runner answers with one HelperReply line of the same id. */
+export const HelperCall = z.object({
+  id: z.string().min(1).max(64),
+  op: HelperOp,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+export type HelperCall = z.infer<typeof HelperCall>;
+
+export const HelperReply = HelperResponseMessage.omit({ type: true });
+export type HelperReply = z.infer<typeof HelperReply>;
+
+// ---- parsing --------------------------------------------------------------------------------------------------------
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: string, byteLength: number, what: string): ParseResult<T> {
+  if (byteLength > MAX_WIRE_MESSAGE_BYTES) {
+    return { ok: false, error: `${what} message of ${byteLength} bytes is larger than the ${MAX_WIRE_MESSAGE_BYTES} bytes allowed` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: `${what} message is not JSON` };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first?.path.length ? first.path.join('.') : 'message';
+    return { ok: false, error: `${what} message refused: ${where}: ${first?.message ?? 'invalid'}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Validates a message that arrived at the app from a runner. `byteLength` is the frame's size on the wire. */
+export function parseRunnerMessage(raw: string, byteLength = raw.length): ParseResult<RunnerToApp> {
+  return parseWith(RunnerToApp, raw, byteLength, 'runner');
+}
+
+/** Validates a message that arrived at a runner from the app. */
+export function parseAppMessage(raw: string, byteLength = raw.length): ParseResult<AppToRunner> {
+  return parseWith(AppToRunner, raw, byteLength, 'app');
+}
+
+// ---- the payload and the job start file (app -> runner, through files on the server) -------------------------------
+
+export const PAYLOAD_FORMAT_VERSION = 1;
+/** Files in ~/.cronium/payloads/<checksum>/ on a server. */
+export const PAYLOAD_ARCHIVE_FILE = 'payload.tar.gz';
+export const PAYLOAD_SIGNATURE_FILE = 'payload.sig';
+/** Inside the archive. */
+export const PAYLOAD_MANIFEST_FILE = 'manifest.json';
+
+export const PayloadInterpreter = z.enum(['bash', 'python3', 'node']);
+export type PayloadInterpreter = z.infer<typeof PayloadInterpreter>;
+
+/** manifest.json inside a payload. Only non-secret values: secrets reach the runner over the socket, never a file. */
+export const PayloadManifest = z.object({
+  formatVersion: z.literal(PAYLOAD_FORMAT_VERSION),
+  interpreter: PayloadInterpreter,
+  /** The script's file name inside the archive. */
+  entry: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
+  timeoutSeconds: z.number().int().positive(),
+  /** Event metadata the event() helper returns, completed with the job's own ids at run time. */
+  job: z.object({ eventId: z.string(), eventName: z.string(), eventVersion: z.number().int() }),
+  /** Helper shims per language, file names inside the archive. */
+  helpers: z.object({ bash: z.string(), python: z.string(), node: z.string() }),
+});
+export type PayloadManifest = z.infer<typeof PayloadManifest>;
+
+/** payload.sig: an ed25519 signature over payloadSignedString(checksum), with the key's id. */
+export const PayloadSignature = z.object({
+  formatVersion: z.literal(PAYLOAD_FORMAT_VERSION),
+  checksum: z.string().regex(/^[0-9a-f]{64}$/),
+  keyId: z.string().min(1).max(100),
+  signature: z.string().min(1).max(200),
+});
+export type PayloadSignature = z.infer<typeof PayloadSignature>;
+
+/** What a payload signature covers: the archive's sha256 (the payload's content key). */
+export function payloadSignedString(checksum: string): string {
+  return `cronium-payload:v1:${checksum}`;
+}
+
+/**
+ * The job's start file (start.json for `run`, attach.json for `attach`), written 0600 from the exec's stdin and
+ * deleted by the runner as soon as it has read it: the token never appears on a command line or stays on disk.
+ */
+export const RunnerStartFile = z.object({
+  token: z.string().min(1).max(4096),
+  port: z.number().int().min(1).max(65535),
+  /** PEM of the public key payloads must be signed with (start only). */
+  payloadPublicKey: z.string().max(4096).optional(),
+  /** LOG_STREAM_BUFFER_SIZE: bytes per `log` batch. */
+  bufferSize: z.number().int().min(1024).max(MAX_WIRE_MESSAGE_BYTES / 2).optional(),
+});
+export type RunnerStartFile = z.infer<typeof RunnerStartFile>;
+
+/** Printed (one JSON line) by `cronium-runner status` and `attach`. */
+export const RunnerJobStatus = z.object({
+  jobId: z.string(),
+  state: z.enum(['unknown', 'starting', 'running', 'exited']),
+  supervisor: z.enum(['alive', 'gone', 'signalled', 'restarted']),
+  lastSeq: Seq,
+  pid: z.number().int().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
+export type RunnerJobStatus = z.infer<typeof RunnerJobStatus>;
