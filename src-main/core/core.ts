@@ -24,6 +24,16 @@ import { loadTrustedKeys } from './runners/artifact-signing';
 import { RunnerService } from './runners/runner-service';
 import { registerRunnerRoutes } from './runners/runner-routes';
 import { ListenerAuth } from './listener/auth';
+import { WorkflowService } from './workflows/workflow-service';
+import { CoreJobRunner } from './workflows/core-job-runner';
+import { SchedulerWiring } from './scheduler/scheduler-wiring';
+import { PayloadService } from './payloads/payload-service';
+import { VariablesService } from './variables/variables-service';
+import { RunnerStreamHub } from './listener/runner-websocket';
+import { RunnerSshExecutor } from './jobs/runner-ssh-executor';
+import { createModeResolver } from './jobs/mode-resolver';
+import { registerRunnerJobResumer } from './jobs/runner-job-resumer';
+import type { Scheduler } from './scheduler/scheduler';
 
 export interface CoreConfig {
   /** Folder holding the SQLite file and the app's local caches. */
@@ -65,6 +75,16 @@ export interface Core {
   runners: RunnerService;
   /** Bearer tokens (HS256 JWT) for the listener's runner and automation routes. */
   listenerAuth: ListenerAuth;
+  /** Execution payloads (build, sign, cache, upload, TTL cleanup). */
+  payloads: PayloadService;
+  /** The variables the helpers read and write. */
+  variables: VariablesService;
+  /** The listener's runner stream route (WS /api/runner/stream/:jobId). */
+  runnerStreams: RunnerStreamHub;
+  /** Workflows: the DAG catalogue, runs and their executor. */
+  workflows: WorkflowService;
+  /** Schedules of events and workflows (fires, misfires, overlap); `wiring.notifyWake()` after a power resume. */
+  scheduler: { scheduler: Scheduler; wiring: SchedulerWiring };
   /** Starts background work (listener, monitors, scheduler). */
   start(): Promise<void>;
   /** Stops background work and closes the database; idempotent. */
@@ -85,7 +105,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const logStore = new LogStore(db, bus, () => clock.now());
   const logStream = new LogStreamService(logStore, bus);
   const jobs = new JobService({ db, bus, clock, secrets: ports.secrets, logs: logStore, events, servers });
-  jobs.registerExecutor(new DirectSshExecutor(ssh));
+  const directExecutor = new DirectSshExecutor(ssh);
+  jobs.registerExecutor(directExecutor);
   const artifacts = new ArtifactStore({
     db,
     metrics,
@@ -96,6 +117,19 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
   const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets });
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
+  // Runner execution: payloads, helper variables, the runner stream route, the executor, the mode choice, re-attach.
+  const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
+  const variables = new VariablesService({ db, secrets: ports.secrets, clock });
+  const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
+  const runnerExecutor = new RunnerSshExecutor({
+    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners, events,
+    direct: directExecutor,
+  });
+  jobs.registerExecutor(runnerExecutor);
+  jobs.setModeResolver(createModeResolver({ settings, runners }));
+  registerRunnerJobResumer(jobs, runnerExecutor);
+  const workflows = new WorkflowService({ db, bus, clock, jobs: new CoreJobRunner({ jobs, clock, runners: () => runners }) });
+  const schedulerWiring = new SchedulerWiring({ db, clock, bus, events, jobs, workflows });
 
   let stopped = false;
   const core: Core = {
@@ -115,14 +149,23 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     artifacts,
     runners,
     listenerAuth,
+    payloads,
+    variables,
+    runnerStreams,
+    workflows,
+    scheduler: { scheduler: schedulerWiring.scheduler, wiring: schedulerWiring },
     async start() {
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
       runners.start();
+      // Last: a fire may start jobs at once, so everything they need must be running.
+      await schedulerWiring.start();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      await schedulerWiring.stop();
+      await workflows.stop();
       await jobs.stop();
       await runners.stop();
       ssh.closeAll();
@@ -134,5 +177,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   };
   // Last, once every executor and resumer is registered: end or hand over the jobs a crash left unfinished.
   await jobs.reconcile();
+  // After the jobs: a run's interrupted steps take the outcome their job was given.
+  await workflows.reconcile();
   return core;
 }

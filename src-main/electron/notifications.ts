@@ -36,6 +36,21 @@ export function notificationFor(job: ShellJob, prefs: NotificationPreferences): 
   return { title: job.eventName ?? 'Deleted event', body, logId: job.logId ?? null };
 }
 
+/**
+ * Pure: a notification for a runner whose health got worse (degraded / unhealthy), or null. Recoveries and first
+ * checks of a healthy runner stay quiet; the Runners pane shows them.
+ */
+export function runnerHealthNotification(name: string, payload: unknown): NotificationContent | null {
+  if (name !== 'runners/healthChanged' || typeof payload !== 'object' || payload === null) return null;
+  const p = payload as { serverName?: unknown; to?: unknown; from?: unknown; reason?: unknown };
+  if (p.to !== 'degraded' && p.to !== 'unhealthy') return null;
+  if (p.from === p.to) return null;
+  const server = typeof p.serverName === 'string' ? p.serverName : 'a server';
+  const reason = typeof p.reason === 'string' && p.reason.trim() ? p.reason.trim() : '';
+  const body = reason ? `${server}: ${reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason}` : server;
+  return { title: `Runner ${p.to}`, body, logId: null };
+}
+
 export interface NotificationControllerOptions {
   /** Read at each job change, so a change in Settings applies at once (core.settings.current().notifications). */
   preferences(): NotificationPreferences;
@@ -54,6 +69,11 @@ export class NotificationController {
 
   /** Feed every contract event here (core.bus); only 'jobs/changed' reaching an outcome can notify. */
   handleEvent(name: string, payload: unknown): void {
+    const runner = runnerHealthNotification(name, payload);
+    if (runner) {
+      this.show(runner);
+      return;
+    }
     const job = readJobChange(name, payload);
     if (!job) return;
     const key = `${job.id}:${job.status}`;

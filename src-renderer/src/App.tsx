@@ -40,6 +40,8 @@ function useAppEvents(): void {
       }),
     [],
   );
+  // A notification or tray result was clicked: show that log.
+  useEffect(() => onEvent('system/openLog', ({ logId }) => useNavigationStore.getState().openLog(logId)), []);
   // After a reconnection, reload what may have changed while the link was down.
   const sessions = useConnectionStore((s) => s.sessions);
   useEffect(() => {

@@ -5,8 +5,18 @@
 import type { RunnerCommand } from './command';
 import { healthCommand } from './health';
 import { versionCommand } from './version';
+import { runCommand } from './run';
+import { attachCommand } from './attach';
+import { statusCommand } from './status';
+import { cancelCommand } from './cancel';
+import { helperCommand } from './helper';
 
 export const commands: Record<string, RunnerCommand> = {
   version: versionCommand,
   health: healthCommand,
+  run: runCommand,
+  attach: attachCommand,
+  status: statusCommand,
+  cancel: cancelCommand,
+  helper: helperCommand,
 };

@@ -20,11 +20,12 @@ export interface DirectSshExecutorOptions {
 }
 
 /** How each script type is started once the environment is in place; each reads the whole script before running it. */
-const INTERPRETERS: Record<ScriptType, string> = {
-  // eval "$(cat)": bash reads the whole script first, so a script that reads stdin gets EOF rather than its own text.
-  bash: `exec bash -c 'eval "$(cat)"' cronium-script`,
-  python: 'exec python3 -',
-  node: 'exec node -',
+const INTERPRETERS: Record<ScriptType, { shell: string; run: string }> = {
+  // One bash for both parts (no extra /bin/sh). eval "$(cat)": bash reads the whole script first, so a script that
+  // reads stdin gets EOF rather than its own text.
+  bash: { shell: 'bash', run: 'eval "$(cat)"' },
+  python: { shell: '/bin/sh', run: 'exec python3 -' },
+  node: { shell: '/bin/sh', run: 'exec node -' },
 };
 
 export class DirectSshExecutor implements Executor {
@@ -165,17 +166,21 @@ export class DirectSshExecutor implements Executor {
   }
 }
 
-/** The command line: no secret and no script on it, only how to read them from stdin. POSIX sh. */
+/**
+ * The command line: no secret and no script on it, only how to read them from stdin (POSIX sh, or bash for bash
+ * scripts). The marker names the process group (the shell is a session leader under sshd) without forking.
+ */
 export function bootstrapCommand(scriptType: ScriptType, nonce: string): string {
+  const { shell, run } = INTERPRETERS[scriptType];
   const inner = [
-    'pg=$(cut -d" " -f5 /proc/$$/stat 2>/dev/null); [ -n "$pg" ] || pg=$$',
+    'pg=""; read -r st 2>/dev/null < /proc/$$/stat && st=${st##*) } && set -- $st && pg=$3; [ -n "$pg" ] || pg=$$',
     `printf "\\036cronium-pgid:%s:%s:${nonce}\\n" "$pg" "$$"`,
     'p=""',
     `while IFS= read -r l; do [ "$l" = "__CRONIUM_END_${nonce}__" ] && break; p="$p$l\n"; done`,
-    'eval "$p"; unset p l pg',
-    INTERPRETERS[scriptType],
+    'eval "$p"; unset p l pg st; set --',
+    run,
   ].join('\n');
-  return `exec /bin/sh -c ${shellQuote(inner)}`;
+  return `exec ${shell} -c ${shellQuote(inner)} cronium-script`;
 }
 
 /** The stdin prelude: exports, then the end marker; the script follows it. */

@@ -22,6 +22,8 @@ export interface ExecutionEvent {
 /** Where an executor puts output. The log pipeline behind it batches, masks secrets, sequences and fans out. */
 export interface LogSink {
   readonly logId: string;
+  /** Sequence number of the last line written (0 before any); the runner path numbers its lines after it. */
+  readonly lastSequence: number;
   /** Raw output chunks (direct-ssh): split into lines, numbered by the sink. Chunks may split lines and UTF-8 characters. */
   writeChunk(stream: Exclude<LogStream, 'system'>, chunk: Buffer): void;
   /** Already-numbered lines (runner-ssh): duplicates (seq <= last stored) are dropped, gaps are reported. */

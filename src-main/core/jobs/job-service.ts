@@ -409,6 +409,12 @@ export class JobService {
         },
       });
     } catch (err) {
+      // A runner job the app is leaving running on the server (it is stopping): the job stays RUNNING, nothing ends,
+      // and the next start hands it to the 'runner-ssh' resumer (see RunnerJobSession.detach).
+      if (isAppError(err) && err.code === 'JOB_DETACHED') {
+        await active.running;
+        return null;
+      }
       result = active.controller.signal.aborted
         ? { status: 'CANCELLED', exitCode: null, signal: null, reason: abortReason(active, 'cancelled') }
         : { status: 'FAILURE', exitCode: null, signal: null, reason: messageOf(err) };

@@ -51,7 +51,9 @@ type StoredListener = (logId: string, lines: LogLine[]) => void;
 export class LogStore {
   private readonly open = new Map<string, OpenLog>();
   private buffered = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
+  /** When the last batch was written (wall-clock ms); the first line after a quiet spell is written at once. */
+  private lastFlushAt = 0;
   private readonly insertLine: BetterSqlite3.Statement;
   private readonly insertLines: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
@@ -122,12 +124,26 @@ export class LogStore {
       state.tailStart = 0;
     }
     if (++this.buffered >= MAX_BUFFERED_LINES) this.flushAll();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flushAll();
-      }, FLUSH_INTERVAL_MS);
-      this.timer.unref();
+    else if (!this.timer) this.scheduleFlush();
+  }
+
+  /**
+   * Latency first, then throughput: after a quiet spell the next batch is written at the end of this event-loop turn
+   * (all chunks that arrived in it together); while output keeps coming, at most one batch per FLUSH_INTERVAL_MS.
+   */
+  private scheduleFlush(): void {
+    const wait = this.lastFlushAt + FLUSH_INTERVAL_MS - Date.now();
+    const run = () => {
+      this.timer = undefined;
+      this.flushAll();
+    };
+    if (wait <= 0) {
+      const handle = setImmediate(run);
+      this.timer = { cancel: () => clearImmediate(handle) };
+    } else {
+      const handle = setTimeout(run, wait);
+      handle.unref();
+      this.timer = { cancel: () => clearTimeout(handle) };
     }
   }
 
@@ -164,8 +180,9 @@ export class LogStore {
       }
     });
     write();
+    if (batches.length > 0) this.lastFlushAt = Date.now();
     if (this.buffered <= 0 && this.timer) {
-      clearTimeout(this.timer);
+      this.timer.cancel();
       this.timer = undefined;
     }
     for (const [id, lines] of batches) {
@@ -276,7 +293,7 @@ export class LogStore {
   close(): void {
     this.flushAll();
     this.closed = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 

@@ -12,6 +12,8 @@ export const KEYCHAIN_PROBE_ACCOUNT = 'app:keychain-probe';
 export const HELPER_JWT_SECRET_REF = 'app:helper-jwt-secret';
 /** The local development key that signs runner artifacts built on this machine. */
 export const RUNNER_DEV_SIGNING_KEY_REF = 'app:runner-dev-signing-key';
+/** This installation's ed25519 key that signs execution payloads (its public half travels with each job start). */
+export const PAYLOAD_SIGNING_KEY_REF = 'app:payload-signing-key';
 
 /** A server's private key (with passphrase) or password, as one JSON or text value. */
 export function serverCredentialRef(serverId: string): string {

@@ -174,7 +174,7 @@ export class WorkflowService {
   }
 
   async delete(id: string): Promise<void> {
-    for (const [runId, run] of this.active) if (run.workflowId === id) await run.handle.cancel('the workflow was deleted');
+    for (const run of this.active.values()) if (run.workflowId === id) await run.handle.cancel('the workflow was deleted');
     await this.store.delete(id);
     this.notifySchedule({ id, deleted: true });
     this.deps.bus.emit('workflows/changed', { workflow: null, deletedId: id });

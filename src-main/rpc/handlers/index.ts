@@ -12,6 +12,7 @@ import { eventsHandlers } from './events';
 import { jobsHandlers } from './jobs';
 import { logsHandlers } from './logs';
 import { runnersHandlers } from './runners';
+import { workflowsHandlers } from './workflows';
 
 export function createHandlers(core: Core): HandlerMap {
   return {
@@ -23,5 +24,6 @@ export function createHandlers(core: Core): HandlerMap {
     ...jobsHandlers(core),
     ...logsHandlers(core),
     ...runnersHandlers(core.runners),
+    ...workflowsHandlers(core),
   };
 }

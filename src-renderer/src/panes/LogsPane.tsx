@@ -16,6 +16,7 @@ import { useEventsStore } from '../stores/events-store';
 import { LOGS_PAGE_SIZE, useLogsStore } from '../stores/logs-store';
 import { useNavigationStore } from '../stores/navigation-store';
 import { useServersStore } from '../stores/servers-store';
+import '../components/admin.css';
 import '../logs/logs.css';
 
 /** datetime-local wants "YYYY-MM-DDTHH:mm" in local time; the filter keeps ISO instants. */

@@ -9,7 +9,9 @@ import { Button } from '../components/Button';
 import { Dialog } from '../components/Dialog';
 import { Field } from '../components/Field';
 import { useServersStore } from '../stores/servers-store';
-import { fieldError } from '../components/field-errors';
+import { fieldError, unclaimedErrors } from '../components/field-errors';
+
+const FORM_FIELDS = ['name', 'host', 'port', 'username', 'authType', 'privateKey', 'passphrase', 'password', 'tags', 'maxConcurrentJobs'];
 
 interface FormState {
   name: string;
@@ -111,7 +113,8 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
       return;
     }
     setErrors(outcome.fields);
-    setFormError(Object.keys(outcome.fields).length ? `Not saved: ${outcome.message}` : outcome.message);
+    const stray = unclaimedErrors(outcome.fields, FORM_FIELDS);
+    setFormError(Object.keys(outcome.fields).length ? `Not saved: ${stray.length ? stray.join('; ') : 'fix the fields marked below.'}` : outcome.message);
   };
 
   const keepNote = editing && server.hasCredential && server.authType === form.authType;

@@ -117,7 +117,7 @@ export const useServersStore = create<ServersStore>((set, get) => ({
     try {
       const server = await invoke('servers/trustHostKey', { id, fingerprint, replace });
       set((s) => ({ servers: upsert(s.servers, server) }));
-      toast.success(`Host key ${fingerprint} trusted for ${server.name}.`);
+      toast.success(`Host key trusted and pinned for ${server.name}.`);
       return true;
     } catch (err) {
       toast.error(err);

@@ -1,0 +1,556 @@
+/**
+ * RunnerJobSession: the app's side of one runner job while this process drives it: the SSH link (a pooled
+ * connection, a reverse tunnel on the server's loopback to the listener), the runner's socket (hello -> welcome ->
+ * env, log batches into the LogAggregator, acks once lines are committed, helper calls, exit), and everything that
+ * keeps the job whole when the link fails: the log goes PARTIAL with a 'system' line, the session re-opens a tunnel
+ * with backoff and runs `cronium-runner attach`, the runner replays from the last stored line, the log goes back to
+ * STREAMING and ends in its final state. Cancel and timeout reach the runner (socket, or `cancel` over SSH).
+ * It never ends a job because a link failed, and never writes a job's status (the JobService does, from `result`).
+ */
+import type { SshConnection, ReverseTunnel } from '../ssh/ssh-connection';
+import { pipeToLocal } from '../ssh/ssh-connection';
+import type { SshPool } from '../ssh/ssh-pool';
+import type { LocalListener } from '../listener/local-listener';
+import type { ListenerAuth } from '../listener/auth';
+import type { RunnerChannel, RunnerStreamHub } from '../listener/runner-websocket';
+import type { LogStore } from '../logs/log-store';
+import { LogAggregator } from '../logs/log-aggregator';
+import type { Metrics } from '../metrics/metrics';
+import type { SettingsService } from '../settings/settings-service';
+import type { EventBus } from '../event-bus';
+import type { VariablesService } from '../variables/variables-service';
+import { AppError, isAppError } from '../errors';
+import type { CompatibleRunner } from '../runners/runner-service';
+import type { ExecutionResult, LogSink } from './executor';
+import type { LogStatus } from '../../../src-shared/contract/logs';
+import {
+  HelperArgs,
+  RunnerJobStatus,
+  type HelperOp,
+  type RunnerStartFile,
+  type RunnerToApp,
+} from '../../../src-shared/protocol/runner-wire';
+
+/** The code a session rejects `result` with when the app stops: the job keeps running on the server, untouched. */
+export const JOB_DETACHED = 'JOB_DETACHED';
+
+export interface RunnerSessionDeps {
+  ssh: SshPool;
+  listener: LocalListener;
+  hub: RunnerStreamHub;
+  auth: ListenerAuth;
+  logs: LogStore;
+  metrics: Metrics;
+  settings: SettingsService;
+  bus: EventBus;
+  variables: VariablesService;
+}
+
+export interface RunnerSessionOptions {
+  /** Runner tokens live this long; each welcome hands the runner a fresh one. */
+  tokenTtlSeconds: number;
+  /** How long a started (or re-attached) runner has to say hello. */
+  helloTimeoutMs: number;
+  /** After the runner's socket closes with the SSH link still up, how long it has to reconnect by itself. */
+  socketGraceMs: number;
+  /** Between TERM and KILL of the script's process group on cancel or timeout. */
+  cancelGraceMs: number;
+  reattachMinDelayMs: number;
+  reattachMaxDelayMs: number;
+}
+
+export interface RunnerSessionInit {
+  jobId: string;
+  serverId: string;
+  serverName: string;
+  attempt: number;
+  event: { id: string | null; name: string; version: number; timeoutSeconds: number };
+  runner: CompatibleRunner;
+  sink: LogSink;
+  /** Runner lines already in the log (resume); 0 for a new attempt. */
+  initialRunnerSeq: number;
+  initialLogStatus: LogStatus;
+  secrets: Record<string, string>;
+  input: unknown;
+  signal: AbortSignal;
+  /** When the job started (the timeout counts from here). */
+  startedAtMs: number;
+}
+
+/** Shell-quotes one word. */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export class RunnerJobSession {
+  readonly result: Promise<ExecutionResult>;
+  remotePid: number | null = null;
+
+  private resolveResult!: (r: ExecutionResult) => void;
+  private rejectResult!: (e: unknown) => void;
+  private readonly aggregator: LogAggregator;
+  private readonly unexpect: () => void;
+  private conn: SshConnection | null = null;
+  private tunnel: ReverseTunnel | null = null;
+  private offConnClose: (() => void) | null = null;
+  private channel: RunnerChannel | null = null;
+  private helloWaiters: Array<() => void> = [];
+  private finished = false;
+  private reattaching = false;
+  private stopKind: 'cancel' | 'timeout' | null = null;
+  private logStatus: LogStatus;
+  private recovering = false;
+  private replayAskedFrom = -1;
+  private lastActivity = Date.now();
+  private silenceReported = false;
+  private output: unknown = undefined;
+  private condition: boolean | null = null;
+  private reattachments = 0;
+  private runnerInfo: Record<string, unknown> = {};
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private socketGrace: NodeJS.Timeout | undefined;
+  private readonly dir: string;
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly deps: RunnerSessionDeps,
+    private readonly o: RunnerSessionOptions,
+    private readonly init: RunnerSessionInit,
+  ) {
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    // Callers await `result` only after start(); a rejection before that must not count as unhandled.
+    this.result.catch(() => undefined);
+    this.dir = `"$HOME/.cronium/jobs/${init.jobId}"`;
+    this.logStatus = init.initialLogStatus;
+    this.aggregator = new LogAggregator(init.sink, deps.logs, deps.metrics, init.initialRunnerSeq);
+    this.aggregator.onDurable((upTo) => this.channel?.send({ type: 'ack', upTo }));
+    this.unexpect = deps.hub.expect(init.jobId, {
+      onOpen: () => undefined,
+      onMessage: (ch, msg) => this.onMessage(ch, msg),
+      onClose: (ch, why) => this.onChannelClosed(ch, why),
+    });
+    this.onAbort = () => {
+      const reason = init.signal.reason;
+      if (isAppError(reason) && reason.code === 'APP_STOPPING') this.detach();
+      else this.requestStop('cancel');
+    };
+    init.signal.addEventListener('abort', this.onAbort, { once: true });
+    const timeoutAt = init.startedAtMs + init.event.timeoutSeconds * 1000;
+    // One tick a second checks the timeout and LOG_STREAM_TIMEOUT (a single long timer would overflow past 24.8 days).
+    this.every(1000, () => {
+      if (Date.now() >= timeoutAt) this.requestStop('timeout');
+      this.watchSilence();
+    }, true);
+  }
+
+  // ---- starting and re-attaching ----------------------------------------------------------------------------------
+
+  /** Starts the runner for a new job and waits for its hello. Throws (nothing of the script ran) when it cannot. */
+  async start(payloadChecksum: string, payloadPublicKey: string): Promise<void> {
+    try {
+      await this.openLink(false);
+      const start: RunnerStartFile = {
+        token: await this.mintToken(),
+        port: this.tunnel!.remotePort,
+        payloadPublicKey,
+        bufferSize: this.deps.settings.current().streaming.bufferSize,
+      };
+      const cmd =
+        `umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
+        `( setsid nohup ${this.init.runner.command} run --job ${shq(this.init.jobId)} --payload ${shq(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
+      const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+      const pid = Number((r.stdout ?? '').trim().split('\n').pop());
+      if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
+        throw new AppError('RUNNER_START_FAILED', `the runner did not start (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300) || 'no message'}`);
+      }
+      this.remotePid = pid;
+      if (!(await this.waitHello(this.o.helloTimeoutMs))) {
+        await this.conn?.exec(`kill ${pid} 2>/dev/null; true`, { timeoutMs: 5_000 }).catch(() => undefined);
+        throw new AppError(
+          'RUNNER_START_FAILED',
+          `the runner (pid ${pid}) did not connect back within ${this.o.helloTimeoutMs / 1000} s; see ~/.cronium/jobs/${this.init.jobId}/runner.out on ${this.init.serverName}`,
+        );
+      }
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
+  }
+
+  /** Re-attaches to a job started earlier (app restart): keeps trying until the runner says hello or the job ends. */
+  resume(): void {
+    void this.reattachLoop();
+  }
+
+  private async openLink(prove: boolean): Promise<void> {
+    let conn = await this.deps.ssh.acquire(this.init.serverId);
+    if (prove) {
+      // A connection can look open while its link is a black hole: it must answer before it carries the job again.
+      try {
+        await conn.ping(3_000);
+      } catch {
+        conn.end('dead');
+        conn = await this.deps.ssh.acquire(this.init.serverId);
+      }
+    }
+    const tunnel = await withTimeout(conn.forwardIn('127.0.0.1', 0, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
+    if (this.finished) {
+      await tunnel.close();
+      return;
+    }
+    this.conn = conn;
+    this.tunnel = tunnel;
+    this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
+  }
+
+  private async closeLink(): Promise<void> {
+    this.offConnClose?.();
+    this.offConnClose = null;
+    const tunnel = this.tunnel;
+    this.tunnel = null;
+    this.conn = null;
+    if (tunnel) await withTimeout(tunnel.close(), 3_000, 'closing the tunnel').catch(() => undefined);
+  }
+
+  private async attachOnce(): Promise<void> {
+    await this.closeLink();
+    await this.openLink(true);
+    const file: RunnerStartFile = { token: await this.mintToken(), port: this.tunnel!.remotePort };
+    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shq(this.init.jobId)} --port ${this.tunnel!.remotePort}`;
+    const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
+    if (r.code === 3) {
+      throw new AppError('RUNNER_JOB_GONE', `${this.init.serverName} has no record of this job any more (~/.cronium/jobs/${this.init.jobId} is gone)`);
+    }
+    const status = RunnerJobStatus.safeParse(safeJson((r.stdout ?? '').trim().split('\n').pop() ?? ''));
+    if (r.code !== 0 || !status.success) {
+      throw new AppError('RUNNER_ATTACH_FAILED', `cronium-runner attach failed on ${this.init.serverName} (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300)}`);
+    }
+    if (!(await this.waitHello(this.o.helloTimeoutMs))) {
+      throw new AppError('RUNNER_ATTACH_FAILED', `the runner on ${this.init.serverName} did not connect back within ${this.o.helloTimeoutMs / 1000} s after attach`);
+    }
+  }
+
+  private async reattachLoop(): Promise<void> {
+    if (this.reattaching || this.finished) return;
+    this.reattaching = true;
+    let delay = this.o.reattachMinDelayMs;
+    let failures = 0;
+    try {
+      while (!this.finished) {
+        if (this.channel) return; // the runner found its way back by itself
+        try {
+          await this.attachOnce();
+          this.reattachments++;
+          return;
+        } catch (err) {
+          if (this.finished) return;
+          this.deps.metrics.sshRunnerConnectionFailures.inc({ reason: failureReason(err) });
+          if (isAppError(err) && err.code === 'RUNNER_JOB_GONE') {
+            this.finish({ status: 'PARTIAL', exitCode: null, signal: null, reason: `${err.message}; the output received until then is kept` });
+            return;
+          }
+          if (++failures === 1) this.init.sink.system(`re-attaching failed (${messageOf(err)}); retrying with backoff`);
+          await this.sleep(delay);
+          delay = Math.min(this.o.reattachMaxDelayMs, delay * 2);
+        }
+      }
+    } finally {
+      this.reattaching = false;
+    }
+  }
+
+  private linkLost(why: string): void {
+    if (this.finished) return;
+    const ch = this.channel;
+    this.channel = null;
+    ch?.close('link lost');
+    this.markPartial(why);
+    void this.reattachLoop();
+  }
+
+  private onChannelClosed(ch: RunnerChannel, why: string): void {
+    if (ch !== this.channel || this.finished) return;
+    this.channel = null;
+    // With the tunnel still up the runner reconnects by itself within its backoff; only then is the link lost.
+    clearTimeout(this.socketGrace);
+    this.socketGrace = setTimeout(() => {
+      if (!this.channel && !this.finished) this.linkLost(why);
+    }, this.o.socketGraceMs);
+  }
+
+  private markPartial(why: string): void {
+    if (this.logStatus !== 'STREAMING') return;
+    this.logStatus = 'PARTIAL';
+    this.init.sink.setStatus('PARTIAL', { runnerMetadata: this.metadata() });
+    this.init.sink.system(`link lost at ${new Date().toISOString()} (${why}); re-attaching`);
+  }
+
+  // ---- the runner's messages --------------------------------------------------------------------------------------
+
+  private onMessage(ch: RunnerChannel, msg: RunnerToApp): void {
+    this.lastActivity = Date.now();
+    this.silenceReported = false;
+    switch (msg.type) {
+      case 'hello':
+        void this.onHello(ch, msg);
+        return;
+      case 'log': {
+        if (ch !== this.channel) return;
+        const r = this.aggregator.accept(msg.lines);
+        if (r.accepted > 0) this.replayAskedFrom = -1;
+        if (r.gap) this.askReplay(ch);
+        return;
+      }
+      case 'exit':
+        if (ch !== this.channel) return;
+        if (msg.lastSeq > this.aggregator.lastRunnerSeq) return this.askReplay(ch);
+        void this.complete(ch, msg);
+        return;
+      case 'helper.request':
+        void this.answerHelper(msg.id, msg.op, msg.args);
+        return;
+      case 'health':
+        this.runnerInfo.health = msg;
+        return;
+      case 'error':
+        console.warn(`[runner] job ${this.init.jobId}: the runner refused a message: ${msg.message}`);
+        return;
+    }
+  }
+
+  private async onHello(ch: RunnerChannel, hello: Extract<RunnerToApp, { type: 'hello' }>): Promise<void> {
+    if (hello.jobId !== this.init.jobId || this.finished) return ch.close('wrong job');
+    const old = this.channel;
+    this.channel = ch;
+    clearTimeout(this.socketGrace);
+    if (old && old !== ch) old.close('superseded by a newer connection');
+    this.replayAskedFrom = -1;
+    this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
+    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, token: await this.mintToken() });
+    if (hello.state === 'starting') ch.send({ type: 'env', values: this.init.secrets });
+    if (this.stopKind && hello.state !== 'exited') ch.send({ type: 'cancel', graceMs: this.o.cancelGraceMs });
+    if (this.logStatus === 'PENDING' || this.logStatus === 'PARTIAL') {
+      this.recovering ||= this.logStatus === 'PARTIAL';
+      this.logStatus = 'STREAMING';
+      this.init.sink.setStatus('STREAMING', { runnerVersion: hello.runnerVersion, runnerMetadata: this.metadata() });
+    }
+    for (const wake of this.helloWaiters.splice(0)) wake();
+  }
+
+  private askReplay(ch: RunnerChannel): void {
+    const from = this.aggregator.lastRunnerSeq;
+    if (this.replayAskedFrom === from) return;
+    this.replayAskedFrom = from;
+    ch.send({ type: 'welcome', resumeFrom: from });
+  }
+
+  private async complete(ch: RunnerChannel, exit: Extract<RunnerToApp, { type: 'exit' }>): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    await this.init.sink.flush();
+    // Everything is committed: the runner may forget the job.
+    ch.send({ type: 'ack', upTo: exit.lastSeq });
+    if (this.recovering) this.deps.metrics.partialLogRecoveryCount.inc();
+    const output = exit.output !== undefined ? exit.output : this.output;
+    const condition = exit.condition ?? this.condition;
+    const extra = { ...(output !== undefined ? { output } : {}), ...(condition !== null && condition !== undefined ? { condition } : {}) };
+    let result: ExecutionResult;
+    if (exit.error) result = { status: 'FAILURE', exitCode: null, signal: null, reason: `the runner could not run the script: ${exit.error}` };
+    else if (this.stopKind === 'cancel') result = { status: 'CANCELLED', exitCode: exit.code, signal: exit.signal, reason: `cancelled by the user; the runner ended the script's process group${exit.signal ? ` (${exit.signal})` : ''}` };
+    else if (this.stopKind === 'timeout') result = { status: 'TIMEOUT', exitCode: exit.code, signal: exit.signal, reason: `did not finish within ${this.init.event.timeoutSeconds} s; the runner ended the script's process group` };
+    else if (exit.code === 0) result = { status: 'SUCCESS', exitCode: 0, signal: null, reason: null };
+    else if (exit.code !== null) result = { status: 'FAILURE', exitCode: exit.code, signal: null, reason: `the script exited with code ${exit.code}` };
+    else result = { status: 'FAILURE', exitCode: null, signal: exit.signal, reason: `the script was ended by ${exit.signal ?? 'a signal'} on the server` };
+    this.init.sink.setStatus(this.logStatus, { runnerMetadata: this.metadata() });
+    this.finish({ ...result, ...extra });
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------------------
+
+  private async answerHelper(id: string, op: HelperOp, rawArgs: Record<string, unknown>): Promise<void> {
+    let reply: { ok: boolean; value?: unknown; error?: string };
+    try {
+      reply = { ok: true, value: await this.helperValue(op, rawArgs) };
+    } catch (err) {
+      reply = { ok: false, error: messageOf(err) };
+    }
+    this.channel?.send({ type: 'helper.response', id, ...reply, ...(reply.value === undefined ? { value: null } : {}) });
+  }
+
+  private async helperValue(op: HelperOp, rawArgs: Record<string, unknown>): Promise<unknown> {
+    const parsed = HelperArgs[op].safeParse(rawArgs);
+    if (!parsed.success) throw new AppError('INVALID_INPUT', `${op}: ${parsed.error.issues[0]?.message ?? 'invalid arguments'}`);
+    const args = parsed.data as Record<string, unknown>;
+    const eventId = this.init.event.id;
+    switch (op) {
+      case 'input':
+        return this.init.input ?? null;
+      case 'output':
+        this.output = args.value;
+        return null;
+      case 'setCondition':
+        this.condition = args.value === true;
+        return null;
+      case 'getVariable':
+        return this.deps.variables.get(String(args.key), { eventId });
+      case 'setVariable':
+        await this.deps.variables.set(String(args.key), String(args.value), { scope: (args.scope as 'global' | 'event' | undefined) ?? 'global', eventId });
+        return null;
+      case 'event':
+        return {
+          eventId, eventName: this.init.event.name, eventVersion: this.init.event.version,
+          jobId: this.init.jobId, serverId: this.init.serverId, serverName: this.init.serverName, attempt: this.init.attempt,
+        };
+    }
+  }
+
+  // ---- cancel, timeout, silence, detach -----------------------------------------------------------------------------
+
+  private requestStop(kind: 'cancel' | 'timeout'): void {
+    if (this.finished || this.stopKind) return;
+    this.stopKind = kind;
+    const graceMs = this.o.cancelGraceMs;
+    if (this.channel) this.channel.send({ type: 'cancel', graceMs });
+    else {
+      // The socket is down: end the process group over SSH; the runner reports the exit once re-attached.
+      void this.deps.ssh
+        .exec(this.init.serverId, `${this.init.runner.command} cancel --job ${shq(this.init.jobId)} --grace ${graceMs}`, { timeoutMs: graceMs + 10_000 })
+        .catch(() => undefined);
+    }
+    // A runner that never confirms (unreachable for good) does not hold the job forever.
+    this.every(graceMs + 15_000, () => {
+      if (this.finished) return;
+      const reason = kind === 'cancel'
+        ? 'cancelled by the user; the runner could not be reached to confirm that the script ended'
+        : `did not finish within ${this.init.event.timeoutSeconds} s; the runner could not be reached to confirm that the script ended`;
+      this.finish({ status: kind === 'cancel' ? 'CANCELLED' : 'TIMEOUT', exitCode: null, signal: null, reason });
+    }, false);
+  }
+
+  private watchSilence(): void {
+    if (this.finished || this.silenceReported) return;
+    const limitS = this.deps.settings.current().streaming.timeoutSeconds;
+    if (Date.now() - this.lastActivity < limitS * 1000) return;
+    this.silenceReported = true;
+    const what = this.channel ? 'no output from the runner' : 'the runner has been unreachable';
+    const text = `${what} for ${limitS} s (LOG_STREAM_TIMEOUT); the job is not stopped and Cronium keeps listening`;
+    this.init.sink.system(text);
+    this.deps.bus.emit('system/notice', { level: 'warning', message: `${this.init.event.name} on ${this.init.serverName}: ${text}` });
+  }
+
+  /** The app is stopping: leave the job running on the server, as it is, for the next start to re-attach. */
+  private detach(): void {
+    if (this.finished) return;
+    this.finished = true;
+    void this.init.sink.flush().finally(() => {
+      this.dispose();
+      this.rejectResult(new AppError(JOB_DETACHED, 'Cronium is closing; the job keeps running on the server and is re-attached at the next start'));
+    });
+  }
+
+  private finish(result: ExecutionResult): void {
+    this.finished = true;
+    this.dispose();
+    this.resolveResult(result);
+  }
+
+  /** Releases everything this session holds here (never anything on the server). */
+  dispose(): void {
+    this.finished = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    clearTimeout(this.socketGrace);
+    this.init.signal.removeEventListener('abort', this.onAbort);
+    this.unexpect();
+    this.aggregator.close();
+    for (const wake of this.helloWaiters.splice(0)) wake();
+    void this.closeLink();
+  }
+
+  // ---- small things -------------------------------------------------------------------------------------------------
+
+  private metadata(): Record<string, unknown> {
+    return { ...this.runnerInfo, lastAckedSeq: this.aggregator.durableRunnerSeq, lastRunnerSeq: this.aggregator.lastRunnerSeq, reattachments: this.reattachments, remotePid: this.remotePid };
+  }
+
+  private mintToken(): Promise<string> {
+    return this.deps.auth.mintToken({ aud: 'runner', sub: this.init.jobId, jobId: this.init.jobId, serverId: this.init.serverId }, this.o.tokenTtlSeconds);
+  }
+
+  private waitHello(ms: number): Promise<boolean> {
+    if (this.channel) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.helloWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(this.channel !== null);
+      });
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.every(ms, resolve, false));
+  }
+
+  private every(ms: number, fn: () => void, repeat: boolean): void {
+    const tick = () => {
+      this.timers.delete(timer);
+      fn();
+      if (repeat && !this.finished) {
+        timer = setTimeout(tick, ms);
+        this.timers.add(timer);
+      }
+    };
+    let timer = setTimeout(tick, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AppError('RUNNER_LINK_TIMEOUT', `${what} took longer than ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export function messageOf(err: unknown): string {
+  if (isAppError(err)) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** A short label for ssh_runner_connection_failures. */
+export function failureReason(err: unknown): string {
+  const code = isAppError(err) ? err.code : '';
+  if (/HOST_KEY/.test(code)) return 'host_key';
+  if (/AUTH/.test(code)) return 'auth';
+  if (/TIMEOUT/.test(code)) return 'timeout';
+  if (/REFUSED|UNREACHABLE/.test(code)) return 'refused';
+  if (/FORWARD|TUNNEL|LINK/.test(code)) return 'tunnel';
+  if (/DEPLOY|RUNNER_NOT/.test(code)) return 'deploy';
+  if (/PAYLOAD/.test(code)) return 'payload';
+  if (/RUNNER_START|ATTACH|JOB_GONE/.test(code)) return 'start';
+  if (/CONNECTION|LOST/.test(code)) return 'connection_lost';
+  return 'other';
+}

@@ -1,0 +1,177 @@
+/**
+ * RunnerSshExecutor (mode 'runner-ssh'): runs an attempt through the runner deployed on the server. It makes sure a
+ * compatible runner is there (RunnerService), the payload is built and on the server (PayloadService), then hands the
+ * job to a RunnerJobSession (tunnel, detached start, streaming, re-attach, cancel). It also re-attaches, at start-up,
+ * to runner jobs a previous run of the app left running (resume, registered as the 'runner-ssh' resumer).
+ * When the runner cannot be started and the job asked for 'auto' with fallback allowed, the attempt runs direct-ssh
+ * instead and the reason is recorded; otherwise it fails with that reason. It never starts a script twice.
+ */
+import { performance } from 'node:perf_hooks';
+import type { AppDatabase } from '../db/database';
+import type { Row } from '../db/schema';
+import { nowIso } from '../db/ids';
+import type { Clock } from '../clock';
+import { AppError } from '../errors';
+import type { EventService } from '../events/event-service';
+import type { PayloadService } from '../payloads/payload-service';
+import type { CompatibleRunner } from '../runners/runner-service';
+import type { RunnerRequirements } from '../../../src-shared/contract/events';
+import type { LogStatus } from '../../../src-shared/contract/logs';
+import type { ExecutionContext, ExecutionResult, Executor } from './executor';
+import type { ResumeContext } from './job-service';
+import { RunnerJobSession, failureReason, messageOf, type RunnerSessionDeps, type RunnerSessionOptions } from './runner-job-session';
+
+export interface RunnerLocator {
+  getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null>;
+  ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner>;
+}
+
+export interface RunnerSshExecutorDeps extends RunnerSessionDeps {
+  db: AppDatabase;
+  clock: Clock;
+  payloads: PayloadService;
+  runners: RunnerLocator;
+  events: Pick<EventService, 'getForRun'>;
+  /** Used when an 'auto' job falls back because the runner could not be started. */
+  direct: Executor;
+}
+
+export const DEFAULT_RUNNER_SESSION_OPTIONS: RunnerSessionOptions = {
+  tokenTtlSeconds: 900,
+  helloTimeoutMs: 30_000,
+  socketGraceMs: 1_500,
+  cancelGraceMs: 2_000,
+  reattachMinDelayMs: 250,
+  reattachMaxDelayMs: 5_000,
+};
+
+export class RunnerSshExecutor implements Executor {
+  readonly mode = 'runner-ssh' as const;
+  private readonly options: RunnerSessionOptions;
+
+  constructor(
+    private readonly deps: RunnerSshExecutorDeps,
+    options: Partial<RunnerSessionOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_RUNNER_SESSION_OPTIONS, ...options };
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before it started' };
+    const started = performance.now();
+    const serverName = await this.serverName(ctx.serverId);
+    let runner: CompatibleRunner;
+    let payload: Awaited<ReturnType<PayloadService['generatePayload']>>;
+    try {
+      runner = await this.deps.runners.ensureRunner(ctx.serverId, ctx.event.runnerRequirements);
+      payload = await this.deps.payloads.generatePayload(ctx.event);
+      await this.deps.payloads.ensureOnServer(ctx.serverId, payload);
+    } catch (err) {
+      return this.cannotStart(ctx, serverName, err);
+    }
+    const session = new RunnerJobSession(this.deps, this.options, {
+      jobId: ctx.jobId,
+      serverId: ctx.serverId,
+      serverName,
+      attempt: ctx.attempt,
+      event: { id: ctx.event.id, name: ctx.event.name, version: ctx.event.version, timeoutSeconds: ctx.event.timeoutSeconds },
+      runner,
+      sink: ctx.log,
+      initialRunnerSeq: 0,
+      initialLogStatus: 'PENDING',
+      secrets: ctx.secrets,
+      input: ctx.input,
+      signal: ctx.signal,
+      startedAtMs: Date.now(),
+    });
+    try {
+      await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());
+    } catch (err) {
+      if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before the runner started' };
+      return this.cannotStart(ctx, serverName, err);
+    }
+    ctx.markRunning({ ...(session.remotePid ? { remotePid: session.remotePid } : {}), runnerId: runner.deploymentId, payloadId: payload.id });
+    const result = await session.result;
+    this.deps.metrics.sshRunnerExecutionDuration.observe((performance.now() - started) / 1000);
+    return result;
+  }
+
+  /**
+   * Finishes a runner job a previous run of the app left unfinished: re-attaches (the runner replays what the log
+   * lacks) and reports the outcome through ctx.finish, whether the script still runs or ended meanwhile.
+   */
+  async resume(job: Row<'jobs'>, ctx: ResumeContext): Promise<void> {
+    const sink = ctx.log;
+    if (!sink || !job.server_id) {
+      await ctx.finish({ status: 'FAILURE', exitCode: null, signal: null, reason: 'this runner job has no log or server any more, so it cannot be re-attached' });
+      return;
+    }
+    const runner = await this.deps.runners.getCompatibleRunner(job.server_id);
+    if (!runner) {
+      await ctx.finish({ status: 'PARTIAL', exitCode: null, signal: null, reason: 'the runner this job ran under is no longer deployed on its server; the output received until then is kept' });
+      return;
+    }
+    const event = job.event_id ? await this.deps.db.kysely.selectFrom('events').select(['name', 'version', 'timeout_seconds']).where('id', '=', job.event_id).executeTakeFirst() : undefined;
+    const secrets = job.event_id ? ((await this.deps.events.getForRun(job.event_id).catch(() => null))?.secrets ?? {}) : {};
+    const log = await this.deps.db.kysely.selectFrom('logs').select(['status']).where('id', '=', sink.logId).executeTakeFirstOrThrow();
+    this.deps.logs.flushAll(sink.logId);
+    const counted = this.deps.db.sqlite.prepare("SELECT count(*) AS n FROM log_lines WHERE log_id = ? AND stream != 'system'").get(sink.logId) as { n: number };
+    // A log that was streaming when the app went away is PARTIAL until the runner has replayed the rest.
+    let logStatus = log.status as LogStatus;
+    if (logStatus === 'STREAMING') {
+      sink.setStatus('PARTIAL');
+      logStatus = 'PARTIAL';
+    }
+    const step = await this.deps.db.kysely.selectFrom('workflow_step_runs').select('input').where('job_id', '=', job.id).executeTakeFirst();
+    const session = new RunnerJobSession(this.deps, this.options, {
+      jobId: job.id,
+      serverId: job.server_id,
+      serverName: await this.serverName(job.server_id),
+      attempt: job.attempt,
+      event: { id: job.event_id, name: event?.name ?? 'a deleted event', version: job.event_version ?? event?.version ?? 0, timeoutSeconds: event?.timeout_seconds ?? 3600 },
+      runner,
+      sink,
+      initialRunnerSeq: counted.n,
+      initialLogStatus: logStatus,
+      secrets,
+      input: step?.input ? safeParse(step.input) : null,
+      signal: ctx.signal,
+      startedAtMs: Date.parse(job.started_at ?? job.created_at),
+    });
+    sink.system(`Cronium restarted at ${nowIso(this.deps.clock.now())} while this job ran; re-attaching to the runner`);
+    session.resume();
+    await ctx.finish(await session.result);
+  }
+
+  /** The runner could not be started: fall back to direct-ssh when the job allows it, else fail with the reason. */
+  private async cannotStart(ctx: ExecutionContext, serverName: string, err: unknown): Promise<ExecutionResult> {
+    this.deps.metrics.sshRunnerConnectionFailures.inc({ reason: failureReason(err) });
+    const reason = `the runner could not be started on ${serverName}: ${messageOf(err)}`;
+    const job = await this.deps.db.kysely.selectFrom('jobs').select(['requested_mode']).where('id', '=', ctx.jobId).executeTakeFirst();
+    const s = this.deps.settings.current();
+    if (job?.requested_mode === 'auto' && s.runner.fallbackToDirect && this.deps.settings.flag('ssh_runner_fallback')) {
+      await this.deps.db.kysely
+        .updateTable('jobs')
+        .set({ execution_mode: 'direct-ssh', fallback_reason: reason, updated_at: nowIso(this.deps.clock.now()) })
+        .where('id', '=', ctx.jobId)
+        .execute();
+      ctx.log.system(`running with direct-ssh (requested: auto): ${reason}`);
+      return this.deps.direct.execute(ctx);
+    }
+    return { status: 'FAILURE', exitCode: null, signal: null, reason };
+  }
+
+  private async serverName(serverId: string): Promise<string> {
+    const row = await this.deps.db.kysely.selectFrom('servers').select('name').where('id', '=', serverId).executeTakeFirst();
+    if (!row) throw new AppError('SERVER_NOT_FOUND', `server ${serverId} no longer exists`);
+    return row.name;
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * LogAggregator: puts one runner job's numbered lines into its log, exactly once and in order. Runner sequence
+ * numbers (1, 2, 3 ... per job) are mapped onto the log's own sequence, which the app's 'system' lines share; a
+ * runner line at or below the last one taken is a duplicate and is dropped; one beyond the next expected is a gap:
+ * nothing after it is taken until the runner has replayed from the last line taken. It reports, through onDurable,
+ * the highest runner sequence whose line is committed to SQLite: the only point the runner may be acknowledged.
+ * It never changes a log's status (the executor's session does) and never stores a line unmasked (the sink masks).
+ */
+import type { LogSink } from '../jobs/executor';
+import type { Metrics } from '../metrics/metrics';
+import type { LogStore } from './log-store';
+import type { WireLine } from '../../../src-shared/protocol/runner-wire';
+
+export interface AcceptResult {
+  accepted: number;
+  duplicates: number;
+  /** A line beyond the next expected one arrived: ask the runner to replay from lastRunnerSeq. */
+  gap: boolean;
+}
+
+export class LogAggregator {
+  private runnerSeq: number;
+  private durable: number;
+  /** (log seq, runner seq) at the end of each accepted batch, waiting for the store to commit that log seq. */
+  private readonly inFlight: Array<{ logSeq: number; runnerSeq: number }> = [];
+  private readonly listeners = new Set<(runnerSeq: number) => void>();
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly sink: LogSink,
+    store: LogStore,
+    private readonly metrics: Metrics,
+    /** Runner lines already stored in this log (0 for a new attempt; counted from the database on resume). */
+    initialRunnerSeq: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.runnerSeq = initialRunnerSeq;
+    this.durable = initialRunnerSeq;
+    this.detach = store.onStored((logId, lines) => {
+      if (logId !== this.sink.logId || lines.length === 0) return;
+      const committed = lines[lines.length - 1].seq;
+      let advanced = false;
+      while (this.inFlight.length > 0 && this.inFlight[0].logSeq <= committed) {
+        this.durable = this.inFlight.shift()!.runnerSeq;
+        advanced = true;
+      }
+      if (advanced) for (const l of this.listeners) l(this.durable);
+    });
+  }
+
+  /** The last runner sequence taken into the log (stored or about to be). */
+  get lastRunnerSeq(): number {
+    return this.runnerSeq;
+  }
+
+  /** The last runner sequence committed to the database. */
+  get durableRunnerSeq(): number {
+    return this.durable;
+  }
+
+  onDurable(listener: (runnerSeq: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  accept(lines: WireLine[]): AcceptResult {
+    let start = 0;
+    while (start < lines.length && lines[start].seq <= this.runnerSeq) start++;
+    const duplicates = start;
+    if (start === lines.length) return { accepted: 0, duplicates, gap: false };
+    if (lines[start].seq !== this.runnerSeq + 1) return { accepted: 0, duplicates, gap: true };
+    // Take the contiguous run; a jump inside the batch is a gap too.
+    let end = start + 1;
+    while (end < lines.length && lines[end].seq === lines[end - 1].seq + 1) end++;
+    const base = this.sink.lastSequence;
+    const batch = new Array<{ seq: number; stream: WireLine['stream']; ts: string; text: string }>(end - start);
+    let lastTs = '';
+    const nowMs = this.now();
+    for (let i = start; i < end; i++) {
+      const l = lines[i];
+      batch[i - start] = { seq: base + 1 + (i - start), stream: l.stream, ts: l.ts, text: l.text };
+      // One observation per distinct runner timestamp: lines of one read share it.
+      if (l.ts !== lastTs) {
+        lastTs = l.ts;
+        const at = Date.parse(l.ts);
+        if (Number.isFinite(at)) this.metrics.streamingLogLatency.observe(Math.max(0, nowMs - at) / 1000);
+      }
+    }
+    const r = this.sink.appendSequenced(batch);
+    this.runnerSeq = lines[end - 1].seq;
+    this.inFlight.push({ logSeq: base + batch.length, runnerSeq: this.runnerSeq });
+    return { accepted: r.accepted, duplicates: duplicates + r.duplicates, gap: end < lines.length && lines[end].seq > this.runnerSeq + 1 };
+  }
+
+  close(): void {
+    this.detach();
+    this.listeners.clear();
+  }
+}
