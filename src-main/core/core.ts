@@ -33,6 +33,7 @@ import { RunnerStreamHub } from './listener/runner-websocket';
 import { RunnerSshExecutor } from './jobs/runner-ssh-executor';
 import { createModeResolver } from './jobs/mode-resolver';
 import { registerRunnerJobResumer } from './jobs/runner-job-resumer';
+import { registerStreamingRoutes } from './listener/runner-routes-streaming';
 import type { Scheduler } from './scheduler/scheduler';
 
 export interface CoreConfig {
@@ -128,6 +129,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   jobs.registerExecutor(runnerExecutor);
   jobs.setModeResolver(createModeResolver({ settings, runners }));
   registerRunnerJobResumer(jobs, runnerExecutor);
+  registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams });
   const workflows = new WorkflowService({ db, bus, clock, jobs: new CoreJobRunner({ jobs, clock, runners: () => runners }) });
   const schedulerWiring = new SchedulerWiring({ db, clock, bus, events, jobs, workflows });
 
@@ -158,6 +160,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
       runners.start();
+      payloads.startCleanup(async () => (await db.kysely.selectFrom('servers').select('id').execute()).map((r) => r.id));
       // Last: a fire may start jobs at once, so everything they need must be running.
       await schedulerWiring.start();
     },
@@ -168,6 +171,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
       await workflows.stop();
       await jobs.stop();
       await runners.stop();
+      payloads.stopCleanup();
       ssh.closeAll();
       logStream.close();
       logStore.close();

@@ -131,6 +131,11 @@ export class RunnerJobSession {
       onOpen: () => undefined,
       onMessage: (ch, msg) => this.onMessage(ch, msg),
       onClose: (ch, why) => this.onChannelClosed(ch, why),
+      onPostedLines: (lines) => {
+        this.lastActivity = Date.now();
+        const r = this.aggregator.accept(lines);
+        return { ...r, resumeFrom: this.aggregator.lastRunnerSeq };
+      },
     });
     this.onAbort = () => {
       const reason = init.signal.reason;

@@ -17,6 +17,7 @@ import {
   parseRunnerMessage,
   type AppToRunner,
   type RunnerToApp,
+  type WireLine,
 } from '../../../src-shared/protocol/runner-wire';
 
 const HEARTBEAT_MS = 2_000;
@@ -34,6 +35,8 @@ export interface RunnerSessionHandlers {
   onOpen(channel: RunnerChannel): void;
   onMessage(channel: RunnerChannel, msg: RunnerToApp): void;
   onClose(channel: RunnerChannel, why: string): void;
+  /** Lines posted over HTTP (POST /api/logs/:logId/partial) instead of the socket: same duplicate and gap rules. */
+  onPostedLines?(lines: WireLine[]): { accepted: number; duplicates: number; resumeFrom: number; gap: boolean };
 }
 
 export class RunnerStreamHub {
@@ -58,6 +61,12 @@ export class RunnerStreamHub {
     return () => {
       if (this.sessions.get(jobId) === handlers) this.sessions.delete(jobId);
     };
+  }
+
+  /** Hands lines posted over HTTP to the job's session; null when this app is not driving that job. */
+  postLines(jobId: string, lines: WireLine[]): ReturnType<NonNullable<RunnerSessionHandlers['onPostedLines']>> | null {
+    const handlers = this.sessions.get(jobId);
+    return handlers?.onPostedLines ? handlers.onPostedLines(lines) : null;
   }
 
   private async authenticate(req: http.IncomingMessage): Promise<void> {

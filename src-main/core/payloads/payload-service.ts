@@ -78,6 +78,8 @@ export class PayloadService {
   private key: Promise<{ privateKey: KeyObject; publicKeyPem: string; keyId: string }> | undefined;
   /** Uploads done by this process, per server (diagnostics and tests). */
   readonly uploads = new Map<string, number>();
+  private cleanupTimer: NodeJS.Timeout | undefined;
+  private cleanupInterval: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: PayloadServiceDeps) {}
 
@@ -202,6 +204,32 @@ export class PayloadService {
         .catch((err) => console.warn(`[payloads] cleanup on server ${serverId} failed: ${(err as Error).message}`));
     }
     return old.length;
+  }
+
+  /**
+   * Runs cleanupOldPayloads(settings.runner.cacheTtlDays) a minute after start and then every `everyMs`, on this
+   * workstation and on the servers `servers()` lists (best effort: an unreachable server is tried next time).
+   */
+  startCleanup(servers: () => Promise<string[]>, everyMs = 6 * 3600_000): void {
+    this.stopCleanup();
+    const run = async () => {
+      try {
+        await this.cleanupOldPayloads(this.deps.settings.current().runner.cacheTtlDays, { serverIds: await servers() });
+      } catch (err) {
+        console.warn(`[payloads] cleanup failed: ${(err as Error).message}`);
+      }
+    };
+    this.cleanupTimer = setTimeout(function tick(this: void) {
+      void run();
+    }, 60_000);
+    this.cleanupTimer.unref();
+    this.cleanupInterval = setInterval(() => void run(), everyMs);
+    this.cleanupInterval.unref();
+  }
+
+  stopCleanup(): void {
+    clearTimeout(this.cleanupTimer);
+    clearInterval(this.cleanupInterval);
   }
 
   // ---- building ---------------------------------------------------------------------------------------------------

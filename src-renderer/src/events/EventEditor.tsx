@@ -3,7 +3,7 @@
  * targets, execution mode (with the runner compatibility warning) and schedule. Every error from the main process is
  * shown at its field and the form keeps what the user typed. Secret values are write-only: stored ones show as "set".
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { EventView, ScriptType } from '../../../src-shared/contract/events';
 import type { RunnerCompatibility } from '../../../src-shared/contract/runners';
 import { Badge } from '../components/Badge';
@@ -60,6 +60,12 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
   const names = new Map(servers.map((s) => [s.id, s.name]));
   const runnerWarning = useRunnerWarning(form.executionMode, form.serverIds, names);
   const err = (name: string) => fieldError(errors, name);
+  const formRef = useRef<HTMLFormElement>(null);
+  // After a refused save, bring the first message into view: the editor is taller than the window.
+  const showFirstError = () =>
+    requestAnimationFrame(() =>
+      (formRef.current?.querySelector('.field-error') ?? formRef.current?.querySelector('.form-error'))?.scrollIntoView({ block: 'center' }),
+    );
 
   useEffect(() => {
     if (!useServersStore.getState().loaded) void useServersStore.getState().load();
@@ -86,6 +92,7 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
     if ('errors' in built) {
       setErrors(built.errors);
       setFormError('Not saved: fix the fields marked below.');
+      showFirstError();
       return;
     }
     setSaving(true);
@@ -98,6 +105,7 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
     setErrors(outcome.fields);
     const stray = unclaimedErrors(outcome.fields, CLAIMED);
     setFormError(Object.keys(outcome.fields).length ? `Not saved: ${stray.length ? stray.join('; ') : 'fix the fields marked below.'}` : outcome.message);
+    showFirstError();
   };
 
   const envRowError = (i: number, key: string) => errors[`env.${i}`] ?? (key ? errors[`env.${key}`] : undefined);
@@ -105,7 +113,7 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
   const generalEnvError = errors.env;
 
   return (
-    <form className="event-editor" onSubmit={submit} aria-label={event ? `Edit event ${event.name}` : 'New event'} noValidate>
+    <form ref={formRef} className="event-editor" onSubmit={submit} aria-label={event ? `Edit event ${event.name}` : 'New event'} noValidate>
       <header className="editor-header">
         <div>
           <h2 className="detail-title">{event ? `Edit ${event.name}` : 'New event'}</h2>

@@ -66,7 +66,7 @@ function WorkflowEditor() {
         <span className="muted">Drag from a step's bottom dot to another step to connect them.</span>
       </div>
       <div className="wf-body">
-        <WorkflowGraph />
+        <WorkflowGraph key={selectedId ?? 'new'} />
         <Inspector />
       </div>
       <details className="wf-schedule">

@@ -42,6 +42,13 @@ function upsert(list: EventView[], event: EventView): EventView[] {
   return next.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The event with `job` as its last run, unless the event already knows a newer one. */
+export function withLastRun(event: EventView, job: JobView): EventView {
+  const last = event.lastRun;
+  if (last && last.jobId !== job.id && last.at > job.createdAt) return event;
+  return { ...event, lastRun: { jobId: job.id, status: job.status, at: job.finishedAt ?? job.startedAt ?? job.createdAt } };
+}
+
 export const useEventsStore = create<EventsStore>((set, get) => ({
   events: [],
   loaded: false,
@@ -49,10 +56,19 @@ export const useEventsStore = create<EventsStore>((set, get) => ({
   error: null,
 
   load: async () => {
-    stopListening ??= onEvent('events/changed', ({ event, deletedId }) => {
-      if (event) set((s) => ({ events: upsert(s.events, event) }));
-      if (deletedId) set((s) => ({ events: s.events.filter((e) => e.id !== deletedId) }));
-    });
+    if (!stopListening) {
+      const stops = [
+        onEvent('events/changed', ({ event, deletedId }) => {
+          if (event) set((s) => ({ events: upsert(s.events, event) }));
+          if (deletedId) set((s) => ({ events: s.events.filter((e) => e.id !== deletedId) }));
+        }),
+        // A run's progress changes the event's "last run" without an 'events/changed' push: follow it here.
+        onEvent('jobs/changed', ({ job }) => {
+          set((s) => ({ events: s.events.map((e) => (e.id === job.eventId ? withLastRun(e, job) : e)) }));
+        }),
+      ];
+      stopListening = () => stops.forEach((stop) => stop());
+    }
     set({ loading: true });
     try {
       const events = await invoke('events/list');

@@ -4,7 +4,7 @@
  * shows its expression). Dragging from a step's bottom handle to another step's top handle connects them with the kind
  * chosen in the toolbar. It edits the workflows store only; it never calls the transport.
  */
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import {
   Background,
   Controls,
@@ -74,6 +74,9 @@ export function WorkflowGraph() {
   const fieldErrors = useWorkflowsStore((s) => s.fieldErrors);
   const run = useWorkflowsStore((s) => s.run);
   const { moveStep, connect, select, removeStep, removeEdge } = useWorkflowsStore.getState();
+  // Fit a saved graph into view when it opens (the pane remounts this per workflow); a new one keeps a still view, so
+  // steps being added do not move under the pointer.
+  const [fitOnOpen] = useState(() => (draft?.steps.length ?? 0) > 0);
 
   const nodes = useMemo<Node<StepData>[]>(() => {
     if (!draft) return [];
@@ -139,7 +142,7 @@ export function WorkflowGraph() {
         onEdgesChange={onEdgesChange}
         onConnect={(c) => c.source && c.target && connect(c.source, c.target)}
         onPaneClick={() => select(null)}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ maxZoom: 1 }}
         proOptions={{ hideAttribution: true }}
         deleteKeyCode={['Delete']}
