@@ -193,13 +193,24 @@ export class JobService {
 
   /** Resolves with the job once it has reached a terminal state. */
   async waitForJob(jobId: string): Promise<JobView> {
-    const view = await this.get(jobId);
-    if (isTerminalJobStatus(view.status)) return view;
-    return new Promise((resolve) => {
-      const list = this.waiters.get(jobId) ?? [];
-      list.push(resolve);
-      this.waiters.set(jobId, list);
-    });
+    // Register before reading: a job that ends between the read and the registration must still wake this waiter.
+    let wake: (job: JobView) => void = () => undefined;
+    const woken = new Promise<JobView>((resolve) => (wake = resolve));
+    const list = this.waiters.get(jobId) ?? [];
+    list.push(wake);
+    this.waiters.set(jobId, list);
+    try {
+      const view = await this.get(jobId);
+      if (isTerminalJobStatus(view.status)) {
+        this.waiters.set(jobId, (this.waiters.get(jobId) ?? []).filter((w) => w !== wake));
+        if (this.waiters.get(jobId)?.length === 0) this.waiters.delete(jobId);
+        return view;
+      }
+    } catch (err) {
+      this.waiters.set(jobId, (this.waiters.get(jobId) ?? []).filter((w) => w !== wake));
+      throw err;
+    }
+    return woken;
   }
 
   /**

@@ -219,9 +219,7 @@ export class PayloadService {
         console.warn(`[payloads] cleanup failed: ${(err as Error).message}`);
       }
     };
-    this.cleanupTimer = setTimeout(function tick(this: void) {
-      void run();
-    }, 60_000);
+    this.cleanupTimer = setTimeout(() => void run(), 60_000);
     this.cleanupTimer.unref();
     this.cleanupInterval = setInterval(() => void run(), everyMs);
     this.cleanupInterval.unref();

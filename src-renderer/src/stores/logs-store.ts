@@ -264,6 +264,8 @@ export function createLogSession(logId: string, opts: { pageSize?: number; maxPa
   void (async () => {
     try {
       await invoke('logs/subscribe', { id: logId });
+      // Closed while the subscribe was in flight: close() sent its unsubscribe first, so send another.
+      if (closed) return void invoke('logs/unsubscribe', { id: logId }).catch(() => {});
       const log = await invoke('logs/get', { id: logId });
       if (closed) return;
       window.setCount(log.lastSequence);

@@ -1,0 +1,161 @@
+/**
+ * runner-ssh streaming benchmark (run by hand: `npm run bench` or, inside scripts/with-keyring.sh,
+ * `node bench/run-ts.mjs bench/runner-stream-bench.ts`; never in CI). Against the harness sshd on loopback and the
+ * repo's built runner (npm run build:runner) it prints, side by side:
+ *   1. lines per second of a runner job printing BENCH_LINES (default 1,000,000) lines: into the database (job start
+ *      to the last line committed) and delivered live to a subscribed renderer client (a bus subscriber of the log
+ *      stream service, as the router's transports are);
+ *   2. the reference: raw `seq` through an open SSH connection (ssh2 exec, lines counted) and raw better-sqlite3
+ *      inserts into log_lines (prepared statement, 10,000 rows per transaction);
+ *   3. latency from a line written on the server (its own timestamp inside the line) to its arrival at the subscribed
+ *      client, at a steady 1,000 lines/s for BENCH_LATENCY_SECONDS (default 10): p50, p99, max.
+ * Needs root (the harness creates a test user and a private sshd). Cleans up everything it starts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createCore, type Core } from '../src-main/core/core';
+import { openDatabase } from '../src-main/core/db/database';
+import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store';
+import { EventInput } from '../src-shared/contract/events';
+import { startSshd, type SshdHandle } from '../tests/harness/sshd';
+
+const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const repo = fs.existsSync(path.join(process.cwd(), 'migrations')) ? process.cwd() : ROOT;
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+async function runnerJob(core: Core, serverId: string, content: string, scriptType: 'bash' | 'python', onLines?: (texts: string[], at: number) => void) {
+  const event = await core.events.save(EventInput.parse({ name: `bench ${Math.random().toString(36).slice(2, 7)}`, scriptType, content, timeoutSeconds: 600, executionMode: 'runner-ssh', serverIds: [serverId] }));
+  let logId: string | null = null;
+  let delivered = 0;
+  const off = core.bus.subscribe((name, payload) => {
+    if (name !== 'logs/lines') return;
+    const p = payload as { logId: string; lines: Array<{ stream: string; text: string }> };
+    if (p.logId !== logId) return;
+    const at = performance.timeOrigin + performance.now();
+    const texts = p.lines.filter((l) => l.stream === 'stdout').map((l) => l.text);
+    delivered += texts.length;
+    onLines?.(texts, at);
+  });
+  // Subscribe as the renderer does ('logs/subscribe') the moment the job has its log.
+  const offJobs = core.bus.subscribe((name, payload) => {
+    if (name !== 'jobs/changed') return;
+    const job = (payload as { job: { eventId: string; logId: string | null } }).job;
+    if (job.eventId === event.id && job.logId && logId === null) {
+      logId = job.logId;
+      core.logs.stream.subscribe(job.logId);
+    }
+  });
+  const t0 = performance.now();
+  const [job] = await core.jobs.runEvent({ eventId: event.id, trigger: 'manual' });
+  const done = await core.jobs.waitForJob(job.id);
+  const ms = performance.now() - t0;
+  off();
+  offJobs();
+  if (done.status !== 'SUCCESS') throw new Error(`bench job ended ${done.status}: ${done.reason}`);
+  const log = await core.logs.store.get(done.logId!);
+  return { ms, stored: log.lineCount, delivered, startedAt: log.startedAt };
+}
+
+async function rawSshSeq(core: Core, serverId: string): Promise<number> {
+  const conn = await core.ssh.acquire(serverId);
+  let lines = 0;
+  const t0 = performance.now();
+  await conn.exec(`seq 1 ${LINES}`, {
+    onStdout: (c) => {
+      for (let i = c.indexOf(10); i !== -1; i = c.indexOf(10, i + 1)) lines++;
+    },
+  });
+  const ms = performance.now() - t0;
+  if (lines !== LINES) throw new Error(`raw seq delivered ${lines} lines`);
+  return (LINES / ms) * 1000;
+}
+
+function rawSqlite(work: string): number {
+  const db = openDatabase(path.join(work, 'raw.sqlite'), path.join(repo, 'migrations'));
+  const now = new Date().toISOString();
+  db.sqlite.prepare("INSERT INTO jobs (id, status, created_at, updated_at) VALUES ('j', 'RUNNING', ?, ?)").run(now, now);
+  db.sqlite.prepare("INSERT INTO logs (id, job_id, status, created_at, updated_at) VALUES ('l', 'j', 'RUNNING', ?, ?)").run(now, now);
+  const insert = db.sqlite.prepare("INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES ('l', ?, 'stdout', ?, ?)");
+  const batch = db.sqlite.transaction((from: number, to: number) => {
+    for (let i = from; i <= to; i++) insert.run(i, now, String(i));
+  });
+  const t0 = performance.now();
+  for (let i = 1; i <= LINES; i += 10_000) batch(i, Math.min(LINES, i + 9_999));
+  const ms = performance.now() - t0;
+  db.close();
+  return (LINES / ms) * 1000;
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-bench-'));
+  let sshd: SshdHandle | undefined;
+  let core: Core | undefined;
+  try {
+    sshd = await startSshd({ users: 29 });
+    const user = sshd.extraUsers[28];
+    fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
+    core = await createCore(
+      { dataDir: path.join(work, 'data'), migrationsDir: path.join(repo, 'migrations'), resourcesDir: path.join(repo, 'resources'), mode: 'serve', appVersion: 'bench', env: {} },
+      { secrets: new MemorySecretStore() },
+    );
+    await core.start();
+    const server = await core.servers.save({ name: 'bench', host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey, tags: [], maxConcurrentJobs: 4 });
+    await core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false);
+    // Warm-up: deploys the runner and uploads a payload, so the figures below are streaming only.
+    await runnerJob(core, server.id, 'echo warm\n', 'bash');
+
+    const job = await runnerJob(core, server.id, `seq 1 ${LINES}\n`, 'bash');
+    if (job.stored !== LINES) throw new Error(`the runner job stored ${job.stored} of ${LINES} lines`);
+    const sshRate = await rawSshSeq(core, server.id);
+    const sqliteRate = rawSqlite(work);
+
+    const latencies: number[] = [];
+    const steady = [
+      'import time',
+      `end = time.time() + ${LATENCY_SECONDS}`,
+      'i = 0',
+      'start = time.time()',
+      'while time.time() < end:',
+      '    i += 1',
+      '    print(time.time_ns() // 1000, flush=True)',
+      '    delay = start + i / 1000.0 - time.time()',
+      '    if delay > 0: time.sleep(delay)',
+      '',
+    ].join('\n');
+    const lat = await runnerJob(core, server.id, steady, 'python', (texts, at) => {
+      for (const t of texts) {
+        const writtenUs = Number(t);
+        if (Number.isFinite(writtenUs)) latencies.push(at - writtenUs / 1000);
+      }
+    });
+
+    console.log(`runner-ssh streaming, ${fmt(LINES)} lines, loopback sshd, ${os.cpus().length} CPUs`);
+    console.log('');
+    console.log('  path                                              lines/s');
+    console.log(`  runner job -> SQLite (stored, committed)      ${fmt((LINES / job.ms) * 1000).padStart(12)}   (${(job.ms / 1000).toFixed(2)} s end to end, run to SUCCESS)`);
+    console.log(`  runner job -> subscribed client (bus)         ${fmt((job.delivered / job.ms) * 1000).padStart(12)}   (${fmt(job.delivered)} of ${fmt(LINES)} pushed live; the viewer fetches the rest of very large batches)`);
+    console.log(`  raw: seq over an open SSH connection (ssh2)   ${fmt(sshRate).padStart(12)}`);
+    console.log(`  raw: better-sqlite3 inserts (10k per tx)      ${fmt(sqliteRate).padStart(12)}`);
+    console.log('');
+    console.log(`  latency, line written on the server -> client, at 1,000 lines/s for ${LATENCY_SECONDS} s (${fmt(latencies.length)} lines):`);
+    console.log(`    p50 ${quantile(latencies, 0.5).toFixed(2)} ms   p99 ${quantile(latencies, 0.99).toFixed(2)} ms   max ${Math.max(...latencies).toFixed(2)} ms   (stored ${fmt(lat.stored)})`);
+  } finally {
+    await core?.stop();
+    await sshd?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
