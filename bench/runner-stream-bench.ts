@@ -62,7 +62,9 @@ async function runnerJob(core: Core, serverId: string, content: string, scriptTy
   offJobs();
   if (done.status !== 'SUCCESS') throw new Error(`bench job ended ${done.status}: ${done.reason}`);
   const log = await core.logs.store.get(done.logId!);
-  return { ms, stored: log.lineCount, delivered, startedAt: log.startedAt };
+  const other = core.db.sqlite.prepare("SELECT seq, stream, text FROM log_lines WHERE log_id = ? AND stream != 'stdout' LIMIT 5").all(done.logId!);
+  if (other.length) console.log('  (non-stdout lines in the log:', JSON.stringify(other), ')');
+  return { ms, stored: log.lineCount - other.length, delivered, startedAt: log.startedAt };
 }
 
 async function rawSshSeq(core: Core, serverId: string): Promise<number> {

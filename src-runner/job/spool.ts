@@ -23,6 +23,7 @@ export class Spool {
   private fd: number | null = null;
   private syncTimer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private cache: { file: string; last: number; lines: WireLine[] } | null = null;
   lastSeq = 0;
 
   constructor(private readonly dir: string) {
@@ -73,16 +74,16 @@ export class Spool {
     }
   }
 
+  /**
+   * Flushes written lines to the disk. Off the event loop (the lines are already in the page cache, which survives
+   * our own crash; this is for a power loss), so a slow disk never stalls streaming or heartbeats.
+   */
   sync(): void {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     if (this.fd !== null && this.dirty) {
       this.dirty = false;
-      try {
-        fs.fdatasyncSync(this.fd);
-      } catch {
-        // A file system without fdatasync still has the data in the page cache, which survives our own crash.
-      }
+      fs.fdatasync(this.fd, () => undefined);
     }
   }
 
@@ -92,7 +93,9 @@ export class Spool {
     let bytes = 0;
     for (const seg of this.segments) {
       if (seg.last < from || seg.first > to) continue;
-      for (const line of readLines(seg.file)) {
+      // A replay reads one segment many times in a row: parse it once.
+      if (this.cache?.file !== seg.file || this.cache.last !== seg.last) this.cache = { file: seg.file, last: seg.last, lines: readLines(seg.file) };
+      for (const line of this.cache.lines) {
         if (line.seq < from || line.seq > to) continue;
         if (out.length > 0 && bytes + line.text.length > maxBytes) return out;
         out.push(line);
@@ -107,6 +110,7 @@ export class Spool {
   trim(upTo: number): void {
     while (this.segments.length > 1 && this.segments[0].last <= upTo) {
       const seg = this.segments.shift()!;
+      if (this.cache?.file === seg.file) this.cache = null;
       fs.rmSync(seg.file, { force: true });
     }
   }
@@ -114,17 +118,23 @@ export class Spool {
   /** Removes every segment (the app has everything). */
   removeAll(): void {
     this.closeFd();
+    this.cache = null;
     for (const seg of this.segments.splice(0)) fs.rmSync(seg.file, { force: true });
   }
 
   close(): void {
-    this.sync();
     this.closeFd();
   }
 
   private closeFd(): void {
     if (this.fd === null) return;
-    this.sync();
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    // Synchronously here: an async fdatasync must not outlive the descriptor (its number could be reused).
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch {}
+    this.dirty = false;
     fs.closeSync(this.fd);
     this.fd = null;
   }

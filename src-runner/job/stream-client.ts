@@ -93,8 +93,13 @@ export class StreamClient {
       this.lastHeard = Date.now();
       this.backoff = BACKOFF_MIN_MS;
       clearInterval(this.heartbeat);
+      let lastTick = Date.now();
       this.heartbeat = setInterval(() => {
-        if (Date.now() - this.lastHeard > DEAD_AFTER_MS) {
+        const now = Date.now();
+        // A late tick means this process was stalled (a slow disk, a busy CPU): answers may be waiting unread.
+        if (now - lastTick > HEARTBEAT_MS * 2) this.lastHeard = now;
+        lastTick = now;
+        if (now - this.lastHeard > DEAD_AFTER_MS) {
           this.handlers.log(`no answer from the app for ${DEAD_AFTER_MS} ms: reconnecting`);
           ws.terminate();
           return;

@@ -3,7 +3,8 @@
  * the secret environment over the authenticated socket, runs the script in its own process group, numbers and spools
  * every output line BEFORE sending it, streams batches (LOG_STREAM_BUFFER_SIZE bytes or ~5 ms), replays from the app's
  * `welcome.resumeFrom` after every reconnection, relays helper calls, and ends only when the app has acknowledged the
- * last line and the exit (or after LINGER_MS unattended). It never writes a secret to disk and never drops a line.
+ * last line and the exit (or, finished and unattended, after a linger time: `attach` resumes it later). It never
+ * writes a secret to disk and never drops a line.
  *
  * Re-attach (documented choice): `cronium-runner attach` writes the new port and token to attach.json and sends the
  * supervisor SIGUSR1; the supervisor reads (and deletes) the file and reconnects there at once. When no supervisor is
@@ -408,11 +409,15 @@ export class JobSupervisor {
     }
   }
 
-  /** A job nobody collects stops waiting after LINGER_MS (the spool stays; `attach` can still deliver it). */
+  /**
+   * A finished job nobody collects stops waiting after a while: its spool and state.json stay, and `attach` (which
+   * the app runs when it re-attaches) starts `run --resume` to deliver them, so lingering is only a shortcut for
+   * short outages. A job still waiting for its environment gives up after longer. A running script is never left.
+   */
   private armLinger(): void {
     clearTimeout(this.lingerTimer);
     if (this.state === 'running') return;
-    const ms = Number(this.o.env.CRONIUM_RUNNER_LINGER_MS) || 6 * 3600_000;
+    const ms = Number(this.o.env.CRONIUM_RUNNER_LINGER_MS) || (this.state === 'exited' ? 10 * 60_000 : 30 * 60_000);
     this.lingerTimer = setTimeout(() => {
       this.o.log(`nobody collected this job within ${ms} ms: stopping (the spool is kept for attach)`);
       if (this.state === 'starting') this.fail('the app never sent the environment to start the script');

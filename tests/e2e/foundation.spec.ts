@@ -38,6 +38,10 @@ test.describe('serve mode in a browser', () => {
       await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible();
       await expect(page.getByText(dataDir, { exact: true })).toBeVisible();
       await expect(page.getByText('Serve mode (browser)')).toBeVisible();
+      // system/stats and the job lists answered: a fresh install counts nothing and says how to start.
+      await expect(page.getByTestId('count-servers')).toHaveText('0');
+      await expect(page.getByText(/Nothing is running\./)).toBeVisible();
+      await expect(page.getByText(/No job has finished yet\./)).toBeVisible();
       // Whichever the machine has, the page must say it the way system/info reports it.
       const keychain = page.getByTestId('keychain-state');
       await expect(keychain).toHaveText(/Available|Unavailable/);

@@ -356,8 +356,10 @@ export class RunnerJobSession {
     if (this.finished) return;
     this.finished = true;
     await this.init.sink.flush();
-    // Everything is committed: the runner may forget the job.
+    // Everything is committed: the runner may forget the job. Closing after the ack sends it first (ws queues the
+    // close frame behind it), so the runner is not left waiting for an ack an app shutting down never flushed.
     ch.send({ type: 'ack', upTo: exit.lastSeq });
+    ch.close('job complete');
     if (this.recovering) this.deps.metrics.partialLogRecoveryCount.inc();
     const output = exit.output !== undefined ? exit.output : this.output;
     const condition = exit.condition ?? this.condition;

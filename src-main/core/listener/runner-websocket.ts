@@ -97,8 +97,13 @@ export class RunnerStreamHub {
         return ws.bufferedAmount;
       },
     };
+    let lastTick = Date.now();
     const heartbeat = setInterval(() => {
-      if (Date.now() - lastHeard > DEAD_AFTER_MS) {
+      const now = Date.now();
+      // A late tick means the app was stalled (a long synchronous flush): the runner's answers may be unread.
+      if (now - lastTick > HEARTBEAT_MS * 2) lastHeard = now;
+      lastTick = now;
+      if (now - lastHeard > DEAD_AFTER_MS) {
         ws.terminate();
         return;
       }

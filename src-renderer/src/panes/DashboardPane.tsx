@@ -1,8 +1,13 @@
 /**
- * Dashboard pane: what this app is and whether it can work: version, mode, data folder, listener port and the keychain
- * (a warning card with the keychain's own message when it cannot be reached). Reads the dashboard store only.
+ * Dashboard pane: what this app is and whether it can work (version, mode, data folder, listener port, keychain), and
+ * what it is doing: counts, jobs running now, the latest results and how the runners are. Reads the dashboard store
+ * only; it follows job and runner pushes while shown and stops when the user leaves.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
+import type { SystemStats } from '../../../src-shared/contract/system';
+import { JobActivityList } from '../dashboard/JobActivityList';
+import { RunnersSummary } from '../dashboard/RunnersSummary';
+import '../dashboard/dashboard.css';
 import { Badge } from '../components/Badge';
 import { Button } from '../components/Button';
 import { Card } from '../components/Card';
@@ -15,17 +20,27 @@ export function DashboardPane() {
   const error = useDashboardStore((s) => s.error);
   const loading = useDashboardStore((s) => s.loading);
   const load = useDashboardStore((s) => s.load);
+  const stats = useDashboardStore((s) => s.stats);
+  const live = useDashboardStore((s) => s.live);
+  const recent = useDashboardStore((s) => s.recent);
+  const activityLoaded = useDashboardStore((s) => s.activityLoaded);
+  const activityError = useDashboardStore((s) => s.activityError);
+  const follow = useDashboardStore((s) => s.follow);
   const navigate = useNavigationStore((s) => s.navigate);
+  const openLog = useNavigationStore((s) => s.openLog);
+  const now = useNow(AGE_TICK_MS);
 
   useEffect(() => {
+    const stop = follow();
     void load();
-  }, [load]);
+    return stop;
+  }, [follow, load]);
 
   return (
     <div className="pane">
       <PaneHeader
         title="Dashboard"
-        subtitle="Your workstation's Cronium: where its data lives and whether everything it needs is in place."
+        subtitle="Your workstation's Cronium: what it is running, how its runners are, and whether everything it needs is in place."
         actions={
           <Button onClick={() => void load()} busy={loading}>
             Refresh
@@ -46,7 +61,83 @@ export function DashboardPane() {
           </p>
         </Card>
       )}
+      {activityError && (
+        <Card title="Could not read what Cronium is doing" tone="warning">
+          <p>{activityError}</p>
+          <p className="muted">The counts and job lists below may be out of date; Refresh tries again.</p>
+        </Card>
+      )}
+      {stats && (
+        <dl className="dashboard-counts" aria-label="Counts">
+          <div className="dashboard-count">
+            <dt>Jobs running</dt>
+            <dd data-testid="count-running">
+              {stats.jobs.running}
+              <span className="dashboard-count-detail">{stats.jobs.queued} queued</span>
+            </dd>
+          </div>
+          <div className="dashboard-count">
+            <dt>Succeeded, last 24 h</dt>
+            <dd data-testid="count-success-24h">{stats.jobs.last24h.success}</dd>
+          </div>
+          <div className="dashboard-count">
+            <dt>Unsuccessful, last 24 h</dt>
+            <dd data-testid="count-unsuccessful-24h">
+              {unsuccessful(stats)}
+              <span className="dashboard-count-detail">{unsuccessfulDetail(stats)}</span>
+            </dd>
+          </div>
+          <div className="dashboard-count">
+            <dt>Servers</dt>
+            <dd data-testid="count-servers">{stats.servers}</dd>
+          </div>
+          <div className="dashboard-count">
+            <dt>Events</dt>
+            <dd data-testid="count-events">
+              {stats.events}
+              <span className="dashboard-count-detail">{stats.scheduledEvents} on a schedule</span>
+            </dd>
+          </div>
+        </dl>
+      )}
       <div className="card-grid">
+        <Card title="Running now">
+          {live.length > 0 ? (
+            <JobActivityList jobs={live} label="Jobs running now" now={now} onOpenLog={openLog} />
+          ) : (
+            <p className="muted">
+              {activityLoaded ? (
+                <>
+                  Nothing is running. Jobs show up here the moment an event runs, on its schedule or from Run now in{' '}
+                  <button type="button" className="link" onClick={() => navigate('events')}>
+                    Events
+                  </button>
+                  .
+                </>
+              ) : (
+                'Loading…'
+              )}
+            </p>
+          )}
+        </Card>
+        <Card title="Recent results">
+          {recent.length > 0 ? (
+            <JobActivityList jobs={recent} label="Recently finished jobs" now={now} onOpenLog={openLog} />
+          ) : (
+            <p className="muted">
+              {activityLoaded
+                ? 'No job has finished yet. The last ten results land here with their status; click one to read its output.'
+                : 'Loading…'}
+            </p>
+          )}
+        </Card>
+        <Card title="Runners">
+          {stats ? (
+            <RunnersSummary runners={stats.runners} onOpenRunners={() => navigate('runners')} />
+          ) : (
+            <p className="muted">{loading ? 'Loading…' : 'Not loaded.'}</p>
+          )}
+        </Card>
         <Card title="About this app">
           {info ? (
             <dl className="facts">
@@ -104,4 +195,33 @@ export function DashboardPane() {
       </div>
     </div>
   );
+}
+
+/** Ages ("2 min ago") are re-rendered this often while the Dashboard is shown. */
+const AGE_TICK_MS = 15_000;
+
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+function unsuccessful(stats: SystemStats): number {
+  const { failure, timeout, cancelled, partial } = stats.jobs.last24h;
+  return failure + timeout + cancelled + partial;
+}
+
+function unsuccessfulDetail(stats: SystemStats): string {
+  const { failure, timeout, cancelled, partial } = stats.jobs.last24h;
+  const parts = [
+    [failure, 'failed'],
+    [timeout, 'timed out'],
+    [cancelled, 'cancelled'],
+    [partial, 'partial'],
+  ] as const;
+  const said = parts.filter(([n]) => n > 0).map(([n, word]) => `${n} ${word}`);
+  return said.length > 0 ? said.join(', ') : 'none';
 }

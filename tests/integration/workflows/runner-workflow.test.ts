@@ -3,6 +3,7 @@
 // Success and failure branches, a condition on the exit code, two branches on two hosts running at the same time, a
 // step timeout and a whole-run timeout, a cycle refused; with the runner-ssh executor in the build, output() passed to
 // the next step's input(), setCondition() choosing a branch and two runners on two hosts at once.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await test?.cleanup();
+  // The runners deployed to the extra users' homes (shared by every namespace) go with the test.
+  for (const user of [s1?.extraUsers[0], s2?.extraUsers[1]]) {
+    if (!user) continue;
+    // A runner still waiting to hand its spool to an app that has stopped (it outlives the app by design): end the ones
+    // this test deployed, found by their own folder under the test user's home, by pid.
+    let listing = '';
+    try {
+      listing = execFileSync('ps', ['-u', user.username, '-o', 'pid=,args='], { encoding: 'utf8' });
+    } catch {
+      listing = ''; // ps exits 1 when the user has no process
+    }
+    const ours = listing.split('\n').filter((l) => l.includes(`${user.home}/.cronium/runners/`));
+    for (const line of ours) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGTERM');
+    fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
+  }
+  fs.rmSync(barrier, { recursive: true, force: true });
   await destroyAll();
 }, 60_000);
 
@@ -196,6 +213,7 @@ describe('workflows on real servers', () => {
 });
 
 // Runner-ssh parts need the runner executor in the build (src-main/core/jobs/runner-ssh-executor.ts).
+const barrier = path.join('/tmp', `cronium-wf-barrier-${process.pid}`);
 const runnerBuild = fs.existsSync(path.join(REPO_ROOT, 'src-main/core/jobs/runner-ssh-executor.ts'));
 
 describe.skipIf(!runnerBuild)('workflows on runners (runner-ssh)', () => {
@@ -206,7 +224,15 @@ describe.skipIf(!runnerBuild)('workflows on runners (runner-ssh)', () => {
     server.two = await addServer('runner-two', s2, s2.extraUsers[1]!);
     ev.produce = await event('produce', 'cronium_output \'{"count": 42, "name": "batch-7"}\'; cronium_set_condition true; echo produced');
     ev.consume = await event('consume', 'echo "got $(cronium_input)"');
-    ev.stamp = await event('stamp', 'echo "start $(date +%s%N)"; sleep 2; echo "end $(date +%s%N)"', { serverIds: [server.one, server.two] });
+    // A barrier in /tmp (shared by the namespaces): each step marks its start, then waits for the other's mark. Run one
+    // after the other, the first would wait in vain and print "seen 1".
+    fs.mkdirSync(barrier, { recursive: true, mode: 0o777 });
+    fs.chmodSync(barrier, 0o777);
+    ev.stamp = await event(
+      'stamp',
+      'touch "$BARRIER/$(id -un)"; echo "start $(date +%s%N)"; for i in $(seq 1 300); do [ "$(ls "$BARRIER" | wc -l)" -ge 2 ] && break; sleep 0.1; done; echo "seen $(ls "$BARRIER" | wc -l)"; sleep 1; echo "end $(date +%s%N)"',
+      { serverIds: [server.one, server.two], env: { BARRIER: barrier } },
+    );
   }, 120_000);
 
   it("passes one step's output() to the next step's input() and follows setCondition()", async () => {
@@ -246,6 +272,7 @@ describe.skipIf(!runnerBuild)('workflows on runners (runner-ssh)', () => {
       const end = Number(/end (\d+)/.exec(text)![1]) / 1e6;
       return { start, end };
     };
+    for (const nodeId of ['m-1', 'm-2']) expect(await logText(stepOf(run, nodeId).logId)).toContain('seen 2');
     const [a, b] = [await interval('m-1'), await interval('m-2')];
     expect(a.start).toBeLessThan(b.end);
     expect(b.start).toBeLessThan(a.end);
