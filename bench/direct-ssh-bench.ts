@@ -62,8 +62,8 @@ async function main(): Promise<void> {
       privateKey: sshd.keyUser.privateKey, tags: [], maxConcurrentJobs: 4,
     });
     await core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false);
-    const echo = await core.events.save(EventInput.parse({ name: 'echo', scriptType: 'bash', content: 'echo hi', timeoutSeconds: 60, serverIds: [server.id] }));
-    const seq = await core.events.save(EventInput.parse({ name: 'seq', scriptType: 'bash', content: 'seq 1 1000000', timeoutSeconds: 600, serverIds: [server.id] }));
+    const echo = await core.events.save(EventInput.parse({ name: 'echo', scriptType: 'bash', content: 'echo hi', timeoutSeconds: 60, executionMode: 'direct-ssh', serverIds: [server.id] }));
+    const seq = await core.events.save(EventInput.parse({ name: 'seq', scriptType: 'bash', content: 'seq 1 1000000', timeoutSeconds: 600, executionMode: 'direct-ssh', serverIds: [server.id] }));
 
     // 1a. Cronium: run -> first line stored (the moment it is pushed to a subscribed viewer).
     const firstLine = async (eventId: string): Promise<number> => {

@@ -4,12 +4,16 @@
  * runner line at or below the last one taken is a duplicate and is dropped; one beyond the next expected is a gap:
  * nothing after it is taken until the runner has replayed from the last line taken. It reports, through onDurable,
  * the highest runner sequence whose line is committed to SQLite: the only point the runner may be acknowledged.
+ * Lines are committed within COMMIT_WITHIN_MS of arriving (rather than the store's general flush interval), so a
+ * line reaches a watching client quickly at any rate, with at most one transaction per log per interval.
  * It never changes a log's status (the executor's session does) and never stores a line unmasked (the sink masks).
  */
 import type { LogSink } from '../jobs/executor';
 import type { Metrics } from '../metrics/metrics';
 import type { LogStore } from './log-store';
 import type { WireLine } from '../../../src-shared/protocol/runner-wire';
+
+export const COMMIT_WITHIN_MS = 10;
 
 export interface AcceptResult {
   accepted: number;
@@ -25,10 +29,12 @@ export class LogAggregator {
   private readonly inFlight: Array<{ logSeq: number; runnerSeq: number }> = [];
   private readonly listeners = new Set<(runnerSeq: number) => void>();
   private readonly detach: () => void;
+  private lastCommit = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sink: LogSink,
-    store: LogStore,
+    private readonly store: LogStore,
     private readonly metrics: Metrics,
     /** Runner lines already stored in this log (0 for a new attempt; counted from the database on resume). */
     initialRunnerSeq: number,
@@ -89,10 +95,29 @@ export class LogAggregator {
     const r = this.sink.appendSequenced(batch);
     this.runnerSeq = lines[end - 1].seq;
     this.inFlight.push({ logSeq: base + batch.length, runnerSeq: this.runnerSeq });
+    this.commitSoon();
     return { accepted: r.accepted, duplicates: duplicates + r.duplicates, gap: end < lines.length && lines[end].seq > this.runnerSeq + 1 };
   }
 
+  /** Commits now if the last commit is COMMIT_WITHIN_MS old, else once it is. */
+  private commitSoon(): void {
+    if (this.commitTimer) return;
+    const wait = this.lastCommit + COMMIT_WITHIN_MS - this.now();
+    const commit = () => {
+      this.commitTimer = undefined;
+      this.lastCommit = this.now();
+      this.store.flushAll(this.sink.logId);
+    };
+    if (wait <= 0) commit();
+    else {
+      this.commitTimer = setTimeout(commit, wait);
+      this.commitTimer.unref();
+    }
+  }
+
   close(): void {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     this.detach();
     this.listeners.clear();
   }

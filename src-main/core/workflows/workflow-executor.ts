@@ -239,9 +239,10 @@ class RunExecution implements RunHandle {
     step.result = result;
     step.status = result.status;
     const node = step.node;
+    const at = this.now(); // now, not when the write runs: a step it releases must not seem to start before it ended
     this.record(() =>
       this.deps.recorder.stepEnded(this.runId, node.id, {
-        status: result.status, output: result.output, condition: result.condition, reason: result.reason, at: this.now(),
+        status: result.status, output: result.output, condition: result.condition, reason: result.reason, at,
       }),
     );
     for (const edge of step.outgoing) {
@@ -261,7 +262,8 @@ class RunExecution implements RunHandle {
   private skip(step: StepState, reason: string): void {
     step.status = 'SKIPPED';
     const node = step.node;
-    this.record(() => this.deps.recorder.stepEnded(this.runId, node.id, { status: 'SKIPPED', condition: null, reason, at: this.now() }));
+    const at = this.now();
+    this.record(() => this.deps.recorder.stepEnded(this.runId, node.id, { status: 'SKIPPED', condition: null, reason, at }));
     for (const edge of step.outgoing) {
       const target = this.steps.get(edge.target)!;
       target.notFired.push(`${node.label} was skipped`);
@@ -320,7 +322,8 @@ class RunExecution implements RunHandle {
         reason = unhandled.map((s) => `${s.node.label} ended ${s.result!.status}${s.result!.reason ? ` (${s.result!.reason})` : ''}`).join('; ');
       }
     }
-    this.record(() => this.deps.recorder.runEnded(this.runId, { status, reason, at: this.now() }));
+    const at = this.now();
+    this.record(() => this.deps.recorder.runEnded(this.runId, { status, reason, at }));
     void this.chain.then(() => this.resolveDone(status));
   }
 }

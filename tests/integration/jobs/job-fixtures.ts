@@ -35,7 +35,10 @@ export async function startJobWorld(opts: { maxConcurrentJobs?: number; dataDir?
 }
 
 export async function saveEvent(world: JobWorld, input: Partial<EventInput> & Pick<EventInput, 'scriptType' | 'content'>) {
-  return world.test.core.events.save(EventInputSchema.parse({ name: `event ${Math.random().toString(36).slice(2, 8)}`, timeoutSeconds: 60, serverIds: [world.serverId], ...input }));
+  return world.test.core.events.save(
+    // direct-ssh explicitly: these tests are about that executor, whatever the runner settings say.
+    EventInputSchema.parse({ name: `event ${Math.random().toString(36).slice(2, 8)}`, timeoutSeconds: 60, executionMode: 'direct-ssh', serverIds: [world.serverId], ...input }),
+  );
 }
 
 export async function runAndWait(world: JobWorld, eventId: string, extra: { timeoutSeconds?: number } = {}): Promise<JobView> {

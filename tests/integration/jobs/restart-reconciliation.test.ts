@@ -59,43 +59,31 @@ describe('start-up reconciliation', () => {
   });
 
   describe('when a resumer is registered for the job mode', () => {
-    it('hands the job over at start and records the result it reports', async () => {
+    it('keeps the job for it, hands it over at start and records the result it reports', async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-reconcile-'));
       dirs.push(dataDir);
-      const first = await createTestCore({ dataDir });
-      await leaveJob(first.core, 'runner-job', 'RUNNING', 'PARTIAL', 2, 'runner-ssh');
-      await first.cleanup();
-
-      // The runner engineer registers the resumer inside createCore; here the registration happens before a
-      // second reconcile pass on a fresh core over the same folder, which is equivalent.
-      const second = await createTestCore({ dataDir });
+      const test = await createTestCore({ dataDir });
       try {
-        // createCore already reconciled without a resumer: the runner job was ended like a direct-ssh one...
-        expect((await second.core.jobs.get('runner-job')).status).toBe('PARTIAL');
-      } finally {
-        await second.cleanup();
-      }
-      const third = await createTestCore({ dataDir });
-      try {
-        await leaveJob(third.core, 'runner-job-2', 'RUNNING', 'PARTIAL', 2, 'runner-ssh');
+        // A mode of this test's own, so the runner's real resumer (registered by createCore) stays out of it.
+        await leaveJob(test.core, 'resumable', 'RUNNING', 'PARTIAL', 2, 'test-resumable');
         const seen: string[] = [];
-        third.core.jobs.registerResumer('runner-ssh', async (row, ctx) => {
+        test.core.jobs.registerResumer('test-resumable', async (row, ctx) => {
           seen.push(row.id);
           ctx.log!.setStatus('STREAMING');
           ctx.log!.appendSequenced([{ seq: 2, stream: 'stdout', ts: nowIso(), text: 'dup' }, { seq: 3, stream: 'stdout', ts: nowIso(), text: 'replayed' }]);
           await ctx.finish({ status: 'SUCCESS', exitCode: 0, signal: null, reason: null });
         });
-        expect(await third.core.jobs.reconcile()).toEqual({ ended: 0, handedOver: 1 });
-        expect((await third.core.jobs.get('runner-job-2')).status).toBe('RUNNING');
-        third.core.jobs.resumeHandedOver();
-        const job = await third.core.jobs.waitForJob('runner-job-2');
-        expect(seen).toEqual(['runner-job-2']);
+        expect(await test.core.jobs.reconcile()).toMatchObject({ ended: 0, handedOver: 1 });
+        expect((await test.core.jobs.get('resumable')).status).toBe('RUNNING');
+        test.core.jobs.resumeHandedOver();
+        const job = await test.core.jobs.waitForJob('resumable');
+        expect(seen).toEqual(['resumable']);
         expect(job.status).toBe('SUCCESS');
-        const { lines } = await third.core.logs.store.lines('runner-job-2-log', 0, 10);
+        const { lines } = await test.core.logs.store.lines('resumable-log', 0, 10);
         expect(lines.map((l) => l.text)).toEqual(['line 1', 'line 2', 'replayed']);
-        expect((await third.core.logs.store.get('runner-job-2-log')).status).toBe('SUCCESS');
+        expect((await test.core.logs.store.get('resumable-log')).status).toBe('SUCCESS');
       } finally {
-        await third.cleanup();
+        await test.cleanup();
       }
     });
   });

@@ -127,6 +127,8 @@ describe('runner jobs across an app restart', () => {
       await setup.cleanup();
 
       const { child, jobId } = await appRunning(event.id);
+      // Killed once the script runs (before that, the runner waits for its environment, which only the app can send).
+      await waitFor('the script to start on the server', () => (runnerState(jobId)?.state !== 'queued' ? true : null), 60_000, 5);
       await kill(child);
       await waitFor('the script to end on the server', () => (runnerState(jobId)?.state === 'exited' ? true : null), 60_000);
 

@@ -69,6 +69,28 @@ describe('runner-ssh execution', () => {
     }, 120_000);
   });
 
+  describe('when a runner job stays silent longer than LOG_STREAM_TIMEOUT', () => {
+    it('reports it with a system line and a notice, and does not stop the job', async () => {
+      tc.core.settings.update({ streaming: { timeoutSeconds: 5 } });
+      const notices: string[] = [];
+      const off = tc.core.bus.subscribe((name, payload) => {
+        if (name === 'system/notice') notices.push((payload as { message: string }).message);
+      });
+      try {
+        const event = await saveEvent(tc.core, serverId, { scriptType: 'bash', content: 'echo before\nsleep 8\necho after\n' });
+        const job = await runAndWait(tc.core, event.id);
+        expect(job.status).toBe('SUCCESS');
+        const lines = await linesOf(tc.core, job.logId!);
+        expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(['before', 'after']);
+        expect(lines.find((l) => l.stream === 'system')?.text).toMatch(/^no output from the runner for 5 s \(LOG_STREAM_TIMEOUT\); the job is not stopped/);
+        expect(notices.some((m) => m.includes(event.name) && m.includes('LOG_STREAM_TIMEOUT'))).toBe(true);
+      } finally {
+        off();
+        tc.core.settings.update({ streaming: { timeoutSeconds: 300 } });
+      }
+    }, 60_000);
+  });
+
   describe('when the user runs the same event version again', () => {
     it('reuses the payload: registered once, uploaded once, the archive on the server untouched', async () => {
       const event = await saveEvent(tc.core, serverId, { scriptType: 'python', content: 'print("hello from python")\n' });

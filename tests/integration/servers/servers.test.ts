@@ -93,7 +93,7 @@ describe('servers', () => {
       expect(changed.status === 'changed' && changed.message).toContain('connection refused before sending credentials');
 
       // A job on the changed key fails the same way, and sshd never sees an authentication attempt.
-      const ev = await test.core.events.save(EventInput.parse({ name: `e-${server.id}`, scriptType: 'bash', content: 'echo hi', timeoutSeconds: 30, serverIds: [server.id] }));
+      const ev = await test.core.events.save(EventInput.parse({ name: `e-${server.id}`, scriptType: 'bash', content: 'echo hi', timeoutSeconds: 30, executionMode: 'direct-ssh', serverIds: [server.id] }));
       const [queued] = await test.core.jobs.runEvent({ eventId: ev.id, trigger: 'manual' });
       const job = await test.core.jobs.waitForJob(queued.id);
       expect(job.status).toBe('FAILURE');

@@ -83,17 +83,19 @@ describe('LogAggregator', () => {
   });
 
   describe('when lines are committed to the database', () => {
-    it('reports the runner sequence durable only after the commit', async () => {
+    it('reports a runner sequence durable only once its line is in SQLite, committing within a few ms', async () => {
       const agg = new LogAggregator(sink, store, metrics, 0);
-      const acks: number[] = [];
-      agg.onDurable((n) => acks.push(n));
+      const committed = () => (db.sqlite.prepare('SELECT count(*) AS n FROM log_lines WHERE log_id = ?').get(sink.logId) as { n: number }).n;
+      const acks: Array<{ upTo: number; committed: number }> = [];
+      agg.onDurable((upTo) => acks.push({ upTo, committed: committed() }));
       agg.accept(lines(1, 10));
-      expect(acks).toEqual([]);
-      expect(agg.durableRunnerSeq).toBe(0);
-      await sink.flush();
-      expect(acks).toEqual([10]);
-      expect((await store.lines(sink.logId, 0, 100)).lines).toHaveLength(10);
-      expect(await metrics.text()).toMatch(/streaming_log_latency_count 1/);
+      agg.accept(lines(11, 20));
+      // The first batch is committed at once; the second waits for the commit interval.
+      expect(acks).toEqual([{ upTo: 10, committed: 10 }]);
+      expect(agg.durableRunnerSeq).toBe(10);
+      await new Promise((r) => setTimeout(r, 40));
+      expect(acks).toEqual([{ upTo: 10, committed: 10 }, { upTo: 20, committed: 20 }]);
+      expect(await metrics.text()).toMatch(/streaming_log_latency_count 2/);
     });
   });
 
