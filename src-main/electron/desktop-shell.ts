@@ -3,7 +3,7 @@
  * IPC transport, the window (hidden to the tray on close), the tray and notifications fed from the core's events.
  * main.ts owns the process lifecycle and hands it a core; this must never contain business logic or start the core.
  */
-import { BrowserWindow, app, nativeImage, session } from 'electron';
+import { BrowserWindow, app, nativeImage, powerMonitor, session } from 'electron';
 import type { Core } from '../core/core';
 import { createHandlers } from '../rpc/handlers';
 import { Router } from '../rpc/router';
@@ -59,6 +59,9 @@ export class DesktopShell {
       this.tray?.handleEvent(name, payload);
       notifications.handleEvent(name, payload);
     });
+
+    // After sleep, schedules missed while the machine was suspended get their misfire policies applied at once.
+    powerMonitor.on('resume', () => void this.core.scheduler.wiring.notifyWake());
 
     this.showWindow();
   }

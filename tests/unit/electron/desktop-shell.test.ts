@@ -10,6 +10,7 @@ import {
   BrowserWindow,
   invokeFromRenderer,
   notifications,
+  powerMonitor,
   protocolHandlers,
   registeredInvokeChannels,
   resetFakeElectron,
@@ -138,6 +139,14 @@ describe('the desktop shell', () => {
       shell.prepareToQuit();
       expect(win.simulateClose()).toBe(true);
       expect(shell.windows()).toEqual([]);
+    });
+  });
+
+  describe('when the machine wakes from sleep', () => {
+    it('asks the scheduler to apply the misfire policies to what was missed', () => {
+      const notifyWake = vi.spyOn(testCore.core.scheduler.wiring, 'notifyWake').mockResolvedValue();
+      powerMonitor.emit('resume');
+      expect(notifyWake).toHaveBeenCalledTimes(1);
     });
   });
 

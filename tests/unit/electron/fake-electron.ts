@@ -265,6 +265,9 @@ export class Tray extends EventEmitter {
   }
 }
 
+/** Emits 'resume' / 'suspend' when a test says the machine slept. */
+export const powerMonitor = new EventEmitter();
+
 export const notificationSupport = { supported: true };
 export const notifications: Notification[] = [];
 export class Notification extends EventEmitter {
@@ -356,6 +359,7 @@ export function resetFakeElectron(): void {
   session.defaultSession = new FakeSession();
   trays.length = 0;
   notifications.length = 0;
+  powerMonitor.removeAllListeners();
   notificationSupport.supported = true;
   errorBoxes.length = 0;
   app.removeAllListeners();
