@@ -115,6 +115,8 @@ export interface LogsTable {
   stream_started_at: IsoTime | null;
   partial_output: string | null;
   runner_metadata: JsonText | null;
+  // 0003
+  reason: string | null;
 }
 
 export interface LogLinesTable {

@@ -5,6 +5,7 @@
  * anything itself and never hands a secret to anyone but the JobService.
  */
 import type { z } from 'zod';
+import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -164,8 +165,24 @@ export class EventService {
     return this.changed(copyId);
   }
 
+  /** Refused (EVENT_IN_USE) while a workflow has the event as a step: the workflow would lose a node silently. */
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
+    const users = await this.deps.db.kysely
+      .selectFrom('workflow_nodes')
+      .innerJoin('workflows', 'workflows.id', 'workflow_nodes.workflow_id')
+      .select('workflows.name')
+      .distinct()
+      .where('workflow_nodes.event_id', '=', id)
+      .orderBy('workflows.name')
+      .execute();
+    if (users.length > 0) {
+      throw new AppError(
+        'EVENT_IN_USE',
+        `“${row.name}” is a step of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u.name}”`).join(', ')}; remove it from them first`,
+        { details: { workflows: users.map((u) => u.name) } },
+      );
+    }
     await this.deps.db.kysely.deleteFrom('events').where('id', '=', id).execute();
     for (const r of parseRefs(row.secret_refs)) await this.deps.secrets.delete(r.ref).catch(() => false);
     this.deps.bus.emit('events/changed', { event: null, deletedId: id });
@@ -242,11 +259,21 @@ export class EventService {
     }
   }
 
+  /** After a write: the scheduler is told first, so the view pushed and returned carries the new nextRunAt. */
   private async changed(id: string): Promise<EventView> {
-    const view = await this.get(id);
+    const before = await this.get(id);
+    this.notifySchedule(before);
+    const view = { ...before, nextRunAt: this.nextRunAtOf(id) };
     this.deps.bus.emit('events/changed', { event: view });
-    this.notifySchedule(view);
     return view;
+  }
+
+  private nextRunAtOf(id: string): string | null {
+    try {
+      return this.nextRunAt?.(id)?.toISOString() ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private notifySchedule(change: EventScheduleChange): void {
@@ -265,19 +292,16 @@ export class EventService {
       .where('event_servers.event_id', '=', r.id)
       .orderBy('servers.name')
       .execute();
+    // The newest job of the event; jobs of one run (one per server) share created_at, so the last inserted wins.
     const last = await this.deps.db.kysely
       .selectFrom('jobs')
       .select(['id', 'status', 'created_at'])
       .where('event_id', '=', r.id)
       .orderBy('created_at', 'desc')
+      .orderBy(sql`rowid`, 'desc')
       .limit(1)
       .executeTakeFirst();
-    let nextRunAt: string | null = null;
-    try {
-      nextRunAt = this.nextRunAt?.(r.id)?.toISOString() ?? null;
-    } catch {
-      nextRunAt = null;
-    }
+    const nextRunAt = this.nextRunAtOf(r.id);
     return {
       id: r.id,
       name: r.name,

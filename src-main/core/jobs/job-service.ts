@@ -225,7 +225,7 @@ export class JobService {
       // Not driven by this process (e.g. a runner job not yet re-attached): end it here.
       await this.move(jobId, 'CANCELLED', { reason: 'cancelled by the user' });
       const logId = view.logId;
-      if (logId) await this.moveLogIfAllowed(logId, 'CANCELLED', null);
+      if (logId) await this.endLog(logId, null, 'CANCELLED', null, 'cancelled by the user');
       return this.get(jobId);
     }
     active.cancelRequested = true;
@@ -282,7 +282,7 @@ export class JobService {
       }
       if (log) {
         const logStatus = status as LogStatus;
-        if (log.status === 'PENDING' || log.status === 'RUNNING' || log.status === 'STREAMING') await this.moveLogIfAllowed(log.id, logStatus, null);
+        if (log.status === 'PENDING' || log.status === 'RUNNING' || log.status === 'STREAMING') await this.endLog(log.id, null, logStatus, null, reason);
       }
       await this.move(row.id, status, { reason, finished_at: nowIso(this.deps.clock.now()) });
       ended++;
@@ -440,7 +440,8 @@ export class JobService {
       sink.system(`attempt ${current.attempt} of ${current.max_attempts} failed (${why}); retrying in ${Math.round(delayMs / 1000)} s`);
       sink.end();
       await sink.flush();
-      await this.moveLogIfAllowed(logId, 'FAILURE', result.exitCode);
+      // The line above already says why: no second one.
+      await this.endLog(logId, sink, 'FAILURE', result.exitCode, why, { explain: false });
       await this.move(jobId, 'QUEUED', {
         attempt: current.attempt + 1,
         exit_code: result.exitCode,
@@ -480,7 +481,7 @@ export class JobService {
     if (sink) {
       sink.end();
       await sink.flush();
-      await this.moveLogIfAllowed(sink.logId, status as LogStatus, result.exitCode);
+      await this.endLog(sink.logId, sink, status as LogStatus, result.exitCode, reason);
     }
     return this.move(jobId, status, {
       exit_code: result.exitCode,
@@ -521,6 +522,31 @@ export class JobService {
     const from = log.status as LogStatus;
     if (from === to || (onlyFrom && !onlyFrom.includes(from)) || !canMoveLog(from, to)) return;
     await this.deps.logs.setStatus(logId, to, { exitCode });
+  }
+
+  /**
+   * The end of an attempt's log: its status (when the state machine allows; a runner may have set it already) and the
+   * reason, recorded on the log. When the attempt printed nothing, the reason is also written as a last 'system' line
+   * (unless `explain` is false), so a downloaded or copied log says why it failed.
+   */
+  private async endLog(
+    logId: string,
+    sink: LogSinkImpl | null,
+    to: LogStatus,
+    exitCode: number | null,
+    reason: string | null,
+    opts: { explain?: boolean } = {},
+  ): Promise<void> {
+    const log = await this.deps.db.kysely.selectFrom('logs').select('status').where('id', '=', logId).executeTakeFirst();
+    if (!log) return;
+    if (reason && to !== 'SUCCESS' && opts.explain !== false && !this.deps.logs.hasOutput(logId)) {
+      const writer = sink ?? new LogSinkImpl(logId, this.deps.logs, [], () => this.deps.clock.now());
+      writer.system(`${to}: ${reason}`);
+      await writer.flush();
+    }
+    const from = log.status as LogStatus;
+    if (from !== to && canMoveLog(from, to)) await this.deps.logs.setStatus(logId, to, { exitCode, reason });
+    else if (reason !== null) await this.deps.logs.setStatus(logId, from, { reason });
   }
 
   private async emitJob(jobId: string): Promise<JobView> {

@@ -109,6 +109,7 @@ export class RunnerJobSession {
   private runnerInfo: Record<string, unknown> = {};
   private readonly timers = new Set<NodeJS.Timeout>();
   private socketGrace: NodeJS.Timeout | undefined;
+  private readonly closeWaiters = new Map<RunnerChannel, () => void>();
   private readonly dir: string;
   private readonly onAbort: () => void;
 
@@ -277,6 +278,7 @@ export class RunnerJobSession {
   }
 
   private onChannelClosed(ch: RunnerChannel, why: string): void {
+    this.closeWaiters.get(ch)?.();
     if (ch !== this.channel || this.finished) return;
     this.channel = null;
     // With the tunnel still up the runner reconnects by itself within its backoff; only then is the link lost.
@@ -356,10 +358,13 @@ export class RunnerJobSession {
     if (this.finished) return;
     this.finished = true;
     await this.init.sink.flush();
-    // Everything is committed: the runner may forget the job. Closing after the ack sends it first (ws queues the
-    // close frame behind it), so the runner is not left waiting for an ack an app shutting down never flushed.
+    // Everything is committed: the runner may forget the job. It closes its socket once it has the final ack; the
+    // job ends here only then (or after a bound), so an app that stops right after never leaves a runner waiting.
+    const closed = new Promise<void>((resolve) => this.closeWaiters.set(ch, resolve));
     ch.send({ type: 'ack', upTo: exit.lastSeq });
-    ch.close('job complete');
+    const confirmed = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref())]);
+    this.closeWaiters.delete(ch);
+    if (!confirmed) ch.close('job complete');
     if (this.recovering) this.deps.metrics.partialLogRecoveryCount.inc();
     const output = exit.output !== undefined ? exit.output : this.output;
     const condition = exit.condition ?? this.condition;

@@ -198,18 +198,25 @@ export class LogStore {
 
   /**
    * Moves a log to `status` (checked by the state machine), flushing its lines first. Final statuses record the end
-   * time and duration. Emits 'logs/changed'.
+   * time and duration. `reason` is why the attempt ended so (the JobService's finish path sets it, also on a log a
+   * runner already moved to that status). Emits 'logs/changed'.
    */
   async setStatus(
     logId: string,
     status: LogStatus,
-    extra: { exitCode?: number | null; runnerVersion?: string; streamStartedAt?: string; runnerMetadata?: Record<string, unknown> } = {},
+    extra: {
+      exitCode?: number | null;
+      reason?: string | null;
+      runnerVersion?: string;
+      streamStartedAt?: string;
+      runnerMetadata?: Record<string, unknown>;
+    } = {},
   ): Promise<void> {
     this.flushAll(logId);
     const row = await this.db.kysely.selectFrom('logs').selectAll().where('id', '=', logId).executeTakeFirst();
     if (!row) throw new AppError('LOG_NOT_FOUND', `there is no log ${logId}`);
     const from = row.status as LogStatus;
-    if (from === status && extra.runnerMetadata === undefined && extra.runnerVersion === undefined) return;
+    if (from === status && extra.runnerMetadata === undefined && extra.runnerVersion === undefined && extra.reason === undefined) return;
     if (from !== status) assertLogTransition(from, status, logId);
     const nowMs = this.now();
     const at = nowIso(nowMs);
@@ -219,7 +226,9 @@ export class LogStore {
     if (extra.runnerVersion !== undefined) update.runner_version = extra.runnerVersion;
     if (extra.runnerMetadata !== undefined) update.runner_metadata = JSON.stringify(extra.runnerMetadata);
     if (extra.exitCode !== undefined) update.exit_code = extra.exitCode;
-    if (status !== 'RUNNING' && status !== 'STREAMING' && status !== 'PENDING') {
+    if (extra.reason !== undefined) update.reason = extra.reason;
+    // A same-status update (metadata, reason) keeps the end time the move to that status recorded.
+    if (status !== 'RUNNING' && status !== 'STREAMING' && status !== 'PENDING' && (from !== status || !row.finished_at)) {
       update.finished_at = at;
       const started = row.started_at ?? row.created_at;
       update.duration_ms = Math.max(0, nowMs - Date.parse(started));
@@ -263,6 +272,12 @@ export class LogStore {
     const rows = await q.orderBy('logs.created_at', 'desc').orderBy('logs.id').limit(filter.limit).offset(filter.offset).execute();
     const total = (await count.executeTakeFirst())?.n ?? 0;
     return { items: rows.map(toLogView), total: Number(total) };
+  }
+
+  /** Whether the log holds any stdout or stderr line (its buffered lines are flushed first); 'system' lines do not count. */
+  hasOutput(logId: string): boolean {
+    this.flushAll(logId);
+    return this.db.sqlite.prepare("SELECT 1 FROM log_lines WHERE log_id = ? AND stream <> 'system' LIMIT 1").get(logId) !== undefined;
   }
 
   /** Stored lines with seq > afterSeq (buffered lines are flushed first so a reader never misses any). */
@@ -327,8 +342,8 @@ export class LogStore {
       .select([
         'logs.id', 'logs.job_id', 'logs.event_id', 'logs.server_id', 'logs.status', 'logs.line_count', 'logs.last_sequence',
         'logs.exit_code', 'logs.started_at', 'logs.finished_at', 'logs.duration_ms', 'logs.runner_version',
-        'logs.stream_started_at', 'logs.runner_metadata', 'logs.created_at',
-        'events.name as event_name', 'servers.name as server_name', 'jobs.reason as job_reason', 'jobs.execution_mode as job_mode',
+        'logs.stream_started_at', 'logs.runner_metadata', 'logs.reason', 'logs.created_at',
+        'events.name as event_name', 'servers.name as server_name', 'jobs.execution_mode as job_mode',
       ]);
   }
 }
@@ -352,10 +367,10 @@ interface LogViewRow {
   runner_version: string | null;
   stream_started_at: string | null;
   runner_metadata: string | null;
+  reason: string | null;
   created_at: string;
   event_name: string | null;
   server_name: string | null;
-  job_reason: string | null;
   job_mode: string | null;
 }
 
@@ -380,7 +395,7 @@ function toLogView(r: LogViewRow): LogView {
     lineCount: r.line_count,
     lastSequence: r.last_sequence,
     exitCode: r.exit_code,
-    reason: r.job_reason,
+    reason: r.reason,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     durationMs: r.duration_ms,

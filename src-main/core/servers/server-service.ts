@@ -110,8 +110,24 @@ export class ServerService {
     return view;
   }
 
+  /** Refused (SERVER_IN_USE) while a workflow step runs on the server: the step would be left without a target. */
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
+    const users = await this.deps.db.kysely
+      .selectFrom('workflow_nodes')
+      .innerJoin('workflows', 'workflows.id', 'workflow_nodes.workflow_id')
+      .select('workflows.name')
+      .distinct()
+      .where('workflow_nodes.server_id', '=', id)
+      .orderBy('workflows.name')
+      .execute();
+    if (users.length > 0) {
+      throw new AppError(
+        'SERVER_IN_USE',
+        `“${row.name}” runs steps of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u.name}”`).join(', ')}; move those steps to another server first`,
+        { details: { workflows: users.map((u) => u.name) } },
+      );
+    }
     this.deps.ssh().invalidate(id);
     await this.deps.db.kysely.deleteFrom('servers').where('id', '=', id).execute();
     await this.deps.secrets.delete(row.credential_ref).catch((err) => {

@@ -11,6 +11,7 @@ import { startSshd, type SshdHandle } from '../../harness/sshd';
 import { freePort } from '../../harness/ports';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { EventInput } from '../../../src-shared/contract/events';
+import { WorkflowInput } from '../../../src-shared/contract/workflows';
 
 let sshd: SshdHandle;
 let test: TestCore;
@@ -65,6 +66,22 @@ describe('servers', () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('when the user deletes a server a workflow step runs on', () => {
+    it('refuses with SERVER_IN_USE naming the workflow, and deletes it once no step uses it', async () => {
+      const view = await test.core.servers.save(keyServer({ name: 'etl-1' }));
+      const ev = await test.core.events.save(EventInput.parse({ name: 'load', scriptType: 'bash', content: 'true', timeoutSeconds: 10, serverIds: [view.id] }));
+      const wf = await test.core.workflows.save(WorkflowInput.parse({ name: 'nightly etl', nodes: [{ id: 'load', eventId: ev.id, serverId: view.id }], edges: [] }));
+      await expect(test.core.servers.delete(view.id)).rejects.toMatchObject({
+        code: 'SERVER_IN_USE', message: '“etl-1” runs steps of workflow “nightly etl”; move those steps to another server first',
+      });
+      expect((await test.core.servers.get(view.id)).name).toBe('etl-1');
+      await test.core.workflows.delete(wf.id);
+      await test.core.servers.delete(view.id);
+      await expect(test.core.servers.get(view.id)).rejects.toMatchObject({ code: 'SERVER_NOT_FOUND' });
+      await test.core.events.delete(ev.id);
     });
   });
 

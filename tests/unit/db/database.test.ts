@@ -124,16 +124,19 @@ describe('the database', () => {
       old.sqlite
         .prepare("INSERT INTO servers (id, name, host, username, auth_type, credential_ref, created_at, updated_at) VALUES ('s1', 'web-1', '10.0.0.5', 'ops', 'password', 'server:s1', ?, ?)")
         .run(at, at);
-      old.sqlite.prepare("INSERT INTO jobs (id, server_id, status, created_at, updated_at) VALUES ('j1', 's1', 'SUCCESS', ?, ?)").run(at, at);
+      old.sqlite.prepare("INSERT INTO jobs (id, server_id, status, reason, created_at, updated_at) VALUES ('j1', 's1', 'FAILURE', 'cannot reach web-1', ?, ?)").run(at, at);
+      old.sqlite.prepare("INSERT INTO logs (id, job_id, status, created_at, updated_at) VALUES ('l1', 'j1', 'FAILURE', ?, ?)").run(at, at);
       old.close();
 
       const db = open(file);
-      expect(applied(db)).toEqual(['0001_base.sql', '0002_ssh_runner.sql']);
+      expect(applied(db)).toEqual(['0001_base.sql', '0002_ssh_runner.sql', '0003_log_reason.sql']);
       expect(tables(db)).toEqual(expect.arrayContaining(['runner_artifacts', 'runner_deployments', 'execution_payloads']));
       expect(columns(db, 'jobs')).toEqual(expect.arrayContaining(['runner_id', 'payload_id', 'execution_mode']));
       expect(columns(db, 'logs')).toEqual(expect.arrayContaining(['runner_version', 'stream_started_at', 'partial_output', 'runner_metadata']));
       expect(db.sqlite.prepare("SELECT name, host FROM servers WHERE id = 's1'").get()).toEqual({ name: 'web-1', host: '10.0.0.5' });
-      expect(db.sqlite.prepare("SELECT status, runner_id FROM jobs WHERE id = 'j1'").get()).toEqual({ status: 'SUCCESS', runner_id: null });
+      expect(db.sqlite.prepare("SELECT status, runner_id FROM jobs WHERE id = 'j1'").get()).toEqual({ status: 'FAILURE', runner_id: null });
+      // A log that ended before logs.reason existed takes its job's reason.
+      expect(db.sqlite.prepare("SELECT reason FROM logs WHERE id = 'l1'").get()).toEqual({ reason: 'cannot reach web-1' });
     });
 
     it('applies nothing when it is opened again', () => {
