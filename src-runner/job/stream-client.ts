@@ -6,9 +6,8 @@
  */
 import WebSocket from 'ws';
 import { MAX_WIRE_MESSAGE_BYTES, parseAppMessage, runnerStreamPath, type AppToRunner, type RunnerToApp } from '../../src-shared/protocol/runner-wire';
+import { DEAD_AFTER_MS, HEARTBEAT_MS, startHeartbeat, type Heartbeat } from '../../src-shared/protocol/heartbeat';
 
-const HEARTBEAT_MS = 2_000;
-const DEAD_AFTER_MS = 6_000;
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
@@ -27,8 +26,7 @@ export class StreamClient {
   private stopped = false;
   private backoff = BACKOFF_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private lastHeard = 0;
+  private heartbeat: Heartbeat | undefined;
 
   constructor(
     private readonly jobId: string,
@@ -74,7 +72,7 @@ export class StreamClient {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
     this.ws?.close(1000, 'done');
   }
 
@@ -90,30 +88,23 @@ export class StreamClient {
     this.ws = ws;
     ws.on('open', () => {
       this.open = true;
-      this.lastHeard = Date.now();
       this.backoff = BACKOFF_MIN_MS;
-      clearInterval(this.heartbeat);
-      let lastTick = Date.now();
-      this.heartbeat = setInterval(() => {
-        const now = Date.now();
-        // A late tick means this process was stalled (a slow disk, a busy CPU): answers may be waiting unread.
-        if (now - lastTick > HEARTBEAT_MS * 2) this.lastHeard = now;
-        lastTick = now;
-        if (now - this.lastHeard > DEAD_AFTER_MS) {
+      this.heartbeat?.stop();
+      this.heartbeat = startHeartbeat({
+        intervalMs: HEARTBEAT_MS,
+        deadAfterMs: DEAD_AFTER_MS,
+        ping: () => ws.ping(),
+        onDead: () => {
           this.handlers.log(`no answer from the app for ${DEAD_AFTER_MS} ms: reconnecting`);
           ws.terminate();
-          return;
-        }
-        try {
-          ws.ping();
-        } catch {}
-      }, HEARTBEAT_MS);
+        },
+      });
       this.handlers.onOpen();
     });
-    ws.on('pong', () => (this.lastHeard = Date.now()));
-    ws.on('ping', () => (this.lastHeard = Date.now()));
+    ws.on('pong', () => this.heartbeat?.heard());
+    ws.on('ping', () => this.heartbeat?.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.lastHeard = Date.now();
+      this.heartbeat?.heard();
       const text = isBinary ? '' : data.toString('utf8');
       const parsed = parseAppMessage(text, data.length);
       if (!parsed.ok) {
@@ -131,7 +122,7 @@ export class StreamClient {
     ws.on('close', () => {
       const wasOpen = this.open;
       this.open = false;
-      clearInterval(this.heartbeat);
+      this.heartbeat?.stop();
       if (this.ws === ws) this.ws = null;
       if (wasOpen) this.handlers.onClose('closed');
       if (this.stopped) return;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { call, Ok } from './define';
 import { SelectableExecutionMode } from './settings';
-import { MisfirePolicy, OverlapPolicy, ScheduleSpec } from './schedule';
+import { ScheduleSettingsFields, ScheduleSettingsViewFields } from './schedule';
 import { JobView } from './jobs';
 
 export const ScriptType = z.enum(['bash', 'python', 'node']);
@@ -35,12 +35,7 @@ export const EventInput = z.object({
   executionMode: SelectableExecutionMode.default('auto'),
   runnerRequirements: RunnerRequirements.nullable().default(null),
   serverIds: z.array(z.string().min(1)).min(1, 'choose at least one server'),
-  schedule: ScheduleSpec.nullable().default(null),
-  /** IANA zone; null = the workstation's zone. */
-  timeZone: z.string().max(64).nullable().default(null),
-  misfirePolicy: MisfirePolicy.default('run_once'),
-  overlapPolicy: OverlapPolicy.default('skip'),
-  enabled: z.boolean().default(true),
+  ...ScheduleSettingsFields,
 });
 export type EventInput = z.input<typeof EventInput>;
 
@@ -58,11 +53,7 @@ export const EventView = z.object({
   executionMode: SelectableExecutionMode,
   runnerRequirements: RunnerRequirements.nullable(),
   servers: z.array(z.object({ id: z.string(), name: z.string() })),
-  schedule: ScheduleSpec.nullable(),
-  timeZone: z.string().nullable(),
-  misfirePolicy: MisfirePolicy,
-  overlapPolicy: OverlapPolicy,
-  enabled: z.boolean(),
+  ...ScheduleSettingsViewFields,
   version: z.number().int(),
   nextRunAt: z.string().nullable(),
   lastRun: z.object({ jobId: z.string(), status: z.string(), at: z.string() }).nullable(),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { call, NoInput, Ok } from './define';
 import { RunnerRequirements } from './events';
+import { RunnerKind } from '../protocol/runner-info';
 
 export { RunnerRequirements };
 
@@ -20,7 +21,7 @@ export const RunnerArtifactView = z.object({
   version: z.string(),
   os: z.string(),
   arch: z.string(),
-  kind: z.enum(['sea', 'js']),
+  kind: RunnerKind,
   /** Bytes of the executable (uncompressed) and of the gzip file that is uploaded. */
   size: z.number().int(),
   compressedSize: z.number().int(),
@@ -64,7 +65,7 @@ export const RunnerDeploymentView = z.object({
   status: RunnerDeploymentStatus,
   deployedAt: z.string(),
   lastHealthCheck: z.string().nullable(),
-  kind: z.enum(['sea', 'js']).nullable(),
+  kind: RunnerKind.nullable(),
   os: z.string().nullable(),
   arch: z.string().nullable(),
   /** Where the runner lives on the server, e.g. /home/deploy/.cronium/runners/1.0.0/cronium-runner. */

@@ -47,6 +47,26 @@ export const MisfireWindowSeconds = z.number().int().min(1).max(366 * 24 * 3600)
 export const OverlapPolicy = z.enum(['skip', 'queue', 'allow']);
 export type OverlapPolicy = z.infer<typeof OverlapPolicy>;
 
+/**
+ * The schedule settings an event and a workflow both carry, as plain zod fields to spread into their z.object({...}):
+ * one definition of the fields, their limits and defaults. The input form fills in defaults; the view has none.
+ */
+export const ScheduleSettingsFields = {
+  schedule: ScheduleSpec.nullable().default(null),
+  /** IANA zone; null = the workstation's zone. */
+  timeZone: z.string().max(64).nullable().default(null),
+  misfirePolicy: MisfirePolicy.default('run_once'),
+  overlapPolicy: OverlapPolicy.default('skip'),
+  enabled: z.boolean().default(true),
+};
+export const ScheduleSettingsViewFields = {
+  schedule: ScheduleSpec.nullable(),
+  timeZone: z.string().nullable(),
+  misfirePolicy: MisfirePolicy,
+  overlapPolicy: OverlapPolicy,
+  enabled: z.boolean(),
+};
+
 export const FireOutcome = z.enum(['fired', 'skipped_overlap', 'skipped_misfire', 'queued']);
 export type FireOutcome = z.infer<typeof FireOutcome>;
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { call, Ok } from './define';
 import { SelectableExecutionMode } from './settings';
 import { RunnerRequirements } from './events';
-import { MisfirePolicy, OverlapPolicy, ScheduleSpec } from './schedule';
+import { ScheduleSettingsFields, ScheduleSettingsViewFields } from './schedule';
 
 export const WorkflowEdgeKind = z.enum(['ALWAYS', 'ON_SUCCESS', 'ON_FAILURE', 'ON_CONDITION']);
 export type WorkflowEdgeKind = z.infer<typeof WorkflowEdgeKind>;
@@ -55,11 +55,7 @@ export const WorkflowInput = z.object({
   edges: z.array(WorkflowEdgeInput).max(1000),
   /** Whole-run timeout: running steps are cancelled and the run ends TIMEOUT. null = none. */
   timeoutSeconds: z.number().int().min(1).max(30 * 86400).nullable().default(null),
-  schedule: ScheduleSpec.nullable().default(null),
-  timeZone: z.string().max(64).nullable().default(null),
-  misfirePolicy: MisfirePolicy.default('run_once'),
-  overlapPolicy: OverlapPolicy.default('skip'),
-  enabled: z.boolean().default(true),
+  ...ScheduleSettingsFields,
 });
 export type WorkflowInput = z.input<typeof WorkflowInput>;
 
@@ -82,11 +78,7 @@ export const WorkflowView = z.object({
   nodes: z.array(WorkflowNodeView),
   edges: z.array(WorkflowEdgeInput.extend({ condition: z.string().nullable() })),
   timeoutSeconds: z.number().int().nullable(),
-  schedule: ScheduleSpec.nullable(),
-  timeZone: z.string().nullable(),
-  misfirePolicy: MisfirePolicy,
-  overlapPolicy: OverlapPolicy,
-  enabled: z.boolean(),
+  ...ScheduleSettingsViewFields,
   version: z.number().int(),
   nextRunAt: z.string().nullable(),
   lastRun: z.object({ id: z.string(), status: WorkflowRunStatus, startedAt: z.string() }).nullable(),

@@ -5,10 +5,10 @@
 import { expect, test } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { createHost, type NetHost } from '../harness/netns';
 import type { SshdHandle, SshdKeyUser } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
+import { addTrustedServer, serveRpc } from './server-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
@@ -18,20 +18,7 @@ let user: SshdKeyUser;
 let eventName: string;
 const N = 400;
 
-function rpc(name: string, input: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${serve!.port}/rpc?token=${serve!.token}`, { origin: serve!.origin });
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ t: 'invoke', id: 1, name, input })));
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.t !== 'result') return;
-      ws.close();
-      if (frame.result.ok) resolve(frame.result.value);
-      else reject(new Error(`${name}: ${frame.result.error.message}`));
-    });
-  });
-}
+const rpc = serveRpc(() => serve);
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
@@ -41,10 +28,7 @@ test.beforeAll(async () => {
   fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
   dataDir = makeDataDir();
   serve = await startServe(dataDir);
-  const server = await rpc('servers/save', {
-    name: 'e2e-runner-netns', host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey,
-  });
-  await rpc('servers/trustHostKey', { id: server.id, fingerprint: sshd.hostKeyFingerprint });
+  const server = await addTrustedServer(rpc, sshd, user, 'e2e-runner-netns');
   eventName = 'runner-stream-e2e';
   await rpc('events/save', {
     name: eventName, scriptType: 'bash', timeoutSeconds: 300, executionMode: 'runner-ssh', serverIds: [server.id],

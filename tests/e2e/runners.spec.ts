@@ -3,30 +3,16 @@
 import { expect, test } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { startSshd, type SshdHandle, type SshdKeyUser } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
+import { addTrustedServer, serveRpc } from './server-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
 let sshd: SshdHandle | undefined;
 let user: SshdKeyUser;
 
-/** One contract call over serve mode's own WebSocket, as the renderer makes it. */
-function rpc(name: string, input: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${serve!.port}/rpc?token=${serve!.token}`, { origin: serve!.origin });
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ t: 'invoke', id: 1, name, input })));
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.t !== 'result') return;
-      ws.close();
-      if (frame.result.ok) resolve(frame.result.value);
-      else reject(new Error(`${name}: ${frame.result.error.message}`));
-    });
-  });
-}
+const rpc = serveRpc(() => serve);
 
 test.beforeAll(async () => {
   sshd = await startSshd({ users: 17 });
@@ -34,10 +20,7 @@ test.beforeAll(async () => {
   fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
   dataDir = makeDataDir();
   serve = await startServe(dataDir);
-  const server = await rpc('servers/save', {
-    name: 'e2e-runner', host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey,
-  });
-  await rpc('servers/trustHostKey', { id: server.id, fingerprint: sshd.hostKeyFingerprint });
+  await addTrustedServer(rpc, sshd, user, 'e2e-runner');
   // CPU on a busy test machine must not decide the story: only a real failure makes the runner unhealthy here.
   await rpc('settings/update', { runner: { health: { cpuDegradedPercent: 100, cpuUnhealthyPercent: 100, memoryDegradedPercent: 100, memoryUnhealthyPercent: 100, diskDegradedFreeMb: 1, diskUnhealthyFreeMb: 0 } } });
 });

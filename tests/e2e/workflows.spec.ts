@@ -4,38 +4,21 @@
 // on save with the steps named on the graph.
 import { expect, test, type Page } from '@playwright/test';
 import fs from 'node:fs';
-import WebSocket from 'ws';
 import { startSshd, type SshdHandle } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
+import { addTrustedServer, serveRpc } from './server-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
 let sshd: SshdHandle | undefined;
 
-/** One contract call over serve mode's own WebSocket, as the renderer makes it. */
-function rpc(name: string, input: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${serve!.port}/rpc?token=${serve!.token}`, { origin: serve!.origin });
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ t: 'invoke', id: 1, name, input })));
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.t !== 'result') return;
-      ws.close();
-      if (frame.result.ok) resolve(frame.result.value);
-      else reject(new Error(`${name}: ${frame.result.error.message}`));
-    });
-  });
-}
+const rpc = serveRpc(() => serve);
 
 test.beforeAll(async () => {
   sshd = await startSshd();
   dataDir = makeDataDir();
   serve = await startServe(dataDir);
-  const server = await rpc('servers/save', {
-    name: 'e2e-workflows', host: sshd.host, port: sshd.port, username: sshd.keyUser.username, authType: 'key', privateKey: sshd.keyUser.privateKey,
-  });
-  await rpc('servers/trustHostKey', { id: server.id, fingerprint: sshd.hostKeyFingerprint });
+  const server = await addTrustedServer(rpc, sshd, sshd.keyUser, 'e2e-workflows');
   for (const [name, content] of [['extract', 'echo extracting; sleep 1'], ['transform', 'echo transforming'], ['load', 'echo loading']]) {
     await rpc('events/save', { name, scriptType: 'bash', content, timeoutSeconds: 60, serverIds: [server.id], executionMode: 'direct-ssh' });
   }

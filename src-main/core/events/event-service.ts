@@ -16,6 +16,7 @@ import type { SecretStore } from '../secrets/secret-store';
 import { eventSecretRef } from '../secrets/secret-refs';
 import { validateSchedule } from '../scheduler/schedule-math';
 import type { ExecutionEvent } from '../jobs/executor';
+import { workflowsUsing } from '../workflows/workflow-store';
 import type { EventInput, EventView, RunnerRequirements, ScriptType } from '../../../src-shared/contract/events';
 import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-shared/contract/schedule';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
@@ -168,19 +169,12 @@ export class EventService {
   /** Refused (EVENT_IN_USE) while a workflow has the event as a step: the workflow would lose a node silently. */
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
-    const users = await this.deps.db.kysely
-      .selectFrom('workflow_nodes')
-      .innerJoin('workflows', 'workflows.id', 'workflow_nodes.workflow_id')
-      .select('workflows.name')
-      .distinct()
-      .where('workflow_nodes.event_id', '=', id)
-      .orderBy('workflows.name')
-      .execute();
+    const users = await workflowsUsing(this.deps.db, { eventId: id });
     if (users.length > 0) {
       throw new AppError(
         'EVENT_IN_USE',
-        `“${row.name}” is a step of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u.name}”`).join(', ')}; remove it from them first`,
-        { details: { workflows: users.map((u) => u.name) } },
+        `“${row.name}” is a step of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u}”`).join(', ')}; remove it from them first`,
+        { details: { workflows: users } },
       );
     }
     await this.deps.db.kysely.deleteFrom('events').where('id', '=', id).execute();

@@ -19,9 +19,7 @@ import {
   type RunnerToApp,
   type WireLine,
 } from '../../../src-shared/protocol/runner-wire';
-
-const HEARTBEAT_MS = 2_000;
-const DEAD_AFTER_MS = 6_000;
+import { DEAD_AFTER_MS, HEARTBEAT_MS, startHeartbeat } from '../../../src-shared/protocol/heartbeat';
 
 /** One runner connection, as a session sees it. */
 export interface RunnerChannel {
@@ -83,7 +81,6 @@ export class RunnerStreamHub {
       ws.close(1008, 'no session for this job');
       return;
     }
-    let lastHeard = Date.now();
     let closed = false;
     const channel: RunnerChannel = {
       id: this.nextId++,
@@ -97,25 +94,17 @@ export class RunnerStreamHub {
         return ws.bufferedAmount;
       },
     };
-    let lastTick = Date.now();
-    const heartbeat = setInterval(() => {
-      const now = Date.now();
-      // A late tick means the app was stalled (a long synchronous flush): the runner's answers may be unread.
-      if (now - lastTick > HEARTBEAT_MS * 2) lastHeard = now;
-      lastTick = now;
-      if (now - lastHeard > DEAD_AFTER_MS) {
-        ws.terminate();
-        return;
-      }
-      try {
-        ws.ping();
-      } catch {}
-    }, HEARTBEAT_MS);
-    heartbeat.unref();
-    ws.on('pong', () => (lastHeard = Date.now()));
-    ws.on('ping', () => (lastHeard = Date.now()));
+    const heartbeat = startHeartbeat({
+      intervalMs: HEARTBEAT_MS,
+      deadAfterMs: DEAD_AFTER_MS,
+      ping: () => ws.ping(),
+      onDead: () => ws.terminate(),
+      unref: true,
+    });
+    ws.on('pong', () => heartbeat.heard());
+    ws.on('ping', () => heartbeat.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      lastHeard = Date.now();
+      heartbeat.heard();
       const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol' } as const) : parseRunnerMessage(data.toString('utf8'), data.length);
       if (!parsed.ok) {
         this.refusedMessages++;
@@ -131,7 +120,7 @@ export class RunnerStreamHub {
     });
     ws.on('close', (code) => {
       closed = true;
-      clearInterval(heartbeat);
+      heartbeat.stop();
       handlers.onClose(channel, `the runner's socket closed (${code})`);
     });
     handlers.onOpen(channel);

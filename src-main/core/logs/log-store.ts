@@ -7,10 +7,10 @@
  * status only through the job state machine.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql } from 'kysely';
+import { expressionBuilder, sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
-import type { Row } from '../db/schema';
+import type { DB, Row } from '../db/schema';
 import type { EventBus } from '../event-bus';
 import { AppError } from '../errors';
 import { assertLogTransition } from '../jobs/job-state-machine';
@@ -247,28 +247,17 @@ export class LogStore {
   }
 
   async list(filter: LogListFilter): Promise<{ items: LogView[]; total: number }> {
-    let q = this.viewQuery();
-    let count = this.db.kysely.selectFrom('logs').select(sql<number>`count(*)`.as('n'));
-    if (filter.status) {
-      q = q.where('logs.status', '=', filter.status);
-      count = count.where('logs.status', '=', filter.status);
-    }
-    if (filter.eventId) {
-      q = q.where('logs.event_id', '=', filter.eventId);
-      count = count.where('logs.event_id', '=', filter.eventId);
-    }
-    if (filter.serverId) {
-      q = q.where('logs.server_id', '=', filter.serverId);
-      count = count.where('logs.server_id', '=', filter.serverId);
-    }
-    if (filter.from) {
-      q = q.where('logs.created_at', '>=', filter.from);
-      count = count.where('logs.created_at', '>=', filter.from);
-    }
-    if (filter.to) {
-      q = q.where('logs.created_at', '<=', filter.to);
-      count = count.where('logs.created_at', '<=', filter.to);
-    }
+    // One condition for the page and its total, so the two can never disagree.
+    const eb = expressionBuilder<DB, 'logs'>();
+    const matches = eb.and([
+      ...(filter.status ? [eb('logs.status', '=', filter.status)] : []),
+      ...(filter.eventId ? [eb('logs.event_id', '=', filter.eventId)] : []),
+      ...(filter.serverId ? [eb('logs.server_id', '=', filter.serverId)] : []),
+      ...(filter.from ? [eb('logs.created_at', '>=', filter.from)] : []),
+      ...(filter.to ? [eb('logs.created_at', '<=', filter.to)] : []),
+    ]);
+    const q = this.viewQuery().where(matches);
+    const count = this.db.kysely.selectFrom('logs').select(sql<number>`count(*)`.as('n')).where(matches);
     const rows = await q.orderBy('logs.created_at', 'desc').orderBy('logs.id').limit(filter.limit).offset(filter.offset).execute();
     const total = (await count.executeTakeFirst())?.n ?? 0;
     return { items: rows.map(toLogView), total: Number(total) };

@@ -4,12 +4,13 @@
  * stores anything secret (metadata holds versions, paths on the server, checksums, reasons and health figures).
  */
 import { z } from 'zod';
-import type {
-  RunnerDeploymentStatus,
-  RunnerDeploymentView,
+import {
   RunnerHealthView,
   RunnerHistoryEntry,
+  type RunnerDeploymentStatus,
+  type RunnerDeploymentView,
 } from '../../../src-shared/contract/runners';
+import { RunnerKind } from '../../../src-shared/protocol/runner-info';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -18,21 +19,9 @@ import { AppError } from '../errors';
 /** History entries kept per deployment; older ones are dropped. */
 const MAX_HISTORY = 50;
 
-const HealthRecord = z.object({
-  state: z.enum(['healthy', 'degraded', 'unhealthy', 'unknown']),
-  reason: z.string().nullable(),
-  checkedAt: z.string(),
-  durationMs: z.number(),
-  cpuUsage: z.number().nullable(),
-  memoryUsage: z.number().nullable(),
-  diskSpaceMb: z.number().nullable(),
-  queued: z.number().int().nullable(),
-  running: z.number().int().nullable(),
-});
-
 export const DeploymentMetadata = z.object({
   artifactId: z.string().nullable().default(null),
-  kind: z.enum(['sea', 'js']).nullable().default(null),
+  kind: RunnerKind.nullable().default(null),
   os: z.string().nullable().default(null),
   arch: z.string().nullable().default(null),
   /** Absolute path of the runner on the server. */
@@ -46,8 +35,9 @@ export const DeploymentMetadata = z.object({
   transferredBytes: z.number().int().default(0),
   durations: z.record(z.string(), z.number()).default({}),
   previousDeploymentId: z.string().nullable().default(null),
-  health: HealthRecord.nullable().default(null),
-  history: z.array(z.object({ at: z.string(), event: z.string(), message: z.string() })).default([]),
+  /** Stored exactly as the contract shows it. */
+  health: RunnerHealthView.nullable().default(null),
+  history: z.array(RunnerHistoryEntry).default([]),
 });
 export type DeploymentMetadata = z.infer<typeof DeploymentMetadata>;
 

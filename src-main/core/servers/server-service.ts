@@ -20,6 +20,7 @@ import { probeHostKey, sameFingerprint, type HostKeyInfo } from '../ssh/host-key
 import type { SshPool } from '../ssh/ssh-pool';
 import type { SshAuth, SshTarget } from '../ssh/types';
 import { recordAudit } from '../audit-log';
+import { workflowsUsing } from '../workflows/workflow-store';
 import type { ConnectionTestResult, ServerInput, ServerView } from '../../../src-shared/contract/servers';
 
 export type ServerSaveInput = z.output<typeof ServerInput>;
@@ -113,19 +114,12 @@ export class ServerService {
   /** Refused (SERVER_IN_USE) while a workflow step runs on the server: the step would be left without a target. */
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
-    const users = await this.deps.db.kysely
-      .selectFrom('workflow_nodes')
-      .innerJoin('workflows', 'workflows.id', 'workflow_nodes.workflow_id')
-      .select('workflows.name')
-      .distinct()
-      .where('workflow_nodes.server_id', '=', id)
-      .orderBy('workflows.name')
-      .execute();
+    const users = await workflowsUsing(this.deps.db, { serverId: id });
     if (users.length > 0) {
       throw new AppError(
         'SERVER_IN_USE',
-        `“${row.name}” runs steps of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u.name}”`).join(', ')}; move those steps to another server first`,
-        { details: { workflows: users.map((u) => u.name) } },
+        `“${row.name}” runs steps of workflow${users.length > 1 ? 's' : ''} ${users.map((u) => `“${u}”`).join(', ')}; move those steps to another server first`,
+        { details: { workflows: users } },
       );
     }
     this.deps.ssh().invalidate(id);

@@ -68,6 +68,23 @@ function toJson(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
+/**
+ * Names of the workflows with a step that runs this event or on this server, sorted: what deleting it would break.
+ * Event and server deletion both ask this, so the join lives here next to the workflow tables.
+ */
+export async function workflowsUsing(db: AppDatabase, ref: { eventId: string } | { serverId: string }): Promise<string[]> {
+  const [column, id] = 'eventId' in ref ? (['workflow_nodes.event_id', ref.eventId] as const) : (['workflow_nodes.server_id', ref.serverId] as const);
+  const rows = await db.kysely
+    .selectFrom('workflow_nodes')
+    .innerJoin('workflows', 'workflows.id', 'workflow_nodes.workflow_id')
+    .select('workflows.name')
+    .distinct()
+    .where(column, '=', id)
+    .orderBy('workflows.name')
+    .execute();
+  return rows.map((r) => r.name);
+}
+
 export class WorkflowStore implements RunRecorder {
   constructor(private readonly db: AppDatabase) {}
 

@@ -86,8 +86,28 @@ export function emptyForm(defaultMode: SelectableMode = 'auto'): EventForm {
   };
 }
 
+type ScheduleFormFields = Pick<
+  EventForm,
+  'scheduleKind' | 'cronExpression' | 'everySeconds' | 'startAt' | 'endAt' | 'maxRuns' | 'timeZone' | 'misfirePolicy' | 'overlapPolicy'
+>;
+
+/** The schedule part of the form for a saved event or workflow; `cronDefault` fills the cron field when there is none. */
+export function scheduleFormFields(saved: Pick<EventView, 'schedule' | 'timeZone' | 'misfirePolicy' | 'overlapPolicy'>, cronDefault: string): ScheduleFormFields {
+  const schedule = saved.schedule;
+  return {
+    scheduleKind: schedule ? schedule.kind : 'none',
+    cronExpression: schedule?.kind === 'cron' ? schedule.expression : cronDefault,
+    everySeconds: schedule?.kind === 'interval' ? String(schedule.everySeconds) : '3600',
+    startAt: toLocalInput(schedule?.startAt),
+    endAt: toLocalInput(schedule?.endAt),
+    maxRuns: schedule?.maxRuns ? String(schedule.maxRuns) : '',
+    timeZone: saved.timeZone ?? '',
+    misfirePolicy: saved.misfirePolicy,
+    overlapPolicy: saved.overlapPolicy,
+  };
+}
+
 export function formFromEvent(event: EventView): EventForm {
-  const schedule = event.schedule;
   return {
     name: event.name,
     description: event.description,
@@ -100,20 +120,13 @@ export function formFromEvent(event: EventView): EventForm {
     retryBackoffSeconds: String(event.retryBackoffSeconds),
     executionMode: event.executionMode,
     serverIds: event.servers.map((s) => s.id),
-    scheduleKind: schedule ? schedule.kind : 'none',
-    cronExpression: schedule?.kind === 'cron' ? schedule.expression : '0 */15 * * * *',
-    everySeconds: schedule?.kind === 'interval' ? String(schedule.everySeconds) : '3600',
-    startAt: toLocalInput(schedule?.startAt),
-    endAt: toLocalInput(schedule?.endAt),
-    maxRuns: schedule?.maxRuns ? String(schedule.maxRuns) : '',
-    timeZone: event.timeZone ?? '',
-    misfirePolicy: event.misfirePolicy,
-    overlapPolicy: event.overlapPolicy,
+    ...scheduleFormFields(event, '0 */15 * * * *'),
     enabled: event.enabled,
   };
 }
 
-const wholeNumber = (text: string): number | null => (/^\s*\d+\s*$/.test(text) ? Number(text) : null);
+/** The number a field holds when it is a whole number (spaces allowed around it), else null. */
+export const wholeNumber = (text: string): number | null => (/^\s*\d+\s*$/.test(text) ? Number(text) : null);
 
 function localToIso(value: string): string | undefined | null {
   if (!value) return undefined;

@@ -14,7 +14,7 @@ import type {
   WorkflowRunView,
   WorkflowView,
 } from '../../../src-shared/contract/workflows';
-import { emptyForm, scheduleFromForm, type EventForm } from '../events/event-form';
+import { emptyForm, scheduleFormFields, scheduleFromForm, wholeNumber, type EventForm } from '../events/event-form';
 import { errorMessage, invoke, onEvent, RpcError } from '../rpc/client';
 import { toast } from './toast-store';
 
@@ -99,15 +99,7 @@ let stopListening: (() => void) | undefined;
 
 const newId = () => (globalThis.crypto?.randomUUID ? globalThis.crypto.randomUUID() : `id-${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
-function toLocalInput(iso: string | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 export function draftFromView(view: WorkflowView): Draft {
-  const s = view.schedule;
   return {
     id: view.id,
     name: view.name,
@@ -126,18 +118,7 @@ export function draftFromView(view: WorkflowView): Draft {
       position: n.position,
     })),
     edges: view.edges.map((e) => ({ ...e, condition: e.condition ?? '' })),
-    schedule: {
-      ...emptyForm(),
-      scheduleKind: s ? s.kind : 'none',
-      cronExpression: s?.kind === 'cron' ? s.expression : '0 0 * * * *',
-      everySeconds: s?.kind === 'interval' ? String(s.everySeconds) : '3600',
-      startAt: toLocalInput(s?.startAt),
-      endAt: toLocalInput(s?.endAt),
-      maxRuns: s?.maxRuns ? String(s.maxRuns) : '',
-      timeZone: view.timeZone ?? '',
-      misfirePolicy: view.misfirePolicy,
-      overlapPolicy: view.overlapPolicy,
-    },
+    schedule: { ...emptyForm(), ...scheduleFormFields(view, '0 0 * * * *') },
   };
 }
 
@@ -145,15 +126,13 @@ function emptyDraft(): Draft {
   return { name: '', description: '', timeoutSeconds: '', enabled: true, steps: [], edges: [], schedule: { ...emptyForm(), scheduleKind: 'none' } };
 }
 
-const whole = (text: string): number | null => (/^\s*\d+\s*$/.test(text) ? Number(text) : null);
-
 /** The input to save, or field errors found before sending anything. */
 export function inputFromDraft(draft: Draft): { input: WorkflowInput } | { errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   if (!draft.name.trim()) errors.name = 'give the workflow a name';
   let timeoutSeconds: number | null = null;
   if (draft.timeoutSeconds.trim()) {
-    timeoutSeconds = whole(draft.timeoutSeconds);
+    timeoutSeconds = wholeNumber(draft.timeoutSeconds);
     if (timeoutSeconds === null || timeoutSeconds < 1) errors.timeoutSeconds = 'a whole number of seconds, at least 1, or empty for none';
   }
   const { schedule, errors: scheduleErrors } = scheduleFromForm(draft.schedule);
@@ -161,7 +140,7 @@ export function inputFromDraft(draft: Draft): { input: WorkflowInput } | { error
   const nodes = draft.steps.map((s) => {
     let timeout: number | null = null;
     if (s.timeoutSeconds.trim()) {
-      timeout = whole(s.timeoutSeconds);
+      timeout = wholeNumber(s.timeoutSeconds);
       if (timeout === null || timeout < 1) errors[`nodes.${s.id}`] = 'the step timeout must be a whole number of seconds';
     }
     if (!s.eventId) errors[`nodes.${s.id}`] = 'choose an event for this step';

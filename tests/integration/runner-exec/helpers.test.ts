@@ -2,29 +2,22 @@
 // event travel script -> runner (unix socket) -> app (the job's authenticated socket) and back; variables persist in
 // the variables table, output and condition land on the job. Also: cancel and timeout end the whole process group.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
-import { FIRST_USER, USERS_NEEDED, addServer, processesOf, requireRunnerBuild, resetHome, runAndWait, saveEvent, start, stdoutOf, waitFor } from './runner-exec-fixtures';
+import type { SshdKeyUser } from '../../harness/sshd';
+import type { TestCore } from '../../harness/test-core';
+import { FIRST_USER, processesOf, runAndWait, saveEvent, start, startRunnerSuite, stdoutOf, waitFor, type RunnerSuite } from './runner-exec-fixtures';
 
-let sshd: SshdHandle;
+let suite: RunnerSuite;
 let tc: TestCore;
 let user: SshdKeyUser;
 let serverId: string;
 
 beforeAll(async () => {
-  requireRunnerBuild();
-  sshd = await startSshd({ users: USERS_NEEDED });
-  user = sshd.extraUsers[FIRST_USER + 3];
-  resetHome(user);
-  tc = await createTestCore();
-  await tc.core.start();
-  serverId = await addServer(tc.core, sshd, user, 'runner-helpers');
+  suite = await startRunnerSuite({ userIndex: FIRST_USER + 3, serverName: 'runner-helpers' });
+  ({ tc, user, serverId } = suite);
 }, 120_000);
 
 afterAll(async () => {
-  await tc?.cleanup();
-  if (user) resetHome(user);
-  await sshd?.stop();
+  await suite?.stop();
 });
 
 async function variable(scope: string, key: string): Promise<string | null | undefined> {

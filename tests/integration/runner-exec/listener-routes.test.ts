@@ -6,31 +6,22 @@
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
-import { FIRST_USER, USERS_NEEDED, addServer, requireRunnerBuild, resetHome, saveEvent, start, stdoutOf, waitFor } from './runner-exec-fixtures';
+import type { TestCore } from '../../harness/test-core';
+import { FIRST_USER, saveEvent, start, startRunnerSuite, stdoutOf, waitFor, type RunnerSuite } from './runner-exec-fixtures';
 
-let sshd: SshdHandle;
+let suite: RunnerSuite;
 let tc: TestCore;
-let user: SshdKeyUser;
 let serverId: string;
 let automation: string;
 
 beforeAll(async () => {
-  requireRunnerBuild();
-  sshd = await startSshd({ users: USERS_NEEDED });
-  user = sshd.extraUsers[FIRST_USER + 6];
-  resetHome(user);
-  tc = await createTestCore();
-  await tc.core.start();
-  serverId = await addServer(tc.core, sshd, user, 'runner-routes');
+  suite = await startRunnerSuite({ userIndex: FIRST_USER + 6, serverName: 'runner-routes' });
+  ({ tc, serverId } = suite);
   automation = await tc.core.listenerAuth.mintToken({ aud: 'automation', sub: 'route-test' }, 300);
 }, 120_000);
 
 afterAll(async () => {
-  await tc?.cleanup();
-  if (user) resetHome(user);
-  await sshd?.stop();
+  await suite?.stop();
 });
 
 const url = (p: string) => `http://127.0.0.1:${tc.core.listener.port}${p}`;

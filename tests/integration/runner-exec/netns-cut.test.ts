@@ -3,48 +3,33 @@
 // keeps running (or finishes) on the server, the log shows PARTIAL, and after re-attaching the stored log is exactly
 // the script's output. Prints "trials N, lines lost 0, duplicates 0".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHost, type NetHost } from '../../harness/netns';
-import type { SshdHandle, SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
+import type { NetHost } from '../../harness/netns';
+import type { TestCore } from '../../harness/test-core';
 import {
-  FIRST_USER, USERS_NEEDED, addServer, countLossAndDuplicates, linesOf, requireRunnerBuild, resetHome, runAndWait, saveEvent, start, waitFor,
+  FIRST_USER, countLossAndDuplicates, linesOf, recordLogStatuses, runAndWait, saveEvent, start, startRunnerSuite, waitFor, type RunnerSuite,
 } from './runner-exec-fixtures';
 
+let suite: RunnerSuite;
 let host: NetHost;
-let sshd: SshdHandle;
 let tc: TestCore;
-let user: SshdKeyUser;
 let serverId: string;
-const statuses = new Map<string, string[]>();
+let statuses: Map<string, string[]>;
 /** Longer than the pool's liveness timeout (10 s) and the runner socket's dead-after (6 s). */
 const CUT_MS = 11_000;
 const N = 30_000;
 const expected = Array.from({ length: N }, (_, i) => `line ${i + 1}`);
 
 beforeAll(async () => {
-  requireRunnerBuild();
-  host = await createHost('rexec', 231);
-  sshd = await host.startSshd({ users: USERS_NEEDED });
-  user = sshd.extraUsers[FIRST_USER + 1];
-  resetHome(user);
-  tc = await createTestCore();
-  await tc.core.start();
-  tc.core.bus.subscribe((name, payload) => {
-    if (name !== 'logs/changed') return;
-    const log = (payload as { log: { id: string; status: string } }).log;
-    const list = statuses.get(log.id) ?? [];
-    if (list.at(-1) !== log.status) list.push(log.status);
-    statuses.set(log.id, list);
-  });
-  serverId = await addServer(tc.core, sshd, user, 'runner-netns');
+  suite = await startRunnerSuite({ userIndex: FIRST_USER + 1, serverName: 'runner-netns', netns: { name: 'rexec', index: 231 } });
+  ({ tc, serverId } = suite);
+  host = suite.host!;
+  statuses = recordLogStatuses(tc.core);
   const warm = await saveEvent(tc.core, serverId, { scriptType: 'bash', content: 'echo warm\n' });
   expect((await runAndWait(tc.core, warm.id)).status).toBe('SUCCESS');
 }, 180_000);
 
 afterAll(async () => {
-  await tc?.cleanup();
-  if (user) resetHome(user);
-  await host?.destroy();
+  await suite?.stop();
 });
 
 async function trial(kind: 'link-down' | 'blackhole'): Promise<{ lost: number; duplicates: number }> {

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Core } from '../../../src-main/core/core';
-import type { SshdHandle, SshdKeyUser } from '../../harness/sshd';
-import { RESOURCES_DIR } from '../../harness/test-core';
+import { createHost, type NetHost } from '../../harness/netns';
+import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
+import { RESOURCES_DIR, createTestCore, type TestCore } from '../../harness/test-core';
 import { EventInput as EventInputSchema, type EventInput } from '../../../src-shared/contract/events';
 import type { JobView } from '../../../src-shared/contract/jobs';
 import type { LogLine } from '../../../src-shared/contract/logs';
@@ -37,6 +38,66 @@ export async function addServer(core: Core, sshd: SshdHandle, user: SshdKeyUser,
   });
   await core.servers.trustHostKey(view.id, sshd.hostKeyFingerprint, false);
   return view.id;
+}
+
+export interface RunnerSuite {
+  sshd: SshdHandle;
+  /** The network namespace sshd runs in, when the suite asked for one. */
+  host: NetHost | null;
+  user: SshdKeyUser;
+  tc: TestCore;
+  serverId: string;
+  /** Closes the core, empties the user's ~/.cronium, then stops sshd (or destroys the namespace, sshd with it). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A suite's set-up: the runner build checked, sshd started (on loopback, or in namespace `netns`), harness user
+ * `userIndex` (one of this folder's own, see FIRST_USER) with an empty ~/.cronium, a started core and that user's
+ * server saved and trusted as `serverName`. When a step fails, what was already started is stopped before it throws.
+ */
+export async function startRunnerSuite(opts: { userIndex: number; serverName: string; netns?: { name: string; index: number } }): Promise<RunnerSuite> {
+  requireRunnerBuild();
+  let host: NetHost | null = null;
+  let sshd: SshdHandle | undefined;
+  let user: SshdKeyUser | undefined;
+  let tc: TestCore | undefined;
+  const stop = async () => {
+    await tc?.cleanup();
+    if (user) resetHome(user);
+    if (host) await host.destroy();
+    else await sshd?.stop();
+  };
+  try {
+    if (opts.netns) {
+      host = await createHost(opts.netns.name, opts.netns.index);
+      sshd = await host.startSshd({ users: USERS_NEEDED });
+    } else {
+      sshd = await startSshd({ users: USERS_NEEDED });
+    }
+    user = sshd.extraUsers[opts.userIndex];
+    resetHome(user);
+    tc = await createTestCore();
+    await tc.core.start();
+    const serverId = await addServer(tc.core, sshd, user, opts.serverName);
+    return { sshd, host, user, tc, serverId, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Each log's statuses in the order the bus announced them (logs/changed), repeats collapsed, from now on. */
+export function recordLogStatuses(core: Core): Map<string, string[]> {
+  const statuses = new Map<string, string[]>();
+  core.bus.subscribe((name, payload) => {
+    if (name !== 'logs/changed') return;
+    const log = (payload as { log: { id: string; status: string } }).log;
+    const list = statuses.get(log.id) ?? [];
+    if (list.at(-1) !== log.status) list.push(log.status);
+    statuses.set(log.id, list);
+  });
+  return statuses;
 }
 
 export async function saveEvent(core: Core, serverId: string, input: Partial<EventInput> & Pick<EventInput, 'scriptType' | 'content'>) {

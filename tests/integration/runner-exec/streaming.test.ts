@@ -3,29 +3,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
-import { FIRST_USER, USERS_NEEDED, addServer, linesOf, requireRunnerBuild, resetHome, runAndWait, saveEvent, start, stdoutOf, waitFor } from './runner-exec-fixtures';
+import type { SshdKeyUser } from '../../harness/sshd';
+import type { TestCore } from '../../harness/test-core';
+import { FIRST_USER, linesOf, runAndWait, saveEvent, start, startRunnerSuite, stdoutOf, waitFor, type RunnerSuite } from './runner-exec-fixtures';
 
-let sshd: SshdHandle;
+let suite: RunnerSuite;
 let tc: TestCore;
 let user: SshdKeyUser;
 let serverId: string;
 
 beforeAll(async () => {
-  requireRunnerBuild();
-  sshd = await startSshd({ users: USERS_NEEDED });
-  user = sshd.extraUsers[FIRST_USER - 1];
-  resetHome(user);
-  tc = await createTestCore();
-  await tc.core.start();
-  serverId = await addServer(tc.core, sshd, user, 'runner-stream');
+  suite = await startRunnerSuite({ userIndex: FIRST_USER - 1, serverName: 'runner-stream' });
+  ({ tc, user, serverId } = suite);
 }, 120_000);
 
 afterAll(async () => {
-  await tc?.cleanup();
-  if (user) resetHome(user);
-  await sshd?.stop();
+  await suite?.stop();
 });
 
 describe('runner-ssh execution', () => {

@@ -7,30 +7,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
+import type { TestCore } from '../../harness/test-core';
 import { AppError } from '../../../src-main/core/errors';
 import type { RunnerService } from '../../../src-main/core/runners/runner-service';
-import type { ArtifactStore } from '../../../src-main/core/runners/artifact-store';
 import {
   addServer,
   fileSha256,
-  makeArtifactFixture,
   makeArtifactStore,
   makeRunnerService,
   resetRunnerHome,
+  startRunnerBench,
   type ArtifactFixture,
+  type RunnerBench,
 } from './runner-fixtures';
 
 let sshd: SshdHandle;
+let bench: RunnerBench;
 let tc: TestCore;
 let fixture: ArtifactFixture;
-let cacheDir: string;
-let store: ArtifactStore;
 let runners: RunnerService;
 let mainUser: SshdKeyUser;
 let tamperUser: SshdKeyUser;
 let diskUser: SshdKeyUser;
-const events: Array<{ name: string; payload: any }> = [];
+let events: RunnerBench['events'];
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
@@ -43,20 +42,13 @@ beforeAll(async () => {
   sshd = await startSshd({ users: 15 });
   [mainUser, tamperUser, diskUser] = sshd.extraUsers.slice(12, 15);
   for (const u of [mainUser, tamperUser, diskUser]) resetRunnerHome(u);
-  tc = await createTestCore();
-  tc.core.bus.subscribe((name, payload) => events.push({ name, payload }));
-  fixture = makeArtifactFixture();
-  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-cache-'));
-  store = makeArtifactStore(tc.core, fixture, cacheDir);
-  runners = makeRunnerService(tc.core, store);
+  bench = await startRunnerBench();
+  ({ tc, fixture, runners, events } = bench);
 }, 120_000);
 
 afterAll(async () => {
-  await runners?.stop();
-  await tc?.cleanup();
+  await bench?.stop();
   for (const u of [mainUser, tamperUser, diskUser]) if (u) resetRunnerHome(u);
-  fixture?.cleanup();
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
   await sshd?.stop();
 });
 

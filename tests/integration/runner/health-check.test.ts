@@ -2,27 +2,24 @@
 // settings' thresholds, state changes pushed, the scheduled monitor, a broken runner and an unreachable server; and the
 // listener's runner routes over HTTP (401 without a bearer token, 200 with one).
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
-import { createTestCore, type TestCore } from '../../harness/test-core';
+import type { TestCore } from '../../harness/test-core';
 import type { RunnerService } from '../../../src-main/core/runners/runner-service';
 import type { ArtifactStore } from '../../../src-main/core/runners/artifact-store';
 import { registerRunnerRoutes } from '../../../src-main/core/runners/runner-routes';
 import { LocalListener } from '../../../src-main/core/listener/local-listener';
-import { addServer, makeArtifactFixture, makeArtifactStore, makeRunnerService, resetRunnerHome, type ArtifactFixture } from './runner-fixtures';
+import { addServer, resetRunnerHome, startRunnerBench, type RunnerBench } from './runner-fixtures';
 
 let sshd: SshdHandle;
+let bench: RunnerBench;
 let tc: TestCore;
-let fixture: ArtifactFixture;
-let cacheDir: string;
 let runners: RunnerService;
 let store: ArtifactStore;
 let user: SshdKeyUser;
 let serverId: string;
 let deploymentId: string;
-const events: Array<{ name: string; payload: any }> = [];
+let events: RunnerBench['events'];
 
 const relaxed = { cpuDegradedPercent: 100, cpuUnhealthyPercent: 100, memoryDegradedPercent: 100, memoryUnhealthyPercent: 100, diskDegradedFreeMb: 1, diskUnhealthyFreeMb: 0 };
 
@@ -30,23 +27,16 @@ beforeAll(async () => {
   sshd = await startSshd({ users: 16 });
   user = sshd.extraUsers[15];
   resetRunnerHome(user);
-  tc = await createTestCore();
-  tc.core.bus.subscribe((name, payload) => events.push({ name, payload }));
-  fixture = makeArtifactFixture();
-  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-cache-'));
-  store = makeArtifactStore(tc.core, fixture, cacheDir);
-  runners = makeRunnerService(tc.core, store);
+  bench = await startRunnerBench();
+  ({ tc, store, runners, events } = bench);
   serverId = await addServer(tc.core, sshd, user, 'health-1');
   // The JS runner (1.0.1) keeps this suite quick; the health command is the same code in both kinds.
   deploymentId = (await runners.deployRunner(serverId, '1.0.1')).id;
 }, 120_000);
 
 afterAll(async () => {
-  await runners?.stop();
-  await tc?.cleanup();
+  await bench?.stop();
   if (user) resetRunnerHome(user);
-  fixture?.cleanup();
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
   await sshd?.stop();
 });
 

@@ -23,7 +23,7 @@ import {
 import { ArtifactStore } from '../../../src-main/core/runners/artifact-store';
 import { RunnerService } from '../../../src-main/core/runners/runner-service';
 import type { SshdHandle, SshdKeyUser } from '../../harness/sshd';
-import { RESOURCES_DIR } from '../../harness/test-core';
+import { RESOURCES_DIR, createTestCore, type TestCore } from '../../harness/test-core';
 import { RUNNER_CAPABILITIES, RUNNER_PROTOCOL_VERSION } from '../../../src-shared/protocol/runner-info';
 
 export const BUILT_DIR = path.join(RESOURCES_DIR, 'runner-artifacts');
@@ -106,6 +106,45 @@ export function makeArtifactStore(core: Core, fixture: ArtifactFixture, cacheDir
 
 export function makeRunnerService(core: Core, artifacts: ArtifactStore): RunnerService {
   return new RunnerService({ db: core.db, settings: core.settings, bus: core.bus, metrics: core.metrics, clock: core.clock, ssh: core.ssh, artifacts });
+}
+
+/** What both runner suites run against: a real core, the artifact fixture, a store with its own cache, a RunnerService. */
+export interface RunnerBench {
+  tc: TestCore;
+  fixture: ArtifactFixture;
+  store: ArtifactStore;
+  runners: RunnerService;
+  /** Every bus event since the start; a test empties it (events.length = 0) before what it checks. */
+  events: Array<{ name: string; payload: any }>;
+  /** Stops the RunnerService, closes the core and removes the fixture and cache folders. */
+  stop(): Promise<void>;
+}
+
+/** Starts a RunnerBench; when a step fails, what was already made is removed before it throws. */
+export async function startRunnerBench(): Promise<RunnerBench> {
+  const events: RunnerBench['events'] = [];
+  let tc: TestCore | undefined;
+  let fixture: ArtifactFixture | undefined;
+  let cacheDir: string | undefined;
+  let runners: RunnerService | undefined;
+  const stop = async () => {
+    await runners?.stop();
+    await tc?.cleanup();
+    fixture?.cleanup();
+    if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
+  };
+  try {
+    tc = await createTestCore();
+    tc.core.bus.subscribe((name, payload) => events.push({ name, payload }));
+    fixture = makeArtifactFixture();
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-cache-'));
+    const store = makeArtifactStore(tc.core, fixture, cacheDir);
+    runners = makeRunnerService(tc.core, store);
+    return { tc, fixture, store, runners, events, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** A trusted key server for one harness user, saved through the real ServerService. */
