@@ -42,9 +42,21 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 fs.mkdirSync(cacheDir, { recursive: true });
 fs.mkdirSync(distDir, { recursive: true });
 
-// 1. The runner bundle: one CommonJS file, Node built-ins only. ws's optional native helpers stay external: ws
-//    falls back to pure JS when they are absent, which they always are on a server.
+// 1. The runner bundle: one CommonJS file, Node built-ins only. ws's optional native helpers (bufferutil,
+//    utf-8-validate) are replaced by a module that throws, which ws catches and answers with its pure-JS code. Left as
+//    a plain require they would make a single executable warn on every start (its require loads built-ins only).
 const optionalNative = ['bufferutil', 'utf-8-validate'];
+const absentOptionalNative = {
+  name: 'absent-optional-native',
+  setup(b) {
+    const filter = new RegExp(`^(${optionalNative.join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'absent-optional-native' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent-optional-native' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled: ws uses its JavaScript fallback`)});`,
+      loader: 'js',
+    }));
+  },
+};
 const bundleFile = path.join(distDir, 'cronium-runner.cjs');
 const bundle = await build({
   entryPoints: [path.join(root, 'src-runner/main.ts')],
@@ -53,14 +65,14 @@ const bundle = await build({
   platform: 'node',
   format: 'cjs',
   target: 'node18',
-  external: optionalNative,
+  plugins: [absentOptionalNative],
   metafile: true,
   legalComments: 'none',
   logLevel: 'warning',
 });
 const foreign = Object.values(bundle.metafile.outputs)
   .flatMap((o) => o.imports)
-  .filter((i) => i.external && !i.path.startsWith('node:') && !optionalNative.includes(i.path) && !isBuiltin(i.path));
+  .filter((i) => i.external && !i.path.startsWith('node:') && !isBuiltin(i.path));
 if (foreign.length) {
   throw new Error(`the runner bundle must use only Node built-ins, but imports: ${foreign.map((i) => i.path).join(', ')}`);
 }

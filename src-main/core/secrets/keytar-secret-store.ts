@@ -109,10 +109,13 @@ export class KeytarSecretStore implements SecretStore {
 
   async check(): Promise<void> {
     const probe = randomBytes(16).toString('base64url');
+    // One probe account per check: two app processes checking at once (the desktop app and serve mode) must not
+    // read each other's probe and conclude the keyring is broken.
+    const account = `${KEYCHAIN_PROBE_ACCOUNT}:${probe}`;
     await this.run('checked', async (k) => {
-      await k.setPassword(this.serviceName, KEYCHAIN_PROBE_ACCOUNT, probe);
-      const back = await k.getPassword(this.serviceName, KEYCHAIN_PROBE_ACCOUNT);
-      await k.deletePassword(this.serviceName, KEYCHAIN_PROBE_ACCOUNT);
+      await k.setPassword(this.serviceName, account, probe);
+      const back = await k.getPassword(this.serviceName, account);
+      await k.deletePassword(this.serviceName, account);
       if (back !== probe) {
         throw new AppError(
           'KEYCHAIN_UNAVAILABLE',

@@ -10,11 +10,19 @@ import { BrowserWindow, app, invokeFromRenderer, privilegedSchemes, registeredIn
 
 vi.mock('electron', () => import('./fake-electron'));
 // The workstation in this story has no desktop keyring: keytar fails the way it does without a D-Bus session.
-vi.mock('keytar', () => {
-  const fail = async () => {
+// KeytarSecretStore loads keytar with require() (a native module beside app.asar), which vi.mock cannot reach, so the
+// failing keytar is handed to the store through its loadKeytar option.
+vi.mock('../../../src-main/core/secrets/keytar-secret-store', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../../src-main/core/secrets/keytar-secret-store')>();
+  const fail = async (): Promise<never> => {
     throw new Error('Cannot autolaunch D-Bus without X11 $DISPLAY');
   };
-  return { getPassword: fail, setPassword: fail, deletePassword: fail };
+  class KeytarWithoutKeyring extends original.KeytarSecretStore {
+    constructor() {
+      super({ loadKeytar: async () => ({ getPassword: fail, setPassword: fail, deletePassword: fail }) });
+    }
+  }
+  return { ...original, KeytarSecretStore: KeytarWithoutKeyring };
 });
 // Resolve the mock once now: vi.resetModules() below re-runs main.ts for each test but keeps this fake instance.
 await import('electron');
