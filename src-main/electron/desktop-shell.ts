@@ -61,7 +61,7 @@ export class DesktopShell {
     });
 
     // After sleep, schedules missed while the machine was suspended get their misfire policies applied at once.
-    powerMonitor.on('resume', () => void this.core.scheduler.wiring.notifyWake());
+    powerMonitor.on('resume', this.onResume);
 
     this.showWindow();
   }
@@ -119,7 +119,14 @@ export class DesktopShell {
     this.transport = null;
     this.tray?.destroy();
     this.tray = null;
+    powerMonitor.off('resume', this.onResume);
   }
+
+  private readonly onResume = (): void => {
+    this.core.scheduler.wiring.notifyWake().catch((err: unknown) => {
+      console.error('[desktop-shell] catching up on schedules after resume failed:', err instanceof Error ? err.message : err);
+    });
+  };
 
   private onTrayAction(action: TrayAction): void {
     if (action.type === 'open-window') this.showWindow();

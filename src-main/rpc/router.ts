@@ -12,7 +12,7 @@ import {
   type CallParsedInput,
   type InvokeResult,
 } from '../../src-shared/contract';
-import { AppError, isAppError } from '../core/errors';
+import { isAppError } from '../core/errors';
 import type { BusListener, EventBus } from '../core/event-bus';
 
 export interface CallContext {
@@ -84,5 +84,3 @@ export class Router {
     return this.bus.subscribe(listener);
   }
 }
-
-export { AppError };

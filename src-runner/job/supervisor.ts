@@ -196,7 +196,15 @@ export class JobSupervisor {
         this.pump();
         return;
       case 'env':
-        if (this.state === 'starting' && !this.child && !this.exit) void this.startScript(m.values);
+        if (this.state === 'starting' && !this.child && !this.exit) {
+          // spawn throws on an environment value with a NUL byte: the job fails and the runner stays up to report it.
+          // Only the error code is kept: Node's message quotes the offending value, which may be a secret.
+          this.startScript(m.values).catch((err: unknown) => {
+            if (this.exit) return;
+            this.fail(`the script could not be started (${(err as NodeJS.ErrnoException)?.code ?? 'error'}); check the event's environment values`);
+            this.pump();
+          });
+        }
         return;
       case 'ack':
         this.acknowledge(m.upTo);

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
+import { parseJsonColumn } from '../db/json-column';
 import type { Row } from '../db/schema';
 import type { EventBus } from '../event-bus';
 import type { Clock } from '../clock';
@@ -201,9 +202,9 @@ export class EventService {
         name: row.name,
         scriptType: row.script_type as ScriptType,
         content: row.content,
-        env: parseJson<Record<string, string>>(row.env, {}),
+        env: parseJsonColumn<Record<string, string>>(row.env, {}),
         timeoutSeconds: row.timeout_seconds,
-        runnerRequirements: row.runner_requirements ? parseJson<RunnerRequirements | null>(row.runner_requirements, null) : null,
+        runnerRequirements: parseJsonColumn<RunnerRequirements | null>(row.runner_requirements, null),
       },
       secrets: values,
       serverIds: await this.serverIdsOf(id),
@@ -226,7 +227,7 @@ export class EventService {
       .execute();
     return rows.map((r) => ({
       id: r.id, scheduledFor: r.scheduled_for, outcome: r.outcome, reason: r.reason,
-      jobIds: parseJson<string[]>(r.job_ids ?? '[]', []), firedAt: r.fired_at,
+      jobIds: parseJsonColumn<string[]>(r.job_ids, []), firedAt: r.fired_at,
     }));
   }
 
@@ -302,15 +303,15 @@ export class EventService {
       description: r.description,
       scriptType: r.script_type as ScriptType,
       content: r.content,
-      env: parseJson<Record<string, string>>(r.env, {}),
+      env: parseJsonColumn<Record<string, string>>(r.env, {}),
       secrets: parseRefs(r.secret_refs).map((s) => ({ name: s.name, isSet: true })),
       timeoutSeconds: r.timeout_seconds,
       retries: r.retries,
       retryBackoffSeconds: r.retry_backoff_seconds,
       executionMode: r.execution_mode as EventView['executionMode'],
-      runnerRequirements: r.runner_requirements ? parseJson<RunnerRequirements | null>(r.runner_requirements, null) : null,
+      runnerRequirements: parseJsonColumn<RunnerRequirements | null>(r.runner_requirements, null),
       servers,
-      schedule: r.schedule ? parseJson<ScheduleSpec | null>(r.schedule, null) : null,
+      schedule: parseJsonColumn<ScheduleSpec | null>(r.schedule, null),
       timeZone: r.time_zone,
       misfirePolicy: r.misfire_policy as MisfirePolicy,
       overlapPolicy: r.overlap_policy as OverlapPolicy,
@@ -325,13 +326,5 @@ export class EventService {
 }
 
 function parseRefs(text: string): SecretRef[] {
-  return parseJson<SecretRef[]>(text, []).filter((r) => r && typeof r.name === 'string' && typeof r.ref === 'string');
-}
-
-function parseJson<T>(text: string, fallback: T): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
+  return parseJsonColumn<SecretRef[]>(text, []).filter((r) => r && typeof r.name === 'string' && typeof r.ref === 'string');
 }

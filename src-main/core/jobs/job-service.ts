@@ -23,6 +23,7 @@ import { LogSinkImpl } from '../logs/log-sink';
 import { assertJobTransition, canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
 import { ServerSlots } from './server-slots';
 import type { ExecutionEvent, ExecutionResult, Executor } from './executor';
+import { JOB_DETACHED, messageOf } from './runner-job-session';
 import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
@@ -124,11 +125,6 @@ export class JobService {
 
   registerResumer(mode: string, fn: Resumer): void {
     this.resumers.set(mode, fn);
-  }
-
-  /** Per-server load, for diagnostics and tests. */
-  serverLoad(serverId: string): { running: number; waiting: number } {
-    return this.slots.load(serverId);
   }
 
   /** Creates one job per server (QUEUED) and returns at once; the jobs run in the background. */
@@ -299,8 +295,13 @@ export class JobService {
       if (!resumer) continue;
       this.track(row.id, row.event_id, async (active) => {
         const log = await this.latestLog(row.id);
+        // The same values an attempt masks: the event's secrets and the secret variables its script can read.
         let secrets: string[] = [];
-        if (row.event_id) secrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
+        if (row.event_id) {
+          const eventSecrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
+          const variableSecrets = (await this.variablesFor(row.event_id).catch(() => null))?.secretValues ?? [];
+          secrets = [...eventSecrets, ...variableSecrets];
+        }
         const sink = log ? new LogSinkImpl(log.id, this.deps.logs, secrets, () => this.deps.clock.now()) : null;
         let finished = false;
         const ctx: ResumeContext = {
@@ -422,7 +423,7 @@ export class JobService {
     } catch (err) {
       // A runner job the app is leaving running on the server (it is stopping): the job stays RUNNING, nothing ends,
       // and the next start hands it to the 'runner-ssh' resumer (see RunnerJobSession.detach).
-      if (isAppError(err) && err.code === 'JOB_DETACHED') {
+      if (isAppError(err) && err.code === JOB_DETACHED) {
         await active.running;
         return null;
       }
@@ -638,12 +639,6 @@ function toJobView(r: JobViewRow): JobView {
     finishedAt: r.finished_at,
     durationMs: started !== null && finished !== null ? Math.max(0, finished - started) : null,
   };
-}
-
-function messageOf(err: unknown): string {
-  if (isAppError(err)) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 function abortReason(active: ActiveJob, fallback: string): string {

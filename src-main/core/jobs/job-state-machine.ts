@@ -1,6 +1,7 @@
 /**
  * The one module that decides which job and log state changes are allowed (ARCHITECTURE.md "Job and log states").
- * Every service that moves a job or a log asks here first; a move not listed is refused with JOB_STATE_INVALID.
+ * Every service that moves a job or a log asks here first; a move not listed is refused with
+ * JOB_STATE_INVALID (LOG_STATE_INVALID for a log).
  * It holds no state and never touches the database.
  *
  * Beyond the design card's happy path it allows, on purpose:

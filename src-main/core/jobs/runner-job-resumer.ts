@@ -1,6 +1,6 @@
 /**
  * The 'runner-ssh' resumer: at start-up the JobService hands every runner job a previous run of the app left
- * QUEUED/DISPATCHING/RUNNING to RunnerSshExecutor.resume, which re-attaches to the ones still running and collects
+ * DISPATCHING/RUNNING to RunnerSshExecutor.resume, which re-attaches to the ones still running and collects
  * the ones that finished meanwhile. A job detached again (the app stopping during the resume) is left as it is.
  */
 import { isAppError } from '../errors';

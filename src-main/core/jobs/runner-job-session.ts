@@ -22,6 +22,7 @@ import type { VariablesService } from '../variables/variables-service';
 import { AppError, isAppError } from '../errors';
 import type { CompatibleRunner } from '../runners/runner-service';
 import type { ExecutionResult, LogSink } from './executor';
+import { shellQuote } from './direct-ssh-executor';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import {
   HelperArgs,
@@ -75,11 +76,6 @@ export interface RunnerSessionInit {
   signal: AbortSignal;
   /** When the job started (the timeout counts from here). */
   startedAtMs: number;
-}
-
-/** Shell-quotes one word. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export class RunnerJobSession {
@@ -166,7 +162,7 @@ export class RunnerJobSession {
       };
       const cmd =
         `umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
-        `( setsid nohup ${this.init.runner.command} run --job ${shq(this.init.jobId)} --payload ${shq(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
+        `( setsid nohup ${this.init.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
       const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
       const pid = Number((r.stdout ?? '').trim().split('\n').pop());
       if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
@@ -225,7 +221,7 @@ export class RunnerJobSession {
     await this.closeLink();
     await this.openLink(true);
     const file: RunnerStartFile = { token: await this.mintToken(), port: this.tunnel!.remotePort };
-    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shq(this.init.jobId)} --port ${this.tunnel!.remotePort}`;
+    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${this.tunnel!.remotePort}`;
     const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
     if (r.code === 3) {
       throw new AppError('RUNNER_JOB_GONE', `${this.init.serverName} has no record of this job any more (~/.cronium/jobs/${this.init.jobId} is gone)`);
@@ -302,7 +298,11 @@ export class RunnerJobSession {
     this.silenceReported = false;
     switch (msg.type) {
       case 'hello':
-        void this.onHello(ch, msg);
+        // Minting the token can fail (keychain): the runner is dropped and reconnects, or the link is re-attached.
+        this.onHello(ch, msg).catch((err) => {
+          console.warn(`[runner] job ${this.init.jobId}: answering the runner's hello failed: ${messageOf(err)}`);
+          ch.close('hello failed');
+        });
         return;
       case 'log': {
         if (ch !== this.channel) return;
@@ -314,7 +314,10 @@ export class RunnerJobSession {
       case 'exit':
         if (ch !== this.channel) return;
         if (msg.lastSeq > this.aggregator.lastRunnerSeq) return this.askReplay(ch);
-        void this.complete(ch, msg);
+        // `finished` is already set when this fails: without a result here the job would wait forever.
+        this.complete(ch, msg).catch((err) => {
+          this.finish({ status: 'FAILURE', exitCode: msg.code, signal: msg.signal, reason: `recording the end of the job failed: ${messageOf(err)}` });
+        });
         return;
       case 'helper.request':
         void this.answerHelper(msg.id, msg.op, msg.args);
@@ -429,7 +432,7 @@ export class RunnerJobSession {
     else {
       // The socket is down: end the process group over SSH; the runner reports the exit once re-attached.
       void this.deps.ssh
-        .exec(this.init.serverId, `${this.init.runner.command} cancel --job ${shq(this.init.jobId)} --grace ${graceMs}`, { timeoutMs: graceMs + 10_000 })
+        .exec(this.init.serverId, `${this.init.runner.command} cancel --job ${shellQuote(this.init.jobId)} --grace ${graceMs}`, { timeoutMs: graceMs + 10_000 })
         .catch(() => undefined);
     }
     // A runner that never confirms (unreachable for good) does not hold the job forever.

@@ -45,12 +45,6 @@ export class ServerSlots {
     });
   }
 
-  /** Jobs running / waiting on a server (for tests and the UI). */
-  load(serverId: string): { running: number; waiting: number } {
-    const q = this.queues.get(serverId);
-    return { running: q?.running ?? 0, waiting: q?.waiting.length ?? 0 };
-  }
-
   private releaser(serverId: string): () => void {
     let released = false;
     return () => {

@@ -9,6 +9,7 @@
  * Every route checks a bearer token first; none returns a secret or a path of this workstation.
  */
 import type http from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import type { AppDatabase } from '../db/database';
@@ -79,7 +80,6 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
   listener.addRoute('GET', '/api/payloads/:id/download', async ({ params }) => {
     const p = await d.payloads.getById(params.id);
     if (!p) throw new AppError('NOT_FOUND', `There is no payload ${params.id} (it may have been cleaned up after RUNNER_CACHE_TTL_DAYS).`);
-    const { readFile } = await import('node:fs/promises');
     return {
       status: 200,
       body: await readFile(p.path),
@@ -121,6 +121,8 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     const after = Number(new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('after') ?? 0) || 0;
     let sent = after;
     let replaying = true;
+    /** The log reached a final status while the replay ran: close once the replay is out, not before. */
+    let endedDuringReplay = false;
     const held: LogLine[] = [];
     const send = (frame: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(frame));
     const sendLines = (lines: LogLine[]) => {
@@ -139,7 +141,9 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
       const log = (payload as { log: { id: string; status: LogStatus } }).log;
       if (log.id !== logId) return;
       send({ type: 'status', logId, status: log.status });
-      if (isFinalLogStatus(log.status)) ws.close(1000, 'log complete');
+      if (!isFinalLogStatus(log.status)) return;
+      if (replaying) endedDuringReplay = true;
+      else ws.close(1000, 'log complete');
     });
     ws.on('close', () => {
       offLines();
@@ -156,7 +160,7 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
         }
         replaying = false;
         sendLines(held.splice(0));
-        if (isFinalLogStatus(view.status) && (await d.logs.get(logId)).lastSequence <= sent) ws.close(1000, 'log complete');
+        if (endedDuringReplay || (isFinalLogStatus(view.status) && (await d.logs.get(logId)).lastSequence <= sent)) ws.close(1000, 'log complete');
       } catch (err) {
         send({ type: 'error', message: err instanceof AppError ? err.message : 'the log could not be read' });
         ws.close(1011, 'error');

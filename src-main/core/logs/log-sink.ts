@@ -70,12 +70,6 @@ export class LogSinkImpl implements LogSink {
     });
   }
 
-  /** Like setStatus, but the caller learns whether the move was refused (used by the JobService for final statuses). */
-  async setStatusChecked(status: LogStatus, extra: { exitCode?: number | null } = {}): Promise<void> {
-    await this.pending;
-    await this.store.setStatus(this.logId, status, extra);
-  }
-
   async flush(): Promise<void> {
     await this.pending;
     this.store.flushAll(this.logId);

@@ -33,15 +33,6 @@ export class LogStreamService {
     else this.subscribers.delete(logId);
   }
 
-  isSubscribed(logId: string): boolean {
-    return this.subscribers.has(logId);
-  }
-
-  /** How many logs have at least one subscriber (for tests and diagnostics). */
-  get subscribedCount(): number {
-    return this.subscribers.size;
-  }
-
   private publish(logId: string, lines: LogLine[]): void {
     if (!this.subscribers.has(logId) || lines.length === 0) return;
     const newest = lines.length > MAX_LINES_PER_BATCH ? lines.slice(lines.length - MAX_LINES_PER_BATCH) : lines;

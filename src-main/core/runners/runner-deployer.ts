@@ -258,7 +258,7 @@ export class RunnerDeployer {
         this.retry('upload', req, async () => {
           const connection = await this.deps.ssh.acquire(serverId);
           await connection.mkdirp(dir, 0o700);
-          await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload', req));
+          await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
         }),
       );
       transferredBytes = sendBytes;
@@ -352,11 +352,11 @@ export class RunnerDeployer {
   private async exec(serverId: string, name: string, command: string, step: DeployStep, signal: AbortSignal, deadline: number): Promise<ExecResult> {
     return this.retry(step, { serverName: name, signal, deadline }, async () => {
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || signal.aborted) throw this.timeout(name, step, { deadline });
+      if (remaining <= 0 || signal.aborted) throw this.timeout(name, step);
       try {
         return await this.deps.ssh.exec(serverId, command, { signal, timeoutMs: remaining, maxCollectBytes: 1024 * 1024 });
       } catch (err) {
-        if (signal.aborted || (isAppError(err) && err.code === 'EXEC_TIMEOUT')) throw this.timeout(name, step, { deadline });
+        if (signal.aborted || (isAppError(err) && err.code === 'EXEC_TIMEOUT')) throw this.timeout(name, step);
         throw err;
       }
     });
@@ -377,8 +377,7 @@ export class RunnerDeployer {
     }
   }
 
-  private timeout(name: string, step: DeployStep, req: { deadline: number }): AppError {
-    void req;
+  private timeout(name: string, step: DeployStep): AppError {
     return deployError('RUNNER_DEPLOY_TIMEOUT', step, `Deploying the runner to ${name} took longer than the deployment timeout (stopped during ${step}). Check the link to the server, or raise Settings > Runner > deployment timeout.`);
   }
 }

@@ -8,7 +8,7 @@ import { RunnerDeploymentStatus } from '../../../src-shared/contract/runners';
 import { AppError } from '../errors';
 import type { ListenerAuth } from '../listener/auth';
 import type { LocalListener } from '../listener/local-listener';
-import type { ArtifactStore } from './artifact-store';
+import { JS_ARTIFACT_PLATFORM, type ArtifactStore } from './artifact-store';
 import { compareVersions } from './runner-version';
 import type { RunnerService } from './runner-service';
 import { healthView } from './runner-deployments';
@@ -32,7 +32,7 @@ export function registerRunnerRoutes(
     async ({ params }) => {
       await deps.runners.ready();
       const all = await deps.artifacts.list();
-      const fits = all.filter((a) => (a.os === params.os && a.arch === params.arch) || (params.os === 'any' && a.kind === 'js'));
+      const fits = all.filter((a) => (a.os === params.os && a.arch === params.arch) || (params.os === JS_ARTIFACT_PLATFORM && a.kind === 'js'));
       const latest = fits.sort((a, b) => compareVersions(b.version, a.version) || (a.kind === 'sea' ? -1 : 1))[0];
       if (!latest) throw new AppError('NOT_FOUND', `There is no runner artifact for ${params.os}-${params.arch}; build one with npm run build:runner.`);
       return {

@@ -8,6 +8,7 @@
  * It never decides when to fire (the Scheduler does) and never runs a script (the JobService does).
  */
 import type { AppDatabase } from '../db/database';
+import { parseJsonColumn } from '../db/json-column';
 import type { Clock } from '../clock';
 import type { EventBus } from '../event-bus';
 import type { EventService, EventScheduleChange } from '../events/event-service';
@@ -33,15 +34,6 @@ export interface SchedulerWiringDeps {
   store?: FireStore;
   /** A due time handled later than this counts as missed (default: the Scheduler's 60 s). */
   graceMs?: number;
-}
-
-function parseJson<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
 }
 
 export class SchedulerWiring {
@@ -121,7 +113,10 @@ export class SchedulerWiring {
       this.lastCheck = now;
       if (late > WAKE_JUMP_MS) {
         console.info(`[scheduler] the clock jumped ${Math.round(late / 1000)} s (the computer slept or its time changed); catching up on missed schedules`);
-        void this.notifyWake().finally(() => this.armWakeWatch());
+        // A failed catch-up is reported, never left as an unhandled rejection (that would end serve mode).
+        this.notifyWake()
+          .catch((err) => console.error('[scheduler] catching up after the clock jump failed:', err instanceof Error ? err.message : err))
+          .finally(() => this.armWakeWatch());
         return;
       }
       this.armWakeWatch();
@@ -136,7 +131,7 @@ export class SchedulerWiring {
       .where('enabled', '=', 1)
       .execute();
     for (const e of events) {
-      const spec = parseJson<ScheduleSpec>(e.schedule);
+      const spec = parseJsonColumn<ScheduleSpec | null>(e.schedule, null);
       if (!spec) continue;
       this.upsert({
         kind: 'event', id: e.id, spec, timeZone: e.time_zone, misfirePolicy: e.misfire_policy as MisfirePolicy,
@@ -150,7 +145,7 @@ export class SchedulerWiring {
       .where('enabled', '=', 1)
       .execute();
     for (const w of workflows) {
-      const stored = parseJson<{ spec: ScheduleSpec; misfirePolicy: MisfirePolicy; overlapPolicy: OverlapPolicy }>(w.schedule);
+      const stored = parseJsonColumn<{ spec: ScheduleSpec; misfirePolicy: MisfirePolicy; overlapPolicy: OverlapPolicy } | null>(w.schedule, null);
       if (!stored?.spec) continue;
       this.upsert({
         kind: 'workflow', id: w.id, spec: stored.spec, timeZone: w.time_zone, misfirePolicy: stored.misfirePolicy ?? 'run_once',

@@ -238,7 +238,7 @@ export class Scheduler {
   /** The jobs service calls this when an owner's run ends, so a queued fire starts without waiting for the poll. */
   runEnded(kind: OwnerKind, id: string): void {
     const entry = this.entries.get(ownerKey(kind, id));
-    if (entry?.pending && this.started) void this.tick();
+    if (entry?.pending && this.started) this.tickInBackground();
   }
 
   /** Resolves when no tick and no dispatch is in progress (tests and shutdown). */
@@ -272,12 +272,17 @@ export class Scheduler {
       this.heap.pop(); // stale: the owner was removed or rescheduled
     }
     if (this.hasPending()) wakeAt = Math.min(wakeAt, now + this.queuePollMs);
-    this.timer = this.deps.clock.setTimeout(() => void this.tick(), Math.max(0, wakeAt - now));
+    this.timer = this.deps.clock.setTimeout(() => this.tickInBackground(), Math.max(0, wakeAt - now));
   }
 
   private hasPending(): boolean {
     for (const e of this.entries.values()) if (e.pending) return true;
     return false;
+  }
+
+  /** A tick nobody awaits: a failure (e.g. the database closing under it) is logged, never an unhandled rejection. */
+  private tickInBackground(): void {
+    this.tick().catch((err) => console.error('[scheduler] checking due schedules failed:', err instanceof Error ? err.message : err));
   }
 
   /** Handles every due owner, then re-arms. One tick at a time; a request during a tick runs another after it. */

@@ -38,7 +38,6 @@ export function sameFingerprint(a: string, b: string): boolean {
  */
 export class HostKeyVerifier {
   private refused: AppError | undefined;
-  private presented: HostKeyInfo | undefined;
 
   constructor(
     private readonly server: { name: string; host: string; port: number; pinnedFingerprint: string | null },
@@ -46,7 +45,6 @@ export class HostKeyVerifier {
 
   readonly verify = (rawKey: Buffer): boolean => {
     const seen = { fingerprint: fingerprintOf(rawKey), algorithm: algorithmOf(rawKey) };
-    this.presented = seen;
     const pinned = this.server.pinnedFingerprint;
     if (pinned === null || pinned.trim() === '') {
       this.refused = hostKeyUntrusted(this.server, seen);
@@ -61,10 +59,6 @@ export class HostKeyVerifier {
 
   refusal(): AppError | undefined {
     return this.refused;
-  }
-
-  presentedKey(): HostKeyInfo | undefined {
-    return this.presented;
   }
 }
 

@@ -472,7 +472,7 @@ export class SshConnection {
     try {
       this.latencyMs = await this.ping(this.options.livenessTimeoutMs);
       this.options.onLiveness?.(this.latencyMs);
-    } catch (err) {
+    } catch {
       if (!this.isOpen) return;
       // A busy link (a large transfer queued ahead of the check) still delivers bytes: only silence means dead.
       if (this.lastReceivedAt > sentAt) return;
@@ -480,7 +480,6 @@ export class SshConnection {
       this.closeError = connectionLost(this.ctx, reason);
       this.intendedReason ??= 'dead';
       this.options.onDead?.(reason);
-      void err;
       this.sock.destroy();
     } finally {
       this.pingInFlight = false;

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId } from '../db/ids';
+import { parseJsonColumn } from '../db/json-column';
 import type { Row } from '../db/schema';
 import { AppError } from '../errors';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
@@ -52,15 +53,6 @@ export interface WorkflowRecord {
     position: { x: number; y: number };
   }>;
   edges: Array<{ id: string; source: string; target: string; kind: WorkflowEdgeKind; condition: string | null }>;
-}
-
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
 }
 
 /** undefined stays undefined (SQL NULL); anything else is stored as JSON text. */
@@ -165,7 +157,7 @@ export class WorkflowStore implements RunRecorder {
   }
 
   schedule(row: Row<'workflows'>): StoredSchedule | null {
-    return parseJson<StoredSchedule | null>(row.schedule, null);
+    return parseJsonColumn<StoredSchedule | null>(row.schedule, null);
   }
 
   async view(id: string, nextRunAt: string | null): Promise<WorkflowView> {
@@ -199,7 +191,7 @@ export class WorkflowStore implements RunRecorder {
         serverId: n.server_id,
         label: n.label,
         executionMode: n.execution_mode as WorkflowView['nodes'][number]['executionMode'],
-        runnerRequirements: parseJson<RunnerRequirements | null>(n.runner_requirements, null),
+        runnerRequirements: parseJsonColumn<RunnerRequirements | null>(n.runner_requirements, null),
         timeoutSeconds: n.timeout_seconds,
         position: { x: n.position_x, y: n.position_y },
         eventName: n.event_name,
@@ -243,7 +235,7 @@ export class WorkflowStore implements RunRecorder {
           eventId: n.event_id,
           serverId: n.server_id ?? '',
           executionMode: n.execution_mode as PlanNode['executionMode'],
-          runnerRequirements: parseJson<RunnerRequirements | null>(n.runner_requirements, null),
+          runnerRequirements: parseJsonColumn<RunnerRequirements | null>(n.runner_requirements, null),
           timeoutSeconds: n.timeout_seconds,
         }),
       ),
@@ -342,8 +334,8 @@ export class WorkflowStore implements RunRecorder {
           condition: s.condition === null ? null : s.condition === 1, exitCode: s.exit_code ?? null, reason: s.reason,
           startedAt: s.started_at, finishedAt: s.finished_at,
         };
-        if (s.input !== null) view.input = parseJson<unknown>(s.input, null);
-        if (s.output !== null) view.output = parseJson<unknown>(s.output, null);
+        if (s.input !== null) view.input = parseJsonColumn<unknown>(s.input, null);
+        if (s.output !== null) view.output = parseJsonColumn<unknown>(s.output, null);
         return view;
       }),
     };
