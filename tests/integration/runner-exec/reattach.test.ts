@@ -2,29 +2,42 @@
 // network would), repeatedly; the job keeps running on the server, the log goes PARTIAL with a system line, the app
 // re-attaches and the runner replays: the stored log ends EXACTLY the script's output, no line lost or repeated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshdKeyUser } from '../../harness/sshd';
-import type { TestCore } from '../../harness/test-core';
+import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
+import { createTestCore, type TestCore } from '../../harness/test-core';
 import {
-  FIRST_USER, countLossAndDuplicates, linesOf, recordLogStatuses, runAndWait, saveEvent, sshdSessionPids, start, startRunnerSuite, waitFor, type RunnerSuite,
+  FIRST_USER, USERS_NEEDED, addServer, countLossAndDuplicates, linesOf, requireRunnerBuild, resetHome, runAndWait, saveEvent, sshdSessionPids, start, waitFor,
 } from './runner-exec-fixtures';
 
-let suite: RunnerSuite;
+let sshd: SshdHandle;
 let tc: TestCore;
 let user: SshdKeyUser;
 let serverId: string;
-let statuses: Map<string, string[]>;
+const statuses = new Map<string, string[]>();
 
 beforeAll(async () => {
-  suite = await startRunnerSuite({ userIndex: FIRST_USER, serverName: 'runner-reattach' });
-  ({ tc, user, serverId } = suite);
-  statuses = recordLogStatuses(tc.core);
+  requireRunnerBuild();
+  sshd = await startSshd({ users: USERS_NEEDED });
+  user = sshd.extraUsers[FIRST_USER];
+  resetHome(user);
+  tc = await createTestCore();
+  await tc.core.start();
+  tc.core.bus.subscribe((name, payload) => {
+    if (name !== 'logs/changed') return;
+    const log = (payload as { log: { id: string; status: string } }).log;
+    const list = statuses.get(log.id) ?? [];
+    if (list.at(-1) !== log.status) list.push(log.status);
+    statuses.set(log.id, list);
+  });
+  serverId = await addServer(tc.core, sshd, user, 'runner-reattach');
   // Deploy and warm up once, so the trials below measure re-attaching only.
   const warm = await saveEvent(tc.core, serverId, { scriptType: 'bash', content: 'echo warm\n' });
   expect((await runAndWait(tc.core, warm.id)).status).toBe('SUCCESS');
 }, 180_000);
 
 afterAll(async () => {
-  await suite?.stop();
+  await tc?.cleanup();
+  if (user) resetHome(user);
+  await sshd?.stop();
 });
 
 const N = 20_000;
