@@ -105,7 +105,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const events = new EventService({ db, secrets: ports.secrets, bus, clock });
   const logStore = new LogStore(db, bus, () => clock.now());
   const logStream = new LogStreamService(logStore, bus);
-  const jobs = new JobService({ db, bus, clock, secrets: ports.secrets, logs: logStore, events, servers });
+  const variables = new VariablesService({ db, secrets: ports.secrets, clock });
+  const jobs = new JobService({ db, bus, clock, variables, logs: logStore, events, servers });
   const directExecutor = new DirectSshExecutor(ssh);
   jobs.registerExecutor(directExecutor);
   const artifacts = new ArtifactStore({
@@ -120,7 +121,6 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
   // Runner execution: payloads, helper variables, the runner stream route, the executor, the mode choice, re-attach.
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
-  const variables = new VariablesService({ db, secrets: ports.secrets, clock });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
   const runnerExecutor = new RunnerSshExecutor({
     db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners, events,
@@ -167,16 +167,32 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
-      await schedulerWiring.stop();
-      await workflows.stop();
-      await jobs.stop();
-      await runners.stop();
-      payloads.stopCleanup();
-      ssh.closeAll();
-      logStream.close();
-      logStore.close();
-      await listener.stop();
-      db.close();
+      // Every step runs even when an earlier one fails (a stuck scheduler must not leave SSH, the listener or the
+      // database open); each failure is logged and the first one is rethrown at the end.
+      const steps: Array<[string, () => unknown]> = [
+        ['scheduler', () => schedulerWiring.stop()],
+        ['workflows', () => workflows.stop()],
+        ['jobs', () => jobs.stop()],
+        ['runners', () => runners.stop()],
+        ['payload cleanup', () => payloads.stopCleanup()],
+        ['SSH connections', () => ssh.closeAll()],
+        ['log stream', () => logStream.close()],
+        ['log store', () => logStore.close()],
+        ['listener', () => listener.stop()],
+        ['database', () => db.close()],
+      ];
+      let first: unknown = undefined;
+      let failed = false;
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          console.error(`[core] stopping the ${name} failed:`, err);
+          if (!failed) first = err;
+          failed = true;
+        }
+      }
+      if (failed) throw first;
     },
   };
   // Last, once every executor and resumer is registered: end or hand over the jobs a crash left unfinished.

@@ -26,3 +26,22 @@ export class AppError extends Error {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** The message of anything thrown (an AppError's actionable text, an Error's message, or the value as text). */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/**
+ * Zod issues as field messages ("runner.cacheTtlDays" -> message; "_" for the input as a whole), the first issue of
+ * each field winning, so forms can place them. Used by the router and by services that validate their own input.
+ */
+export function zodFieldErrors(issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const key = issue.path.map(String).join('.') || '_';
+    if (!(key in fields)) fields[key] = issue.message;
+  }
+  return fields;
+}

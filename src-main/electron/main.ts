@@ -12,6 +12,7 @@ import { registerAppScheme } from './app-protocol';
 import { DesktopShell } from './desktop-shell';
 import { startUpdater, type UpdaterHandle } from './updater';
 import { hardenWebContents } from './window';
+import { messageOf } from '../core/errors';
 
 /** The folder holding package.json: the repo when run with `electron .`, app.asar when packaged. */
 const appRoot = app.getAppPath();
@@ -23,7 +24,7 @@ let shutdown: Promise<void> | null = null;
 let stopped = false;
 
 function fatal(title: string, err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   console.error(`[main] ${title}:`, err);
   dialog.showErrorBox(title, message);
   app.exit(1);

@@ -12,6 +12,7 @@ import { createHandlers } from '../rpc/handlers';
 import { Router } from '../rpc/router';
 import { parseServeOptions, ServeUsageError } from './serve-options';
 import { startServeHost, type ServeHost } from './serve-host';
+import { messageOf } from '../core/errors';
 
 /** The stdout line tests and scripts wait for; exactly one is printed per start. */
 export const SERVE_READY_PREFIX = 'Cronium Desktop (serve mode) ready:';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     await core.secrets.check();
   } catch (err) {
     // The app still runs: the Dashboard shows the same message, and features that need secrets refuse clearly.
-    console.warn(`Keychain unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    console.warn(`Keychain unavailable: ${messageOf(err)}`);
   }
   console.log(`Data folder: ${options.dataDir}`);
   console.log(`${SERVE_READY_PREFIX} ${host.url}`);
@@ -71,7 +72,7 @@ main().catch((err) => {
     console.error(err.message);
     process.exit(2);
   }
-  console.error(`Cronium Desktop (serve mode) could not start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Cronium Desktop (serve mode) could not start: ${messageOf(err)}`);
   if (err instanceof Error && err.stack && !(err as { code?: string }).code) console.error(err.stack);
   process.exit(1);
 });

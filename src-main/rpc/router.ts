@@ -12,7 +12,7 @@ import {
   type CallParsedInput,
   type InvokeResult,
 } from '../../src-shared/contract';
-import { isAppError } from '../core/errors';
+import { isAppError, zodFieldErrors } from '../core/errors';
 import type { BusListener, EventBus } from '../core/event-bus';
 
 export interface CallContext {
@@ -29,15 +29,6 @@ export type HandlerMap = { [K in CallName]: Handler<K> };
 /** The handlers of one domain, e.g. HandlersFor<'servers/list' | 'servers/save'>. */
 export type HandlersFor<K extends CallName> = { [P in K]: Handler<P> };
 
-export function zodFieldErrors(err: ZodError): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of err.issues) {
-    const key = issue.path.map(String).join('.') || '_';
-    if (!(key in fields)) fields[key] = issue.message;
-  }
-  return fields;
-}
-
 export class Router {
   constructor(
     private readonly handlers: HandlerMap,
@@ -51,7 +42,7 @@ export class Router {
     const spec = calls[name];
     const parsed = spec.input.safeParse(rawInput);
     if (!parsed.success) {
-      const fields = zodFieldErrors(parsed.error);
+      const fields = zodFieldErrors(parsed.error.issues);
       const summary = Object.entries(fields)
         .map(([k, v]) => `${k}: ${v}`)
         .join('; ');
@@ -71,7 +62,7 @@ export class Router {
       if (err instanceof ZodError) {
         return {
           ok: false,
-          error: { code: 'INVALID_INPUT', message: err.issues[0]?.message ?? 'Invalid input.', fields: zodFieldErrors(err) },
+          error: { code: 'INVALID_INPUT', message: err.issues[0]?.message ?? 'Invalid input.', fields: zodFieldErrors(err.issues) },
         };
       }
       console.error(`[router] ${name} failed:`, err);

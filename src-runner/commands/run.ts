@@ -13,7 +13,7 @@ export const runCommand: RunnerCommand = {
   summary: 'run a job from its payload and stream it to the app (started by the app)',
   args: '--job <id> (--payload <checksum> | --resume)',
   async run(args, io) {
-    const a = parseJobArgs(args, ['job', 'payload', 'resume', 'port']);
+    const a = parseJobArgs(args, ['job', 'payload', 'resume']);
     if (!a.job || (!a.payload && !a.resume)) {
       io.stderr('run: needs --job and --payload (or --resume)\n');
       return RUNNER_EXIT_USAGE;

@@ -1,10 +1,10 @@
 /**
  * JobSupervisor: one job on the server, from payload to delivered exit. It verifies and unpacks the payload, waits for
- * the secret environment over the authenticated socket, runs the script in its own process group, numbers and spools
- * every output line BEFORE sending it, streams batches (LOG_STREAM_BUFFER_SIZE bytes or ~5 ms), replays from the app's
- * `welcome.resumeFrom` after every reconnection, relays helper calls, and ends only when the app has acknowledged the
- * last line and the exit (or, finished and unattended, after a linger time: `attach` resumes it later). It never
- * writes a secret to disk and never drops a line.
+ * the secret environment over the authenticated socket, runs the script in its own process group, masks secrets in,
+ * numbers and spools every output line BEFORE sending it, streams batches (LOG_STREAM_BUFFER_SIZE bytes or ~5 ms),
+ * replays from the app's `welcome.resumeFrom` after every reconnection, relays helper calls, and ends only when the
+ * app has acknowledged the last line and the exit (or, finished and unattended, after a linger time: `attach` resumes
+ * it later). It never writes a secret to disk and never drops a line.
  *
  * Re-attach (documented choice): `cronium-runner attach` writes the new port and token to attach.json and sends the
  * supervisor SIGUSR1; the supervisor reads (and deletes) the file and reconnects there at once. When no supervisor is
@@ -31,7 +31,7 @@ import { readJobState, writeJobState, type JobStateRecord } from '../job-folder'
 import { payloadDir } from '../paths';
 import { runtimeKind } from '../runtime-kind';
 import { HelperServer } from './helper-server';
-import { RunnerLineSplitter } from './line-splitter';
+import { JobOutput } from './job-output';
 import { openPayload } from './payload';
 import { Spool } from './spool';
 import { StreamClient } from './stream-client';
@@ -199,7 +199,7 @@ export class JobSupervisor {
         if (this.state === 'starting' && !this.child && !this.exit) {
           // spawn throws on an environment value with a NUL byte: the job fails and the runner stays up to report it.
           // Only the error code is kept: Node's message quotes the offending value, which may be a secret.
-          this.startScript(m.values).catch((err: unknown) => {
+          this.startScript(m.values, m.mask ?? []).catch((err: unknown) => {
             if (this.exit) return;
             this.fail(`the script could not be started (${(err as NodeJS.ErrnoException)?.code ?? 'error'}); check the event's environment values`);
             this.pump();
@@ -308,7 +308,7 @@ export class JobSupervisor {
 
   // ---- the script -------------------------------------------------------------------------------------------------
 
-  private async startScript(secrets: Record<string, string>): Promise<void> {
+  private async startScript(secrets: Record<string, string>, alsoMask: string[]): Promise<void> {
     const manifest = this.manifest!;
     const folder = path.join(this.o.dir, 'payload');
     const script = path.join(folder, manifest.entry);
@@ -344,12 +344,10 @@ export class JobSupervisor {
     this.startedAt = Date.now();
     const child = spawn(cmd, args as string[], { cwd: this.o.env.HOME || os.homedir(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const splitters = { stdout: new RunnerLineSplitter(), stderr: new RunnerLineSplitter() };
-    const take = (stream: 'stdout' | 'stderr', texts: string[]) => {
-      if (texts.length === 0) return;
-      const ts = new Date().toISOString();
-      const lines: WireLine[] = texts.map((text, i) => ({ seq: this.spool.lastSeq + 1 + i, stream, ts, text }));
-      this.spool.append(lines);
+    // Secrets are masked before a line reaches the spool (a file on the server) and before a long line is cut.
+    const output = new JobOutput(this.spool, [...Object.values(secrets), ...alsoMask]);
+    const take = (lines: WireLine[]) => {
+      if (lines.length === 0) return;
       for (const l of lines) {
         this.recent.push(l);
         this.pendingBytes += l.text.length + 64;
@@ -360,8 +358,8 @@ export class JobSupervisor {
       }
       this.schedulePump(this.pendingBytes >= this.bufferBytes);
     };
-    child.stdout!.on('data', (c: Buffer) => take('stdout', splitters.stdout.push(c)));
-    child.stderr!.on('data', (c: Buffer) => take('stderr', splitters.stderr.push(c)));
+    child.stdout!.on('data', (c: Buffer) => take(output.push('stdout', c)));
+    child.stderr!.on('data', (c: Buffer) => take(output.push('stderr', c)));
     child.on('error', (err) => {
       if (this.exit) return;
       this.child = null;
@@ -370,8 +368,7 @@ export class JobSupervisor {
     });
     child.on('close', (code, signal) => {
       if (this.exit) return;
-      take('stdout', splitters.stdout.end());
-      take('stderr', splitters.stderr.end());
+      take(output.end());
       this.spool.sync();
       clearTimeout(this.killTimer);
       this.state = 'exited';

@@ -118,10 +118,14 @@ export const WelcomeMessage = z.object({
 
 export const AckMessage = z.object({ type: z.literal('ack'), upTo: Seq });
 
-/** Secret values for the script's environment: held in memory by the runner, never written to disk. */
+/**
+ * Secret values for the script's environment, and further secret values the script can read (secret variables, via
+ * getVariable) to mask: held in memory by the runner, masked in every line before it is spooled, never written to disk.
+ */
 export const EnvMessage = z.object({
   type: z.literal('env'),
   values: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(128), z.string().max(1024 * 1024)),
+  mask: z.array(z.string().max(1024 * 1024)).max(10_000).optional(),
 });
 
 export const HelperResponseMessage = z.object({

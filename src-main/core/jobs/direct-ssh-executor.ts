@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../errors';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
+import { shellQuote } from '../ssh/shell-quote';
 import { ENV_NAME_PATTERN, type ScriptType } from '../../../src-shared/contract/events';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor';
 
@@ -200,10 +201,6 @@ export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event
     .filter(([k]) => ENV_NAME_PATTERN.test(k))
     .map(([k, v]) => `export ${k}=${shellQuote(v)}`);
   return `${lines.join('\n')}\n__CRONIUM_END_${nonce}__\n`;
-}
-
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 function exitReason(code: number, scriptType: ScriptType): string {

@@ -14,8 +14,8 @@ import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
 import type { EventBus } from '../event-bus';
 import type { Clock } from '../clock';
-import { AppError, isAppError } from '../errors';
-import type { SecretStore } from '../secrets/secret-store';
+import { AppError, isAppError, messageOf } from '../errors';
+import type { VariablesService } from '../variables/variables-service';
 import type { EventService } from '../events/event-service';
 import type { ServerService } from '../servers/server-service';
 import type { LogStore } from '../logs/log-store';
@@ -23,7 +23,7 @@ import { LogSinkImpl } from '../logs/log-sink';
 import { assertJobTransition, canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
 import { ServerSlots } from './server-slots';
 import type { ExecutionEvent, ExecutionResult, Executor } from './executor';
-import { JOB_DETACHED, messageOf } from './runner-job-session';
+import { JOB_DETACHED } from './runner-job-session';
 import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
@@ -79,7 +79,8 @@ export interface JobServiceDeps {
   db: AppDatabase;
   bus: EventBus;
   clock: Clock;
-  secrets: SecretStore;
+  /** The variables a job's script sees (and the secret ones its log masks). */
+  variables: VariablesService;
   logs: LogStore;
   events: EventService;
   servers: ServerService;
@@ -299,7 +300,7 @@ export class JobService {
         let secrets: string[] = [];
         if (row.event_id) {
           const eventSecrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
-          const variableSecrets = (await this.variablesFor(row.event_id).catch(() => null))?.secretValues ?? [];
+          const variableSecrets = (await this.deps.variables.visibleTo(row.event_id).catch(() => null))?.secretValues ?? [];
           secrets = [...eventSecrets, ...variableSecrets];
         }
         const sink = log ? new LogSinkImpl(log.id, this.deps.logs, secrets, () => this.deps.clock.now()) : null;
@@ -391,7 +392,7 @@ export class JobService {
     }
     const job = await this.move(jobId, 'DISPATCHING', {});
     const logId = await this.deps.logs.create({ jobId, eventId: plan.event.id, serverId: server.id });
-    const variables = await this.variablesFor(plan.event.id);
+    const variables = await this.deps.variables.visibleTo(plan.event.id);
     const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...variables.secretValues], () => this.deps.clock.now());
     await this.emitJob(jobId);
 
@@ -564,26 +565,6 @@ export class JobService {
 
   private async latestLog(jobId: string): Promise<Row<'logs'> | undefined> {
     return this.deps.db.kysely.selectFrom('logs').selectAll().where('job_id', '=', jobId).orderBy('created_at', 'desc').orderBy(sql`rowid`, 'desc').limit(1).executeTakeFirst();
-  }
-
-  /** Global and event-scoped variables; secret ones are read from the keychain and masked in the log. */
-  private async variablesFor(eventId: string): Promise<{ values: Record<string, string>; secretValues: string[] }> {
-    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', 'in', ['global', `event:${eventId}`]).execute();
-    // Event-scoped values override global ones of the same key.
-    rows.sort((a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1));
-    const values: Record<string, string> = {};
-    const secretValues: string[] = [];
-    for (const r of rows) {
-      if (r.secret_ref) {
-        const v = await this.deps.secrets.get(r.secret_ref);
-        if (v === null) continue;
-        values[r.key] = v;
-        secretValues.push(v);
-      } else if (r.value !== null) {
-        values[r.key] = r.value;
-      }
-    }
-    return { values, secretValues };
   }
 
   private viewQuery() {

@@ -8,11 +8,10 @@
  *    that reason. 'auto' with the runner switched off is plain direct-ssh (nothing was attempted, nothing to record).
  * It deploys through RunnerService only; it never runs anything itself.
  */
-import { AppError } from '../errors';
+import { AppError, messageOf } from '../errors';
 import type { SettingsService } from '../settings/settings-service';
 import type { ModeResolver } from './job-service';
 import type { RunnerLocator } from './runner-ssh-executor';
-import { messageOf } from './runner-job-session';
 
 export function createModeResolver(deps: { settings: SettingsService; runners: RunnerLocator }): ModeResolver {
   return async ({ event, server, requestedMode }) => {

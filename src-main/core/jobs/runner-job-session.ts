@@ -19,10 +19,10 @@ import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
 import type { EventBus } from '../event-bus';
 import type { VariablesService } from '../variables/variables-service';
-import { AppError, isAppError } from '../errors';
+import { AppError, isAppError, messageOf } from '../errors';
 import type { CompatibleRunner } from '../runners/runner-service';
 import type { ExecutionResult, LogSink } from './executor';
-import { shellQuote } from './direct-ssh-executor';
+import { shellQuote } from '../ssh/shell-quote';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import {
   HelperArgs,
@@ -156,14 +156,14 @@ export class RunnerJobSession {
       await this.openLink(false);
       const start: RunnerStartFile = {
         token: await this.mintToken(),
-        port: this.tunnel!.remotePort,
+        port: this.openTunnelPort(),
         payloadPublicKey,
         bufferSize: this.deps.settings.current().streaming.bufferSize,
       };
       const cmd =
         `umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
         `( setsid nohup ${this.init.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
-      const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+      const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
       const pid = Number((r.stdout ?? '').trim().split('\n').pop());
       if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
         throw new AppError('RUNNER_START_FAILED', `the runner did not start (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300) || 'no message'}`);
@@ -208,6 +208,26 @@ export class RunnerJobSession {
     this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
   }
 
+  /**
+   * The remote port of the tunnel openLink() just opened. The session can finish (cancel, timeout, app stopping) or
+   * lose its link while the link is opening; the runner is then not started and the caller gets a clear error.
+   */
+  private openTunnelPort(): number {
+    if (this.finished || !this.tunnel) throw this.linkGone();
+    return this.tunnel.remotePort;
+  }
+
+  private liveConn(): SshConnection {
+    if (this.finished || !this.conn) throw this.linkGone();
+    return this.conn;
+  }
+
+  private linkGone(): AppError {
+    return this.finished
+      ? new AppError('RUNNER_JOB_ENDED', `job ${this.init.jobId} ended while the link to ${this.init.serverName} was opening; the runner was not started`)
+      : new AppError('RUNNER_LINK_LOST', `the link to ${this.init.serverName} closed while it was opening; try again when the server is reachable`);
+  }
+
   private async closeLink(): Promise<void> {
     this.offConnClose?.();
     this.offConnClose = null;
@@ -220,9 +240,10 @@ export class RunnerJobSession {
   private async attachOnce(): Promise<void> {
     await this.closeLink();
     await this.openLink(true);
-    const file: RunnerStartFile = { token: await this.mintToken(), port: this.tunnel!.remotePort };
-    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${this.tunnel!.remotePort}`;
-    const r = await this.conn!.exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
+    const port = this.openTunnelPort();
+    const file: RunnerStartFile = { token: await this.mintToken(), port };
+    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${port}`;
+    const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
     if (r.code === 3) {
       throw new AppError('RUNNER_JOB_GONE', `${this.init.serverName} has no record of this job any more (~/.cronium/jobs/${this.init.jobId} is gone)`);
     }
@@ -340,7 +361,13 @@ export class RunnerJobSession {
     this.replayAskedFrom = -1;
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
     ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, token: await this.mintToken() });
-    if (hello.state === 'starting') ch.send({ type: 'env', values: this.init.secrets });
+    if (hello.state === 'starting') {
+      // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the
+      // script can read through getVariable (read now, from the keychain; the runner keeps them in memory only).
+      const { secretValues } = await this.deps.variables.visibleTo(this.init.event.id);
+      if (ch !== this.channel || this.finished) return;
+      ch.send({ type: 'env', values: this.init.secrets, ...(secretValues.length > 0 ? { mask: secretValues } : {}) });
+    }
     if (this.stopKind && hello.state !== 'exited') ch.send({ type: 'cancel', graceMs: this.o.cancelGraceMs });
     if (this.logStatus === 'PENDING' || this.logStatus === 'PARTIAL') {
       this.recovering ||= this.logStatus === 'PARTIAL';
@@ -547,12 +574,6 @@ function safeJson(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-export function messageOf(err: unknown): string {
-  if (isAppError(err)) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 /** A short label for ssh_runner_connection_failures. */

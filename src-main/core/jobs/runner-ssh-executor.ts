@@ -11,7 +11,7 @@ import type { AppDatabase } from '../db/database';
 import type { Row } from '../db/schema';
 import { nowIso } from '../db/ids';
 import type { Clock } from '../clock';
-import { AppError } from '../errors';
+import { AppError, messageOf } from '../errors';
 import type { EventService } from '../events/event-service';
 import type { PayloadService } from '../payloads/payload-service';
 import type { CompatibleRunner } from '../runners/runner-service';
@@ -19,7 +19,7 @@ import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor';
 import type { ResumeContext } from './job-service';
-import { RunnerJobSession, failureReason, messageOf, type RunnerSessionDeps, type RunnerSessionOptions } from './runner-job-session';
+import { RunnerJobSession, failureReason, type RunnerSessionDeps, type RunnerSessionOptions } from './runner-job-session';
 
 export interface RunnerLocator {
   getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null>;

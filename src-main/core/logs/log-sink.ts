@@ -1,14 +1,15 @@
 /**
- * LogSinkImpl: the LogSink an executor writes one attempt's output to. It splits raw chunks into lines per stream,
- * masks every injected secret (after splitting, so a secret cut across chunks is caught), numbers the lines and hands
- * them to the LogStore. For the runner path it accepts already-numbered lines, dropping duplicates and reporting gaps.
+ * LogSinkImpl: the LogSink an executor writes one attempt's output to. It splits raw chunks into lines per stream
+ * (the splitter masks every injected secret on whole lines, so a secret cut across chunks is caught), numbers the lines
+ * and hands them to the LogStore. For the runner path it accepts already-numbered lines (masked by the runner already,
+ * masked here again in case a secret reached the app only), dropping duplicates and reporting gaps.
  * It is the only writer of its log's lines; it never stores a line unmasked.
  */
 import type { LogSink } from '../jobs/executor';
 import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
 import { nowIso } from '../db/ids';
-import { LineSplitter } from './line-splitter';
-import { SecretMasker } from './secret-masker';
+import { LineSplitter } from '../../../src-shared/logs/line-splitter';
+import { SecretMasker } from '../../../src-shared/logs/secret-masker';
 import type { LogStore } from './log-store';
 
 export class LogSinkImpl implements LogSink {
@@ -25,8 +26,7 @@ export class LogSinkImpl implements LogSink {
     private readonly now: () => number = Date.now,
   ) {
     this.masker = new SecretMasker(secrets);
-    const splitterOptions = this.masker.isEmpty ? {} : { chooseCut: this.masker.chooseCut, cutLookahead: this.masker.maxLength };
-    this.splitters = { stdout: new LineSplitter(splitterOptions), stderr: new LineSplitter(splitterOptions) };
+    this.splitters = { stdout: new LineSplitter({ masker: this.masker }), stderr: new LineSplitter({ masker: this.masker }) };
     this.seq = store.lastSequence(logId);
   }
 
@@ -38,7 +38,7 @@ export class LogSinkImpl implements LogSink {
   writeChunk(stream: 'stdout' | 'stderr', chunk: Buffer): void {
     if (this.ended) return;
     const lines = this.splitters[stream].push(chunk);
-    if (lines.length > 0) this.store_(stream, lines, nowIso(this.now()));
+    if (lines.length > 0) this.store_(stream, lines, nowIso(this.now()), true);
   }
 
   appendSequenced(lines: Array<{ seq: number; stream: LogStream; ts: string; text: string }>): { accepted: number; duplicates: number; gapAfter: number | null } {
@@ -81,13 +81,14 @@ export class LogSinkImpl implements LogSink {
     const at = nowIso(this.now());
     for (const stream of ['stdout', 'stderr'] as const) {
       const rest = this.splitters[stream].end();
-      if (rest.length > 0) this.store_(stream, rest, at);
+      if (rest.length > 0) this.store_(stream, rest, at, true);
     }
     this.ended = true;
   }
 
-  private store_(stream: LogStream, lines: string[], ts: string): void {
-    const mask = !this.masker.isEmpty;
+  /** `masked`: the lines come from a splitter, which masked them already. */
+  private store_(stream: LogStream, lines: string[], ts: string, masked = false): void {
+    const mask = !masked && !this.masker.isEmpty;
     for (const text of lines) {
       this.store.append(this.logId, { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(text) : text });
     }

@@ -236,8 +236,22 @@ export class LogStore {
     await this.db.kysely.updateTable('logs').set(update).where('id', '=', logId).execute();
     const state = this.open.get(logId);
     if (state) state.status = status;
-    if (status === 'SUCCESS' || status === 'FAILURE' || status === 'TIMEOUT' || status === 'CANCELLED') this.open.delete(logId);
+    // A log that ended, or went PARTIAL (its link was lost and may never come back), is released from memory; a
+    // re-attaching runner's next line re-creates its state from the stored row (see state()).
+    if (status === 'SUCCESS' || status === 'FAILURE' || status === 'TIMEOUT' || status === 'CANCELLED' || status === 'PARTIAL') this.release(logId);
     await this.emitChanged(logId);
+  }
+
+  /** How many logs hold state in memory (being written, or re-attached): bounded by the logs in progress. */
+  get openLogCount(): number {
+    return this.open.size;
+  }
+
+  /** Writes what the log still has buffered (lines may arrive while setStatus awaits) and forgets its state. */
+  private release(logId: string): void {
+    if (!this.open.has(logId)) return;
+    this.flushAll(logId);
+    this.open.delete(logId);
   }
 
   async get(logId: string): Promise<LogView> {

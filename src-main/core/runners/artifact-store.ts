@@ -271,12 +271,18 @@ export class ArtifactStore {
     } else {
       const tmp = `${executable}.${process.pid}.tmp`;
       const hash = createHash('sha256');
-      await pipeline(fs.createReadStream(compressedPath), zlib.createGunzip(), async function* (source) {
-        for await (const chunk of source) {
-          hash.update(chunk as Buffer);
-          yield chunk;
-        }
-      }, fs.createWriteStream(tmp, { mode: 0o755 }));
+      try {
+        await pipeline(fs.createReadStream(compressedPath), zlib.createGunzip(), async function* (source) {
+          for await (const chunk of source) {
+            hash.update(chunk as Buffer);
+            yield chunk;
+          }
+        }, fs.createWriteStream(tmp, { mode: 0o755 }));
+      } catch (err) {
+        // A failed unpack (disk full, a read error) must not leave a partial executable next to the artifact.
+        fs.rmSync(tmp, { force: true });
+        throw err;
+      }
       if (hash.digest('hex') !== manifest.sha256) {
         fs.rmSync(tmp, { force: true });
         throw this.tampered(manifest, 'the gzip file changed while it was being unpacked');
@@ -314,7 +320,12 @@ export class ArtifactStore {
     // A new artifact invalidates the unpacked copy of the old one.
     fs.rmSync(path.join(destDir, uncompressedName(manifest.kind)), { force: true });
     const tmp = `${dest}.${process.pid}.tmp`;
-    fs.copyFileSync(source, tmp);
+    try {
+      fs.copyFileSync(source, tmp);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
     if ((await sha256OfFile(tmp)) !== manifest.compressedSha256) {
       fs.rmSync(tmp, { force: true });
       throw this.tampered(manifest, 'the copy in the artifact cache differs from the bundled file');

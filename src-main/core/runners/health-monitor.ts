@@ -10,7 +10,7 @@ import type { RunnerSettings } from '../../../src-shared/contract/settings';
 import type { RunnerHealthReport } from '../../../src-shared/protocol/runner-info';
 import type { Clock } from '../clock';
 import { nowIso } from '../db/ids';
-import { isAppError } from '../errors';
+import { messageOf } from '../errors';
 import type { EventBus } from '../event-bus';
 import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
@@ -97,7 +97,7 @@ export class HealthMonitor {
         running: report.executionQueue.running,
       };
     } catch (err) {
-      const why = isAppError(err) || err instanceof Error ? err.message : String(err);
+      const why = messageOf(err);
       view = {
         state: 'unhealthy',
         reason: `health check failed: ${why}`,

@@ -15,6 +15,7 @@ import {
 import { AppError, isAppError } from '../errors';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
+import { shellQuote } from '../ssh/shell-quote';
 import { platformOfUname, type ArtifactRecord, type ArtifactStore } from './artifact-store';
 
 /** The runners' folder under the login user's home; the runner's own paths.ts spells the same layout. */
@@ -74,10 +75,8 @@ export interface RunnerDeployerDeps {
   artifacts: Pick<ArtifactStore, 'pick' | 'open'>;
 }
 
-/** Single-quotes a value for a POSIX shell. */
-export function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+/** Name prefix of an upload in progress in ~/.cronium/runners/<version>/ (renamed to the runner once verified). */
+export const TEMP_PREFIX = '.cronium-runner.';
 
 export function runnerFileName(kind: RunnerKind): string {
   return kind === 'js' ? 'cronium-runner.cjs' : 'cronium-runner';
@@ -85,7 +84,7 @@ export function runnerFileName(kind: RunnerKind): string {
 
 /** The shell words that start the runner at `path` (the JS artifact runs under the server's node). */
 export function runnerCommand(kind: RunnerKind, path: string): string {
-  return kind === 'js' ? `node ${shq(path)}` : shq(path);
+  return kind === 'js' ? `node ${shellQuote(path)}` : shellQuote(path);
 }
 
 /** A POSIX shell function `sha FILE` printing the file's sha256 with whichever tool the server has. */
@@ -251,8 +250,11 @@ export class RunnerDeployer {
         req.onProgress('verify', `The runner at ${finalPath} does not match the signed checksum; replacing it`);
       }
 
-      const tmpName = `.cronium-runner.${randomBytes(6).toString('hex')}`;
+      const tmpName = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
       const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
+      // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Deploys to one
+      // server are serialised (RunnerService), so every temp file in the version folder now is stale.
+      await this.exec(serverId, name, `d=${shellQuote(dir)}; if [ -d "$d" ]; then rm -f "$d"/${TEMP_PREFIX}*; fi; true`, 'upload', req.signal, req.deadline);
       req.onProgress('upload', `Uploading ${mb(sendBytes)} to ${name}`);
       await timed('upload', () =>
         this.retry('upload', req, async () => {
@@ -267,13 +269,13 @@ export class RunnerDeployer {
       await timed('verify', async () => {
         const script = [
           SHA_FUNCTION,
-          `d=${shq(dir)}; t=${shq(tmpName)}`,
+          `d=${shellQuote(dir)}; t=${shellQuote(tmpName)}`,
           'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
           sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
           's=$(sha "$d/$t")',
           'echo "sha=$s"',
-          `if [ "$s" != ${shq(artifact.sha256)} ]; then cleanup; exit 12; fi`,
-          `chmod 755 "$d/$t" && mv -f "$d/$t" ${shq(finalPath)} || { cleanup; exit 13; }`,
+          `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
+          `chmod 755 "$d/$t" && mv -f "$d/$t" ${shellQuote(finalPath)} || { cleanup; exit 13; }`,
         ].join('\n');
         const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
         const said = (r.stderr ?? '').trim().slice(0, 300);

@@ -21,6 +21,7 @@ import {
 import type { Clock } from '../clock';
 import { compileSchedule, type CompiledSchedule } from './schedule-math';
 import { idempotencyKeyFor, type FireStore, type OwnerKind } from './fire-store';
+import { messageOf } from '../errors';
 
 export interface ScheduleOwnerRef {
   kind: OwnerKind;
@@ -428,7 +429,7 @@ export class Scheduler {
         await this.deps.store.complete(fire.idempotencyKey, jobIds);
         this.deps.onRecord?.({ ...rec, jobIds });
       } catch (err) {
-        const reason = `could not start the run: ${err instanceof Error ? err.message : String(err)}`;
+        const reason = `could not start the run: ${messageOf(err)}`;
         await this.deps.store.complete(fire.idempotencyKey, [], reason).catch(() => undefined);
         this.deps.onRecord?.({ ...rec, reason });
       } finally {

@@ -13,7 +13,7 @@ import {
 } from '../../../src-shared/contract/settings';
 import type { AppDatabase } from '../db/database';
 import { nowIso } from '../db/ids';
-import { AppError } from '../errors';
+import { AppError, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
 import { defaultSettings } from './defaults';
 import { helperJwtSecretFromEnv, readEnvOverrides, type EnvOverride } from './env-overrides';
@@ -131,12 +131,7 @@ export class SettingsService {
 }
 
 function invalid(issues: z.ZodError['issues']): AppError {
-  // Same shape as the router's field errors ("runner.cacheTtlDays" -> message), so forms can place them.
-  const fields: Record<string, string> = {};
-  for (const issue of issues) {
-    const key = issue.path.map(String).join('.') || '_';
-    if (!(key in fields)) fields[key] = issue.message;
-  }
+  const fields = zodFieldErrors(issues);
   return new AppError('INVALID_SETTING', `Settings not saved: ${describeFields(fields)}`, { fields });
 }
 

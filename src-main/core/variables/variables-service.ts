@@ -35,6 +35,30 @@ export class VariablesService {
     return null;
   }
 
+  /**
+   * Every variable a job of `eventId` sees (its event-scoped values win over global ones of the same key), and the
+   * values of the secret ones, read from the keychain, for masking. A secret missing from the keychain is left out.
+   */
+  async visibleTo(eventId: string | null): Promise<{ values: Record<string, string>; secretValues: string[] }> {
+    const scopes = eventId ? ['global', `event:${eventId}`] : ['global'];
+    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', 'in', scopes).execute();
+    // Global rows first, so an event's own value of the same key overwrites it below.
+    rows.sort((a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1));
+    const values: Record<string, string> = {};
+    const secretValues: string[] = [];
+    for (const r of rows) {
+      if (r.secret_ref) {
+        const v = await this.deps.secrets.get(r.secret_ref);
+        if (v === null) continue;
+        values[r.key] = v;
+        secretValues.push(v);
+      } else if (r.value !== null) {
+        values[r.key] = r.value;
+      }
+    }
+    return { values, secretValues };
+  }
+
   /** Sets a value in the given scope ('event' needs the job's event). A secret variable is updated in the keychain. */
   async set(key: string, value: string, ctx: { scope: VariableScope; eventId: string | null }): Promise<void> {
     checkKey(key);

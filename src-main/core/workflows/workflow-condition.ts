@@ -8,6 +8,7 @@
  * An expression that fails while evaluating (e.g. a key missing from output) counts as false, with the reason kept.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { messageOf } from '../errors';
 
 export interface StepOutcome {
   status: string;
@@ -26,7 +27,7 @@ const environment = new Environment({ homogeneousAggregateLiterals: false })
 
 /** The first line of a cel-js message (the rest draws a caret under the source, which the editor does itself). */
 function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   return text.split('\n')[0]!.trim();
 }
 

@@ -20,6 +20,7 @@
  * - Run status: CANCELLED or TIMEOUT as above; FAILURE when some step ended other than SUCCESS and none of its
  *   outgoing edges fired (nothing handled it); otherwise SUCCESS.
  */
+import { messageOf } from '../errors';
 import type { Clock } from '../clock';
 import type { WorkflowRunStatus, WorkflowStepStatus } from '../../../src-shared/contract/workflows';
 import { evaluateCondition } from './workflow-condition';
@@ -337,8 +338,4 @@ export class WorkflowExecutor {
     run.begin();
     return run;
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,6 @@
 // Runner execution end to end against a real OpenSSH sshd: the runner is deployed, the payload uploaded (once), the
 // runner started detached, its lines streamed live through the reverse tunnel into the log, in order, exactly once.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +60,35 @@ describe('runner-ssh execution', () => {
       expect(metrics).toMatch(/streaming_log_latency_count [1-9]/);
       expect(metrics).toMatch(/ssh_runner_execution_duration_count [1-9]/);
       expect(metrics).toMatch(/runner_payload_generation_duration_count [1-9]/);
+    }, 120_000);
+  });
+
+  describe('when the script prints a secret environment value', () => {
+    it('leaves no trace of the value in the job folder on the server, and the log shows it masked', async () => {
+      const secret = `pw-${Math.random().toString(36).slice(2)}-Ωz`;
+      const event = await saveEvent(tc.core, serverId, {
+        scriptType: 'bash',
+        secrets: [{ name: 'API_TOKEN', value: secret }],
+        // Printed whole, inside a longer line, and on stderr; then the job waits so its spool is still there.
+        content: 'echo "$API_TOKEN"\necho "token=${API_TOKEN}!"\necho "err $API_TOKEN" >&2\necho printed\nsleep 2\n',
+      });
+      const job = await start(tc.core, event.id);
+      const jobDir = path.join(user.home, '.cronium/jobs', job.id);
+      // While the job runs its lines are in the spool: read every file of the job folder then, and after the end.
+      await waitFor('the lines in the spool', async () => {
+        const j = await tc.core.jobs.get(job.id);
+        return j.logId && (await linesOf(tc.core, j.logId)).some((l) => l.text === 'printed') && j.status === 'RUNNING';
+      }, 60_000, 20);
+      const grep = () => spawnSync('grep', ['-r', '-F', '-l', '-a', secret, jobDir], { encoding: 'utf8' });
+      const during = grep();
+      expect(during.status, `files holding the secret: ${during.stdout}`).toBe(1);
+      expect(fs.readdirSync(path.join(jobDir, 'spool')).length).toBeGreaterThan(0);
+      const done = await tc.core.jobs.waitForJob(job.id);
+      expect(done.status).toBe('SUCCESS');
+      expect(grep().status).toBe(1);
+      const texts = (await linesOf(tc.core, done.logId!)).map((l) => l.text);
+      expect(texts).toEqual(expect.arrayContaining(['••••••', 'token=••••••!', 'err ••••••']));
+      expect(texts.join('\n')).not.toContain(secret);
     }, 120_000);
   });
 

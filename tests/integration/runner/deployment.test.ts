@@ -109,9 +109,14 @@ describe('runner deployment', () => {
   describe('when the runner binary on the server was altered', () => {
     it('detects the checksum mismatch and replaces it with the signed executable', async () => {
       fs.appendFileSync(seaPath(), Buffer.from('tampered'));
+      // Leftovers of an upload that was cancelled or failed earlier: the next deploy removes them.
+      const stale = [path.join(path.dirname(seaPath()), '.cronium-runner.0badc0ffee00'), path.join(path.dirname(seaPath()), '.cronium-runner.0badc0ffee00.gz')];
+      for (const f of stale) fs.writeFileSync(f, 'half an upload');
       const view = await runners.deployRunner(serverId, '1.0.0');
       expect(view.transferredBytes).toBeGreaterThan(0);
       expect(fileSha256(seaPath())).toBe(view.sha256);
+      for (const f of stale) expect(fs.existsSync(f)).toBe(false);
+      expect(fs.readdirSync(path.dirname(seaPath())).filter((n) => n.startsWith('.cronium-runner.'))).toEqual([]);
       expect(view.history.at(-1)?.message).toMatch(/did not match the signed checksum; replaced/);
     }, 120_000);
   });

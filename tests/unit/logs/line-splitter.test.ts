@@ -1,6 +1,6 @@
 // LineSplitter: lines joined across chunks, UTF-8 split across chunks, invalid bytes replaced, long lines cut.
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../../src-main/core/logs/line-splitter';
+import { LineSplitter } from '../../../src-shared/logs/line-splitter';
 
 function splitAll(chunks: Buffer[], opts?: ConstructorParameters<typeof LineSplitter>[0]): string[] {
   const s = new LineSplitter(opts);

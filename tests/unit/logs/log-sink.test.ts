@@ -55,6 +55,28 @@ describe('LogSinkImpl', () => {
     });
   });
 
+  describe('when the link is lost and the log goes PARTIAL', () => {
+    it('releases the log from memory and continues from the stored row when the runner re-attaches', async () => {
+      const store = test.core.logs.store;
+      const sink = new LogSinkImpl(logId, store, []);
+      await store.setStatus(logId, 'STREAMING');
+      sink.appendSequenced([line(1), line(2, 'x'.repeat(1000))]);
+      expect(store.openLogCount).toBe(1);
+      await store.setStatus(logId, 'PARTIAL');
+      expect(store.openLogCount).toBe(0);
+      // Re-attach: a new sink continues from the stored sequence and tail.
+      const again = new LogSinkImpl(logId, store, []);
+      expect(again.lastSequence).toBe(2);
+      await store.setStatus(logId, 'STREAMING');
+      expect(again.appendSequenced([line(2), line(3)])).toEqual({ accepted: 1, duplicates: 1, gapAfter: null });
+      await again.flush();
+      const view = await store.get(logId);
+      expect(view.lineCount).toBe(3);
+      const { lines } = await store.lines(logId, 0, 10);
+      expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    });
+  });
+
   describe('when a viewer subscribes', () => {
     it('pushes lines of that log only while subscribed', async () => {
       const pushed: number[][] = [];

@@ -1,12 +1,12 @@
 // SecretMasker with the LineSplitter in front of it: a secret is masked wherever the chunk boundaries fall,
 // multi-line secrets line by line, and a long-line cut never splits a secret in two unmasked halves.
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../../src-main/core/logs/line-splitter';
-import { MASK, SecretMasker } from '../../../src-main/core/logs/secret-masker';
+import { LineSplitter } from '../../../src-shared/logs/line-splitter';
+import { MASK, SecretMasker } from '../../../src-shared/logs/secret-masker';
 
 function pipeline(masker: SecretMasker, chunks: Buffer[], maxLineChars?: number): string[] {
-  const s = new LineSplitter({ maxLineChars, chooseCut: masker.chooseCut, cutLookahead: masker.maxLength });
-  return [...chunks.flatMap((c) => s.push(c)), ...s.end()].map((l) => masker.mask(l));
+  const s = new LineSplitter({ maxLineChars, masker });
+  return [...chunks.flatMap((c) => s.push(c)), ...s.end()];
 }
 
 describe('SecretMasker', () => {

@@ -228,6 +228,17 @@ describe('the runner artifact store', () => {
       expect(fs.readFileSync((await store.open(record)).path)).toEqual(content);
     });
 
+    it('removes the partial unpacked file when unpacking fails (disk full), and unpacks at the next open', async () => {
+      const exe = path.join(path.dirname(record.compressedPath), 'cronium-runner');
+      const tmpFile = `${exe}.${process.pid}.tmp`;
+      // Writes to /dev/full fail with ENOSPC after the file opened: the unpack fails mid-way, as on a full disk.
+      fs.symlinkSync('/dev/full', tmpFile);
+      await expect(store.open(record)).rejects.toThrow(/ENOSPC/);
+      expect(fs.existsSync(exe)).toBe(false);
+      expect(() => fs.lstatSync(tmpFile)).toThrow(/ENOENT/);
+      expect(fs.readFileSync((await store.open(record)).path)).toEqual(content);
+    });
+
     it('refuses a manifest whose signed checksum was rewritten to match a swapped file', async () => {
       const evil = Buffer.from('evil');
       const gz = zlib.gzipSync(evil);

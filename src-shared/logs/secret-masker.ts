@@ -1,7 +1,8 @@
 /**
- * SecretMasker: the one place that hides injected secret values in job output. It works on complete lines (after the
- * LineSplitter), so a secret split across two chunks is whole again before it is looked for. A multi-line secret is
- * masked line by line (each of its lines long enough to be recognisable). It must never log or return a secret.
+ * SecretMasker: the one place that hides injected secret values in job output, used by the runner (before a line is
+ * spooled on the server) and by the app (before a line is stored). It works on complete lines or on pieces the
+ * LineSplitter cut outside any secret, so a secret split across chunks is whole again before it is looked for. A
+ * multi-line secret is masked line by line. Pure TypeScript (both bundles use it); it never logs or returns a secret.
  */
 
 export const MASK = '••••••';
