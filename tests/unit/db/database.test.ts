@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { readMigrations } from '../../../src-main/core/db/migrator';
 import { newId, nowIso } from '../../../src-main/core/db/ids';
-import { AppError } from '../../../src-main/core/errors';
 import type { DB } from '../../../src-main/core/db/schema';
+import { refusal } from '../../harness/refusal';
 
 const REPO_MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -44,15 +44,6 @@ function applied(db: AppDatabase): string[] {
   return (db.sqlite.prepare('SELECT name FROM migrations ORDER BY name').all() as { name: string }[]).map((r) => r.name);
 }
 
-function refusal(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-db-test-'));

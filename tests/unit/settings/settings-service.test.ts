@@ -8,10 +8,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Settings, type SettingsView } from '../../../src-shared/contract/settings';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
-import { AppError } from '../../../src-main/core/errors';
 import { EventBus } from '../../../src-main/core/event-bus';
 import { defaultSettings, RUNNER_DEFAULT_VERSION } from '../../../src-main/core/settings/defaults';
 import { SettingsService } from '../../../src-main/core/settings/settings-service';
+import { refusal } from '../../harness/refusal';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -30,15 +30,6 @@ function reopen(env: Record<string, string | undefined> = {}) {
   return openService(env);
 }
 
-function refusal(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the update to be refused');
-}
 
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-settings-test-'));
