@@ -1,16 +1,35 @@
-// Lint: typescript-eslint's recommended rules plus the layering rules of ARCHITECTURE.md, so the layer picture stays true:
+// Lint: typescript-eslint's recommended rules plus the layering rules of ARCHITECTURE.md, so the layer picture stays true
+// (docs/architecture.md "Layering rules"; each rule has a fixture test in tests/unit/lint/):
+// - src-main/core imports no outer layer: not src-main/rpc, headless, electron, preload, nor the renderer;
 // - src-shared imports nothing of ours and nothing from Node or Electron;
+// - src-runner imports only src-shared (never src-main or the renderer);
 // - only src-main/electron/** and the preload import 'electron';
 // - the renderer imports only src-shared (never src-main, src-runner or Node built-ins);
+// - no import cycles among our modules (type-only imports do not count: they vanish at build time);
 // - shell.openExternal is called only from src-main/electron/safe-external.ts.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream'];
+/** Who may not import whom, by resolved file path (import-x/no-restricted-paths: target = the importing file). */
+const layerZones = [
+  {
+    target: './src-main/core',
+    from: ['./src-main/rpc', './src-main/headless', './src-main/electron', './src-main/preload', './src-renderer'],
+    message: 'src-main/core is the inner layer: it must not import rpc, headless, electron, preload or the renderer (they depend on core, not the reverse).',
+  },
+  { target: './src-renderer', from: ['./src-main', './src-runner'], message: 'The renderer imports only src-shared; reach the app through the RPC contract.' },
+  { target: './src-runner', from: ['./src-main', './src-renderer'], message: 'src-runner is shipped alone to servers: it may import src-shared only.' },
+  { target: './src-shared', from: ['./src-main', './src-renderer', './src-runner'], message: 'src-shared imports nothing of ours.' },
+];
+/** Files whose imports are checked for cycles: our production code (tests are leaves) and the cycle fixture. */
+const cycleCheckedFiles = ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-runner/**/*.ts', 'src-renderer/**/*.{ts,tsx}', 'tests/unit/lint/fixtures/cycle/**/*.ts'];
+
 const electronBan = { name: 'electron', message: "Only src-main/electron/** and the preload may import 'electron'." };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'release/**', 'node_modules/**', 'resources/**', 'test-results/**', 'playwright-report/**', '.cache/**'] },
+  { ignores: ['tests/unit/lint/fixtures/**', 'dist/**', 'out/**', 'release/**', 'node_modules/**', 'resources/**', 'test-results/**', 'playwright-report/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,6 +38,24 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
+  },
+  {
+    files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-runner/**/*.ts', 'src-renderer/**/*.{ts,tsx}', 'tests/unit/lint/fixtures/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver': undefined,
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.mts', '.js', '.mjs', '.json', '.node'] })],
+    },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: layerZones }] },
+  },
+  {
+    files: cycleCheckedFiles,
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    files: ['src-renderer/**/*.{ts,tsx}'],
+    rules: { 'import-x/no-nodejs-modules': 'error' },
   },
   {
     files: ['scripts/**/*.{js,mjs}', 'bench/**/*.{js,mjs}', '*.mjs'],

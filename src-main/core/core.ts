@@ -31,7 +31,9 @@ import { PayloadService } from './payloads/payload-service';
 import { VariablesService } from './variables/variables-service';
 import { RunnerStreamHub } from './listener/runner-websocket';
 import { RunnerSshExecutor } from './jobs/runner-ssh-executor';
-import { createModeResolver } from './jobs/mode-resolver';
+import { ExecutionService } from './execution/execution-service';
+import { ModePolicy } from './execution/mode-policy';
+import { RunnerProvisioning } from './execution/runner-provisioning';
 import { registerRunnerJobResumer } from './jobs/runner-job-resumer';
 import { registerStreamingRoutes } from './listener/runner-routes-streaming';
 import type { Scheduler } from './scheduler/scheduler';
@@ -68,6 +70,8 @@ export interface Core {
   servers: ServerService;
   events: EventService;
   jobs: JobService;
+  /** The one home of "run this event on this server": mode policy, ensureRunner, attempt start. */
+  execution: ExecutionService;
   /** The log pipeline: `store` (lines, statuses, queries) and `stream` (live pushes to subscribed renderers). */
   logs: { store: LogStore; stream: LogStreamService };
   /** Runner artifacts this workstation can deploy (verified on every load). */
@@ -108,7 +112,6 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
   const jobs = new JobService({ db, bus, clock, variables, logs: logStore, events, servers });
   const directExecutor = new DirectSshExecutor(ssh);
-  jobs.registerExecutor(directExecutor);
   const artifacts = new ArtifactStore({
     db,
     metrics,
@@ -119,18 +122,19 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
   const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets });
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
-  // Runner execution: payloads, helper variables, the runner stream route, the executor, the mode choice, re-attach.
+  // Execution (core/execution): the one ensureRunner, the mode policy, the start of every attempt; then re-attach.
+  const provisioning = new RunnerProvisioning({ runners, ssh, clock });
+  const policy = new ModePolicy({ settings, provisioning });
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
   const runnerExecutor = new RunnerSshExecutor({
-    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners, events,
-    direct: directExecutor,
+    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, events,
   });
-  jobs.registerExecutor(runnerExecutor);
-  jobs.setModeResolver(createModeResolver({ settings, runners }));
+  const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor] });
+  jobs.useLauncher(execution);
   registerRunnerJobResumer(jobs, runnerExecutor);
   registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams });
-  const workflows = new WorkflowService({ db, bus, clock, jobs: new CoreJobRunner({ jobs, clock, runners: () => runners }) });
+  const workflows = new WorkflowService({ db, bus, clock, jobs: new CoreJobRunner({ jobs }) });
   const schedulerWiring = new SchedulerWiring({ db, clock, bus, events, jobs, workflows });
 
   let stopped = false;
@@ -152,11 +156,13 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     runners,
     listenerAuth,
     payloads,
+    execution,
     variables,
     runnerStreams,
     workflows,
     scheduler: { scheduler: schedulerWiring.scheduler, wiring: schedulerWiring },
     async start() {
+      listenerAuth.assertConfigured(); // a too short HELPER_JWT_SECRET stops start-up here
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
       runners.start();

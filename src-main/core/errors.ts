@@ -4,10 +4,13 @@
  * generic message (the detail goes to the main-process log, never a stack trace to the UI).
  */
 import type { AppErrorShape } from '../../src-shared/contract/define';
+import type { ErrorCode } from '../../src-shared/errors';
+
+export { ErrorCode } from '../../src-shared/errors';
 
 export class AppError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly extra: { fields?: Record<string, string>; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {

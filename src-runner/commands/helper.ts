@@ -1,22 +1,33 @@
 /**
  * `cronium-runner helper <op> [args...]`: the client end of the helper socket for shell scripts (cronium.sh calls
  * it). Sends one request to $CRONIUM_HELPER_SOCKET and prints the value: strings as they are, anything else as JSON.
- *   input | event | getVariable <key> | setVariable <key> <value> [global|event] | output <json-or-text> |
- *   setCondition <true|false>
+ *   input | event | getVariable <key> | setVariable <key> <value|-> [global|event] [secret] | output <json-or-text|-> |
+ *   setCondition <true|false>      ("-": the value is read from stdin)
  */
 import net from 'node:net';
 import { RUNNER_EXIT_USAGE } from '../../src-shared/protocol/runner-info';
 import { HelperOp, HelperReply } from '../../src-shared/protocol/runner-wire';
 import type { RunnerCommand } from './command';
 
-function argsFor(op: HelperOp, rest: string[]): Record<string, unknown> {
+/** A value given as "-" is read from stdin (the bash shim pipes values so they never show in `ps`). */
+async function valueArg(arg: string | undefined): Promise<string> {
+  if (arg !== '-') return arg ?? '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function argsFor(op: HelperOp, rest: string[]): Promise<Record<string, unknown>> {
   switch (op) {
     case 'getVariable':
       return { key: rest[0] ?? '' };
-    case 'setVariable':
-      return { key: rest[0] ?? '', value: rest[1] ?? '', ...(rest[2] ? { scope: rest[2] } : {}) };
+    case 'setVariable': {
+      const flags = rest.slice(2);
+      const scope = flags.find((f) => f === 'global' || f === 'event');
+      return { key: rest[0] ?? '', value: await valueArg(rest[1]), ...(scope ? { scope } : {}), ...(flags.includes('secret') ? { secret: true } : {}) };
+    }
     case 'output': {
-      const text = rest[0] ?? '';
+      const text = await valueArg(rest[0]);
       try {
         return { value: JSON.parse(text) };
       } catch {
@@ -40,11 +51,12 @@ export const helperCommand: RunnerCommand = {
       io.stderr(!socketPath ? 'helper: CRONIUM_HELPER_SOCKET is not set (helpers work in scripts run by the runner)\n' : `helper: unknown op ${args[0] ?? ''}\n`);
       return RUNNER_EXIT_USAGE;
     }
+    const helperArgs = await argsFor(op.data, args.slice(1));
     const reply = await new Promise<HelperReply>((resolve, reject) => {
       const sock = net.connect(socketPath);
       let buf = '';
       sock.setEncoding('utf8');
-      sock.on('connect', () => sock.write(JSON.stringify({ id: '1', op: op.data, args: argsFor(op.data, args.slice(1)) }) + '\n'));
+      sock.on('connect', () => sock.write(JSON.stringify({ id: '1', op: op.data, args: helperArgs }) + '\n'));
       sock.on('data', (c: string) => {
         buf += c;
         const nl = buf.indexOf('\n');

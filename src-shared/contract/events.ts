@@ -7,12 +7,20 @@ import { call, Ok } from './define';
 import { SelectableExecutionMode } from './settings';
 import { ScheduleSettingsFields, ScheduleSettingsViewFields } from './schedule';
 import { JobView } from './jobs';
+import { MIN_SECRET_LENGTH, refusedVariableNameReason, SECRET_TOO_SHORT_MESSAGE } from './variable-names';
 
 export const ScriptType = z.enum(['bash', 'python', 'node']);
 export type ScriptType = z.infer<typeof ScriptType>;
 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const EnvName = z.string().regex(ENV_NAME_PATTERN, 'a variable name has letters, digits and _ and does not start with a digit').max(128);
+const EnvName = z
+  .string()
+  .regex(ENV_NAME_PATTERN, 'a variable name has letters, digits and _ and does not start with a digit')
+  .max(128)
+  .superRefine((name, ctx) => {
+    const refused = refusedVariableNameReason(name);
+    if (refused) ctx.addIssue({ code: 'custom', message: refused });
+  });
 
 export const RunnerRequirements = z.object({
   minVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version like 1.2.3').optional(),
@@ -28,7 +36,7 @@ export const EventInput = z.object({
   content: z.string().max(1024 * 1024, 'scripts are limited to 1 MiB').refine((s) => s.trim().length > 0, 'the script is empty'),
   env: z.record(EnvName, z.string().max(32 * 1024)).default({}),
   /** Secret variables: a value sets or replaces it; no value keeps the stored one; leaving a name out removes it. */
-  secrets: z.array(z.object({ name: EnvName, value: z.string().max(32 * 1024).optional() })).max(100).default([]),
+  secrets: z.array(z.object({ name: EnvName, value: z.string().min(MIN_SECRET_LENGTH, SECRET_TOO_SHORT_MESSAGE).max(32 * 1024).optional() })).max(100).default([]),
   timeoutSeconds: z.number().int().min(1, 'at least 1 second').max(7 * 86400, 'at most 7 days'),
   retries: z.number().int().min(0).max(10, 'at most 10 retries').default(0),
   retryBackoffSeconds: z.number().int().min(0).max(3600).default(5),

@@ -10,7 +10,8 @@ import { RunnerKind } from '../protocol/runner-info';
 
 export { RunnerRequirements };
 
-export const RunnerDeploymentStatus = z.enum(['active', 'failed', 'updating', 'superseded', 'removed']);
+/** 'tampered': the file on the server was found replaced or altered after it was deployed (reason says how). */
+export const RunnerDeploymentStatus = z.enum(['active', 'failed', 'updating', 'superseded', 'removed', 'tampered']);
 export type RunnerDeploymentStatus = z.infer<typeof RunnerDeploymentStatus>;
 
 export const RunnerHealthState = z.enum(['healthy', 'degraded', 'unhealthy', 'unknown']);
@@ -100,11 +101,23 @@ export const RunnerUpgradeResult = z.object({
 });
 export type RunnerUpgradeResult = z.infer<typeof RunnerUpgradeResult>;
 
+/** One server's outcome in a bulk deploy. */
+export const RunnerDeployManyItem = z.object({
+  serverId: z.string(),
+  ok: z.boolean(),
+  deployment: RunnerDeploymentView.nullable(),
+  error: z.string().nullable(),
+  durationMs: z.number(),
+});
+export type RunnerDeployManyItem = z.infer<typeof RunnerDeployManyItem>;
+
 export const runnersCalls = {
   'runners/artifacts': call(NoInput, RunnerArtifactsView),
   /** Every deployment (newest first), of one server or of all: the rows are the deployment history. */
   'runners/deployments': call(z.object({ serverId: z.string().min(1).optional() }).optional(), z.array(RunnerDeploymentView)),
   'runners/deploy': call(ServerRef.extend({ version: Version.optional() }), RunnerDeploymentView),
+  /** Deploys to many servers, settings.runner.deployParallelism at a time; progress per server as 'runners/progress'. */
+  'runners/deployMany': call(z.object({ serverIds: z.array(z.string().min(1)).min(1).max(500), version: Version.optional() }), z.array(RunnerDeployManyItem)),
   'runners/upgrade': call(ServerRef.extend({ version: Version }), RunnerUpgradeResult),
   'runners/rollback': call(ServerRef, RunnerDeploymentView),
   'runners/remove': call(ServerRef, Ok),

@@ -40,6 +40,10 @@ export const RunnerSettings = z.object({
   downloadTimeout: z.number().int().min(1).max(3600),
   /** Maximum payload size in bytes. */
   maxPayloadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024),
+  /** Servers a bulk runner deploy works on at the same time. */
+  deployParallelism: z.number().int().min(1).max(64).default(8),
+  /** A runner job unreachable this many seconds (link lost, not re-attached) raises a notification. */
+  unreachableNoticeSeconds: z.number().int().min(5).max(86400).default(60),
   health: z.object({
     cpuDegradedPercent: z.number().min(1).max(100),
     cpuUnhealthyPercent: z.number().min(1).max(100),

@@ -23,13 +23,16 @@ export class LineSplitter {
   private readonly decoder = new TextDecoder('utf-8');
   private pending = '';
   private readonly maxLine: number;
-  private readonly lookahead: number;
   private readonly masker: SecretMasker | null;
 
   constructor(options: LineSplitterOptions = {}) {
     this.maxLine = options.maxLineChars ?? MAX_LINE_CHARS;
-    this.masker = options.masker && !options.masker.isEmpty ? options.masker : null;
-    this.lookahead = this.masker?.maxLength ?? 0;
+    // Kept even when empty: a secret the job learns of later (SecretMasker.add) is masked from then on.
+    this.masker = options.masker ?? null;
+  }
+
+  private get lookahead(): number {
+    return this.masker?.maxLength ?? 0;
   }
 
   /** Complete lines found after adding `chunk` (without their line ending), secrets masked. */
@@ -66,7 +69,7 @@ export class LineSplitter {
   private cutGrowing(line: string, out: string[]): string {
     let rest = line;
     while (rest.length > this.maxLine && rest.length >= this.maxLine + this.lookahead) {
-      let cut = this.masker ? this.masker.chooseCut(rest, this.maxLine) : this.maxLine;
+      let cut = this.masker && !this.masker.isEmpty ? this.masker.chooseCut(rest, this.maxLine) : this.maxLine;
       if (!(cut >= 1 && cut <= rest.length)) cut = this.maxLine;
       cut = surrogateSafe(rest, cut);
       this.emit(rest.slice(0, cut), out);
@@ -77,7 +80,7 @@ export class LineSplitter {
 
   /** Masks a whole line (or a piece cut outside any secret) and then cuts it to the bound. */
   private emit(line: string, out: string[]): void {
-    let rest = this.masker ? this.masker.mask(line) : line;
+    let rest = this.masker && !this.masker.isEmpty ? this.masker.mask(line) : line;
     let pieces = 0;
     while (rest.length > this.maxLine) {
       const cut = surrogateSafe(rest, this.maxLine);

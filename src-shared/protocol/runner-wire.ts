@@ -44,7 +44,7 @@ export const HelperArgs = {
   input: z.object({}).passthrough(),
   output: z.object({ value: z.unknown() }),
   getVariable: z.object({ key: z.string().min(1).max(256) }),
-  setVariable: z.object({ key: z.string().min(1).max(256), value: z.string().max(1024 * 1024), scope: z.enum(['global', 'event']).optional() }),
+  setVariable: z.object({ key: z.string().min(1).max(256), value: z.string().max(1024 * 1024), scope: z.enum(['global', 'event']).optional(), secret: z.boolean().optional() }),
   setCondition: z.object({ value: z.boolean() }),
   event: z.object({}).passthrough(),
 } satisfies Record<HelperOp, z.ZodType>;

@@ -3,14 +3,24 @@
  * (10.200.0.1/16), so tests can run one sshd per host and cut or black-hole a host's link mid-stream.
  * Addresses stay inside 10.200.0.0/16 and only our own namespaces use them; every namespace made here is deleted by
  * destroy()/destroyAll(). Needs root and iproute2 (ip, bridge).
+ * Each namespace is stamped with its owner process (leftovers.ts); the first createHost in a process removes the
+ * namespaces, processes inside them and veths that a killed earlier run left, and puts the bridge back up with its
+ * address, printing one "[test harness] repaired: ..." line for each.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { startSshd, type SshdHandle, type SshdOptions } from './sshd';
+import { descendantsOf, isAlive, killAll, otherLiveOwners, readStamp, reportRepair, selfStamp, writeStamp } from './leftovers';
 
 const execFileAsync = promisify(execFile);
 
 const BRIDGE = 'crbr0';
+/** One owner stamp per namespace: `<ns>.json` with the owner's identity and the namespace's root-side veth. */
+const STAMP_DIR = '/run/cronium-test-harness/netns';
+const NS_PREFIX = 'cronium-';
+const ROOT_VETH = /^vcr\d+[ab]$/;
 const BRIDGE_ADDRESS = '10.200.0.1/16';
 const MAX_INDEX = 250 * 200;
 
@@ -67,6 +77,7 @@ async function ensureBridge(): Promise<void> {
       if (!/File exists/.test(String(err))) throw err;
     }
   }
+  if (!/[<,]UP[,>]/.test(await ip(['-o', 'link', 'show', BRIDGE]))) reportRepair(`bridge ${BRIDGE} was down: set up`);
   await ip(['link', 'set', BRIDGE, 'up']);
 }
 
@@ -78,6 +89,60 @@ export function addressFor(index: number): string {
 }
 
 const liveHosts = new Set<NetHostImpl>();
+
+const stampFile = (ns: string) => path.join(STAMP_DIR, `${ns}.json`);
+
+async function namespaces(): Promise<string[]> {
+  return (await ip(['netns', 'list'])).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n !== '');
+}
+
+/** Kills every process inside the namespace (and their children), deletes its veth and the namespace itself. */
+async function removeNamespace(ns: string, rootVeth: string | undefined, why: string): Promise<void> {
+  const pids = (await ip(['netns', 'pids', ns]).catch(() => ''))
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l.trim()))
+    .map(Number);
+  const killed = killAll(pids.flatMap((pid) => [pid, ...descendantsOf(pid)]));
+  if (rootVeth && (await succeeds(['link', 'show', rootVeth]))) await ip(['link', 'del', rootVeth]).catch(() => undefined);
+  await ip(['netns', 'del', ns]);
+  fs.rmSync(stampFile(ns), { force: true });
+  reportRepair(`network namespace ${ns} ${why}${killed.length ? `: killed ${killed.length} processes in it (${killed.join(', ')})` : ''}, deleted`);
+}
+
+/**
+ * Once per process, before its first host: namespaces whose owner is gone (or unstamped ones when no other harness
+ * process is alive) are removed with everything in them, then root-side veths no live namespace accounts for.
+ */
+function sweepLeftovers(): Promise<void> {
+  sweep ??= removeLeftovers();
+  return sweep;
+}
+let sweep: Promise<void> | undefined;
+
+/** The sweep itself, run now (tests call it directly; createHost runs it once per process). */
+export async function removeLeftovers(): Promise<void> {
+  fs.mkdirSync(STAMP_DIR, { recursive: true, mode: 0o755 });
+  const othersAlive = otherLiveOwners().length > 0;
+  const keptVeths = new Set<string>();
+  for (const ns of await namespaces()) {
+    if (!ns.startsWith(NS_PREFIX)) continue;
+    const stamp = readStamp<{ rootVeth?: string }>(stampFile(ns));
+    if (stamp ? isAlive(stamp) : othersAlive) {
+      if (stamp?.rootVeth) keptVeths.add(stamp.rootVeth);
+      continue;
+    }
+    await removeNamespace(ns, stamp?.rootVeth, stamp ? `of an earlier run (owner ${stamp.pid} is gone)` : 'of an earlier run');
+  }
+  if (othersAlive) return; // an unstamped veth may belong to a live older harness
+  const links = await ip(['-o', 'link', 'show', 'type', 'veth']);
+  for (const line of links.split('\n')) {
+    const name = /^\d+:\s+([^@:]+)/.exec(line)?.[1];
+    if (!name || !ROOT_VETH.test(name) || keptVeths.has(name)) continue;
+    if (!(await succeeds(['link', 'show', name]))) continue; // went with its peer
+    await ip(['link', 'del', name]).catch(() => undefined);
+    reportRepair(`veth ${name} of an earlier run deleted`);
+  }
+}
 
 class NetHostImpl implements NetHost {
   private readonly sshds: SshdHandle[] = [];
@@ -110,13 +175,14 @@ class NetHostImpl implements NetHost {
     // Delete the veth pair ourselves: a deleted namespace frees its devices only later, asynchronously.
     if (await succeeds(['link', 'show', this.rootVeth])) await ip(['link', 'del', this.rootVeth]).catch(() => undefined);
     if (await succeeds(['netns', 'pids', this.name])) await ip(['netns', 'del', this.name]).catch(() => undefined);
+    fs.rmSync(stampFile(this.name), { force: true });
     liveHosts.delete(this);
   }
 }
 
 /**
- * A namespace `cronium-<name>` at addressFor(index). A leftover namespace of that name with no process inside (from a
- * crashed run) is replaced; one still in use is refused, since another test may own it.
+ * A namespace `cronium-<name>` at addressFor(index). A leftover namespace of that name (its owner process is gone) is
+ * removed with the processes still inside it; one owned by a live process is refused, since another test owns it.
  */
 export async function createHost(name: string, index: number): Promise<NetHost> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -126,17 +192,28 @@ export async function createHost(name: string, index: number): Promise<NetHost> 
   const address = addressFor(index);
   const rootVeth = `vcr${index}a`;
   const nsVeth = `vcr${index}b`;
+  await sweepLeftovers();
   await ensureBridge();
 
-  if ((await ip(['netns', 'list'])).split('\n').some((l) => l.split(' ')[0] === ns)) {
-    if ((await ip(['netns', 'pids', ns])).trim() !== '') {
+  if ((await namespaces()).includes(ns)) {
+    const stamp = readStamp(stampFile(ns));
+    const inUse = (await ip(['netns', 'pids', ns])).trim() !== '';
+    if (stamp && isAlive(stamp)) {
+      const who = stamp.pid === selfStamp().pid ? 'this process already made it' : `process ${stamp.pid} owns it`;
+      throw new Error(`network namespace ${ns} already exists: ${who}`);
+    }
+    if (!stamp && inUse) {
       throw new Error(`network namespace ${ns} already exists and has processes in it: another test owns it`);
     }
-    await ip(['netns', 'del', ns]);
+    await removeNamespace(ns, rootVeth, 'was left by an earlier run');
   }
-  if (await succeeds(['link', 'show', rootVeth])) await ip(['link', 'del', rootVeth]);
+  if (await succeeds(['link', 'show', rootVeth])) {
+    await ip(['link', 'del', rootVeth]);
+    reportRepair(`veth ${rootVeth} of an earlier run deleted`);
+  }
 
   await ip(['netns', 'add', ns]);
+  writeStamp(stampFile(ns), { rootVeth });
   const host = new NetHostImpl(ns, address, rootVeth);
   liveHosts.add(host);
   try {

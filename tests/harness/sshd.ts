@@ -9,6 +9,12 @@
  * (AuthorizedKeysFile), so several sshd instances (other test files, other namespaces) never overwrite each other's.
  * The password user's password is random, made once per machine, kept in a root-only file (concurrent test processes
  * must agree on it).
+ *
+ * A user that already exists is never trusted as found: every start verifies each user it uses (home folder present,
+ * a directory, owned by the user, not group/world writable; login shell; password or key-only state; no expiry) and
+ * repairs what is wrong, printing one "[test harness] repaired: ..." line per repair. The first start in a process also
+ * removes what a killed earlier run left (see leftovers.ts): its sshd instances and their folders, and processes of
+ * the test users (detached runners) when no other harness process is alive.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -16,6 +22,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { freePort, waitForPort } from './ports';
+import {
+  descendantsOf,
+  isAlive,
+  killAll,
+  otherLiveOwners,
+  parentPid,
+  processesOfUids,
+  readStamp,
+  reportRepair,
+  writeStamp,
+} from './leftovers';
 
 const execFileAsync = promisify(execFile);
 
@@ -105,41 +122,164 @@ async function run(cmd: string, args: string[], input?: string): Promise<string>
   }
 }
 
-function homeOf(username: string): string {
+interface PasswdEntry {
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+function passwdEntry(username: string): PasswdEntry | undefined {
   const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${username}:`));
-  if (!line) throw new Error(`user ${username} has no /etc/passwd entry`);
-  return line.split(':')[5]!;
+  if (!line) return undefined;
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
+}
+
+/** The /etc/shadow fields of a user: [name, hash, lastChange, min, max, warn, inactive, expire, reserved]. */
+function shadowFields(username: string): string[] | undefined {
+  const line = fs.readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${username}:`));
+  return line?.split(':');
+}
+
+function homeOf(username: string): string {
+  const entry = passwdEntry(username);
+  if (!entry) throw new Error(`user ${username} has no /etc/passwd entry`);
+  return entry.home;
 }
 
 function userExists(username: string): boolean {
-  return fs.readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${username}:`));
+  return passwdEntry(username) !== undefined;
 }
 
-const preparedUsers = new Map<string, Promise<void>>();
+const TEST_SHELL = '/bin/bash';
+const HOME_MODE = 0o755;
+const SKELETON = '/etc/skel';
 
-/** Creates the user once per machine; tolerates another test process creating it at the same moment. */
-function ensureUser(username: string, kind: 'key' | 'password'): Promise<void> {
-  let ready = preparedUsers.get(username);
-  if (!ready) {
-    ready = (async () => {
-      if (!userExists(username)) {
-        try {
-          await run('useradd', ['-m', '-s', '/bin/bash', username]);
-        } catch (err) {
-          if (!userExists(username)) throw err;
-        }
-      }
-      if (kind === 'key') {
-        // With UsePAM no, the locked '!' hash useradd leaves blocks even key logins ("account is locked").
-        await run('usermod', ['-p', '*', username]);
-      } else {
-        await run('chpasswd', [], `${username}:${passwordUserPassword()}\n`);
-      }
-    })();
-    preparedUsers.set(username, ready);
-    ready.catch(() => preparedUsers.delete(username));
+/** Gives every file under `dir` (not following links) to uid:gid; returns how many it changed. */
+function chownTree(dir: string, uid: number, gid: number): number {
+  let changed = 0;
+  const visit = (p: string) => {
+    const st = fs.lstatSync(p);
+    if (st.uid !== uid || st.gid !== gid) {
+      fs.lchownSync(p, uid, gid);
+      changed++;
+    }
+    if (st.isDirectory()) for (const entry of fs.readdirSync(p)) visit(path.join(p, entry));
+  };
+  visit(dir);
+  return changed;
+}
+
+/** Makes the home folder right: present, a directory, the user's, not group/world writable. Returns the repairs. */
+function repairHome(username: string, entry: PasswdEntry): string[] {
+  const repairs: string[] = [];
+  const home = entry.home;
+  let st = fs.lstatSync(home, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) {
+    fs.rmSync(home, { force: true });
+    repairs.push(`${username}: home ${home} was not a folder: removed`);
+    st = undefined;
   }
-  return ready;
+  if (!st) {
+    fs.mkdirSync(home, { recursive: true, mode: HOME_MODE });
+    if (fs.existsSync(SKELETON)) fs.cpSync(SKELETON, home, { recursive: true });
+    chownTree(home, entry.uid, entry.gid);
+    fs.chmodSync(home, HOME_MODE);
+    repairs.push(`${username}: home ${home} was missing: recreated from ${SKELETON}, owned by ${username}, mode 0755`);
+    return repairs;
+  }
+  if (st.uid !== entry.uid || st.gid !== entry.gid) {
+    const changed = chownTree(home, entry.uid, entry.gid);
+    repairs.push(`${username}: home ${home} was owned by uid ${st.uid}: gave ${changed} entries to ${username}`);
+  } else {
+    // A home recreated by hand (or left by an earlier user of that uid) may hold files of another owner.
+    const changed = chownTree(home, entry.uid, entry.gid);
+    if (changed > 0) repairs.push(`${username}: ${changed} entries under ${home} had another owner: gave them to ${username}`);
+  }
+  const mode = st.mode & 0o7777;
+  // StrictModes refuses a home writable by group or others; the user must be able to use their own home.
+  if ((mode & 0o022) !== 0 || (mode & 0o700) !== 0o700) {
+    fs.chmodSync(home, HOME_MODE);
+    repairs.push(`${username}: home ${home} had mode 0${mode.toString(8)}: set to 0755`);
+  }
+  return repairs;
+}
+
+/** Login state: key users have the '*' hash (no password, not locked), the password user has the harness's password. */
+async function repairLogin(username: string, kind: 'key' | 'password', created: boolean): Promise<string[]> {
+  const repairs: string[] = [];
+  const fields = shadowFields(username);
+  if (!fields) throw new Error(`user ${username} has no /etc/shadow entry: the user database is damaged`);
+  const hash = fields[1] ?? '';
+  if (kind === 'key') {
+    // With UsePAM no, a locked '!' hash blocks even key logins ("account is locked").
+    if (hash !== '*') {
+      await run('usermod', ['-p', '*', username]);
+      if (!created) repairs.push(`${username}: password field was ${hash.startsWith('!') ? 'locked' : 'set'}: made key-only ('*')`);
+    }
+  } else {
+    const password = passwordUserPassword();
+    const hashFile = path.join(SECRETS_DIR, `${username}.hash`);
+    const expected = fs.existsSync(hashFile) ? fs.readFileSync(hashFile, 'utf8').trim() : undefined;
+    if (hash !== expected || hash.startsWith('!') || hash === '' || hash === '*') {
+      await run('chpasswd', [], `${username}:${password}\n`);
+      fs.writeFileSync(hashFile, shadowFields(username)?.[1] ?? '', { mode: 0o600 });
+      if (!created) repairs.push(`${username}: password was not the harness's (${hash.startsWith('!') ? 'locked' : 'changed or unknown'}): set again`);
+    }
+  }
+  // An expiry date or a forced change (last change 0) makes sshd refuse or demand a new password.
+  const current = shadowFields(username)!;
+  if ((current[7] ?? '') !== '' || current[2] === '0') {
+    const today = new Date().toISOString().slice(0, 10);
+    await run('chage', ['-E', '-1', '-M', '99999', '-d', today, username]);
+    repairs.push(`${username}: account expiry or forced password change was set: cleared`);
+  }
+  return repairs;
+}
+
+/**
+ * Creates the user if missing, then verifies and repairs everything a login needs. Runs on every call (one at a time
+ * per user), so a home deleted by anything since the last check is back before the next sshd start. Returns the
+ * repairs made (each also printed).
+ */
+export function repairTestUser(username: string, kind: 'key' | 'password'): Promise<string[]> {
+  const previous = userChecks.get(username) ?? Promise.resolve([]);
+  const next = previous.catch(() => []).then(async () => {
+    let created = false;
+    if (!userExists(username)) {
+      try {
+        await run('useradd', ['-m', '-s', TEST_SHELL, username]);
+        created = true;
+      } catch (err) {
+        if (!userExists(username)) throw err;
+      }
+    }
+    const repairs: string[] = [];
+    let entry = passwdEntry(username)!;
+    const expectedHome = `/home/${username}`;
+    if (entry.home !== expectedHome) {
+      await run('usermod', ['-d', expectedHome, username]);
+      repairs.push(`${username}: home in /etc/passwd was ${entry.home}: set to ${expectedHome}`);
+      entry = passwdEntry(username)!;
+    }
+    if (entry.shell !== TEST_SHELL) {
+      await run('usermod', ['-s', TEST_SHELL, username]);
+      repairs.push(`${username}: login shell was ${entry.shell || '(none)'}: set to ${TEST_SHELL}`);
+    }
+    repairs.push(...repairHome(username, entry));
+    repairs.push(...(await repairLogin(username, kind, created)));
+    for (const line of repairs) reportRepair(line);
+    return repairs;
+  });
+  userChecks.set(username, next);
+  return next;
+}
+
+const userChecks = new Map<string, Promise<string[]>>();
+
+function ensureUser(username: string, kind: 'key' | 'password'): Promise<void> {
+  return repairTestUser(username, kind).then(() => undefined);
 }
 
 function passwordUserPassword(): string {
@@ -152,6 +292,67 @@ function passwordUserPassword(): string {
   }
   return fs.readFileSync(file, 'utf8').trim();
 }
+
+/** Every test user name that exists on this machine (the fixed names and cronium-k<N>). */
+function testUserUids(): Set<number> {
+  const uids = new Set<number>();
+  for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === KEY_USER || f[0] === PASSWORD_USER || /^cronium-k\d+$/.test(f[0] ?? '')) uids.add(Number(f[2]));
+  }
+  return uids;
+}
+
+function isNodeProcess(pid: number | undefined): boolean {
+  if (pid === undefined || pid <= 1) return false;
+  try {
+    return /node|vitest|playwright/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes what a killed earlier run left: sshd instances whose owner process is gone (listener, sessions, folder),
+ * then, when no other harness process is alive, every process still running as a test user (detached runners and
+ * their jobs). Runs once per process, before its first sshd.
+ */
+function sweepLeftovers(): Promise<void> {
+  sweep ??= removeLeftovers();
+  return sweep;
+}
+let sweep: Promise<void> | undefined;
+
+/** The sweep itself, run now (tests call it directly; startSshd runs it once per process). */
+export async function removeLeftovers(): Promise<void> {
+  const othersAlive = otherLiveOwners().length > 0;
+  for (const entry of fs.existsSync(STATE_ROOT) ? fs.readdirSync(STATE_ROOT) : []) {
+    if (!entry.startsWith('sshd-')) continue;
+    const dir = path.join(STATE_ROOT, entry);
+    const pidText = fs.existsSync(path.join(dir, 'sshd.pid')) ? fs.readFileSync(path.join(dir, 'sshd.pid'), 'utf8').trim() : '';
+    const sshdPid = /^\d+$/.test(pidText) ? Number(pidText) : undefined;
+    let sshdRunning = false;
+    try {
+      sshdRunning = sshdPid !== undefined && fs.readFileSync(`/proc/${sshdPid}/cmdline`, 'utf8').includes(dir);
+    } catch {
+      sshdRunning = false;
+    }
+    const stamp = readStamp(path.join(dir, OWNER_FILE));
+    const leftover = stamp
+      ? !isAlive(stamp)
+      : !othersAlive && !(sshdRunning && isNodeProcess(parentPid(sshdPid!)));
+    if (!leftover) continue;
+    const killed = sshdRunning ? killAll([sshdPid!, ...descendantsOf(sshdPid!)]) : [];
+    fs.rmSync(dir, { recursive: true, force: true });
+    reportRepair(`sshd instance ${dir} of an earlier run${killed.length ? `: killed ${killed.length} processes (${killed.join(', ')})` : ''}, folder removed`);
+  }
+  if (!othersAlive) {
+    const ours = new Set([...liveInstances].flatMap((i) => (i.pid === undefined ? [] : [i.pid, ...descendantsOf(i.pid)])));
+    const stray = killAll(processesOfUids(testUserUids()).filter((pid) => !ours.has(pid)));
+    if (stray.length) reportRepair(`${stray.length} processes of test users left by an earlier run killed (${stray.join(', ')})`);
+  }
+}
+const OWNER_FILE = 'owner.json';
 
 async function makeKeyPair(file: string, comment: string): Promise<{ privateKey: string; publicKey: string }> {
   fs.rmSync(file, { force: true });
@@ -166,32 +367,6 @@ async function opensshFingerprint(pubFile: string): Promise<string> {
   const match = /SHA256:[A-Za-z0-9+/]+/.exec(out);
   if (!match) throw new Error(`ssh-keygen printed no SHA256 fingerprint for ${pubFile}: ${out}`);
   return match[0];
-}
-
-/** Every descendant of pid, read from /proc (sshd's per-connection children call setsid, so no process group). */
-function descendantsOf(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
-    } catch {
-      // the process ended while we were reading: nothing to kill
-    }
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
 }
 
 class SshdInstance implements SshdHandle {
@@ -341,14 +516,7 @@ class SshdInstance implements SshdHandle {
       return;
     }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const tree = [child.pid!, ...descendantsOf(child.pid!)];
-    for (const pid of tree) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAll([child.pid!, ...descendantsOf(child.pid!)]);
     await exited;
     this.child = undefined;
     liveInstances.delete(this);
@@ -357,11 +525,7 @@ class SshdInstance implements SshdHandle {
   killNow(): void {
     const pid = this.child?.pid;
     if (pid === undefined) return;
-    for (const p of [pid, ...descendantsOf(pid)]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {}
-    }
+    killAll([pid, ...descendantsOf(pid)]);
   }
 
   async stop(): Promise<void> {
@@ -384,8 +548,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
   checkRequirements(opts.netns);
   fs.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o755 });
   fs.chmodSync(STATE_ROOT, 0o755);
+  await sweepLeftovers();
   const dir = fs.mkdtempSync(path.join(STATE_ROOT, 'sshd-'));
   fs.chmodSync(dir, 0o755);
+  writeStamp(path.join(dir, OWNER_FILE));
   const instance = new SshdInstance(dir, opts);
   try {
     await instance.prepare();

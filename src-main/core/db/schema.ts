@@ -134,6 +134,8 @@ export interface VariablesTable {
   value: string | null;
   secret_ref: string | null;
   updated_at: IsoTime;
+  /** The job that last set it (null: set by a person, or before 0004). */
+  set_by_job_id: string | null;
 }
 
 export interface WorkflowsTable {

@@ -5,7 +5,6 @@
  * anything itself and never hands a secret to anyone but the JobService.
  */
 import type { z } from 'zod';
-import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import { parseJsonColumn } from '../db/json-column';
@@ -16,6 +15,11 @@ import { AppError, isAppError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { eventSecretRef } from '../secrets/secret-refs';
 import { validateSchedule } from '../scheduler/schedule-math';
+import type { ScheduleBook } from '../scheduler/scheduler';
+import { fireHistory } from '../scheduler/fire-store';
+import { existingServerIds } from '../servers/server-store';
+import { EventStore } from './event-store';
+import { lastJobOfEvent } from '../jobs/job-store';
 import type { ExecutionEvent } from '../jobs/executor';
 import { workflowsUsing } from '../workflows/workflow-store';
 import type { EventInput, EventView, RunnerRequirements, ScriptType } from '../../../src-shared/contract/events';
@@ -23,9 +27,6 @@ import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-sh
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
 
 export type EventSaveInput = z.output<typeof EventInput>;
-
-/** What the scheduler is told after a save, a duplicate or a delete. */
-export type EventScheduleChange = EventView | { id: string; deleted: true };
 
 /** Everything one run of an event needs, read at enqueue time. */
 export interface EventRunSnapshot {
@@ -48,22 +49,19 @@ export interface EventServiceDeps {
   secrets: SecretStore;
   bus: EventBus;
   clock: Clock;
+  /** The scheduler's book of schedules: told after every change that may move an event's schedule; gives nextRunAt. */
+  schedules: ScheduleBook;
 }
 
 export class EventService {
-  /** Set by whoever wires the scheduler: told after every change that may move the event's schedule. */
-  onScheduleChanged?: (event: EventScheduleChange) => void;
-  /** Set by whoever wires the scheduler: the event's next fire, for views. */
-  nextRunAt?: (eventId: string) => Date | null;
+  readonly store: EventStore;
 
-  constructor(private readonly deps: EventServiceDeps) {}
+  constructor(private readonly deps: EventServiceDeps) {
+    this.store = new EventStore(deps.db);
+  }
 
   async list(filter: { serverId?: string } = {}): Promise<EventView[]> {
-    let q = this.deps.db.kysely.selectFrom('events').selectAll();
-    if (filter.serverId) {
-      q = q.where('id', 'in', this.deps.db.kysely.selectFrom('event_servers').select('event_id').where('server_id', '=', filter.serverId));
-    }
-    const rows = await q.orderBy('name').execute();
+    const rows = await this.store.list(filter);
     return Promise.all(rows.map((r) => this.toView(r)));
   }
 
@@ -72,7 +70,7 @@ export class EventService {
   }
 
   async save(input: EventSaveInput): Promise<EventView> {
-    const { db, secrets } = this.deps;
+    const { secrets } = this.deps;
     const existing = input.id ? await this.row(input.id) : undefined;
     const id = existing?.id ?? newId();
     await this.checkServers(input.serverIds);
@@ -126,15 +124,7 @@ export class EventService {
       enabled: input.enabled ? 1 : 0,
       updated_at: at,
     };
-    await db.kysely.transaction().execute(async (trx) => {
-      if (existing) {
-        await trx.updateTable('events').set({ ...columns, version: existing.version + 1 }).where('id', '=', id).execute();
-        await trx.deleteFrom('event_servers').where('event_id', '=', id).execute();
-      } else {
-        await trx.insertInto('events').values({ id, ...columns, version: 1, created_at: at }).execute();
-      }
-      await trx.insertInto('event_servers').values([...new Set(input.serverIds)].map((server_id) => ({ event_id: id, server_id }))).execute();
-    });
+    await this.store.write(id, columns, input.serverIds, existing ? existing.version : null, at);
     // A name left out of `secrets` is removed from the keychain too.
     for (const old of oldRefs) {
       if (!names.has(old.name)) await secrets.delete(old.ref).catch(() => false);
@@ -155,15 +145,9 @@ export class EventService {
       refs.push({ name: r.name, ref });
     }
     const at = nowIso(this.deps.clock.now());
-    const serverIds = await this.serverIdsOf(id);
-    await this.deps.db.kysely.transaction().execute(async (trx) => {
-      const { id: _id, version: _v, created_at: _c, updated_at: _u, name, secret_refs: _s, ...rest } = src;
-      await trx
-        .insertInto('events')
-        .values({ ...rest, id: copyId, name: `${name} (copy)`.slice(0, 200), secret_refs: JSON.stringify(refs), version: 1, created_at: at, updated_at: at })
-        .execute();
-      if (serverIds.length) await trx.insertInto('event_servers').values(serverIds.map((server_id) => ({ event_id: copyId, server_id }))).execute();
-    });
+    const serverIds = await this.store.serverIds(id);
+    const { id: _id, version: _v, created_at: _c, updated_at: _u, name, secret_refs: _s, ...rest } = src;
+    await this.store.write(copyId, { ...rest, name: `${name} (copy)`.slice(0, 200), secret_refs: JSON.stringify(refs), updated_at: at }, serverIds, null, at);
     return this.changed(copyId);
   }
 
@@ -178,10 +162,10 @@ export class EventService {
         { details: { workflows: users } },
       );
     }
-    await this.deps.db.kysely.deleteFrom('events').where('id', '=', id).execute();
+    await this.store.delete(id);
     for (const r of parseRefs(row.secret_refs)) await this.deps.secrets.delete(r.ref).catch(() => false);
     this.deps.bus.emit('events/changed', { event: null, deletedId: id });
-    this.notifySchedule({ id, deleted: true });
+    this.deps.schedules.remove('event', id);
   }
 
   /** The snapshot a run needs: the event as an ExecutionEvent, its secret values, its servers and retry policy. */
@@ -207,7 +191,7 @@ export class EventService {
         runnerRequirements: parseJsonColumn<RunnerRequirements | null>(row.runner_requirements, null),
       },
       secrets: values,
-      serverIds: await this.serverIdsOf(id),
+      serverIds: await this.store.serverIds(id),
       retries: row.retries,
       retryBackoffSeconds: row.retry_backoff_seconds,
       executionMode: row.execution_mode as ExecutionMode,
@@ -216,36 +200,19 @@ export class EventService {
   }
 
   /** Scheduled fires and skips of an event, newest first. */
-  async history(id: string, limit: number) {
-    const rows = await this.deps.db.kysely
-      .selectFrom('schedule_fires')
-      .selectAll()
-      .where('owner_kind', '=', 'event')
-      .where('owner_id', '=', id)
-      .orderBy('scheduled_for', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id, scheduledFor: r.scheduled_for, outcome: r.outcome, reason: r.reason,
-      jobIds: parseJsonColumn<string[]>(r.job_ids, []), firedAt: r.fired_at,
-    }));
+  history(id: string, limit: number) {
+    return fireHistory(this.deps.db, 'event', id, limit);
   }
 
   async row(id: string): Promise<Row<'events'>> {
-    const row = await this.deps.db.kysely.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.store.find(id);
     if (!row) throw new AppError('EVENT_NOT_FOUND', `there is no event ${id}; it may have been deleted`);
     return row;
   }
 
-  private async serverIdsOf(id: string): Promise<string[]> {
-    const rows = await this.deps.db.kysely.selectFrom('event_servers').select('server_id').where('event_id', '=', id).execute();
-    return rows.map((r) => r.server_id);
-  }
-
   private async checkServers(ids: string[]): Promise<void> {
     if (ids.length === 0) throw new AppError('INVALID_INPUT', 'choose at least one server', { fields: { serverIds: 'choose at least one server' } });
-    const found = await this.deps.db.kysely.selectFrom('servers').select('id').where('id', 'in', ids).execute();
-    const known = new Set(found.map((r) => r.id));
+    const known = await existingServerIds(this.deps.db, ids);
     const missing = ids.filter((i) => !known.has(i));
     if (missing.length) {
       throw new AppError('INVALID_INPUT', `unknown server${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}; it may have been deleted`, {
@@ -257,7 +224,7 @@ export class EventService {
   /** After a write: the scheduler is told first, so the view pushed and returned carries the new nextRunAt. */
   private async changed(id: string): Promise<EventView> {
     const before = await this.get(id);
-    this.notifySchedule(before);
+    this.updateSchedule(before);
     const view = { ...before, nextRunAt: this.nextRunAtOf(id) };
     this.deps.bus.emit('events/changed', { event: view });
     return view;
@@ -265,37 +232,31 @@ export class EventService {
 
   private nextRunAtOf(id: string): string | null {
     try {
-      return this.nextRunAt?.(id)?.toISOString() ?? null;
+      return this.deps.schedules.nextFire('event', id)?.toISOString() ?? null;
     } catch {
       return null;
     }
   }
 
-  private notifySchedule(change: EventScheduleChange): void {
+  /** A schedule that does not compile (e.g. a zone this machine lacks) is reported and left out, never fatal to the save. */
+  private updateSchedule(view: EventView): void {
     try {
-      this.onScheduleChanged?.(change);
+      if (!view.schedule || !view.enabled) {
+        this.deps.schedules.remove('event', view.id);
+        return;
+      }
+      this.deps.schedules.upsert({
+        kind: 'event', id: view.id, spec: view.schedule, timeZone: view.timeZone, misfirePolicy: view.misfirePolicy,
+        overlapPolicy: view.overlapPolicy, enabled: true, activeSince: new Date(view.updatedAt),
+      });
     } catch (err) {
-      console.error('[events] the schedule hook failed:', err);
+      console.error(`[events] the schedule of event ${view.id} was not loaded:`, err instanceof Error ? err.message : err);
     }
   }
 
   private async toView(r: Row<'events'>): Promise<EventView> {
-    const servers = await this.deps.db.kysely
-      .selectFrom('event_servers')
-      .innerJoin('servers', 'servers.id', 'event_servers.server_id')
-      .select(['servers.id', 'servers.name'])
-      .where('event_servers.event_id', '=', r.id)
-      .orderBy('servers.name')
-      .execute();
-    // The newest job of the event; jobs of one run (one per server) share created_at, so the last inserted wins.
-    const last = await this.deps.db.kysely
-      .selectFrom('jobs')
-      .select(['id', 'status', 'created_at'])
-      .where('event_id', '=', r.id)
-      .orderBy('created_at', 'desc')
-      .orderBy(sql`rowid`, 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const servers = await this.store.servers(r.id);
+    const last = await lastJobOfEvent(this.deps.db, r.id);
     const nextRunAt = this.nextRunAtOf(r.id);
     return {
       id: r.id,

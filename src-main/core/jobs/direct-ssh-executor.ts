@@ -11,6 +11,7 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { ENV_NAME_PATTERN, type ScriptType } from '../../../src-shared/contract/events';
+import { refusedVariableNameReason, VARIABLE_ENV_PREFIX } from '../../../src-shared/contract/variable-names';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor';
 
 export interface DirectSshExecutorOptions {
@@ -184,7 +185,13 @@ export function bootstrapCommand(scriptType: ScriptType, nonce: string): string 
   return `exec ${shell} -c ${shellQuote(inner)} cronium-script`;
 }
 
-/** The stdin prelude: exports, then the end marker; the script follows it. */
+/**
+ * The stdin prelude: exports, then the end marker; the script follows it. Variables never take their own names (a
+ * script could otherwise set BASH_ENV or LD_PRELOAD for every later job): each is exported as CRONIUM_VAR_<name> (when
+ * the name is a valid shell name) and all of them in $CRONIUM_VARIABLES. The event's own env and secrets keep their
+ * names, except names that change how a shell or interpreter starts (refused when the event is saved, skipped here
+ * for events saved before that rule).
+ */
 export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event' | 'secrets' | 'variables' | 'input'>, nonce: string): string {
   const vars: Array<[string, string]> = [
     ['CRONIUM_JOB_ID', ctx.jobId],
@@ -194,9 +201,8 @@ export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event
     ['CRONIUM_VARIABLES', JSON.stringify(ctx.variables ?? {})],
   ];
   if (ctx.input !== undefined) vars.push(['CRONIUM_INPUT', JSON.stringify(ctx.input)]);
-  for (const [k, v] of Object.entries(ctx.variables ?? {})) if (ENV_NAME_PATTERN.test(k)) vars.push([k, v]);
-  for (const [k, v] of Object.entries(ctx.event.env)) vars.push([k, v]);
-  for (const [k, v] of Object.entries(ctx.secrets)) vars.push([k, v]);
+  for (const [k, v] of Object.entries(ctx.variables ?? {})) if (ENV_NAME_PATTERN.test(k)) vars.push([`${VARIABLE_ENV_PREFIX}${k}`, v]);
+  for (const [k, v] of [...Object.entries(ctx.event.env), ...Object.entries(ctx.secrets)]) if (refusedVariableNameReason(k) === null) vars.push([k, v]);
   const lines = vars
     .filter(([k]) => ENV_NAME_PATTERN.test(k))
     .map(([k, v]) => `export ${k}=${shellQuote(v)}`);

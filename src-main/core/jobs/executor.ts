@@ -6,6 +6,7 @@
 import type { JobStatus } from '../../../src-shared/contract/jobs';
 import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements, ScriptType } from '../../../src-shared/contract/events';
+import type { CompatibleRunner } from '../runners/runner-service';
 
 export interface ExecutionEvent {
   id: string;
@@ -33,6 +34,10 @@ export interface LogSink {
   setStatus(status: LogStatus, extra?: { runnerVersion?: string; streamStartedAt?: string; runnerMetadata?: Record<string, unknown> }): void;
   /** Flush buffered lines to the database (also done on a short timer and before a final status). */
   flush(): Promise<void>;
+  /** A secret the job learned of while it ran (a secret variable it set or read): masked in every later line. */
+  addSecret?(value: string): void;
+  /** `text` with every secret of this job masked (for outputs, reasons and notifications). */
+  mask?(text: string): string;
 }
 
 export interface ExecutionContext {
@@ -49,8 +54,10 @@ export interface ExecutionContext {
   log: LogSink;
   /** Aborted when the user cancels; the executor ends the remote process group and returns CANCELLED. */
   signal: AbortSignal;
+  /** runner-ssh: the runner the mode policy made ready for this attempt. */
+  runner?: CompatibleRunner;
   /** Tell the JobService that the remote process has started (QUEUED/DISPATCHING -> RUNNING). */
-  markRunning(info?: { remotePid?: number; runnerId?: string; payloadId?: string }): void;
+  markRunning(info?: { remotePid?: number; runnerId?: string; payloadId?: string; mode?: 'direct-ssh' | 'runner-ssh' }): void;
 }
 
 export interface ExecutionResult {
@@ -66,4 +73,15 @@ export interface ExecutionResult {
 export interface Executor {
   readonly mode: 'direct-ssh' | 'runner-ssh';
   execute(ctx: ExecutionContext): Promise<ExecutionResult>;
+}
+
+/**
+ * Thrown by the runner executor when the runner could not be started (payload, tunnel, start, hello) and nothing of
+ * the script ran: the execution service asks the mode policy whether the attempt may run direct-ssh instead.
+ */
+export class RunnerStartFailed extends Error {
+  constructor(override readonly cause: unknown, message: string) {
+    super(message);
+    this.name = 'RunnerStartFailed';
+  }
 }

@@ -8,7 +8,6 @@
  * retryBackoffSeconds * 2^(attempt-1), capped at one hour; a job found QUEUED at start-up is failed, not re-run
  * (running something hours after it was asked for would surprise; the scheduler's misfire policy covers schedules).
  */
-import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -22,7 +21,9 @@ import type { LogStore } from '../logs/log-store';
 import { LogSinkImpl } from '../logs/log-sink';
 import { assertJobTransition, canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
 import { ServerSlots } from './server-slots';
-import type { ExecutionEvent, ExecutionResult, Executor } from './executor';
+import type { ExecutionEvent, ExecutionResult } from './executor';
+import { JobStore, type JobListFilter } from './job-store';
+import type { AttemptLauncher } from '../execution/execution-service';
 import { JOB_DETACHED } from './runner-job-session';
 import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
 import type { LogStatus } from '../../../src-shared/contract/logs';
@@ -47,13 +48,6 @@ export interface RunEventOptions {
 
 export type RunMode = 'direct-ssh' | 'runner-ssh';
 
-export type ModeResolver = (ctx: {
-  job: JobView;
-  event: ExecutionEvent;
-  server: Row<'servers'>;
-  requestedMode: ExecutionMode;
-}) => Promise<{ mode: RunMode; fallbackReason?: string }>;
-
 /** What a resumer gets to finish a job a previous run of the app left unfinished (a runner job to re-attach). */
 export interface ResumeContext {
   /** The job's current log (continues its sequence numbers), or null when it has none. */
@@ -67,13 +61,7 @@ export interface ResumeContext {
 
 export type Resumer = (job: Row<'jobs'>, ctx: ResumeContext) => Promise<void>;
 
-export interface JobListFilter {
-  status?: JobStatus;
-  eventId?: string;
-  serverId?: string;
-  workflowRunId?: string;
-  limit?: number;
-}
+export type { JobListFilter } from './job-store';
 
 export interface JobServiceDeps {
   db: AppDatabase;
@@ -105,23 +93,23 @@ interface RunPlan {
 }
 
 export class JobService {
-  private readonly executors = new Map<RunMode, Executor>();
+  /** The jobs table (the job half of the job + log aggregate). */
+  readonly store: JobStore;
+  private launcher: AttemptLauncher | null = null;
   private readonly resumers = new Map<string, Resumer>();
   private readonly active = new Map<string, ActiveJob>();
   private readonly waiters = new Map<string, Array<(job: JobView) => void>>();
   private readonly slots = new ServerSlots();
-  private modeResolver: ModeResolver = async () => ({ mode: 'direct-ssh' });
   private handedOver: Row<'jobs'>[] = [];
   private stopping = false;
 
-  constructor(private readonly deps: JobServiceDeps) {}
-
-  registerExecutor(executor: Executor): void {
-    this.executors.set(executor.mode, executor);
+  constructor(private readonly deps: JobServiceDeps) {
+    this.store = new JobStore(deps.db, () => deps.clock.now());
   }
 
-  setModeResolver(fn: ModeResolver): void {
-    this.modeResolver = fn;
+  /** Where attempts start (core/execution): the mode is decided and the executor chosen there, never here. */
+  useLauncher(launcher: AttemptLauncher): void {
+    this.launcher = launcher;
   }
 
   registerResumer(mode: string, fn: Resumer): void {
@@ -153,30 +141,27 @@ export class JobService {
     for (const serverId of serverIds) {
       const key = opts.idempotencyKey ? `${opts.idempotencyKey}:${serverId}` : null;
       if (key) {
-        const existing = await this.deps.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst();
+        const existing = await this.store.idByIdempotencyKey(key);
         if (existing) {
-          views.push(await this.get(existing.id));
+          views.push(await this.get(existing));
           continue;
         }
       }
       const id = newId();
       const at = nowIso(this.deps.clock.now());
       try {
-        await this.deps.db.kysely
-          .insertInto('jobs')
-          .values({
+        await this.store.insertQueued({
             id, event_id: event.id, event_version: event.version, server_id: serverId, workflow_run_id: opts.workflowRunId ?? null,
-            status: 'QUEUED', trigger: opts.trigger, attempt: 1, max_attempts: snapshot.retries + 1, exit_code: null, signal: null,
+            trigger: opts.trigger, attempt: 1, max_attempts: snapshot.retries + 1, exit_code: null, signal: null,
             reason: null, output: null, condition: null, remote_pid: null, idempotency_key: key, created_at: at, started_at: null,
             finished_at: null, updated_at: at, runner_id: null, payload_id: null, execution_mode: null,
             requested_mode: opts.executionMode ?? snapshot.executionMode, fallback_reason: null,
-          })
-          .execute();
+          });
       } catch (err) {
         // Another caller with the same idempotency key won the race: its job is the one.
-        const raced = key ? await this.deps.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst() : undefined;
+        const raced = key ? await this.store.idByIdempotencyKey(key) : undefined;
         if (raced) {
-          views.push(await this.get(raced.id));
+          views.push(await this.get(raced));
           continue;
         }
         throw err;
@@ -232,19 +217,13 @@ export class JobService {
   }
 
   async get(jobId: string): Promise<JobView> {
-    const row = await this.viewQuery().where('jobs.id', '=', jobId).executeTakeFirst();
-    if (!row) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}; it may have been deleted with its event`);
-    return toJobView(row);
+    const view = await this.store.view(jobId);
+    if (!view) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}; it may have been deleted with its event`);
+    return view;
   }
 
   async list(filter: JobListFilter = {}): Promise<JobView[]> {
-    let q = this.viewQuery();
-    if (filter.status) q = q.where('jobs.status', '=', filter.status);
-    if (filter.eventId) q = q.where('jobs.event_id', '=', filter.eventId);
-    if (filter.serverId) q = q.where('jobs.server_id', '=', filter.serverId);
-    if (filter.workflowRunId) q = q.where('jobs.workflow_run_id', '=', filter.workflowRunId);
-    const rows = await q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(filter.limit ?? 100).execute();
-    return rows.map(toJobView);
+    return this.store.list(filter);
   }
 
   /** Whether a job of this event is queued or running in this process (the scheduler's overlap policy asks). */
@@ -258,7 +237,7 @@ export class JobService {
    * by a crash is either kept for its mode's resumer (handed over by resumeHandedOver() at start) or ended now.
    */
   async reconcile(): Promise<{ ended: number; handedOver: number }> {
-    const rows = await this.deps.db.kysely.selectFrom('jobs').selectAll().where('status', 'in', ['QUEUED', 'DISPATCHING', 'RUNNING']).execute();
+    const rows = await this.store.unfinished();
     let ended = 0;
     for (const row of rows) {
       if (this.active.has(row.id)) continue;
@@ -398,14 +377,13 @@ export class JobService {
 
     let result: ExecutionResult;
     try {
-      const { mode, fallbackReason } = await this.modeResolver({
-        job, event: plan.event, server, requestedMode: job.requestedMode ?? 'auto',
-      });
-      const executor = this.executors.get(mode);
-      if (!executor) throw new AppError('EXECUTOR_MISSING', `no executor for ${mode} is available in this build; choose another execution mode`);
-      await this.deps.db.kysely.updateTable('jobs').set({ execution_mode: mode, fallback_reason: fallbackReason ?? null, updated_at: nowIso(this.deps.clock.now()) }).where('id', '=', jobId).execute();
-      if (fallbackReason) sink.system(`running with ${mode}: ${fallbackReason}`);
-      result = await executor.execute({
+      const launcher = this.launcher;
+      if (!launcher) throw new AppError('EXECUTOR_MISSING', 'no execution service is wired into this build; report this');
+      result = await launcher.launch({
+        trigger: job.trigger,
+        requestedMode: job.requestedMode ?? 'auto',
+        server: { id: server.id, name: server.name },
+        ctx: {
         jobId,
         attempt: job.attempt,
         serverId: server.id,
@@ -416,9 +394,11 @@ export class JobService {
         log: sink,
         signal: active.controller.signal,
         markRunning: (info) => {
-          active.running = active.running.then(() => this.markRunning(jobId, sink, executor.mode, info)).catch((err) => {
+          // The execution service stamps the mode of the executor that started the script.
+          active.running = active.running.then(() => this.markRunning(jobId, sink, info?.mode ?? 'direct-ssh', info)).catch((err) => {
             console.error(`[jobs] job ${jobId}: marking it running failed:`, err);
           });
+        },
         },
       });
     } catch (err) {
@@ -457,7 +437,7 @@ export class JobService {
   }
 
   /** DISPATCHING -> RUNNING (once); a direct-ssh log goes PENDING -> RUNNING (a runner sets STREAMING itself). */
-  private async markRunning(jobId: string, sink: LogSinkImpl | null, mode: RunMode, info: { remotePid?: number; runnerId?: string; payloadId?: string } = {}): Promise<void> {
+  private async markRunning(jobId: string, sink: LogSinkImpl | null, mode: RunMode, info: { remotePid?: number; runnerId?: string; payloadId?: string; mode?: RunMode } = {}): Promise<void> {
     const row = await this.row(jobId);
     if (row.status === 'RUNNING') return;
     await this.move(jobId, 'RUNNING', {
@@ -480,6 +460,9 @@ export class JobService {
       reason = reason ?? `ended as ${status} before it started`;
       status = 'FAILURE';
     }
+    // The job's secrets are masked in its reason (and so in notifications) and output as in its log lines.
+    if (sink && reason !== null) reason = sink.mask(reason);
+    const output = sink && result.output !== undefined ? maskStrings(result.output, (t) => sink.mask(t)) : result.output;
     if (sink) {
       sink.end();
       await sink.flush();
@@ -490,26 +473,14 @@ export class JobService {
       signal: result.signal,
       reason,
       finished_at: nowIso(this.deps.clock.now()),
-      ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
+      ...(output !== undefined ? { output: JSON.stringify(output) } : {}),
       ...(result.condition !== undefined && result.condition !== null ? { condition: result.condition ? 1 : 0 } : {}),
     });
   }
 
-  /** The one writer of jobs.status: checks the state machine, writes, pushes 'jobs/changed', wakes waiters. */
+  /** Moves a job through the store (which checks the state machine), pushes 'jobs/changed', wakes waiters. */
   private async move(jobId: string, to: JobStatus, set: Partial<Omit<Row<'jobs'>, 'id' | 'status'>>): Promise<JobView> {
-    const row = await this.row(jobId);
-    const from = row.status as JobStatus;
-    assertJobTransition(from, to, jobId);
-    const result = await this.deps.db.kysely
-      .updateTable('jobs')
-      .set({ ...set, status: to, updated_at: nowIso(this.deps.clock.now()) })
-      .where('id', '=', jobId)
-      .where('status', '=', from)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
-      const now = await this.row(jobId);
-      throw new AppError('JOB_STATE_INVALID', `job ${jobId} changed to ${now.status} while it was being moved from ${from} to ${to}`);
-    }
+    await this.store.move(jobId, to, set);
     const view = await this.emitJob(jobId);
     if (isTerminalJobStatus(to)) {
       for (const wake of this.waiters.get(jobId) ?? []) wake(view);
@@ -519,9 +490,8 @@ export class JobService {
   }
 
   private async moveLogIfAllowed(logId: string, to: LogStatus, exitCode: number | null, onlyFrom?: LogStatus[]): Promise<void> {
-    const log = await this.deps.db.kysely.selectFrom('logs').select('status').where('id', '=', logId).executeTakeFirst();
-    if (!log) return;
-    const from = log.status as LogStatus;
+    const from = await this.deps.logs.statusOf(logId);
+    if (!from) return;
     if (from === to || (onlyFrom && !onlyFrom.includes(from)) || !canMoveLog(from, to)) return;
     await this.deps.logs.setStatus(logId, to, { exitCode });
   }
@@ -539,14 +509,13 @@ export class JobService {
     reason: string | null,
     opts: { explain?: boolean } = {},
   ): Promise<void> {
-    const log = await this.deps.db.kysely.selectFrom('logs').select('status').where('id', '=', logId).executeTakeFirst();
-    if (!log) return;
+    const from = await this.deps.logs.statusOf(logId);
+    if (!from) return;
     if (reason && to !== 'SUCCESS' && opts.explain !== false && !this.deps.logs.hasOutput(logId)) {
       const writer = sink ?? new LogSinkImpl(logId, this.deps.logs, [], () => this.deps.clock.now());
       writer.system(`${to}: ${reason}`);
       await writer.flush();
     }
-    const from = log.status as LogStatus;
     if (from !== to && canMoveLog(from, to)) await this.deps.logs.setStatus(logId, to, { exitCode, reason });
     else if (reason !== null) await this.deps.logs.setStatus(logId, from, { reason });
   }
@@ -557,69 +526,13 @@ export class JobService {
     return view;
   }
 
-  private async row(jobId: string): Promise<Row<'jobs'>> {
-    const row = await this.deps.db.kysely.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-    if (!row) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}`);
-    return row;
+  private row(jobId: string): Promise<Row<'jobs'>> {
+    return this.store.row(jobId);
   }
 
-  private async latestLog(jobId: string): Promise<Row<'logs'> | undefined> {
-    return this.deps.db.kysely.selectFrom('logs').selectAll().where('job_id', '=', jobId).orderBy('created_at', 'desc').orderBy(sql`rowid`, 'desc').limit(1).executeTakeFirst();
+  private latestLog(jobId: string): Promise<Row<'logs'> | undefined> {
+    return this.deps.logs.latestOfJob(jobId);
   }
-
-  private viewQuery() {
-    return this.deps.db.kysely
-      .selectFrom('jobs')
-      .leftJoin('events', 'events.id', 'jobs.event_id')
-      .leftJoin('servers', 'servers.id', 'jobs.server_id')
-      .selectAll('jobs')
-      .select([
-        'events.name as event_name',
-        'servers.name as server_name',
-        sql<string | null>`(SELECT l.id FROM logs l WHERE l.job_id = jobs.id ORDER BY l.created_at DESC, l.rowid DESC LIMIT 1)`.as('log_id'),
-      ]);
-  }
-}
-
-type JobViewRow = Row<'jobs'> & { event_name: string | null; server_name: string | null; log_id: string | null };
-
-function toJobView(r: JobViewRow): JobView {
-  let output: unknown = undefined;
-  if (r.output !== null) {
-    try {
-      output = JSON.parse(r.output);
-    } catch {
-      output = r.output;
-    }
-  }
-  const started = r.started_at ? Date.parse(r.started_at) : null;
-  const finished = r.finished_at ? Date.parse(r.finished_at) : null;
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    eventName: r.event_name,
-    eventVersion: r.event_version,
-    serverId: r.server_id,
-    serverName: r.server_name,
-    workflowRunId: r.workflow_run_id,
-    status: r.status as JobStatus,
-    trigger: r.trigger as JobView['trigger'],
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    exitCode: r.exit_code,
-    signal: r.signal,
-    reason: r.reason,
-    requestedMode: (r.requested_mode as ExecutionMode | null) ?? null,
-    executionMode: (r.execution_mode as ExecutionMode | null) ?? null,
-    fallbackReason: r.fallback_reason,
-    logId: r.log_id,
-    ...(output !== undefined ? { output } : {}),
-    condition: r.condition === null ? null : r.condition === 1,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    durationMs: started !== null && finished !== null ? Math.max(0, finished - started) : null,
-  };
 }
 
 function abortReason(active: ActiveJob, fallback: string): string {
@@ -642,4 +555,14 @@ function abortableDelay(clock: Clock, ms: number, signal: AbortSignal): Promise<
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** `value` with every string in it (object keys included) passed through `mask`; structure kept, so it stays JSON. */
+function maskStrings(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskStrings(v, mask));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [mask(k), maskStrings(v, mask)]));
+  }
+  return value;
 }

@@ -86,6 +86,8 @@ export class RunnerJobSession {
   private rejectResult!: (e: unknown) => void;
   private readonly aggregator: LogAggregator;
   private readonly unexpect: () => void;
+  /** Runner tokens of this job are accepted until this is called (dispose). */
+  private readonly closeTokens: () => void;
   private conn: SshConnection | null = null;
   private tunnel: ReverseTunnel | null = null;
   private offConnClose: (() => void) | null = null;
@@ -124,6 +126,7 @@ export class RunnerJobSession {
     this.logStatus = init.initialLogStatus;
     this.aggregator = new LogAggregator(init.sink, deps.logs, deps.metrics, init.initialRunnerSeq);
     this.aggregator.onDurable((upTo) => this.channel?.send({ type: 'ack', upTo }));
+    this.closeTokens = deps.auth.openJob(init.jobId, init.serverId);
     this.unexpect = deps.hub.expect(init.jobId, {
       onOpen: () => undefined,
       onMessage: (ch, msg) => this.onMessage(ch, msg),
@@ -436,11 +439,19 @@ export class RunnerJobSession {
       case 'setCondition':
         this.condition = args.value === true;
         return null;
-      case 'getVariable':
-        return this.deps.variables.get(String(args.key), { eventId });
-      case 'setVariable':
-        await this.deps.variables.set(String(args.key), String(args.value), { scope: (args.scope as 'global' | 'event' | undefined) ?? 'global', eventId });
+      case 'getVariable': {
+        const read = await this.deps.variables.read(String(args.key), { eventId });
+        // A secret read under a name the start did not know of: masked in this job's lines from now on.
+        if (read?.secret && read.value !== null) this.init.sink.addSecret?.(read.value);
+        return read?.value ?? null;
+      }
+      case 'setVariable': {
+        const set = await this.deps.variables.set(String(args.key), String(args.value), {
+          scope: args.scope as 'global' | 'event' | undefined, eventId, jobId: this.init.jobId, secret: args.secret === true,
+        });
+        if (set.secret) this.init.sink.addSecret?.(String(args.value));
         return null;
+      }
       case 'event':
         return {
           eventId, eventName: this.init.event.name, eventVersion: this.init.event.version,
@@ -507,6 +518,7 @@ export class RunnerJobSession {
     clearTimeout(this.socketGrace);
     this.init.signal.removeEventListener('abort', this.onAbort);
     this.unexpect();
+    this.closeTokens();
     this.aggregator.close();
     for (const wake of this.helloWaiters.splice(0)) wake();
     void this.closeLink();

@@ -1,10 +1,11 @@
 /**
- * RunnerSshExecutor (mode 'runner-ssh'): runs an attempt through the runner deployed on the server. It makes sure a
- * compatible runner is there (RunnerService), the payload is built and on the server (PayloadService), then hands the
- * job to a RunnerJobSession (tunnel, detached start, streaming, re-attach, cancel). It also re-attaches, at start-up,
- * to runner jobs a previous run of the app left running (resume, registered as the 'runner-ssh' resumer).
- * When the runner cannot be started and the job asked for 'auto' with fallback allowed, the attempt runs direct-ssh
- * instead and the reason is recorded; otherwise it fails with that reason. It never starts a script twice.
+ * RunnerSshExecutor (mode 'runner-ssh'): runs an attempt through the runner deployed on the server. It takes the
+ * runner the mode policy made ready (core/execution; or makes sure of one through the same provisioning), has the
+ * payload built and on the server (PayloadService), then hands the job to a RunnerJobSession (tunnel, detached start,
+ * streaming, re-attach, cancel). It also re-attaches, at start-up, to runner jobs a previous run of the app left
+ * running (resume, registered as the 'runner-ssh' resumer).
+ * When the runner cannot be started it throws RunnerStartFailed (nothing of the script ran): whether the attempt then
+ * runs direct-ssh is the mode policy's decision, not this executor's. It never starts a script twice.
  */
 import { performance } from 'node:perf_hooks';
 import type { AppDatabase } from '../db/database';
@@ -15,16 +16,14 @@ import { AppError, messageOf } from '../errors';
 import type { EventService } from '../events/event-service';
 import type { PayloadService } from '../payloads/payload-service';
 import type { CompatibleRunner } from '../runners/runner-service';
-import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { LogStatus } from '../../../src-shared/contract/logs';
-import type { ExecutionContext, ExecutionResult, Executor } from './executor';
+import { RunnerStartFailed, type ExecutionContext, type ExecutionResult, type Executor } from './executor';
 import type { ResumeContext } from './job-service';
 import { RunnerJobSession, failureReason, type RunnerSessionDeps, type RunnerSessionOptions } from './runner-job-session';
 
-export interface RunnerLocator {
-  getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null>;
-  ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner>;
-}
+import type { RunnerLocator } from '../execution/runner-provisioning';
+
+export type { RunnerLocator };
 
 export interface RunnerSshExecutorDeps extends RunnerSessionDeps {
   db: AppDatabase;
@@ -32,8 +31,6 @@ export interface RunnerSshExecutorDeps extends RunnerSessionDeps {
   payloads: PayloadService;
   runners: RunnerLocator;
   events: Pick<EventService, 'getForRun'>;
-  /** Used when an 'auto' job falls back because the runner could not be started. */
-  direct: Executor;
 }
 
 export const DEFAULT_RUNNER_SESSION_OPTIONS: RunnerSessionOptions = {
@@ -63,11 +60,11 @@ export class RunnerSshExecutor implements Executor {
     let runner: CompatibleRunner;
     let payload: Awaited<ReturnType<PayloadService['generatePayload']>>;
     try {
-      runner = await this.deps.runners.ensureRunner(ctx.serverId, ctx.event.runnerRequirements);
+      runner = ctx.runner ?? (await this.deps.runners.ensureRunner(ctx.serverId, ctx.event.runnerRequirements));
       payload = await this.deps.payloads.generatePayload(ctx.event);
       await this.deps.payloads.ensureOnServer(ctx.serverId, payload);
     } catch (err) {
-      return this.cannotStart(ctx, serverName, err);
+      throw this.cannotStart(serverName, err);
     }
     const session = new RunnerJobSession(this.deps, this.options, {
       jobId: ctx.jobId,
@@ -88,7 +85,7 @@ export class RunnerSshExecutor implements Executor {
       await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());
     } catch (err) {
       if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before the runner started' };
-      return this.cannotStart(ctx, serverName, err);
+      throw this.cannotStart(serverName, err);
     }
     ctx.markRunning({ ...(session.remotePid ? { remotePid: session.remotePid } : {}), runnerId: runner.deploymentId, payloadId: payload.id });
     const result = await session.result;
@@ -113,11 +110,11 @@ export class RunnerSshExecutor implements Executor {
     }
     const event = job.event_id ? await this.deps.db.kysely.selectFrom('events').select(['name', 'version', 'timeout_seconds']).where('id', '=', job.event_id).executeTakeFirst() : undefined;
     const secrets = job.event_id ? ((await this.deps.events.getForRun(job.event_id).catch(() => null))?.secrets ?? {}) : {};
-    const log = await this.deps.db.kysely.selectFrom('logs').select(['status']).where('id', '=', sink.logId).executeTakeFirstOrThrow();
-    this.deps.logs.flushAll(sink.logId);
-    const counted = this.deps.db.sqlite.prepare("SELECT count(*) AS n FROM log_lines WHERE log_id = ? AND stream != 'system'").get(sink.logId) as { n: number };
+    const storedStatus = await this.deps.logs.statusOf(sink.logId);
+    if (!storedStatus) throw new AppError('LOG_NOT_FOUND', `the log ${sink.logId} of job ${job.id} is gone`);
+    const counted = { n: this.deps.logs.runnerLineCount(sink.logId) };
     // A log that was streaming when the app went away is PARTIAL until the runner has replayed the rest.
-    let logStatus = log.status as LogStatus;
+    let logStatus: LogStatus = storedStatus;
     if (logStatus === 'STREAMING') {
       sink.setStatus('PARTIAL');
       logStatus = 'PARTIAL';
@@ -143,22 +140,10 @@ export class RunnerSshExecutor implements Executor {
     await ctx.finish(await session.result);
   }
 
-  /** The runner could not be started: fall back to direct-ssh when the job allows it, else fail with the reason. */
-  private async cannotStart(ctx: ExecutionContext, serverName: string, err: unknown): Promise<ExecutionResult> {
+  /** The runner could not be started (nothing of the script ran): counted, then left to the mode policy. */
+  private cannotStart(serverName: string, err: unknown): RunnerStartFailed {
     this.deps.metrics.sshRunnerConnectionFailures.inc({ reason: failureReason(err) });
-    const reason = `the runner could not be started on ${serverName}: ${messageOf(err)}`;
-    const job = await this.deps.db.kysely.selectFrom('jobs').select(['requested_mode']).where('id', '=', ctx.jobId).executeTakeFirst();
-    const s = this.deps.settings.current();
-    if (job?.requested_mode === 'auto' && s.runner.fallbackToDirect && this.deps.settings.flag('ssh_runner_fallback')) {
-      await this.deps.db.kysely
-        .updateTable('jobs')
-        .set({ execution_mode: 'direct-ssh', fallback_reason: reason, updated_at: nowIso(this.deps.clock.now()) })
-        .where('id', '=', ctx.jobId)
-        .execute();
-      ctx.log.system(`running with direct-ssh (requested: auto): ${reason}`);
-      return this.deps.direct.execute(ctx);
-    }
-    return { status: 'FAILURE', exitCode: null, signal: null, reason };
+    return new RunnerStartFailed(err, `the runner could not be started on ${serverName}: ${messageOf(err)}`);
   }
 
   private async serverName(serverId: string): Promise<string> {

@@ -2,10 +2,13 @@
  * LocalListener: the app's HTTP + WebSocket server on 127.0.0.1 (HELPER_API_PORT, 0 = any free port). It serves
  * /health and /metrics; other services add the runner streams, the helper API and the change list's routes through
  * addRoute / addWebSocketRoute. It binds loopback only, never another interface, and answers only requests addressed
- * to a loopback host name (so a web page cannot reach it through DNS rebinding). Routes bring their own auth.
+ * to a loopback host name (so a web page cannot reach it through DNS rebinding). Every route authenticates from the
+ * headers before a byte of its body is read (or is declared public and takes no body); bodies are bounded per route.
+ * Connections are capped, and so are connections that have not yet passed a route's authentication; header, request,
+ * keep-alive and per-socket idle timeouts keep a slow or silent client from holding a socket.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, isAppError } from '../errors';
@@ -33,10 +36,41 @@ export interface RouteResponse {
 export type RouteHandler = (ctx: RouteContext) => Promise<RouteResponse>;
 
 export interface RouteOptions {
-  /** Runs before the body is read; throws AppError('UNAUTHORIZED', ...) to refuse the request. */
-  auth?: (headers: http.IncomingHttpHeaders) => Promise<void>;
+  /**
+   * Runs on the headers (and path parameters) before any of the body is read; throws AppError('UNAUTHORIZED', ...) to
+   * refuse the request. Required unless the route is `public`.
+   */
+  auth?: (headers: http.IncomingHttpHeaders, params: Record<string, string>) => Promise<void>;
+  /** Answers without authentication (/health, /metrics); a public route accepts no request body. */
+  public?: boolean;
+  /** Largest request body this route accepts (DEFAULT_MAX_BODY_BYTES when not set). */
   maxBodyBytes?: number;
 }
+
+/** Connection bounds and timeouts; the defaults suit a desktop app with a few runners and scripts. */
+export interface ListenerLimits {
+  /** All open connections (HTTP and WebSocket); new ones beyond are closed at once. */
+  maxConnections: number;
+  /** Connections that have not passed a route's authentication yet; beyond it the oldest of them is closed. */
+  maxUnauthenticatedConnections: number;
+  /** Time to receive a request's headers (server.headersTimeout). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request (server.requestTimeout). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (server.keepAliveTimeout). */
+  keepAliveTimeoutMs: number;
+  /** A non-WebSocket socket with no traffic for this long is destroyed. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  maxConnections: 512,
+  maxUnauthenticatedConnections: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+};
 
 export type WebSocketRouteHandler = (ws: WebSocket, req: http.IncomingMessage, params: Record<string, string>) => void;
 
@@ -52,10 +86,12 @@ export interface LocalListenerDeps {
   settings: SettingsService;
   /** Reported by /health. */
   appVersion?: string;
+  limits?: Partial<ListenerLimits>;
 }
 
-/** Default request body bound; routes that take uploads raise it. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Default request body bound; routes that take larger bodies say so (maxBodyBytes). */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 const DEFAULT_WS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -90,8 +126,14 @@ export class LocalListener {
   private readonly routes: HttpRoute[] = [];
   private readonly wsRoutes: WsRoute[] = [];
   private readonly startedAt = Date.now();
+  private readonly limits: ListenerLimits;
+  /** Sockets that have not passed a route's authentication (an authenticated keep-alive socket leaves the set). */
+  private readonly unauthenticated = new Set<Socket>();
+  /** Connections closed because a cap was reached (diagnostics and tests). */
+  refusedConnections = 0;
 
   constructor(private readonly deps: LocalListenerDeps) {
+    this.limits = { ...DEFAULT_LISTENER_LIMITS, ...deps.limits };
     this.addRoute('GET', '/health', async () => ({
       status: 200,
       json: {
@@ -100,12 +142,17 @@ export class LocalListener {
         runnerDefaultVersion: deps.settings.current().runner.defaultVersion,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       },
-    }));
+    }), { public: true });
     this.addRoute('GET', '/metrics', async () => ({
       status: 200,
       body: await deps.metrics.text(),
       contentType: deps.metrics.contentType,
-    }));
+    }), { public: true });
+  }
+
+  /** Connections not yet past a route's authentication (diagnostics and tests). */
+  get unauthenticatedConnections(): number {
+    return this.unauthenticated.size;
   }
 
   /** The bound port; 0 before start() and after stop(). */
@@ -116,8 +163,30 @@ export class LocalListener {
 
   async start(port: number): Promise<void> {
     if (this.server) return;
-    const server = http.createServer((req, res) => {
+    const limits = this.limits;
+    const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs) }, (req, res) => {
       void this.handleRequest(req, res);
+    });
+    server.headersTimeout = limits.headersTimeoutMs;
+    server.requestTimeout = limits.requestTimeoutMs;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.maxConnections = limits.maxConnections;
+    server.on('connection', (socket: Socket) => {
+      // At the cap, the oldest unauthenticated connection makes room: a flood cannot keep a runner that connects
+      // now (and authenticates within its first packet) out for longer than it takes to send its headers.
+      while (this.unauthenticated.size >= limits.maxUnauthenticatedConnections) {
+        const oldest = this.unauthenticated.values().next().value as Socket;
+        this.unauthenticated.delete(oldest);
+        this.refusedConnections++;
+        oldest.destroy();
+      }
+      this.unauthenticated.add(socket);
+      socket.once('close', () => this.unauthenticated.delete(socket));
+      // Cleared by ws once the socket is a WebSocket (its heartbeat watches it from then on).
+      socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    });
+    server.on('drop', () => {
+      this.refusedConnections++;
     });
     server.on('upgrade', (req, socket, head) => {
       void this.handleUpgrade(req, socket, head);
@@ -164,6 +233,9 @@ export class LocalListener {
 
   /** Adds an HTTP route; `pattern` segments starting with ':' are parameters ('/api/runners/health/:deploymentId'). */
   addRoute(method: HttpMethod, pattern: string, handler: RouteHandler, opts: RouteOptions = {}): void {
+    if (!opts.auth && !opts.public) {
+      throw new Error(`[listener] route ${method} ${pattern} needs an auth check (or public: true)`);
+    }
     const compiled = compilePattern(pattern);
     if (this.routes.some((r) => r.method === method && r.regex.source === compiled.regex.source)) {
       throw new Error(`[listener] route ${method} ${pattern} is already registered`);
@@ -201,8 +273,11 @@ export class LocalListener {
         return;
       }
       const { route, params } = found;
-      if (route.opts.auth) await route.opts.auth(req.headers);
-      const body = await readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+      if (route.opts.auth) {
+        await route.opts.auth(req.headers, params);
+        this.unauthenticated.delete(req.socket);
+      }
+      const body = await readBody(req, route.opts.public ? 0 : (route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = v;
       const result = await route.handler({ params, query, body, headers: req.headers });
@@ -212,9 +287,14 @@ export class LocalListener {
       const shape = isAppError(err)
         ? err.toShape()
         : { code: 'INTERNAL', message: 'The local listener failed to answer this request; see the app log.' };
-      send(res, { status: STATUS_BY_CODE[shape.code] ?? 500, json: shape });
-      // An unread body (refused before reading, or too large) must not keep the connection waiting.
-      if (!req.complete) req.resume();
+      if (req.complete) {
+        send(res, { status: STATUS_BY_CODE[shape.code] ?? 500, json: shape });
+        return;
+      }
+      // An unread body (refused before reading, or too large) is never read: the answer closes the connection.
+      send(res, { status: STATUS_BY_CODE[shape.code] ?? 500, json: shape, headers: { connection: 'close' } });
+      const socket = req.socket;
+      res.once('finish', () => socket?.destroy());
     }
   }
 
@@ -245,6 +325,7 @@ export class LocalListener {
         return refuseUpgrade(socket, 401, 'Unauthorized');
       }
     }
+    this.unauthenticated.delete(socket as Socket);
     if (!this.server || socket.destroyed) {
       socket.destroy();
       return;

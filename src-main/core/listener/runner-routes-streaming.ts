@@ -6,7 +6,8 @@
  *   GET  /api/helpers/download/:type/:version               runner|automation -> a helper shim (bash|python|node)
  *   WS   /api/logs/stream/:logId?after=N                    automation   -> stored lines after N, then live lines
  *   POST /api/logs/:logId/partial          {lines}          runner token of the log's job -> lines over HTTP
- * Every route checks a bearer token first; none returns a secret or a path of this workstation.
+ * Every route checks a bearer token from the headers before its body is read; none returns a secret or a path of
+ * this workstation.
  */
 import type http from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ export interface StreamingRouteDeps {
 
 const VariableRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('get'), key: z.string().min(1).max(256) }),
-  z.object({ op: z.literal('set'), key: z.string().min(1).max(256), value: z.string().max(1024 * 1024), scope: z.enum(['global', 'event']).default('global') }),
+  z.object({ op: z.literal('set'), key: z.string().min(1).max(256), value: z.string().max(1024 * 1024), scope: z.enum(['global', 'event']).optional(), secret: z.boolean().optional() }),
 ]);
 
 const SHIMS: Record<string, { body: string; contentType: string }> = {
@@ -75,7 +76,7 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     const snapshot = await d.events.getForRun(eventId);
     const p = await d.payloads.generatePayload(snapshot.event);
     return { status: 200, json: { id: p.id, eventId: p.eventId, eventVersion: p.eventVersion, checksum: p.checksum, sizeBytes: p.sizeBytes, keyId: p.signature.keyId } };
-  }, { auth: automation });
+  }, { auth: automation, maxBodyBytes: 4 * 1024 });
 
   listener.addRoute('GET', '/api/payloads/:id/download', async ({ params }) => {
     const p = await d.payloads.getById(params.id);
@@ -88,15 +89,14 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     };
   }, { auth: runnerOrAutomation });
 
-  listener.addRoute('POST', '/api/helpers/variables/:id', async ({ params, body, headers }) => {
-    await jobToken(headers, params.id);
+  listener.addRoute('POST', '/api/helpers/variables/:id', async ({ params, body }) => {
     const req = parse(VariableRequest, body);
     const job = await d.db.kysely.selectFrom('jobs').select(['event_id']).where('id', '=', params.id).executeTakeFirst();
     if (!job) throw new AppError('NOT_FOUND', `There is no job ${params.id}.`);
     if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.variables.get(req.key, { eventId: job.event_id }) } };
-    await d.variables.set(req.key, req.value, { scope: req.scope, eventId: job.event_id });
+    await d.variables.set(req.key, req.value, { scope: req.scope, eventId: job.event_id, jobId: params.id, secret: req.secret });
     return { status: 200, json: { key: req.key, ok: true } };
-  });
+  }, { auth: (headers, params) => jobToken(headers, params.id), maxBodyBytes: 1024 * 1024 + 4096 });
 
   listener.addRoute('GET', '/api/helpers/download/:type/:version', async ({ params }) => {
     const shim = SHIMS[params.type];
@@ -105,15 +105,27 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     return { status: 200, body: shim.body, contentType: shim.contentType };
   }, { auth: runnerOrAutomation });
 
-  listener.addRoute('POST', '/api/logs/:logId/partial', async ({ params, body, headers }) => {
-    const log = await d.db.kysely.selectFrom('logs').select(['job_id']).where('id', '=', params.logId).executeTakeFirst();
-    if (!log) throw new AppError('NOT_FOUND', `There is no log ${params.logId}.`);
-    await jobToken(headers, log.job_id);
+  /** The job a log belongs to; UNAUTHORIZED (not NOT_FOUND) for an unknown log, so ids cannot be probed. */
+  const logJob = async (logId: string): Promise<string> => {
+    const log = await d.db.kysely.selectFrom('logs').select(['job_id']).where('id', '=', logId).executeTakeFirst();
+    if (!log) throw new AppError('UNAUTHORIZED', 'This token does not belong to the job of this log.');
+    return log.job_id;
+  };
+
+  listener.addRoute('POST', '/api/logs/:logId/partial', async ({ params, body }) => {
+    const log = { job_id: await logJob(params.logId) };
     const msg = parse(LogMessage, { type: 'log', ...(body as object) });
     const r = d.hub.postLines(log.job_id, msg.lines);
     if (!r) throw new AppError('NOT_FOUND', `Job ${log.job_id} is not being run or re-attached by this app.`);
     return { status: r.gap ? 409 : 200, json: r };
-  }, { maxBodyBytes: 4 * 1024 * 1024 });
+  }, {
+    // The token is checked before the log is looked up: an unauthenticated request costs no database read.
+    auth: async (headers, params) => {
+      const claims = await auth.verifyToken(bearerToken(headers), 'runner');
+      if (claims.sub !== (await logJob(params.logId))) throw new AppError('UNAUTHORIZED', 'This token belongs to another job.');
+    },
+    maxBodyBytes: 4 * 1024 * 1024,
+  });
 
   // The route authenticates before the upgrade; the route's handler is what keeps the log id.
   listener.addWebSocketRoute('/api/logs/stream/:logId', (ws, req, params) => {

@@ -30,6 +30,14 @@ export class LogSinkImpl implements LogSink {
     this.seq = store.lastSequence(logId);
   }
 
+  addSecret(value: string): void {
+    this.masker.add(value);
+  }
+
+  mask(text: string): string {
+    return this.masker.isEmpty ? text : this.masker.mask(text);
+  }
+
   /** Sequence number of the last line written (0 before any). */
   get lastSequence(): number {
     return this.seq;
@@ -52,7 +60,7 @@ export class LogSinkImpl implements LogSink {
       }
       if (line.seq !== this.seq + 1 && gapAfter === null) gapAfter = this.seq;
       this.seq = line.seq;
-      this.store.append(this.logId, { seq: line.seq, stream: line.stream, ts: line.ts, text: this.masker.mask(line.text) });
+      this.store.append(this.logId, { seq: line.seq, stream: line.stream, ts: line.ts, text: this.mask(line.text) });
       accepted++;
     }
     return { accepted, duplicates, gapAfter };

@@ -277,6 +277,28 @@ export class LogStore {
     return { items: rows.map(toLogView), total: Number(total) };
   }
 
+  /** The stored status of a log, or undefined when there is no such log. */
+  async statusOf(logId: string): Promise<LogStatus | undefined> {
+    const row = await this.db.kysely.selectFrom('logs').select('status').where('id', '=', logId).executeTakeFirst();
+    return row?.status as LogStatus | undefined;
+  }
+
+  /** The job a log belongs to, or undefined when there is no such log. */
+  async jobIdOf(logId: string): Promise<string | undefined> {
+    return (await this.db.kysely.selectFrom('logs').select('job_id').where('id', '=', logId).executeTakeFirst())?.job_id;
+  }
+
+  /** A job's newest log (its current attempt's), or undefined. */
+  latestOfJob(jobId: string): Promise<Row<'logs'> | undefined> {
+    return this.db.kysely.selectFrom('logs').selectAll().where('job_id', '=', jobId).orderBy('created_at', 'desc').orderBy(sql`rowid`, 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** How many runner lines (stdout and stderr, not the app's own 'system' lines) a log holds; buffered lines count. */
+  runnerLineCount(logId: string): number {
+    this.flushAll(logId);
+    return (this.db.sqlite.prepare("SELECT count(*) AS n FROM log_lines WHERE log_id = ? AND stream != 'system'").get(logId) as { n: number }).n;
+  }
+
   /** Whether the log holds any stdout or stderr line (its buffered lines are flushed first); 'system' lines do not count. */
   hasOutput(logId: string): boolean {
     this.flushAll(logId);

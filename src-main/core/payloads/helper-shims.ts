@@ -9,18 +9,23 @@ export const BASH_SHIM_FILE = 'cronium.sh';
 export const PYTHON_SHIM_FILE = 'cronium.py';
 export const NODE_SHIM_FILE = 'cronium.js';
 
-/** bash: the runner binary is the socket client (`cronium-runner helper <op> ...`). */
+/**
+ * bash: the runner binary is the socket client (`cronium-runner helper <op> ...`). Values go to it on stdin (printf is
+ * a bash builtin), never on its argv, so they do not show in `ps`.
+ */
 export const BASH_SHIM = `# Cronium helpers for bash scripts run by the Cronium runner. Values print on stdout.
 _cronium_helper() { "$CRONIUM_RUNNER_EXEC" \${CRONIUM_RUNNER_SCRIPT:+"$CRONIUM_RUNNER_SCRIPT"} helper "$@"; }
-cronium_input() { _cronium_helper input; }
-cronium_event() { _cronium_helper event; }
+cronium_input() { _cronium_helper input </dev/null; }
+cronium_event() { _cronium_helper event </dev/null; }
 # cronium_output VALUE: JSON text is stored as JSON, anything else as a string.
-cronium_output() { _cronium_helper output "$1"; }
-cronium_get_variable() { _cronium_helper getVariable "$1"; }
-# cronium_set_variable KEY VALUE [global|event]
-cronium_set_variable() { _cronium_helper setVariable "$1" "$2" \${3:+"$3"}; }
+cronium_output() { printf '%s' "$1" | _cronium_helper output -; }
+cronium_get_variable() { _cronium_helper getVariable "$1" </dev/null; }
+# cronium_set_variable KEY VALUE [global|event]: the event's scope unless "global" is given.
+cronium_set_variable() { printf '%s' "$2" | _cronium_helper setVariable "$1" - \${3:+"$3"}; }
+# cronium_set_secret_variable KEY VALUE [global|event]: kept in the keychain, masked in logs from then on.
+cronium_set_secret_variable() { printf '%s' "$2" | _cronium_helper setVariable "$1" - \${3:+"$3"} secret; }
 # cronium_set_condition true|false
-cronium_set_condition() { _cronium_helper setCondition "$1"; }
+cronium_set_condition() { _cronium_helper setCondition "$1" </dev/null; }
 `;
 
 export const PYTHON_SHIM = `"""Cronium helpers for Python scripts run by the Cronium runner: import cronium."""
@@ -66,10 +71,13 @@ def getVariable(key):
     return _call("getVariable", {"key": key})
 
 
-def setVariable(key, value, scope=None):
+def setVariable(key, value, scope=None, secret=False):
+    """scope: None (the event's scope) or "global"; secret=True keeps it in the keychain, masked in logs."""
     args = {"key": key, "value": str(value)}
     if scope:
         args["scope"] = scope
+    if secret:
+        args["secret"] = True
     _call("setVariable", args)
 
 
@@ -111,7 +119,8 @@ module.exports = {
   input: () => call('input'),
   output: (value) => call('output', { value }).then(() => undefined),
   getVariable: (key) => call('getVariable', { key }),
-  setVariable: (key, value, scope) => call('setVariable', Object.assign({ key, value: String(value) }, scope ? { scope } : {})).then(() => undefined),
+  // scope: undefined (the event's scope) or 'global'; options.secret keeps it in the keychain, masked in logs.
+  setVariable: (key, value, scope, options) => call('setVariable', Object.assign({ key, value: String(value) }, scope ? { scope } : {}, options && options.secret ? { secret: true } : {})).then(() => undefined),
   setCondition: (value) => call('setCondition', { value: Boolean(value) }).then(() => undefined),
   event: () => call('event'),
 };

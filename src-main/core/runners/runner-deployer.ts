@@ -12,11 +12,23 @@ import {
   RunnerVersionInfo,
   type RunnerKind,
 } from '../../../src-shared/protocol/runner-info';
-import { AppError, isAppError } from '../errors';
+import { AppError, isAppError, type ErrorCode } from '../errors';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { platformOfUname, type ArtifactRecord, type ArtifactStore } from './artifact-store';
+import {
+  FINGERPRINT_FUNCTION,
+  INTEGRITY_EXIT_CODE,
+  SHA_FUNCTION,
+  fullCheckScript,
+  integrityGuard,
+  integrityMismatch,
+  parseFullCheck,
+  seenFingerprint,
+  type FullCheck,
+  type RunnerFingerprint,
+} from './runner-integrity';
 
 /** The runners' folder under the login user's home; the runner's own paths.ts spells the same layout. */
 export const REMOTE_RUNNERS_DIR = '.cronium/runners';
@@ -44,6 +56,8 @@ export interface ServerProbe {
   canExec: boolean;
   /** Runner files already there: absolute path -> sha256. */
   runners: Map<string, string>;
+  /** Runner files already there: absolute path -> fingerprint (runner-integrity.ts). */
+  fingerprints: Map<string, RunnerFingerprint>;
 }
 
 export interface InstallRequest {
@@ -57,6 +71,8 @@ export interface InstallRequest {
   /** Epoch ms by which the whole deployment must be done. */
   deadline: number;
   onProgress(step: DeployStep, message: string): void;
+  /** Runner files recorded at earlier deploys (path -> fingerprint, sha256): an unchanged one is not hashed again. */
+  known?: ReadonlyMap<string, { fingerprint: RunnerFingerprint; sha256: string }>;
 }
 
 export interface InstallResult {
@@ -67,6 +83,8 @@ export interface InstallResult {
   transferredBytes: number;
   /** What was on the server under the final name before: nothing, the same verified file, or a different one. */
   previousFile: 'none' | 'verified' | 'mismatch';
+  /** The installed file's fingerprint (runner-integrity.ts), checked before every later use; null if stat failed. */
+  fingerprint: RunnerFingerprint | null;
   durations: Record<string, number>;
 }
 
@@ -87,33 +105,39 @@ export function runnerCommand(kind: RunnerKind, path: string): string {
   return kind === 'js' ? `node ${shellQuote(path)}` : shellQuote(path);
 }
 
-/** A POSIX shell function `sha FILE` printing the file's sha256 with whichever tool the server has. */
-const SHA_FUNCTION = [
-  'sha() {',
-  '  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1;',
-  '  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1;',
-  '  elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//";',
-  '  fi',
-  '}',
-].join('\n');
-
-/** Everything the deployer needs to know about a server, in one exec. */
-export const PROBE_SCRIPT = [
-  SHA_FUNCTION,
-  `r="$HOME/${REMOTE_RUNNERS_DIR}"`,
-  'echo "home=$HOME"',
-  'echo "uname_s=$(uname -s 2>/dev/null)"',
-  'echo "uname_m=$(uname -m 2>/dev/null)"',
-  'mkdir -p "$r" 2>/dev/null && chmod 700 "$HOME/.cronium" 2>/dev/null',
-  'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
-  'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
-  'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
-  'for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs; do if [ -f "$f" ]; then echo "runner=$(sha "$f") $f"; fi; done',
-  'p="$r/.exec-probe.$$"',
-  `if printf '#!/bin/sh\\necho cronium-exec-ok\\n' > "$p" 2>/dev/null && chmod 700 "$p"; then echo "exec=$("$p" 2>/dev/null)"; else echo "exec=write-failed"; fi`,
-  'rm -f "$p"',
-  'exit 0',
-].join('\n');
+/**
+ * Everything the deployer needs to know about a server, in one exec. Runner files whose fingerprint is one recorded
+ * at an earlier deploy (`known`: path -> fingerprint and sha256) are not hashed again: that is the cheap check an
+ * up-to-date server costs. Any other runner file is hashed.
+ */
+export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFingerprint; sha256: string }> = new Map()): string {
+  const knownCases = [...known].map(([path, k]) => `    ${shellQuote(`${path}|${k.fingerprint}`)}) s=${shellQuote(k.sha256)} ;;`);
+  return [
+    SHA_FUNCTION,
+    FINGERPRINT_FUNCTION,
+    `r="$HOME/${REMOTE_RUNNERS_DIR}"`,
+    'echo "home=$HOME"',
+    'echo "uname_s=$(uname -s 2>/dev/null)"',
+    'echo "uname_m=$(uname -m 2>/dev/null)"',
+    'mkdir -p "$r" 2>/dev/null && chmod 700 "$HOME/.cronium" 2>/dev/null',
+    'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
+    'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
+    'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
+    'for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs; do',
+    '  if [ -f "$f" ] && [ ! -L "$f" ]; then',
+    '    c=$(fp "$f"); s=""',
+    ...(knownCases.length ? ['  case "$f|$c" in', ...knownCases, '  esac'] : []),
+    '    [ -n "$s" ] || s=$(sha "$f")',
+    '    echo "runner=$s $f"; echo "runnerfp=$c $f"',
+    '  fi',
+    'done',
+    'p="$r/.exec-probe.$$"',
+    `if printf '#!/bin/sh\\necho cronium-exec-ok\\n' > "$p" 2>/dev/null && chmod 700 "$p"; then echo "exec=$("$p" 2>/dev/null)"; else echo "exec=write-failed"; fi`,
+    'rm -f "$p"',
+    'exit 0',
+  ].join('\n');
+}
+export const PROBE_SCRIPT = probeScript();
 
 export function parseProbe(stdout: string): ServerProbe {
   const values = new Map<string, string[]>();
@@ -135,6 +159,11 @@ export function parseProbe(stdout: string): ServerProbe {
     const sha = entry.slice(0, space);
     if (space > 0 && /^[0-9a-f]{64}$/.test(sha)) runners.set(entry.slice(space + 1), sha);
   }
+  const fingerprints = new Map<string, RunnerFingerprint>();
+  for (const entry of values.get('runnerfp') ?? []) {
+    const space = entry.indexOf(' ');
+    if (space > 0) fingerprints.set(entry.slice(space + 1), entry.slice(0, space));
+  }
   const { os, arch } = platformOfUname(one('uname_s'), one('uname_m'));
   return {
     home: one('home'),
@@ -149,12 +178,13 @@ export function parseProbe(stdout: string): ServerProbe {
     hasGzip: tools.has('gzip'),
     canExec: one('exec') === 'cronium-exec-ok',
     runners,
+    fingerprints,
   };
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-export function deployError(code: string, step: DeployStep, message: string, details: Record<string, unknown> = {}): AppError {
+export function deployError(code: ErrorCode, step: DeployStep, message: string, details: Record<string, unknown> = {}): AppError {
   return new AppError(code, message, { details: { step, ...details } });
 }
 
@@ -165,8 +195,8 @@ export function stepOf(err: unknown): string | null {
 export class RunnerDeployer {
   constructor(private readonly deps: RunnerDeployerDeps) {}
 
-  async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number): Promise<ServerProbe> {
-    const result = await this.exec(serverId, serverName, PROBE_SCRIPT, 'probe', signal, deadline);
+  async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number, known?: InstallRequest['known']): Promise<ServerProbe> {
+    const result = await this.exec(serverId, serverName, known?.size ? probeScript(known) : PROBE_SCRIPT, 'probe', signal, deadline);
     const probe = parseProbe(result.stdout ?? '');
     if (!probe.home || !probe.unameS) {
       throw deployError('RUNNER_PROBE_FAILED', 'probe', `The probe of ${serverName} printed nothing usable (exit ${result.code}): ${(result.stderr ?? '').trim().slice(0, 300) || 'no output'}. The login shell must be a POSIX shell.`);
@@ -188,7 +218,7 @@ export class RunnerDeployer {
     const { serverId, serverName: name } = req;
 
     req.onProgress('probe', `Probing ${name}`);
-    const probe = await timed('probe', () => this.probe(serverId, name, req.signal, req.deadline));
+    const probe = await timed('probe', () => this.probe(serverId, name, req.signal, req.deadline, req.known));
 
     if ((!KNOWN_ARCHES.has(probe.arch) || (probe.os !== 'linux' && probe.os !== 'darwin')) && !probe.nodeVersion) {
       throw deployError('RUNNER_UNSUPPORTED_PLATFORM', 'pick', `${name} runs ${probe.unameS} on ${probe.unameM}, which no runner is built for, and has no Node >= 18 for the JS runner. Install Node 18+ on it or use direct-ssh for this server.`, { os: probe.os, arch: probe.arch });
@@ -223,6 +253,7 @@ export class RunnerDeployer {
     const existingSha = probe.runners.get(finalPath);
     const previousFile: InstallResult['previousFile'] = existingSha === undefined ? 'none' : existingSha === artifact.sha256 ? 'verified' : 'mismatch';
     let transferredBytes = 0;
+    let fingerprint: RunnerFingerprint | null = probe.fingerprints.get(finalPath) ?? null;
 
     if (previousFile !== 'verified') {
       req.onProgress('verify-local', `Verifying ${artifact.version} (${artifact.kind}) on this workstation`);
@@ -269,6 +300,7 @@ export class RunnerDeployer {
       await timed('verify', async () => {
         const script = [
           SHA_FUNCTION,
+          FINGERPRINT_FUNCTION,
           `d=${shellQuote(dir)}; t=${shellQuote(tmpName)}`,
           'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
           sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
@@ -276,6 +308,7 @@ export class RunnerDeployer {
           'echo "sha=$s"',
           `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
           `chmod 755 "$d/$t" && mv -f "$d/$t" ${shellQuote(finalPath)} || { cleanup; exit 13; }`,
+          `echo "fp=$(fp ${shellQuote(finalPath)})"`,
         ].join('\n');
         const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
         const said = (r.stderr ?? '').trim().slice(0, 300);
@@ -289,6 +322,7 @@ export class RunnerDeployer {
           const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';
           throw deployError('RUNNER_VERIFY_FAILED', 'verify', `The runner uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
         }
+        fingerprint = /^fp=(\S+)$/m.exec(r.stdout ?? '')?.[1] ?? null;
         if (r.code !== 0) {
           throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving the runner into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
         }
@@ -299,7 +333,7 @@ export class RunnerDeployer {
 
     req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
     const info = await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline));
-    return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, durations };
+    return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, fingerprint, durations };
   }
 
   /** Runs `version` and checks the runner says what the artifact promised: version, os/arch, kind. */
@@ -329,9 +363,13 @@ export class RunnerDeployer {
     return info;
   }
 
-  /** `health --json` over the pooled connection, parsed. */
-  async health(serverId: string, name: string, kind: RunnerKind, path: string, timeoutMs: number): Promise<RunnerHealthReport> {
-    const r = await this.deps.ssh.exec(serverId, `${runnerCommand(kind, path)} health --json`, { timeoutMs });
+  /**
+   * `health --json` over the pooled connection, parsed. With a recorded fingerprint the integrity guard runs first in
+   * the same exec: a runner file that is not the deployed one is not run (RUNNER_INTEGRITY_MISMATCH).
+   */
+  async health(serverId: string, name: string, kind: RunnerKind, path: string, timeoutMs: number, fingerprint: RunnerFingerprint | null = null): Promise<RunnerHealthReport> {
+    const r = await this.deps.ssh.exec(serverId, `${integrityGuard({ path, fingerprint })}${runnerCommand(kind, path)} health --json`, { timeoutMs });
+    if (fingerprint && r.code === INTEGRITY_EXIT_CODE) throw integrityMismatch(name, { path, fingerprint }, r.stderr);
     if (r.code !== 0) {
       const said = (r.stderr ?? '').trim().slice(0, 200);
       throw new AppError('RUNNER_HEALTH_FAILED', `\`health --json\` on ${name} exited ${r.code ?? r.signal}${said ? `: ${said}` : ''}. Redeploy the runner if it keeps failing.`);
@@ -341,6 +379,28 @@ export class RunnerDeployer {
     } catch {
       throw new AppError('RUNNER_HEALTH_FAILED', `\`health --json\` on ${name} printed something that is not a health report: ${JSON.stringify((r.stdout ?? '').slice(0, 120))}.`);
     }
+  }
+
+  /**
+   * The cheap check alone (one exec, no hash): whether the file still has the fingerprint recorded at deploy.
+   * Returns what the server saw when it does not ('' for no file).
+   */
+  async checkFingerprint(serverId: string, name: string, path: string, fingerprint: RunnerFingerprint, timeoutMs: number): Promise<{ ok: true } | { ok: false; seen: string }> {
+    const r = await this.deps.ssh.exec(serverId, `${integrityGuard({ path, fingerprint })}echo cronium-integrity-ok`, { timeoutMs });
+    if (r.code === INTEGRITY_EXIT_CODE) return { ok: false, seen: seenFingerprint(r.stderr) };
+    if (r.code !== 0 || !(r.stdout ?? '').includes('cronium-integrity-ok')) {
+      throw new AppError('RUNNER_HEALTH_FAILED', `checking the runner file on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
+    }
+    return { ok: true };
+  }
+
+  /** The full check (one exec): the file's kind, sha256 and a fingerprint that held still while it was hashed. */
+  async fullCheck(serverId: string, name: string, path: string, timeoutMs: number): Promise<FullCheck> {
+    const r = await this.deps.ssh.exec(serverId, fullCheckScript(path), { timeoutMs });
+    if (r.code !== 0) {
+      throw new AppError('RUNNER_HEALTH_FAILED', `hashing the runner file on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
+    }
+    return parseFullCheck(r.stdout ?? '');
   }
 
   /** Deletes every runner version from the server (jobs and payloads folders are left alone). */

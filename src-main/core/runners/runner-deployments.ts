@@ -11,6 +11,7 @@ import {
   type RunnerDeploymentView,
 } from '../../../src-shared/contract/runners';
 import { RunnerKind } from '../../../src-shared/protocol/runner-info';
+import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -27,6 +28,10 @@ export const DeploymentMetadata = z.object({
   /** Absolute path of the runner on the server. */
   path: z.string().nullable().default(null),
   sha256: z.string().nullable().default(null),
+  /** The file's fingerprint at deploy (runner-integrity.ts): checked before every use of the runner. */
+  fingerprint: z.string().nullable().default(null),
+  /** When the file's full sha256 was last checked on the server (deploy, or a periodic / mismatch check). */
+  verifiedAt: z.string().nullable().default(null),
   capabilities: z.array(z.string()).default([]),
   protocolVersion: z.number().nullable().default(null),
   reason: z.string().nullable().default(null),
@@ -62,7 +67,7 @@ function parseMetadata(text: string | null): DeploymentMetadata {
   return DeploymentMetadata.parse({ reason: 'the stored deployment details could not be read' });
 }
 
-const STATUSES: readonly RunnerDeploymentStatus[] = ['active', 'failed', 'updating', 'superseded', 'removed'];
+const STATUSES: readonly RunnerDeploymentStatus[] = ['active', 'failed', 'updating', 'superseded', 'removed', 'tampered'];
 
 function toRecord(row: Row<'runner_deployments'>): DeploymentRecord {
   const status = (STATUSES as readonly string[]).includes(row.status) ? (row.status as RunnerDeploymentStatus) : 'failed';
@@ -211,4 +216,28 @@ function toView(r: DeploymentRecord, serverName: string | null): RunnerDeploymen
     health: healthView(m),
     history: m.history,
   };
+}
+
+/**
+ * The Dashboard's runner counts (added by "flow" for the no-SQL-outside-stores rule): deployments by status, and the
+ * active ones by health state (null when the metadata JSON cannot be read, so it counts as unknown, never fails).
+ */
+export async function deploymentCounts(db: AppDatabase): Promise<{ byStatus: Map<string, number>; activeByHealth: Map<string, number> }> {
+  const count = (rows: Array<{ key: string | null; n: number | string | bigint }>) => new Map(rows.map((r) => [r.key ?? '', Number(r.n)]));
+  const [byStatus, activeByHealth] = await Promise.all([
+    db.kysely.selectFrom('runner_deployments')
+      .select(['status as key', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', ['active', 'failed', 'updating'])
+      .groupBy('status')
+      .execute(),
+    db.kysely.selectFrom('runner_deployments')
+      .select([
+        sql<string | null>`CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.health.state') END`.as('key'),
+        (eb) => eb.fn.countAll<number>().as('n'),
+      ])
+      .where('status', '=', 'active')
+      .groupBy('key')
+      .execute(),
+  ]);
+  return { byStatus: count(byStatus), activeByHealth: count(activeByHealth) };
 }

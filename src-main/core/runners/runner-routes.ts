@@ -16,7 +16,7 @@ import { healthView } from './runner-deployments';
 const StatusReport = z.object({
   /** Which deployment; the server's active one when absent. */
   deploymentId: z.string().min(1).optional(),
-  status: RunnerDeploymentStatus.exclude(['removed', 'superseded']),
+  status: RunnerDeploymentStatus.exclude(['removed', 'superseded', 'tampered']),
   message: z.string().max(2000).optional(),
 });
 

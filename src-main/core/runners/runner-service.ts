@@ -14,6 +14,7 @@ import type {
   RunnerHealthView,
   RunnerRequirements,
   RunnerUpgradeResult,
+  RunnerDeployManyItem,
 } from '../../../src-shared/contract/runners';
 import type { Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
@@ -28,6 +29,11 @@ import { HealthMonitor } from './health-monitor';
 import { RunnerDeployer, runnerCommand, stepOf, type DeployStep, type InstallResult } from './runner-deployer';
 import { RunnerDeployments, type DeploymentRecord } from './runner-deployments';
 import { compareVersions, isAtLeast } from './runner-version';
+import { describeFingerprint, type RunnerFingerprint } from './runner-integrity';
+import { messageOf } from '../errors';
+
+/** How long the cheap and full integrity checks may take on one server. */
+const INTEGRITY_CHECK_TIMEOUT_MS = 30_000;
 
 export interface RunnerServiceDeps {
   db: AppDatabase;
@@ -51,7 +57,12 @@ export interface CompatibleRunner {
   command: string;
   capabilities: string[];
   protocolVersion: number | null;
+  /** The file's fingerprint at deploy; every use runs integrityGuard() first (null only for old deployments). */
+  fingerprint: RunnerFingerprint | null;
 }
+
+/** Where a runner file was found not to be the deployed one: the reason and notice say so. */
+export type IntegrityCheckpoint = 'job start' | 're-attach' | 'cancel' | 'health check' | 'deploy' | 'first use';
 
 interface Operation {
   serverId: string;
@@ -80,6 +91,16 @@ export class RunnerService {
       metrics: deps.metrics,
       clock: deps.clock,
       onChecked: (record) => this.autoUpgrade(record),
+      verifyFully: (record) => this.verifyFully(record),
+      onIntegrityMismatch: async (record) => {
+        const runner = toCompatible(record);
+        try {
+          const after = await this.settleIntegrity(runner, 'health check');
+          return after.deploymentId === record.id ? null : `the runner file had been replaced; redeployed (deployment ${after.deploymentId})`;
+        } catch (err) {
+          return messageOf(err);
+        }
+      },
     });
   }
 
@@ -164,7 +185,9 @@ export class RunnerService {
    */
   async ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner> {
     const settings = this.deps.settings.current().runner;
-    const compatible = await this.getCompatibleRunner(serverId, requirements);
+    let compatible = await this.getCompatibleRunner(serverId, requirements);
+    // Recorded before fingerprints existed: hash it once and record one, so every later use is checked cheaply.
+    if (compatible && !compatible.fingerprint) compatible = await this.settleIntegrity(compatible, 'first use');
     if (compatible) {
       if (settings.updatePolicy === 'automatic' && compareVersions(settings.defaultVersion, compatible.version) > 0) {
         const result = await this.upgrade(serverId, settings.defaultVersion);
@@ -176,6 +199,14 @@ export class RunnerService {
     const active = await this.deployments.active(serverId);
     const autoDeploy = settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
     if (!autoDeploy) {
+      const tampered = active ? null : (await this.deployments.list(serverId))[0];
+      if (tampered?.status === 'tampered') {
+        throw new AppError(
+          'RUNNER_TAMPERED',
+          `${server.name} cannot run this in runner mode: ${tampered.metadata.reason ?? 'its runner was found altered'}. Automatic deployment is off: deploy the runner again from the Runners pane.`,
+          { details: { serverId } },
+        );
+      }
       const what = active ? `its runner ${active.version} does not meet the requirements (${this.incompatibility(active, requirements)})` : 'no runner is deployed there';
       throw new AppError(
         'RUNNER_NOT_DEPLOYED',
@@ -299,10 +330,131 @@ export class RunnerService {
     }
     const op = await this.operation(serverId);
     try {
-      return await this.installAndRecord(op, wanted, req, active);
+      const unchanged = active && (wanted === undefined || active.version === wanted) ? await this.unchanged(op, active) : null;
+      if (unchanged) return unchanged;
+      return await this.installAndRecord(op, wanted, req, await this.deployments.active(serverId));
     } finally {
       op.finish();
     }
+  }
+
+  /**
+   * A re-deploy of the active version: one cheap check (the recorded fingerprint) instead of a probe and a re-hash.
+   * Null when a full install is needed (no fingerprint yet, or the file was replaced: then it is settled first).
+   */
+  private async unchanged(op: Operation, active: DeploymentRecord): Promise<DeploymentRecord | null> {
+    const m = active.metadata;
+    if (!m.fingerprint || !m.path || !m.kind) return null;
+    op.progress('verify', `Checking runner ${active.version} on ${op.serverName}`);
+    const check = await this.deployer.checkFingerprint(op.serverId, op.serverName, m.path, m.fingerprint, Math.max(1000, Math.min(INTEGRITY_CHECK_TIMEOUT_MS, op.deadline - Date.now())));
+    if (!check.ok) {
+      // Settled inline (same server operation): same bytes renew the fingerprint, others mark it tampered.
+      const after = await this.settleIntegrity(toCompatible(active), 'deploy', { redeploy: false }).catch(() => null);
+      if (!after) return null;
+    }
+    const updated = this.deployments.update(active.id, { metadata: { transferredBytes: 0 }, history: { event: 'checked', message: `re-deploy of ${active.version}: the file is unchanged since it was deployed (size, inode, ctime); nothing transferred` } });
+    op.progress('done', `${op.serverName} runs runner ${active.version} (unchanged, nothing transferred)`);
+    this.changed(op.serverId, active.id);
+    return updated;
+  }
+
+  /**
+   * Deploys to many servers, settings.runner.deployParallelism at a time (each server's own operations stay
+   * serialised). Progress goes out per server as 'runners/progress'; one server failing does not stop the others.
+   */
+  async deployMany(serverIds: string[], version?: string): Promise<RunnerDeployManyItem[]> {
+    await this.ready();
+    const limit = Math.max(1, this.deps.settings.current().runner.deployParallelism);
+    const unique = [...new Set(serverIds)];
+    const results = new Array<RunnerDeployManyItem>(unique.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < unique.length; i = next++) {
+        const serverId = unique[i];
+        const started = Date.now();
+        try {
+          const deployment = await this.deployRunner(serverId, version);
+          results[i] = { serverId, ok: true, deployment, error: null, durationMs: Date.now() - started };
+        } catch (err) {
+          this.deps.bus.emit('runners/progress', { serverId, step: 'failed', message: messageOf(err) });
+          results[i] = { serverId, ok: false, deployment: null, error: messageOf(err), durationMs: Date.now() - started };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, unique.length) }, worker));
+    return results;
+  }
+
+  /**
+   * A runner file failed its cheap check (the guard refused to run it). Settles it with a full sha256 on the server:
+   * the same bytes renew the recorded fingerprint and the runner is used as before; other bytes (or no file, or a
+   * symlink) mark the deployment tampered with the reason, notify, and then redeploy when auto deploy is on
+   * (returning the new runner) or throw RUNNER_TAMPERED. Never runs the file it is checking.
+   */
+  settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint, opts: { redeploy?: boolean } = {}): Promise<CompatibleRunner> {
+    return this.serial(runner.serverId, async () => {
+      const record = await this.deployments.get(runner.deploymentId);
+      // Someone settled it meanwhile (another job on the same server): use what is active now.
+      if (!record || record.status !== 'active' || (record.metadata.fingerprint ?? null) !== runner.fingerprint) {
+        const now = await this.getCompatibleRunner(runner.serverId);
+        if (now && now.fingerprint && (now.deploymentId !== runner.deploymentId || now.fingerprint !== runner.fingerprint)) return now;
+      }
+      const current = record ?? (await this.deployments.require(runner.deploymentId));
+      const serverName = (await this.deployments.serverName(runner.serverId)) ?? 'the server';
+      const full = await this.deployer.fullCheck(runner.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
+      const at = nowIso(this.deps.clock.now());
+      if (full.kind === 'file' && full.sha256 && full.sha256 === current.metadata.sha256 && full.fingerprint) {
+        const was = current.metadata.fingerprint;
+        const updated = this.deployments.update(current.id, {
+          metadata: { fingerprint: full.fingerprint, verifiedAt: at },
+          history: {
+            event: 'verified',
+            message: was
+              ? `${where}: the runner file's details changed (${describeFingerprint(was)} -> ${describeFingerprint(full.fingerprint)}) but its sha256 is the signed one; fingerprint renewed`
+              : `${where}: sha256 checked on the server; fingerprint recorded`,
+            at,
+          },
+        });
+        this.changed(runner.serverId, current.id);
+        return toCompatible(updated);
+      }
+      const found =
+        full.kind === 'missing' ? 'the file is gone'
+          : full.kind === 'symlink' ? 'a symbolic link is in its place'
+            : full.sha256 ? `its sha256 is ${full.sha256.slice(0, 12)}…, not the signed ${String(current.metadata.sha256).slice(0, 12)}…`
+              : 'it could not be hashed';
+      const reason = `runner ${current.version} at ${runner.path} on ${serverName} was replaced or altered after it was deployed (${found}; found at ${where}); it was not run`;
+      const fromHealth = current.metadata.health?.state ?? 'unknown';
+      this.deployments.update(current.id, {
+        status: 'tampered',
+        metadata: { reason, health: { state: 'unhealthy', reason, checkedAt: at, durationMs: 0, cpuUsage: null, memoryUsage: null, diskSpaceMb: null, queued: null, running: null } },
+        history: { event: 'tampered', message: reason, at },
+      });
+      this.deps.bus.emit('runners/healthChanged', { serverId: runner.serverId, serverName, deploymentId: current.id, from: fromHealth, to: 'unhealthy', reason });
+      this.changed(runner.serverId, current.id);
+      const settings = this.deps.settings.current().runner;
+      const autoDeploy = opts.redeploy !== false && settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
+      if (!autoDeploy) {
+        this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. Deploy it again from the Runners pane.` });
+        throw new AppError('RUNNER_TAMPERED', `${reason}. Automatic deployment is off: deploy the runner again from the Runners pane.`, { details: { serverId: runner.serverId, deploymentId: current.id } });
+      }
+      this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. Redeploying it.` });
+      const redeployed = await this.deployRunnerNow(runner.serverId, current.version);
+      return toCompatible(redeployed);
+    });
+  }
+
+  /** The periodic full check (health checks, once FULL_HASH_INTERVAL_MS has passed): settles like a mismatch. */
+  private async verifyFully(record: DeploymentRecord): Promise<void> {
+    if (!record.serverId || !record.metadata.path) return;
+    const runner = toCompatible(record);
+    const serverName = (await this.deployments.serverName(record.serverId)) ?? 'the server';
+    const full = await this.deployer.fullCheck(record.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
+    if (full.kind === 'file' && full.sha256 === record.metadata.sha256 && full.fingerprint === record.metadata.fingerprint) {
+      this.deployments.update(record.id, { metadata: { verifiedAt: nowIso(this.deps.clock.now()) } });
+      return;
+    }
+    await this.settleIntegrity(runner, 'health check');
   }
 
   private async upgradeNow(serverId: string, version: string | undefined, req: RunnerRequirements | null): Promise<RunnerUpgradeResult> {
@@ -364,6 +516,7 @@ export class RunnerService {
         signal: op.signal,
         deadline: op.deadline,
         onProgress: (step, message) => op.progress(step, message),
+        known: knownFiles(previous),
       });
       if (opts.firstHealthCheck) {
         op.progress('health', `First health check of ${result.artifact.version} on ${serverName}`);
@@ -408,6 +561,9 @@ export class RunnerService {
       reason: null,
       failedStep: null,
       transferredBytes: transferred,
+      fingerprint: result.fingerprint,
+      // Hashed now unless the probe recognised the recorded fingerprint (then the earlier hash still stands).
+      verifiedAt: previous && previous.metadata.fingerprint && previous.metadata.fingerprint === result.fingerprint && transferred === 0 ? (previous.metadata.verifiedAt ?? at) : nowIso(this.deps.clock.now()),
       durations: { ...result.durations, totalMs: Date.now() - Date.parse(at) },
     };
     const activated = this.deps.db.sqlite.transaction(() => {
@@ -451,7 +607,7 @@ export class RunnerService {
         }
         const updated = this.deployments.update(target.id, {
           status: 'active',
-          metadata: { path: result.path, sha256: result.artifact.sha256, kind: result.artifact.kind, transferredBytes: result.transferredBytes, reason: why },
+          metadata: { path: result.path, sha256: result.artifact.sha256, kind: result.artifact.kind, transferredBytes: result.transferredBytes, reason: why, fingerprint: result.fingerprint, verifiedAt: nowIso(this.deps.clock.now()) },
           history: { event: 'rolled-back', message: why },
         });
         this.changed(op.serverId, target.id);
@@ -540,5 +696,12 @@ function toCompatible(d: DeploymentRecord): CompatibleRunner {
     command: runnerCommand(kind, path),
     capabilities: d.metadata.capabilities,
     protocolVersion: d.metadata.protocolVersion,
+    fingerprint: d.metadata.fingerprint,
   };
+}
+
+/** The runner file a deployment recorded (path -> fingerprint, sha256), so a probe need not hash it again. */
+function knownFiles(d: DeploymentRecord | null): Map<string, { fingerprint: RunnerFingerprint; sha256: string }> {
+  const m = d?.metadata;
+  return m?.path && m.fingerprint && m.sha256 ? new Map([[m.path, { fingerprint: m.fingerprint, sha256: m.sha256 }]]) : new Map();
 }

@@ -6,6 +6,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { FireOutcome, FireRecord } from '../../../src-shared/contract/schedule';
 import { newId } from '../db/ids';
+import type { AppDatabase } from '../db/database';
+import { parseJsonColumn } from '../db/json-column';
 
 export type OwnerKind = FireRecord['ownerKind'];
 
@@ -175,4 +177,20 @@ export class SqliteFireStore implements FireStore {
   async history(kind: OwnerKind, id: string, limit: number): Promise<FireRecord[]> {
     return (this.historyStmt.all(kind, id, limit) as FireRow[]).map(toRecord);
   }
+}
+
+/** An owner's handled times for the history views, newest first, with their row ids. */
+export async function fireHistory(db: AppDatabase, kind: OwnerKind, id: string, limit: number) {
+  const rows = await db.kysely
+    .selectFrom('schedule_fires')
+    .selectAll()
+    .where('owner_kind', '=', kind)
+    .where('owner_id', '=', id)
+    .orderBy('scheduled_for', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, scheduledFor: r.scheduled_for, outcome: r.outcome, reason: r.reason,
+    jobIds: parseJsonColumn<string[]>(r.job_ids, []), firedAt: r.fired_at,
+  }));
 }

@@ -1,23 +1,24 @@
 /**
- * SchedulerWiring: connects the Scheduler to the rest of the core. At start it loads every enabled event and workflow
- * that has a schedule (catching up on the time the app was closed, with each owner's misfire policy); after every save
- * or delete it updates that owner; a fire runs the event's jobs (trigger 'schedule', the fire's idempotency key) or
- * starts a workflow run; overlap asks whether the owner is still running. It also notices the machine waking up (the
- * clock jumped past its own check timer, or the shell calls notifyWake on a power 'resume') and makes the scheduler
- * catch up at once, through the same misfire path as a start-up.
+ * SchedulerWiring: connects the Scheduler to the rest of the core. Built last in createCore, with everything it
+ * fires into given to its constructor (no hook is set on another service). The Scheduler itself is built first: the
+ * event and workflow catalogues hold it (as their ScheduleBook) from their constructors, so every save or delete
+ * updates it directly and views carry its nextRunAt.
+ * start() loads every enabled event and workflow that has a schedule (catching up on the time the app was closed,
+ * with each owner's misfire policy) and gives the Scheduler its fire targets: a fire runs the event's jobs (trigger
+ * 'schedule', the fire's idempotency key) or starts a workflow run; overlap asks whether the owner is still running.
+ * It also notices the machine waking up (the clock jumped past its own check timer, or the shell calls notifyWake
+ * on a power 'resume') and makes the scheduler catch up at once, through the same misfire path as a start-up.
  * It never decides when to fire (the Scheduler does) and never runs a script (the JobService does).
  */
-import type { AppDatabase } from '../db/database';
 import { parseJsonColumn } from '../db/json-column';
 import type { Clock } from '../clock';
 import type { EventBus } from '../event-bus';
-import type { EventService, EventScheduleChange } from '../events/event-service';
+import type { EventService } from '../events/event-service';
 import type { JobService } from '../jobs/job-service';
-import type { WorkflowScheduleChange, WorkflowService } from '../workflows/workflow-service';
+import type { WorkflowService } from '../workflows/workflow-service';
 import { TERMINAL_JOB_STATUSES, type JobView } from '../../../src-shared/contract/jobs';
 import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-shared/contract/schedule';
-import { SqliteFireStore, type FireStore } from './fire-store';
-import { Scheduler, type Fire, type ScheduleOwner } from './scheduler';
+import type { Fire, FireTargets, ScheduleOwner, ScheduleOwnerRef, Scheduler } from './scheduler';
 
 /** How often the wake watch looks at the clock. */
 export const WAKE_CHECK_MS = 5_000;
@@ -25,19 +26,18 @@ export const WAKE_CHECK_MS = 5_000;
 export const WAKE_JUMP_MS = 20_000;
 
 export interface SchedulerWiringDeps {
-  db: AppDatabase;
+  /** The one Scheduler, built before the catalogues (they keep it current). */
+  scheduler: Scheduler;
   clock: Clock;
   bus: EventBus;
   events: EventService;
   jobs: JobService;
   workflows: WorkflowService;
-  store?: FireStore;
-  /** A due time handled later than this counts as missed (default: the Scheduler's 60 s). */
-  graceMs?: number;
 }
 
 export class SchedulerWiring {
   readonly scheduler: Scheduler;
+  private readonly targets: FireTargets;
   private wakeTimer: { cancel(): void } | null = null;
   private lastCheck = 0;
   private running = false;
@@ -45,19 +45,11 @@ export class SchedulerWiring {
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: SchedulerWiringDeps) {
-    this.scheduler = new Scheduler({
-      clock: deps.clock,
-      store: deps.store ?? new SqliteFireStore(deps.db),
+    this.scheduler = deps.scheduler;
+    this.targets = {
       dispatch: (fire) => this.dispatch(fire),
-      isRunning: (owner) => (owner.kind === 'event' ? deps.jobs.isEventActive(owner.id) : deps.workflows.isRunActive(owner.id)),
-      onRecord: (rec) => deps.bus.emit('schedule/fired', rec),
-      ...(deps.graceMs !== undefined ? { graceMs: deps.graceMs } : {}),
-    });
-    deps.events.onScheduleChanged = (change) => this.eventChanged(change);
-    deps.events.nextRunAt = (id) => this.scheduler.nextFire('event', id);
-    deps.workflows.onScheduleChanged = (change) => this.workflowChanged(change);
-    deps.workflows.nextRunAt = (id) => this.scheduler.nextFire('workflow', id);
-    deps.workflows.onRunEnded = (id) => this.scheduler.runEnded('workflow', id);
+      isRunning: (owner) => this.isRunning(owner),
+    };
   }
 
   /** Loads every schedule, catches up on missed times (misfire policies) and starts firing. */
@@ -68,13 +60,10 @@ export class SchedulerWiring {
     this.unsubscribe = this.deps.bus.subscribe((name, payload) => {
       if (name !== 'jobs/changed') return;
       const job = (payload as { job: JobView }).job;
-      if (job.eventId && TERMINAL_JOB_STATUSES.includes(job.status)) {
-        // The JobService forgets the job just after announcing its end; ask the scheduler a moment later.
-        const eventId = job.eventId;
-        setTimeout(() => this.scheduler.runEnded('event', eventId), 50).unref();
-      }
+      // isRunning reads the recorded job statuses, which already say this job ended: a queued fire may start now.
+      if (job.eventId && TERMINAL_JOB_STATUSES.includes(job.status)) this.scheduler.runEnded('event', job.eventId);
     });
-    await this.scheduler.start();
+    await this.scheduler.start(this.targets);
     this.lastCheck = this.deps.clock.now();
     this.armWakeWatch();
   }
@@ -97,7 +86,7 @@ export class SchedulerWiring {
         // A fresh start reads each owner's last recorded fire and runs the misfire policy over the gap; claims on the
         // idempotency key keep a time the running scheduler handled meanwhile from firing twice.
         await this.scheduler.stop();
-        if (this.running) await this.scheduler.start();
+        if (this.running) await this.scheduler.start(this.targets);
       } finally {
         this.catchingUp = null;
       }
@@ -124,13 +113,7 @@ export class SchedulerWiring {
   }
 
   private async loadOwners(): Promise<void> {
-    const events = await this.deps.db.kysely
-      .selectFrom('events')
-      .select(['id', 'schedule', 'time_zone', 'misfire_policy', 'overlap_policy', 'updated_at'])
-      .where('schedule', 'is not', null)
-      .where('enabled', '=', 1)
-      .execute();
-    for (const e of events) {
+    for (const e of await this.deps.events.store.scheduled()) {
       const spec = parseJsonColumn<ScheduleSpec | null>(e.schedule, null);
       if (!spec) continue;
       this.upsert({
@@ -138,13 +121,7 @@ export class SchedulerWiring {
         overlapPolicy: e.overlap_policy as OverlapPolicy, enabled: true, activeSince: new Date(e.updated_at),
       });
     }
-    const workflows = await this.deps.db.kysely
-      .selectFrom('workflows')
-      .select(['id', 'schedule', 'time_zone', 'updated_at'])
-      .where('schedule', 'is not', null)
-      .where('enabled', '=', 1)
-      .execute();
-    for (const w of workflows) {
+    for (const w of await this.deps.workflows.store.scheduled()) {
       const stored = parseJsonColumn<{ spec: ScheduleSpec; misfirePolicy: MisfirePolicy; overlapPolicy: OverlapPolicy } | null>(w.schedule, null);
       if (!stored?.spec) continue;
       this.upsert({
@@ -163,26 +140,14 @@ export class SchedulerWiring {
     }
   }
 
-  private eventChanged(change: EventScheduleChange): void {
-    if ('deleted' in change || !change.schedule || !change.enabled) {
-      this.scheduler.remove('event', change.id);
-      return;
-    }
-    this.upsert({
-      kind: 'event', id: change.id, spec: change.schedule, timeZone: change.timeZone, misfirePolicy: change.misfirePolicy,
-      overlapPolicy: change.overlapPolicy, enabled: true, activeSince: new Date(change.updatedAt),
-    });
-  }
-
-  private workflowChanged(change: WorkflowScheduleChange): void {
-    if ('deleted' in change || !change.schedule || !change.enabled) {
-      this.scheduler.remove('workflow', change.id);
-      return;
-    }
-    this.upsert({
-      kind: 'workflow', id: change.id, spec: change.schedule, timeZone: change.timeZone, misfirePolicy: change.misfirePolicy,
-      overlapPolicy: change.overlapPolicy, enabled: true, activeSince: new Date(change.updatedAt),
-    });
+  /**
+   * Overlap: a workflow asks its service; an event asks the recorded job statuses (not the JobService's in-memory set,
+   * which forgets a job only after announcing its end, and which does not include runner jobs re-attached later).
+   */
+  private async isRunning(owner: ScheduleOwnerRef): Promise<boolean> {
+    if (owner.kind === 'workflow') return this.deps.workflows.isRunActive(owner.id);
+    const recent = await this.deps.jobs.list({ eventId: owner.id, limit: 100 });
+    return recent.some((job) => !TERMINAL_JOB_STATUSES.includes(job.status));
   }
 
   private async dispatch(fire: Fire): Promise<{ jobIds: string[] }> {

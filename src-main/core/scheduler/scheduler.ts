@@ -50,13 +50,30 @@ export interface Fire extends ScheduleOwnerRef {
   trigger: 'schedule' | 'catch_up' | 'queued';
 }
 
-export interface SchedulerDeps {
-  clock: Clock;
-  store: FireStore;
+/**
+ * What a fire acts on, given to start(): the scheduler is built before the services it fires into (the event and
+ * workflow catalogues hold it from their constructors to keep it up to date), so its targets come at start, in the
+ * documented start order (core.ts), never through a hook set later.
+ */
+export interface FireTargets {
   /** Starts the run(s) for a fire (creates the jobs) and resolves once they exist; must not wait for them to finish. */
   dispatch: (fire: Fire) => Promise<{ jobIds: string[] }>;
   /** Whether a run of this owner is still going (for the overlap policy). */
   isRunning: (owner: ScheduleOwnerRef) => boolean | Promise<boolean>;
+}
+
+/** The part of the Scheduler the event and workflow catalogues use: keep an owner's schedule current, show its next run. */
+export interface ScheduleBook {
+  upsert(owner: ScheduleOwner): void;
+  remove(kind: OwnerKind, id: string): void;
+  nextFire(kind: OwnerKind, id: string): Date | null;
+  /** An owner's run ended: a fire queued behind it may start. */
+  runEnded(kind: OwnerKind, id: string): void;
+}
+
+export interface SchedulerDeps {
+  clock: Clock;
+  store: FireStore;
   /** Every record written (fired, queued, skipped), e.g. to push 'schedule/fired' to the UI. */
   onRecord?: (rec: FireRecord) => void;
   /** A due time handled later than this counts as missed (machine asleep, app closed). Default 60 s. */
@@ -136,13 +153,14 @@ class FireHeap {
 const ownerKey = (kind: OwnerKind, id: string): string => `${kind}:${id}`;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export class Scheduler {
+export class Scheduler implements ScheduleBook {
   private readonly entries = new Map<string, Entry>();
   private readonly heap = new FireHeap();
   private readonly graceMs: number;
   private readonly queuePollMs: number;
   private timer: { cancel(): void } | null = null;
   private started = false;
+  private targets: FireTargets | null = null;
   private ticking: Promise<void> | null = null;
   private tickAgain = false;
   private readonly dispatches = new Set<Promise<void>>();
@@ -205,10 +223,11 @@ export class Scheduler {
 
   /**
    * Catches up on the time the app was closed (from each owner's last recorded fire, or activeSince, to now) with
-   * each owner's misfire policy, restores fires still queued, and starts the timer.
+   * each owner's misfire policy, restores fires still queued, and starts the timer. Fires go to `targets`.
    */
-  async start(): Promise<void> {
+  async start(targets: FireTargets): Promise<void> {
     if (this.started) return;
+    this.targets = targets;
     const now = this.deps.clock.now();
     for (const entry of this.entries.values()) {
       const { kind, id } = entry.owner;
@@ -248,6 +267,11 @@ export class Scheduler {
       if (this.ticking) await this.ticking;
       if (this.dispatches.size > 0) await Promise.allSettled([...this.dispatches]);
     }
+  }
+
+  private target(): FireTargets {
+    if (!this.targets) throw new Error('the scheduler fired before start() gave it its targets');
+    return this.targets;
   }
 
   private schedule(entry: Entry): void {
@@ -388,7 +412,7 @@ export class Scheduler {
       entry.cursor = Number.POSITIVE_INFINITY; // done for good; a changed schedule (upsert) starts it again
       return;
     }
-    if (owner.overlapPolicy !== 'allow' && (entry.inFlight > 0 || (await this.deps.isRunning(owner)))) {
+    if (owner.overlapPolicy !== 'allow' && (entry.inFlight > 0 || (await this.target().isRunning(owner)))) {
       if (owner.overlapPolicy === 'skip') {
         await this.record(entry, t, 'skipped_overlap', 'the previous run was still running (overlap policy skip)');
         return;
@@ -412,7 +436,7 @@ export class Scheduler {
     for (const entry of this.entries.values()) {
       const fire = entry.pending;
       if (!fire || !this.started) continue;
-      if (entry.inFlight > 0 || (await this.deps.isRunning(entry.owner))) continue;
+      if (entry.inFlight > 0 || (await this.target().isRunning(entry.owner))) continue;
       entry.pending = null;
       const reason = `queued behind the previous run; started at ${iso(this.deps.clock.now())}`;
       if (!(await this.deps.store.promoteQueued(fire.idempotencyKey, iso(this.deps.clock.now()), reason))) continue;
@@ -425,7 +449,7 @@ export class Scheduler {
     entry.inFlight++;
     const done = (async () => {
       try {
-        const { jobIds } = await this.deps.dispatch(fire);
+        const { jobIds } = await this.target().dispatch(fire);
         await this.deps.store.complete(fire.idempotencyKey, jobIds);
         this.deps.onRecord?.({ ...rec, jobIds });
       } catch (err) {

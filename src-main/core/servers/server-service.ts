@@ -21,6 +21,7 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { SshAuth, SshTarget } from '../ssh/types';
 import { recordAudit } from '../audit-log';
 import { workflowsUsing } from '../workflows/workflow-store';
+import { ServerStore } from './server-store';
 import type { ConnectionTestResult, ServerInput, ServerView } from '../../../src-shared/contract/servers';
 
 export type ServerSaveInput = z.output<typeof ServerInput>;
@@ -42,14 +43,16 @@ export const TEST_TIMEOUT_MS = 10_000;
 type StoredCredential = SshAuth;
 
 export class ServerService {
+  readonly store: ServerStore;
   private readonly probe: (host: string, port: number, timeoutMs: number) => Promise<HostKeyInfo>;
 
   constructor(private readonly deps: ServerServiceDeps) {
+    this.store = new ServerStore(deps.db);
     this.probe = deps.probe ?? probeHostKey;
   }
 
   async list(filter: { tag?: string } = {}): Promise<ServerView[]> {
-    const rows = await this.deps.db.kysely.selectFrom('servers').selectAll().orderBy('name').execute();
+    const rows = await this.store.list();
     const views = await Promise.all(rows.map((r) => this.toView(r)));
     return filter.tag ? views.filter((v) => v.tags.includes(filter.tag!)) : views;
   }
@@ -61,8 +64,8 @@ export class ServerService {
   async save(input: ServerSaveInput): Promise<ServerView> {
     const { db } = this.deps;
     const existing = input.id ? await this.row(input.id) : undefined;
-    const clash = await db.kysely.selectFrom('servers').select('id').where('name', '=', input.name).executeTakeFirst();
-    if (clash && clash.id !== existing?.id) {
+    const clash = await this.store.idByName(input.name);
+    if (clash !== undefined && clash !== existing?.id) {
       throw new AppError('INVALID_INPUT', `a server named ${input.name} already exists; choose another name`, { fields: { name: 'this name is already used' } });
     }
     const id = existing?.id ?? newId();
@@ -75,29 +78,22 @@ export class ServerService {
     try {
       if (existing) {
         const endpointChanged = existing.host !== input.host || existing.port !== input.port;
-        await db.kysely
-          .updateTable('servers')
-          .set({
+        await this.store.update(id, {
             name: input.name, host: input.host, port: input.port, username: input.username, auth_type: input.authType,
             credential_ref: ref, tags, max_concurrent_jobs: input.maxConcurrentJobs, updated_at: at,
             // A pinned key belongs to the address it was seen at: a new address must be trusted again.
             ...(endpointChanged ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
-          })
-          .where('id', '=', id)
-          .execute();
+        });
         if (endpointChanged) {
           await recordAudit(db, { actor: 'user', action: 'server.host_key_unpinned', subject: id, detail: { reason: 'address changed', host: input.host, port: input.port } });
         }
       } else {
-        await db.kysely
-          .insertInto('servers')
-          .values({
+        await this.store.insert({
             id, name: input.name, host: input.host, port: input.port, username: input.username, auth_type: input.authType,
             credential_ref: ref, host_key_fingerprint: null, host_key_algorithm: null, tags,
             max_concurrent_jobs: input.maxConcurrentJobs, last_connection_at: null, last_connection_ok: null,
             last_connection_message: null, last_latency_ms: null, created_at: at, updated_at: at,
-          })
-          .execute();
+        });
       }
     } catch (err) {
       if (!existing && credential) await this.deps.secrets.delete(ref).catch(() => undefined);
@@ -123,7 +119,7 @@ export class ServerService {
       );
     }
     this.deps.ssh().invalidate(id);
-    await this.deps.db.kysely.deleteFrom('servers').where('id', '=', id).execute();
+    await this.store.delete(id);
     await this.deps.secrets.delete(row.credential_ref).catch((err) => {
       console.error(`[servers] the credential of ${row.name} could not be removed from the keychain:`, isAppError(err) ? err.message : err);
     });
@@ -192,11 +188,7 @@ export class ServerService {
       }
     }
     const ok = result!.status === 'ok';
-    await this.deps.db.kysely
-      .updateTable('servers')
-      .set({ last_connection_at: nowIso(this.deps.clock.now()), last_connection_ok: ok ? 1 : 0, last_connection_message: result!.message, last_latency_ms: latencyMs })
-      .where('id', '=', id)
-      .execute();
+    await this.store.update(id, { last_connection_at: nowIso(this.deps.clock.now()), last_connection_ok: ok ? 1 : 0, last_connection_message: result!.message, last_latency_ms: latencyMs });
     await recordAudit(this.deps.db, {
       actor: 'user', action: 'server.test', subject: id,
       detail: { status: result!.status, ...(presented ? { fingerprint: presented.fingerprint } : {}), ...(result!.status === 'error' ? { code: result!.code } : {}) },
@@ -226,11 +218,7 @@ export class ServerService {
         { details: { approved: fingerprint, presented: presented.fingerprint } },
       );
     }
-    await this.deps.db.kysely
-      .updateTable('servers')
-      .set({ host_key_fingerprint: presented.fingerprint, host_key_algorithm: presented.algorithm, updated_at: nowIso(this.deps.clock.now()) })
-      .where('id', '=', id)
-      .execute();
+    await this.store.update(id, { host_key_fingerprint: presented.fingerprint, host_key_algorithm: presented.algorithm, updated_at: nowIso(this.deps.clock.now()) });
     await recordAudit(this.deps.db, {
       actor: 'user', action: row.host_key_fingerprint ? 'server.replace_host_key' : 'server.trust_host_key', subject: id,
       detail: { fingerprint: presented.fingerprint, algorithm: presented.algorithm, previous: row.host_key_fingerprint },
@@ -243,7 +231,7 @@ export class ServerService {
 
   /** The raw row (for other services: jobs read max_concurrent_jobs and names). */
   async row(id: string): Promise<Row<'servers'>> {
-    const row = await this.deps.db.kysely.selectFrom('servers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.store.find(id);
     if (!row) throw new AppError('SERVER_NOT_FOUND', `there is no server ${id}; it may have been deleted`);
     return row;
   }

@@ -30,6 +30,8 @@ export function defaultSettings(): Settings {
       cacheTtlDays: 90,
       downloadTimeout: 30,
       maxPayloadBytes: 10 * 1024 * 1024,
+      deployParallelism: 8,
+      unreachableNoticeSeconds: 60,
       health: {
         cpuDegradedPercent: 80,
         cpuUnhealthyPercent: 95,

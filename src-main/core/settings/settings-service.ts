@@ -16,6 +16,7 @@ import { nowIso } from '../db/ids';
 import { AppError, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
 import { defaultSettings } from './defaults';
+import { SettingsStore } from './settings-store';
 import { helperJwtSecretFromEnv, readEnvOverrides, type EnvOverride } from './env-overrides';
 
 type SectionKey = Exclude<keyof Settings, 'flags'>;
@@ -24,12 +25,14 @@ const SECTIONS: readonly SectionKey[] = ['runner', 'streaming', 'listener', 'not
 export class SettingsService {
   private stored: Settings;
   private readonly overrides: EnvOverride[];
+  private readonly store: SettingsStore;
 
   constructor(
-    private readonly db: AppDatabase,
+    db: AppDatabase,
     private readonly env: Record<string, string | undefined>,
     private readonly bus: EventBus,
   ) {
+    this.store = new SettingsStore(db);
     this.overrides = readEnvOverrides(env);
     this.stored = this.load();
   }
@@ -76,21 +79,9 @@ export class SettingsService {
     }
 
     const at = nowIso();
-    const upsertSection = this.db.sqlite.prepare(
-      'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-    );
-    const upsertFlag = this.db.sqlite.prepare(
-      'INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at',
-    );
-    // Synchronous better-sqlite3 statements, so view()/current() stay synchronous for every caller.
-    this.db.sqlite.transaction(() => {
-      for (const section of SECTIONS) {
-        if (parsedPatch.data[section] !== undefined) upsertSection.run(section, JSON.stringify(next[section]), at);
-      }
-      for (const [name, enabled] of Object.entries(parsedPatch.data.flags ?? {})) {
-        if (enabled !== undefined) upsertFlag.run(name, enabled ? 1 : 0, at);
-      }
-    })();
+    const sections = SECTIONS.filter((section) => parsedPatch.data[section] !== undefined).map((section): [string, string] => [section, JSON.stringify(next[section])]);
+    const flags = Object.entries(parsedPatch.data.flags ?? {}).filter((e): e is [string, boolean] => e[1] !== undefined);
+    this.store.save(sections, flags, at);
     this.stored = next;
 
     const view = this.view();
@@ -101,7 +92,7 @@ export class SettingsService {
   private load(): Settings {
     const defaults = defaultSettings();
     const result: Settings = structuredClone(defaults);
-    const rows = this.db.sqlite.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+    const rows = this.store.sections();
     for (const row of rows) {
       if (!(SECTIONS as readonly string[]).includes(row.key)) continue;
       const section = row.key as SectionKey;
@@ -121,7 +112,7 @@ export class SettingsService {
       }
       (result as Record<SectionKey, unknown>)[section] = check.data;
     }
-    const flagRows = this.db.sqlite.prepare('SELECT name, enabled FROM feature_flags').all() as { name: string; enabled: number }[];
+    const flagRows = this.store.flags();
     for (const row of flagRows) {
       const name = FeatureFlag.safeParse(row.name);
       if (name.success) result.flags[name.data] = row.enabled === 1;

@@ -119,3 +119,22 @@ export function sshErrorToAppError(err: unknown, ctx: SshErrorContext, connectTi
     { details: { level: e.level } },
   );
 }
+
+/**
+ * Failures that another attempt cannot fix (the person must act): nothing listening, no route, a name that does not
+ * resolve, a refused login or key, a host key that changed or is not trusted. Callers fail at once on these rather
+ * than retrying or falling back to another mode (which would meet the same wall).
+ */
+const PERMANENT_CONNECT_CODES = new Set<string>([
+  SshErrorCode.HOST_UNREACHABLE,
+  SshErrorCode.AUTH_FAILED,
+  SshErrorCode.KEY_INVALID,
+  SshErrorCode.HOST_KEY_CHANGED,
+  SshErrorCode.HOST_KEY_UNTRUSTED,
+]);
+
+export function isPermanentConnectFailure(err: unknown): err is AppError {
+  if (!(err instanceof AppError) || !PERMANENT_CONNECT_CODES.has(err.code)) return false;
+  // A name server that did not answer (EAI_AGAIN) may answer next time.
+  return err.extra.details?.cause !== 'EAI_AGAIN';
+}

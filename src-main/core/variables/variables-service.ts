@@ -1,13 +1,17 @@
 /**
  * VariablesService: the `variables` table the helpers read and write (getVariable / setVariable), scoped 'global' or
  * 'event:<id>' (an event's own value wins over a global one of the same key). A secret variable keeps its value in the
- * keychain (the row holds only the reference) and stays secret when a script sets it again. It never logs a value.
+ * keychain (the row holds only the reference) and stays secret when a script sets it again. Names that change how a
+ * shell or interpreter starts are refused (src-shared/contract/variable-names.ts); a job's setVariable writes its
+ * event's scope unless it asks for 'global'; each row records the job that last set it. It never logs a value.
  */
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
+import { variableSecretRef } from '../secrets/secret-refs';
+import { MIN_SECRET_LENGTH, refusedVariableNameReason, SECRET_TOO_SHORT_MESSAGE } from '../../../src-shared/contract/variable-names';
 
 export type VariableScope = 'global' | 'event';
 
@@ -17,6 +21,27 @@ export interface VariablesServiceDeps {
   clock: Clock;
 }
 
+/** Who sets a variable: a job (its event and id), or a person (jobId null). */
+export interface SetVariableContext {
+  /** Omitted: the job's event scope. 'global' must be asked for. */
+  scope?: VariableScope;
+  eventId: string | null;
+  jobId: string | null;
+  /** Create it as a secret (value in the keychain). A variable that is secret already stays secret either way. */
+  secret?: boolean;
+}
+
+/** A variable as the Variables view lists it (a secret one without its value). */
+export interface VariableListing {
+  id: string;
+  scope: string;
+  key: string;
+  value: string | null;
+  secret: boolean;
+  updatedAt: string;
+  setByJobId: string | null;
+}
+
 const MAX_KEY = 256;
 
 export class VariablesService {
@@ -24,13 +49,18 @@ export class VariablesService {
 
   /** The value visible to a job of `eventId`: its event-scoped one, else the global one, else null. */
   async get(key: string, ctx: { eventId: string | null }): Promise<string | null> {
+    return (await this.read(key, ctx))?.value ?? null;
+  }
+
+  /** As get, and whether the value is a secret (the caller masks it from then on). */
+  async read(key: string, ctx: { eventId: string | null }): Promise<{ value: string | null; secret: boolean } | null> {
     checkKey(key);
     const scopes = ctx.eventId ? [`event:${ctx.eventId}`, 'global'] : ['global'];
     for (const scope of scopes) {
       const row = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
       if (!row) continue;
-      if (row.secret_ref) return this.deps.secrets.get(row.secret_ref);
-      return row.value;
+      if (row.secret_ref) return { value: await this.deps.secrets.get(row.secret_ref), secret: true };
+      return { value: row.value, secret: false };
     }
     return null;
   }
@@ -39,43 +69,81 @@ export class VariablesService {
    * Every variable a job of `eventId` sees (its event-scoped values win over global ones of the same key), and the
    * values of the secret ones, read from the keychain, for masking. A secret missing from the keychain is left out.
    */
-  async visibleTo(eventId: string | null): Promise<{ values: Record<string, string>; secretValues: string[] }> {
+  async visibleTo(eventId: string | null): Promise<{ values: Record<string, string>; secretValues: string[]; secretKeys: string[] }> {
     const scopes = eventId ? ['global', `event:${eventId}`] : ['global'];
     const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', 'in', scopes).execute();
     // Global rows first, so an event's own value of the same key overwrites it below.
     rows.sort((a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1));
     const values: Record<string, string> = {};
-    const secretValues: string[] = [];
+    const secrets = new Map<string, string>();
     for (const r of rows) {
       if (r.secret_ref) {
         const v = await this.deps.secrets.get(r.secret_ref);
         if (v === null) continue;
         values[r.key] = v;
-        secretValues.push(v);
+        secrets.set(r.key, v);
       } else if (r.value !== null) {
         values[r.key] = r.value;
+        secrets.delete(r.key);
       }
     }
-    return { values, secretValues };
+    return { values, secretValues: [...secrets.values()], secretKeys: [...secrets.keys()] };
   }
 
-  /** Sets a value in the given scope ('event' needs the job's event). A secret variable is updated in the keychain. */
-  async set(key: string, value: string, ctx: { scope: VariableScope; eventId: string | null }): Promise<void> {
+  /**
+   * The secret variable values a job of this event uses: those whose name appears in its script (the names it can
+   * read through getVariable). Only these travel to a runner at start; a secret read under a computed name is added
+   * to the job's masking when the app answers the getVariable call.
+   */
+  async secretsUsedBy(event: { id: string | null; content: string }): Promise<string[]> {
+    const { values, secretKeys } = await this.visibleTo(event.id);
+    return secretKeys.filter((key) => event.content.includes(key)).map((key) => values[key]);
+  }
+
+  /**
+   * Sets a value ('event' scope, the default, needs the job's event; 'global' must be asked for). A secret variable
+   * is updated in the keychain. Concurrent first sets of one key end as one row (the table's unique key).
+   * Returns whether the value is secret (the job's log masks it from then on).
+   */
+  async set(key: string, value: string, ctx: SetVariableContext): Promise<{ secret: boolean }> {
     checkKey(key);
-    if (ctx.scope === 'event' && !ctx.eventId) throw new AppError('INVALID_INPUT', 'an event-scoped variable needs a job that belongs to an event');
-    const scope = ctx.scope === 'event' ? `event:${ctx.eventId}` : 'global';
+    const refused = refusedVariableNameReason(key);
+    if (refused) throw new AppError('VARIABLE_NAME_REFUSED', refused, { fields: { key: refused } });
+    const requested = ctx.scope ?? 'event';
+    if (requested === 'event' && !ctx.eventId) {
+      throw new AppError('INVALID_INPUT', 'this job belongs to no event, so setVariable needs the scope "global" given explicitly');
+    }
+    const scope = requested === 'event' ? `event:${ctx.eventId}` : 'global';
     const at = nowIso(this.deps.clock.now());
     const existing = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
-    if (existing?.secret_ref) {
-      await this.deps.secrets.set(existing.secret_ref, value);
-      await this.deps.db.kysely.updateTable('variables').set({ updated_at: at }).where('id', '=', existing.id).execute();
-      return;
+    const secret = Boolean(existing?.secret_ref) || ctx.secret === true;
+    if (secret && value.length < MIN_SECRET_LENGTH) throw new AppError('SECRET_TOO_SHORT', `${key}: ${SECRET_TOO_SHORT_MESSAGE}`, { fields: { value: SECRET_TOO_SHORT_MESSAGE } });
+    if (secret) {
+      const ref = existing?.secret_ref ?? variableSecretRef(scope, key);
+      await this.deps.secrets.set(ref, value);
+      await this.deps.db.kysely
+        .insertInto('variables')
+        .values({ id: newId(), scope, key, value: null, secret_ref: ref, updated_at: at, set_by_job_id: ctx.jobId })
+        .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value: null, secret_ref: ref, updated_at: at, set_by_job_id: ctx.jobId }))
+        .execute();
+      return { secret: true };
     }
     await this.deps.db.kysely
       .insertInto('variables')
-      .values({ id: newId(), scope, key, value, secret_ref: null, updated_at: at })
-      .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value, updated_at: at }))
+      .values({ id: newId(), scope, key, value, secret_ref: null, updated_at: at, set_by_job_id: ctx.jobId })
+      // A row made secret meanwhile (a concurrent secret set) keeps its keychain value: the plain value is not written over it.
+      .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value, updated_at: at, set_by_job_id: ctx.jobId }).where('variables.secret_ref', 'is', null))
       .execute();
+    return { secret: false };
+  }
+
+  /** Every variable, for the Variables view: secret ones without their value. */
+  async list(): Promise<VariableListing[]> {
+    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().orderBy('scope').orderBy('key').execute();
+    return rows.map((r) => ({
+      id: r.id, scope: r.scope, key: r.key, value: r.secret_ref ? null : r.value, secret: r.secret_ref !== null,
+      updatedAt: r.updated_at, setByJobId: r.set_by_job_id ?? null,
+    }));
   }
 }
 

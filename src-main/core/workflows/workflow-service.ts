@@ -12,6 +12,9 @@ import type { EventBus } from '../event-bus';
 import type { Clock } from '../clock';
 import { AppError, isAppError } from '../errors';
 import { validateSchedule } from '../scheduler/schedule-math';
+import type { ScheduleBook } from '../scheduler/scheduler';
+import { EventStore } from '../events/event-store';
+import { existingServerIds } from '../servers/server-store';
 import type {
   WorkflowInput,
   WorkflowRunSummary,
@@ -24,9 +27,6 @@ import { WorkflowStore, type WorkflowRecord } from './workflow-store';
 
 export type WorkflowSaveInput = z.output<typeof WorkflowInput>;
 
-/** What the scheduler wiring is told after a save or a delete. */
-export type WorkflowScheduleChange = WorkflowView | { id: string; deleted: true };
-
 export const CRASH_REASON_RUN =
   'Cronium stopped while this workflow ran; steps that had not ended were interrupted and the rest skipped. Run it again if it is still needed.';
 /** How long stop() waits for cancelled runs to record their end. */
@@ -37,23 +37,20 @@ export interface WorkflowServiceDeps {
   bus: EventBus;
   clock: Clock;
   jobs: WorkflowJobRunner;
+  /** The scheduler's book of schedules: told after every save or delete, asked for nextRunAt and told when a run ends. */
+  schedules: ScheduleBook;
 }
 
 export class WorkflowService {
-  /** Set by the scheduler wiring: told after every change that may move the workflow's schedule. */
-  onScheduleChanged?: (change: WorkflowScheduleChange) => void;
-  /** Set by the scheduler wiring: the workflow's next fire, for views. */
-  nextRunAt?: (workflowId: string) => Date | null;
-  /** Set by the scheduler wiring: a run ended (a queued fire may start). */
-  onRunEnded?: (workflowId: string) => void;
-
   readonly store: WorkflowStore;
+  private readonly events: EventStore;
   private readonly executor: WorkflowExecutor;
   private readonly active = new Map<string, { workflowId: string; handle: RunHandle }>();
   private stopping = false;
 
   constructor(private readonly deps: WorkflowServiceDeps) {
     this.store = new WorkflowStore(deps.db);
+    this.events = new EventStore(deps.db);
     this.executor = new WorkflowExecutor({
       clock: deps.clock,
       jobs: deps.jobs,
@@ -76,7 +73,7 @@ export class WorkflowService {
   async get(id: string): Promise<WorkflowView> {
     let next: string | null = null;
     try {
-      next = this.nextRunAt?.(id)?.toISOString() ?? null;
+      next = this.deps.schedules.nextFire('workflow', id)?.toISOString() ?? null;
     } catch {
       next = null;
     }
@@ -89,25 +86,10 @@ export class WorkflowService {
     const fields: Record<string, string> = {};
 
     const eventIds = [...new Set(input.nodes.map((n) => n.eventId))];
-    const events = eventIds.length
-      ? await this.deps.db.kysely.selectFrom('events').select(['id', 'name']).where('id', 'in', eventIds).execute()
-      : [];
-    const eventName = new Map(events.map((e) => [e.id, e.name]));
-    const firstServer = new Map<string, string>();
-    if (eventIds.length) {
-      const rows = await this.deps.db.kysely
-        .selectFrom('event_servers')
-        .innerJoin('servers', 'servers.id', 'event_servers.server_id')
-        .select(['event_servers.event_id', 'servers.id'])
-        .where('event_servers.event_id', 'in', eventIds)
-        .orderBy('servers.name')
-        .execute();
-      for (const r of rows) if (!firstServer.has(r.event_id)) firstServer.set(r.event_id, r.id);
-    }
+    const eventName = await this.events.names(eventIds);
+    const firstServer = await this.events.firstServers(eventIds);
     const chosenServers = [...new Set(input.nodes.map((n) => n.serverId).filter((s): s is string => s !== null))];
-    const knownServers = new Set(
-      chosenServers.length ? (await this.deps.db.kysely.selectFrom('servers').select('id').where('id', 'in', chosenServers).execute()).map((r) => r.id) : [],
-    );
+    const knownServers = await existingServerIds(this.deps.db, chosenServers);
 
     const nodes: WorkflowRecord['nodes'] = [];
     for (const n of input.nodes) {
@@ -166,8 +148,7 @@ export class WorkflowService {
       nowIso(this.deps.clock.now()),
     );
     // Tell the scheduler first, so the view carries the new next run.
-    const row = await this.store.view(id, null);
-    this.notifySchedule(row);
+    this.updateSchedule(await this.store.view(id, null));
     const view = await this.get(id);
     this.deps.bus.emit('workflows/changed', { workflow: view });
     return view;
@@ -176,7 +157,7 @@ export class WorkflowService {
   async delete(id: string): Promise<void> {
     for (const run of this.active.values()) if (run.workflowId === id) await run.handle.cancel('the workflow was deleted');
     await this.store.delete(id);
-    this.notifySchedule({ id, deleted: true });
+    this.deps.schedules.remove('workflow', id);
     this.deps.bus.emit('workflows/changed', { workflow: null, deletedId: id });
   }
 
@@ -201,7 +182,7 @@ export class WorkflowService {
       this.active.delete(runId);
       await this.emitRun(runId);
       this.deps.bus.emit('workflows/changed', { workflow: await this.get(workflowId).catch(() => null) });
-      this.onRunEnded?.(workflowId);
+      this.deps.schedules.runEnded('workflow', workflowId);
     });
     const view = await this.store.runView(runId);
     this.deps.bus.emit('workflows/runChanged', { run: view });
@@ -276,11 +257,19 @@ export class WorkflowService {
     }
   }
 
-  private notifySchedule(change: WorkflowScheduleChange): void {
+  /** A schedule that does not compile (e.g. a zone this machine lacks) is reported and left out, never fatal to the save. */
+  private updateSchedule(view: WorkflowView): void {
     try {
-      this.onScheduleChanged?.(change);
+      if (!view.schedule || !view.enabled) {
+        this.deps.schedules.remove('workflow', view.id);
+        return;
+      }
+      this.deps.schedules.upsert({
+        kind: 'workflow', id: view.id, spec: view.schedule, timeZone: view.timeZone, misfirePolicy: view.misfirePolicy,
+        overlapPolicy: view.overlapPolicy, enabled: true, activeSince: new Date(view.updatedAt),
+      });
     } catch (err) {
-      console.error('[workflows] the schedule hook failed:', err);
+      console.error(`[workflows] the schedule of workflow ${view.id} was not loaded:`, err instanceof Error ? err.message : err);
     }
   }
 }

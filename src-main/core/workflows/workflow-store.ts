@@ -86,6 +86,16 @@ export class WorkflowStore implements RunRecorder {
     return row;
   }
 
+  /** Enabled workflows that have a schedule (what the scheduler loads at start). */
+  scheduled(): Promise<Array<Pick<Row<'workflows'>, 'id' | 'schedule' | 'time_zone' | 'updated_at'>>> {
+    return this.db.kysely
+      .selectFrom('workflows')
+      .select(['id', 'schedule', 'time_zone', 'updated_at'])
+      .where('schedule', 'is not', null)
+      .where('enabled', '=', 1)
+      .execute();
+  }
+
   async ids(): Promise<string[]> {
     return (await this.db.kysely.selectFrom('workflows').select('id').orderBy('name').execute()).map((r) => r.id);
   }

@@ -6,6 +6,7 @@ export type RunnersCallName =
   | 'runners/artifacts'
   | 'runners/deployments'
   | 'runners/deploy'
+  | 'runners/deployMany'
   | 'runners/upgrade'
   | 'runners/rollback'
   | 'runners/remove'
@@ -17,6 +18,7 @@ export function runnersHandlers(runners: RunnerService): HandlersFor<RunnersCall
     'runners/artifacts': () => runners.artifacts(),
     'runners/deployments': (input) => runners.listDeployments(input?.serverId),
     'runners/deploy': (input) => runners.deployRunner(input.serverId, input.version),
+    'runners/deployMany': (input) => runners.deployMany(input.serverIds, input.version),
     'runners/upgrade': (input) => runners.upgrade(input.serverId, input.version),
     'runners/rollback': (input) => runners.rollback(input.serverId),
     'runners/remove': async (input) => {

@@ -1,4 +1,4 @@
-/** RunnerStatusBadge: a deployment's status as a word and a tone (active, updating, failed, superseded, removed). */
+/** RunnerStatusBadge: a deployment's status as a word and a tone (active, updating, failed, superseded, removed, tampered). */
 import type { RunnerDeploymentStatus } from '../../../src-shared/contract/runners';
 import { Badge, type BadgeTone } from '../components/Badge';
 
@@ -8,6 +8,7 @@ const TONES: Record<RunnerDeploymentStatus, BadgeTone> = {
   failed: 'danger',
   superseded: 'neutral',
   removed: 'neutral',
+  tampered: 'danger',
 };
 
 export function RunnerStatusBadge({ status }: { status: RunnerDeploymentStatus }) {

@@ -30,7 +30,7 @@ describe('helpers in runner mode', () => {
       const event = await saveEvent(tc.core, serverId, {
         scriptType: 'bash',
         content: [
-          'cronium_set_variable greeting "hello there"',
+          'cronium_set_variable greeting "hello there" global',
           'echo "got $(cronium_get_variable greeting)"',
           'echo "input $(cronium_input)"',
           'echo "event $(cronium_event)"',
@@ -91,7 +91,9 @@ describe('helpers in runner mode', () => {
       const job = await runAndWait(tc.core, event.id);
       expect(job).toMatchObject({ status: 'SUCCESS', output: ['a', 'b'], condition: true });
       expect(await stdoutOf(tc.core, job.logId!)).toEqual(['got node-value', 'missing null', 'job 36']);
-      expect(await variable('global', 'js')).toBe('node-value');
+      // No scope given: the event's own scope (global needs asking for).
+      expect(await variable(`event:${event.id}`, 'js')).toBe('node-value');
+      expect(await variable('global', 'js')).toBeUndefined();
     }, 120_000);
   });
 

@@ -158,8 +158,9 @@ describe('the local listener', () => {
       listener.addRoute('POST', '/api/runners/deployments/:serverId/status', async (ctx) => ({
         status: 200,
         json: { params: ctx.params, query: ctx.query, body: ctx.body },
-      }));
+      }), { auth: async () => undefined });
       listener.addRoute('POST', '/api/logs/:logId/partial', async (ctx) => ({ status: 202, json: { bytes: (ctx.body as Buffer).length } }), {
+        auth: async () => undefined,
         maxBodyBytes: 1024,
       });
     });
@@ -216,10 +217,10 @@ describe('the local listener', () => {
     it('maps AppError codes to statuses and hides unexpected errors', async () => {
       listener.addRoute('GET', '/api/runners/health/:deploymentId', async (ctx) => {
         throw new AppError('NOT_FOUND', `No runner deployment ${ctx.params.deploymentId}.`);
-      });
+      }, { public: true });
       listener.addRoute('GET', '/boom', async () => {
         throw new Error('database password is hunter2');
-      });
+      }, { public: true });
       const notFound = await request('GET', '/api/runners/health/d-42');
       expect(notFound.status).toBe(404);
       expect(notFound.json).toEqual({ code: 'NOT_FOUND', message: 'No runner deployment d-42.' });

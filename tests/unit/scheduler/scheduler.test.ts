@@ -47,8 +47,6 @@ function setup(opts: { clock: ManualClock; store?: MemoryFireStore; jobs?: Recor
   const scheduler = new Scheduler({
     clock: opts.clock,
     store,
-    dispatch: jobs.dispatch,
-    isRunning: jobs.isRunning,
     onRecord: (r) => records.push(r),
     queuePollMs: opts.queuePollMs,
   });
@@ -70,7 +68,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-03-29T12:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('backup', cron('30 2 * * *'), { timeZone: 'Europe/Berlin' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(48 * HOUR);
       expect(jobs.times()).toEqual(['2025-03-30T01:00:00.000Z', '2025-03-31T00:30:00.000Z']);
     });
@@ -79,7 +77,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-11-01T12:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('report', cron('30 1 * * *'), { timeZone: 'America/New_York' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(48 * HOUR);
       expect(jobs.times()).toEqual(['2025-11-02T05:30:00.000Z', '2025-11-03T06:30:00.000Z']);
     });
@@ -88,14 +86,14 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-10-25T12:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('berlin', cron('30 2 * * *'), { timeZone: 'Europe/Berlin' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(24 * HOUR);
       expect(jobs.times('berlin')).toEqual(['2025-10-26T00:30:00.000Z']);
 
       const clock2 = new ManualClock('2025-03-08T12:00:00Z');
       const ny = setup({ clock: clock2 });
       ny.scheduler.upsert(owner('ny', cron('30 2 * * *'), { timeZone: 'America/New_York' }));
-      await ny.scheduler.start();
+      await ny.scheduler.start(ny.jobs);
       await clock2.advance(24 * HOUR);
       expect(ny.jobs.times('ny')).toEqual(['2025-03-09T07:00:00.000Z']);
     });
@@ -104,7 +102,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-03-30T00:30:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('tick', every(1800, { startAt: '2025-03-30T00:45:00Z' }), { timeZone: 'Europe/Berlin' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(2 * HOUR);
       expect(jobs.times()).toEqual(['2025-03-30T00:45:00.000Z', '2025-03-30T01:15:00.000Z', '2025-03-30T01:45:00.000Z', '2025-03-30T02:15:00.000Z']);
     });
@@ -118,7 +116,7 @@ describe('Scheduler', () => {
       const first = setup({ clock, store });
       const o = owner('sync', cron('0 */15 * * * *'), { activeSince: new Date('2025-06-01T10:00:00Z'), ...extra });
       first.scheduler.upsert(o);
-      await first.scheduler.start();
+      await first.scheduler.start(first.jobs);
       await clock.advance(30 * MIN);
       expect(first.jobs.times()).toEqual(['2025-06-01T10:15:00.000Z', '2025-06-01T10:30:00.000Z']);
       await first.scheduler.stop();
@@ -126,7 +124,7 @@ describe('Scheduler', () => {
       clock.set('2025-06-01T13:35:00Z');
       const second = setup({ clock, store });
       second.scheduler.upsert(o);
-      await second.scheduler.start();
+      await second.scheduler.start(second.jobs);
       await second.scheduler.whenIdle();
       return { clock, store, second };
     }
@@ -166,7 +164,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-06-01T10:00:00Z');
       const { scheduler, jobs, store } = setup({ clock });
       scheduler.upsert(owner('hot', cron('* * * * * *'), { misfirePolicy: 'run_each', activeSince: new Date('2025-06-01T07:00:00Z') }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await scheduler.whenIdle();
       expect(jobs.fires).toHaveLength(1000);
       expect(jobs.times()[999]).toBe('2025-06-01T10:00:00.000Z');
@@ -179,7 +177,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-06-01T10:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('sync', cron('*/10 * * * *'), { misfirePolicy: 'run_once' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(10 * MIN);
       await clock.jump(3 * HOUR + 5 * MIN);
       await scheduler.whenIdle();
@@ -197,7 +195,7 @@ describe('Scheduler', () => {
       jobs.keepRunning = true;
       const o = owner('long', cron('* * * * *'), { overlapPolicy: 'skip' });
       scheduler.upsert(o);
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(2 * MIN); // 10:01 fires, 10:02 overlaps
       jobs.endRuns(o);
       await clock.advance(MIN); // 10:03 fires
@@ -211,7 +209,7 @@ describe('Scheduler', () => {
       jobs.keepRunning = true;
       const o = owner('long', cron('* * * * *'), { overlapPolicy: 'queue' });
       scheduler.upsert(o);
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(3 * MIN); // 10:01 fires, 10:02 queued, 10:03 skipped
       expect(jobs.times()).toEqual(['2025-06-01T10:01:00.000Z']);
       expect(store.all().map((r) => r.outcome)).toEqual(['fired', 'queued', 'skipped_overlap']);
@@ -235,7 +233,7 @@ describe('Scheduler', () => {
       jobs.keepRunning = true;
       const o = owner('long', cron('* * * * *'), { overlapPolicy: 'queue' });
       scheduler.upsert(o);
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(MIN + 10_000); // 10:01:40: 10:01 fired
       await clock.advance(MIN); // 10:02:40: 10:02 queued behind it
       jobs.endRuns(o);
@@ -248,7 +246,7 @@ describe('Scheduler', () => {
       const { scheduler, jobs } = setup({ clock });
       jobs.keepRunning = true;
       scheduler.upsert(owner('long', cron('* * * * *'), { overlapPolicy: 'allow' }));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(2 * MIN);
       expect(jobs.times()).toEqual(['2025-06-01T10:01:00.000Z', '2025-06-01T10:02:00.000Z']);
     });
@@ -261,12 +259,12 @@ describe('Scheduler', () => {
       const o = owner('once', cron('* * * * *'), { misfirePolicy: 'run_each', activeSince: new Date('2025-06-01T09:59:30Z') });
       const a = setup({ clock, store });
       a.scheduler.upsert(o);
-      await a.scheduler.start();
+      await a.scheduler.start(a.jobs);
       await a.scheduler.whenIdle();
       await a.scheduler.stop();
       const b = setup({ clock, store });
       b.scheduler.upsert(o);
-      await b.scheduler.start();
+      await b.scheduler.start(b.jobs);
       await clock.advance(MIN);
       expect([...a.jobs.times(), ...b.jobs.times()]).toEqual(['2025-06-01T10:00:00.000Z', '2025-06-01T10:01:00.000Z']);
     });
@@ -279,7 +277,7 @@ describe('Scheduler', () => {
       const b = setup({ clock, store, jobs });
       for (const s of [a, b]) {
         s.scheduler.upsert(owner('shared', cron('*/20 * * * * *')));
-        await s.scheduler.start();
+        await s.scheduler.start(s.jobs);
       }
       await clock.advance(MIN);
       expect(jobs.times()).toEqual(['2025-06-01T10:00:40.000Z', '2025-06-01T10:01:00.000Z', '2025-06-01T10:01:20.000Z']);
@@ -291,7 +289,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-06-01T10:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('window', cron('0 */15 * * * *', { endAt: '2025-06-01T10:45:00Z' })));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(2 * HOUR);
       expect(jobs.times()).toEqual(['2025-06-01T10:15:00.000Z', '2025-06-01T10:30:00.000Z']);
       expect(scheduler.nextFire('event', 'window')).toBeNull();
@@ -303,12 +301,12 @@ describe('Scheduler', () => {
       const o = owner('thrice', every(60, { maxRuns: 3 }));
       const a = setup({ clock, store });
       a.scheduler.upsert(o);
-      await a.scheduler.start();
+      await a.scheduler.start(a.jobs);
       await clock.advance(2 * MIN);
       await a.scheduler.stop();
       const b = setup({ clock, store });
       b.scheduler.upsert(o);
-      await b.scheduler.start();
+      await b.scheduler.start(b.jobs);
       await clock.advance(10 * MIN);
       expect([...a.jobs.times(), ...b.jobs.times()]).toEqual(['2025-06-01T10:01:00.000Z', '2025-06-01T10:02:00.000Z', '2025-06-01T10:03:00.000Z']);
       expect(b.scheduler.nextFire('event', 'thrice')).toBeNull();
@@ -318,7 +316,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-06-01T10:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       scheduler.upsert(owner('later', every(600, { startAt: '2025-06-03T00:00:00Z' })));
-      await scheduler.start();
+      await scheduler.start(jobs);
       expect(scheduler.nextFire('event', 'later')?.toISOString()).toBe('2025-06-03T00:00:00.000Z');
       await clock.advance(37 * HOUR);
       expect(jobs.fires).toEqual([]);
@@ -343,7 +341,7 @@ describe('Scheduler', () => {
       const clock = new ManualClock('2025-06-01T10:00:00Z');
       const { scheduler, jobs } = setup({ clock });
       for (let i = 0; i < 2_000; i++) scheduler.upsert(owner(`e${i}`, i % 2 ? every(60 + (i % 50)) : cron(`${i % 60} * * * * *`)));
-      await scheduler.start();
+      await scheduler.start(jobs);
       expect(clock.pendingTimers).toBe(1);
       scheduler.remove('event', 'e0');
       scheduler.upsert({ ...owner('e2', cron('2 * * * * *')), enabled: false });
@@ -358,7 +356,7 @@ describe('Scheduler', () => {
       const { scheduler, jobs, store, records } = setup({ clock });
       jobs.failWith = 'server db-1 has no credentials';
       scheduler.upsert(owner('broken', cron('* * * * *')));
-      await scheduler.start();
+      await scheduler.start(jobs);
       await clock.advance(MIN);
       await scheduler.whenIdle();
       expect(store.all()[0]).toMatchObject({ outcome: 'fired', jobIds: [], reason: 'could not start the run: server db-1 has no credentials' });

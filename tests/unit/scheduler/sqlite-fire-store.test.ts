@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FireRecord } from '../../../src-shared/contract/schedule';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { SqliteFireStore, idempotencyKeyFor } from '../../../src-main/core/scheduler/fire-store';
-import { Scheduler, type Fire, type ScheduleOwner } from '../../../src-main/core/scheduler/scheduler';
+import { Scheduler, type Fire, type FireTargets, type ScheduleOwner } from '../../../src-main/core/scheduler/scheduler';
 import { ManualClock } from '../../harness/manual-clock';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
@@ -55,21 +55,22 @@ const owner: ScheduleOwner = {
   enabled: true,
 };
 
-function schedulerOn(db: AppDatabase, clock: ManualClock, fires: Fire[]): Scheduler {
-  const s = new Scheduler({
-    clock,
-    store: new SqliteFireStore(db),
+function schedulerOn(db: AppDatabase, clock: ManualClock): Scheduler {
+  const s = new Scheduler({ clock, store: new SqliteFireStore(db) });
+  schedulers.push(s);
+  return s;
+}
+
+/** Fire targets that record every fire in `fires` and report nothing running. */
+function recordingInto(fires: Fire[]): FireTargets {
+  return {
     dispatch: async (fire) => {
       fires.push(fire);
       return { jobIds: [`job-${fires.length}`] };
     },
     isRunning: () => false,
-  });
-  schedulers.push(s);
-  return s;
-}
-
-describe('SqliteFireStore', () => {
+  };
+}describe('SqliteFireStore', () => {
   describe('when two connections claim the same scheduled time', () => {
     it('lets only the first one have it', async () => {
       const a = new SqliteFireStore(open());
@@ -106,12 +107,12 @@ describe('SqliteFireStore', () => {
     it('fires each scheduled time once between them', async () => {
       const clock = new ManualClock('2025-06-01T10:00:05Z');
       const fires: Fire[] = [];
-      const a = schedulerOn(open(), clock, fires);
-      const b = schedulerOn(open(), clock, fires);
+      const a = schedulerOn(open(), clock);
+      const b = schedulerOn(open(), clock);
       a.upsert(owner);
       b.upsert(owner);
-      await a.start();
-      await b.start();
+      await a.start(recordingInto(fires));
+      await b.start(recordingInto(fires));
       await clock.advance(60_000);
       await Promise.all([a.whenIdle(), b.whenIdle()]);
       const times = fires.map((f) => f.scheduledFor.toISOString());
@@ -126,17 +127,17 @@ describe('SqliteFireStore', () => {
       const clock = new ManualClock('2025-06-01T10:00:05Z');
       const fires: Fire[] = [];
       const first = open();
-      const a = schedulerOn(first, clock, fires);
+      const a = schedulerOn(first, clock);
       a.upsert(owner);
-      await a.start();
+      await a.start(recordingInto(fires));
       await clock.advance(20_000); // 10:00:10, 10:00:20
       await a.stop();
       first.close();
 
       clock.set('2025-06-01T10:02:05Z'); // closed for two minutes: 10:00:30 .. 10:02:00 missed (run_each)
-      const b = schedulerOn(open(), clock, fires);
+      const b = schedulerOn(open(), clock);
       b.upsert(owner);
-      await b.start();
+      await b.start(recordingInto(fires));
       await b.whenIdle();
       const times = fires.map((f) => f.scheduledFor.toISOString().slice(11, 19));
       expect(times).toEqual(['10:00:10', '10:00:20', '10:00:30', '10:00:40', '10:00:50', '10:01:00', '10:01:10', '10:01:20', '10:01:30', '10:01:40', '10:01:50', '10:02:00']);

@@ -1,0 +1,62 @@
+/**
+ * RunnerProvisioning: the one `ensureRunner` of the execution path ("make sure a compatible runner is on this
+ * server"), used by the mode policy for every attempt (manual, scheduled, workflow step) and by the runner executor.
+ * It reaches the server first (so an unreachable host, a refused login or a changed host key fails at once, with the
+ * SSH layer's own message, before any deploy step retries it), then delegates to the runner service, which owns
+ * deployments. Concurrent callers for the same server and requirements share one call (single flight); a failure that
+ * may pass is tried again with backoff only when the caller has no other way to run (retryTransient).
+ */
+import type { Clock } from '../clock';
+import { isAppError } from '../errors';
+import { isPermanentConnectFailure } from '../ssh/errors';
+import type { SshPool } from '../ssh/ssh-pool';
+import type { CompatibleRunner } from '../runners/runner-service';
+import type { RunnerRequirements } from '../../../src-shared/contract/events';
+import { SingleFlight } from './single-flight';
+
+/** The part of RunnerService provisioning needs. */
+export interface RunnerLocator {
+  getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null>;
+  ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner>;
+}
+
+/** Waits before the 2nd and 3rd attempt when retryTransient is asked for. */
+export const RUNNER_ENSURE_BACKOFF_MS = [2_000, 5_000];
+
+/** Errors another attempt cannot fix besides the permanent connection failures: not retried. */
+const NOT_RETRYABLE = new Set<string>([
+  'RUNNER_NOT_DEPLOYED', 'RUNNER_DISABLED', 'SERVER_NOT_FOUND', 'NOT_FOUND', 'RUNNER_ARTIFACT_UNAVAILABLE', 'ARTIFACT_INVALID',
+  'ARTIFACT_TAMPERED', 'ARTIFACT_UNTRUSTED_KEY', 'RUNNER_VERSION_INVALID', 'POOL_CLOSED', 'APP_STOPPING',
+]);
+
+export class RunnerProvisioning {
+  private readonly flights = new SingleFlight<CompatibleRunner>();
+
+  constructor(private readonly deps: { runners: RunnerLocator; ssh: Pick<SshPool, 'acquire'>; clock: Clock }) {}
+
+  getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null> {
+    return this.deps.runners.getCompatibleRunner(serverId, requirements);
+  }
+
+  ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts: { retryTransient?: boolean } = {}): Promise<CompatibleRunner> {
+    const key = `${serverId}\u0000${JSON.stringify(requirements ?? null)}\u0000${opts.retryTransient ? 'retry' : 'once'}`;
+    return this.flights.run(key, () => this.ensureNow(serverId, requirements ?? null, opts.retryTransient === true));
+  }
+
+  private async ensureNow(serverId: string, requirements: RunnerRequirements | null, retryTransient: boolean): Promise<CompatibleRunner> {
+    let lastError: unknown;
+    const attempts = retryTransient ? RUNNER_ENSURE_BACKOFF_MS.length + 1 : 1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, RUNNER_ENSURE_BACKOFF_MS[attempt - 1]!));
+      try {
+        // Reach the server first: a pooled connection costs nothing, and a wall is reported before any deploy retry.
+        await this.deps.ssh.acquire(serverId);
+        return await this.deps.runners.ensureRunner(serverId, requirements);
+      } catch (err) {
+        lastError = err;
+        if (isPermanentConnectFailure(err) || (isAppError(err) && NOT_RETRYABLE.has(err.code))) break;
+      }
+    }
+    throw lastError;
+  }
+}
