@@ -3,6 +3,18 @@
  * point (the Electron shell, serve mode, integration tests). Nothing here imports 'electron'; what differs between
  * entry points (the secret store, the clock, the notifier) comes in as a port.
  * To add a service: construct it here, add it to Core, start/stop it in start()/stop().
+ *
+ * Wiring is explicit: every dependency is a constructor argument; no service sets a hook on another after the fact.
+ * The one two-phase part is the Scheduler: it is built early (the event and workflow catalogues keep it current from
+ * their constructors) and gets its fire targets (the JobService, the WorkflowService) from SchedulerWiring.start().
+ *
+ * Construction order: bus, clock, database, settings, metrics, listener -> servers + SSH pool -> Scheduler (schedule
+ * book, not firing) -> events -> logs, variables, jobs + executors -> runners, payloads, runner streams, execution
+ * -> workflows -> SchedulerWiring. Then, before createCore returns: jobs.reconcile(), workflows.reconcile().
+ * start(): listener -> re-attach handed-over jobs -> runners -> payload clean-up -> resume detached workflow runs ->
+ *   scheduler (last: a fire may start jobs at once, so everything they need must be running).
+ * stop(): scheduler -> workflows (detach: runs stay RUNNING, nothing is cancelled) -> jobs (runner jobs detach, direct
+ *   ones end) -> runners -> payload clean-up -> SSH -> log stream -> log store -> listener -> database.
  */
 import path from 'node:path';
 import { EventBus } from './event-bus';
@@ -34,9 +46,11 @@ import { RunnerSshExecutor } from './jobs/runner-ssh-executor';
 import { ExecutionService } from './execution/execution-service';
 import { ModePolicy } from './execution/mode-policy';
 import { RunnerProvisioning } from './execution/runner-provisioning';
+import { JobHelpers } from './execution/job-helpers';
 import { registerRunnerJobResumer } from './jobs/runner-job-resumer';
 import { registerStreamingRoutes } from './listener/runner-routes-streaming';
-import type { Scheduler } from './scheduler/scheduler';
+import { Scheduler } from './scheduler/scheduler';
+import { SqliteFireStore } from './scheduler/fire-store';
 
 export interface CoreConfig {
   /** Folder holding the SQLite file and the app's local caches. */
@@ -106,7 +120,9 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   // The pool asks the server catalogue for targets; the catalogue uses the pool to test and to drop stale connections.
   const servers: ServerService = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
   const ssh = new SshPool((serverId) => servers.resolveTarget(serverId));
-  const events = new EventService({ db, secrets: ports.secrets, bus, clock });
+  // Built before the catalogues that keep it current; it fires only once SchedulerWiring.start() gives it its targets.
+  const scheduler = new Scheduler({ clock, store: new SqliteFireStore(db), onRecord: (rec) => bus.emit('schedule/fired', rec) });
+  const events = new EventService({ db, secrets: ports.secrets, bus, clock, schedules: scheduler });
   const logStore = new LogStore(db, bus, () => clock.now());
   const logStream = new LogStreamService(logStore, bus);
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
@@ -125,17 +141,19 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   // Execution (core/execution): the one ensureRunner, the mode policy, the start of every attempt; then re-attach.
   const provisioning = new RunnerProvisioning({ runners, ssh, clock });
   const policy = new ModePolicy({ settings, provisioning });
+  const jobHelpers = new JobHelpers({ jobs: jobs.store });
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
   const runnerExecutor = new RunnerSshExecutor({
-    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, events,
+    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, events,
+    helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(),
   });
   const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor] });
   jobs.useLauncher(execution);
   registerRunnerJobResumer(jobs, runnerExecutor);
-  registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams });
-  const workflows = new WorkflowService({ db, bus, clock, jobs: new CoreJobRunner({ jobs }) });
-  const schedulerWiring = new SchedulerWiring({ db, clock, bus, events, jobs, workflows });
+  registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams, helpers: jobHelpers });
+  const workflows = new WorkflowService({ db, bus, clock, schedules: scheduler, jobs: new CoreJobRunner({ jobs }) });
+  const schedulerWiring = new SchedulerWiring({ scheduler, clock, bus, events, jobs, workflows });
 
   let stopped = false;
   const core: Core = {
@@ -160,13 +178,13 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     variables,
     runnerStreams,
     workflows,
-    scheduler: { scheduler: schedulerWiring.scheduler, wiring: schedulerWiring },
+    scheduler: { scheduler, wiring: schedulerWiring },
     async start() {
       listenerAuth.assertConfigured(); // a too short HELPER_JWT_SECRET stops start-up here
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
       runners.start();
-      payloads.startCleanup(async () => (await db.kysely.selectFrom('servers').select('id').execute()).map((r) => r.id));
+      payloads.startCleanup(() => servers.store.ids());
       // Last: a fire may start jobs at once, so everything they need must be running.
       await schedulerWiring.start();
     },

@@ -42,7 +42,7 @@ export class DesktopShell {
     hardenSession(session.defaultSession);
     installAppProtocol(this.paths.renderer);
 
-    this.transport = new IpcTransport(new Router(createHandlers(this.core), this.core.bus), () => this.windows());
+    this.transport = new IpcTransport(new Router(createHandlers(this.core), this.core.bus, [this.core.logs.stream]), () => this.windows());
     this.transport.start();
 
     try {

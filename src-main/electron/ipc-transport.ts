@@ -6,7 +6,7 @@
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebFrameMain } from 'electron';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../src-shared/contract/wire';
 import type { InvokeResult } from '../../src-shared/contract/define';
-import type { Router } from '../rpc/router';
+import type { Router, RouterConnection } from '../rpc/router';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME } from './app-protocol';
 
 export type TrustedSenderVerdict = { trusted: true } | { trusted: false; reason: string };
@@ -34,6 +34,8 @@ export function checkSender(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFr
 
 export class IpcTransport {
   private unsubscribe: (() => void) | null = null;
+  /** One router connection per window (webContents id), closed when the window's contents are destroyed. */
+  private readonly connections = new Map<number, RouterConnection>();
 
   constructor(
     private readonly router: Router,
@@ -55,6 +57,24 @@ export class IpcTransport {
     ipcMain.removeHandler(IPC_INVOKE_CHANNEL);
     this.unsubscribe?.();
     this.unsubscribe = null;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  private connectionFor(sender: IpcMainInvokeEvent['sender']): RouterConnection {
+    let connection = this.connections.get(sender.id);
+    if (!connection) {
+      connection = this.router.openConnection('ipc', (name, payload) => {
+        if (!sender.isDestroyed()) sender.send(IPC_EVENT_CHANNEL, name, payload);
+      });
+      this.connections.set(sender.id, connection);
+      const opened = connection;
+      sender.once('destroyed', () => {
+        opened.close();
+        if (this.connections.get(sender.id) === opened) this.connections.delete(sender.id);
+      });
+    }
+    return connection;
   }
 
   async handleInvoke(event: IpcMainInvokeEvent, name: unknown, input: unknown): Promise<InvokeResult<unknown>> {
@@ -66,6 +86,6 @@ export class IpcTransport {
         error: { code: 'UNTRUSTED_SENDER', message: `This call was refused because ${verdict.reason}; only the Cronium window may use the app.` },
       };
     }
-    return this.router.invoke(name, input, { transport: 'ipc' });
+    return this.connectionFor(event.sender).invoke(name, input);
   }
 }

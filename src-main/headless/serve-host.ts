@@ -1,7 +1,15 @@
 /**
- * ServeHost: serve mode's only door. Serves the built renderer over HTTP on 127.0.0.1 and the router over a WebSocket
- * at /rpc, both behind a per-start random token (query or HttpOnly cookie) and, for the socket, an exact Origin check.
- * It must never bind anything but loopback, never serve a byte without the token, and never crash on a bad frame.
+ * ServeHost: serve mode's only door. Serves the built renderer over HTTP on 127.0.0.1, the router over a WebSocket at
+ * /rpc and /metrics, all behind a session bound to this instance, and for the socket an exact Origin check.
+ *
+ * The token: printed once in the URL *fragment* (`/#token=...`, never sent to a server nor put in a Referer). Without a
+ * session, a page request gets a small 401 page whose script (/session.js) reads the fragment, removes it from the
+ * address bar (history.replaceState), trades it once at `POST /session` (Authorization: Bearer) for the session cookie
+ * and reloads. The cookie is HttpOnly, SameSite=Strict, named after the port, and its value is an HMAC of a secret of
+ * this instance: cookies are shared by every app on 127.0.0.1 whatever the port, so another serve instance's cookie
+ * (another port, or an earlier start on this port) is refused. Non-browser clients may send the token as a bearer
+ * header instead. It must never bind anything but loopback, never serve the app without a session, and never crash on
+ * a bad frame.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -10,7 +18,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { ClientFrame, MAX_CLIENT_FRAME_BYTES, type ServerFrame } from '../../src-shared/contract/wire';
-import type { Router } from '../rpc/router';
+import type { Router, RouterConnection } from '../rpc/router';
 
 export interface ServeHostOptions {
   router: Router;
@@ -18,13 +26,17 @@ export interface ServeHostOptions {
   renderDir: string;
   /** 0 = any free port. */
   port: number;
+  /** The Prometheus exposition for /metrics (behind the same session or token); absent: /metrics is not served. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export interface ServeHost {
-  /** The URL to open, token included. */
+  /** The URL to open, token included (in the fragment). */
   url: string;
   token: string;
   port: number;
+  /** The session cookie's name for this instance (`cronium_session_<port>`). */
+  cookieName: string;
   /** Closes every socket and the server; idempotent. */
   close(): Promise<void>;
 }
@@ -62,6 +74,31 @@ export function contentSecurityPolicy(port: number): string {
   ].join('; ');
 }
 
+/** The page a browser gets without a session: it explains, and its script trades the fragment's token for a session. */
+const SESSION_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Cronium Desktop</title><script src="/session.js" defer></script></head>
+<body><p id="session-message">Cronium Desktop (serve mode): this address needs the access token printed when serve mode
+started. Open the full URL from its "ready" line (it changes at every start).</p></body></html>
+`;
+
+/** Runs before anything else on the page: takes the token out of the address bar first, then trades it once. */
+const SESSION_SCRIPT = `(function () {
+  var token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  fetch('/session', { method: 'POST', headers: { Authorization: 'Bearer ' + token }, credentials: 'same-origin' }).then(function (res) {
+    if (res.ok) { location.replace(location.pathname + location.search); return; }
+    document.getElementById('session-message').textContent =
+      'Cronium Desktop (serve mode): this access token was not accepted (it changes at every start). Open the URL from the latest "ready" line.';
+  });
+})();
+`;
+
+function bearer(req: http.IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+}
+
 function tokensEqual(given: string | undefined | null, token: string): boolean {
   if (!given) return false;
   const a = Buffer.from(given);
@@ -93,20 +130,22 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
     throw new Error(`The built renderer is missing (${path.join(renderDir, 'index.html')}); run \`npm run build\` first.`);
   }
   const token = crypto.randomBytes(32).toString('base64url');
+  /** Never leaves the process: the session cookie's value is an HMAC under it, so only this instance can make one. */
+  const instanceKey = crypto.randomBytes(32);
   let port = options.port;
-  // Cookies are not isolated by port: name ours after the port so two serve instances do not overwrite each other.
-  const cookieName = () => `cronium_token_${port}`;
+  // Cookies are not isolated by port: the name carries the port, the value is bound to this instance and port.
+  const cookieName = () => `cronium_session_${port}`;
+  const sessionValue = () => crypto.createHmac('sha256', instanceKey).update(`cronium-serve-session:${port}`).digest('base64url');
   const origin = () => `http://${SERVE_HOST_ADDRESS}:${port}`;
 
-  const requestToken = (req: http.IncomingMessage, url: URL) =>
-    url.searchParams.get('token') ?? readCookie(req.headers.cookie, cookieName());
+  const hasSession = (req: http.IncomingMessage) => tokensEqual(readCookie(req.headers.cookie, cookieName()), sessionValue());
+  const hasToken = (req: http.IncomingMessage) => tokensEqual(bearer(req), token);
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin());
     const baseHeaders: Record<string, string> = {
       'Content-Security-Policy': contentSecurityPolicy(port),
       'X-Content-Type-Options': 'nosniff',
-      // The token travels in the URL: never leak it through a Referer.
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -121,8 +160,37 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
       refuse(421, `Cronium serve mode answers only at ${origin()}.`);
       return;
     }
-    const queryToken = url.searchParams.get('token');
-    if (!tokensEqual(requestToken(req, url), token)) {
+    const noStore = { 'Cache-Control': 'no-store' };
+    if (url.pathname === '/session.js' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { ...baseHeaders, ...noStore, 'Content-Type': 'text/javascript; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : SESSION_SCRIPT);
+      return;
+    }
+    if (url.pathname === '/session') {
+      if (req.method !== 'POST') return refuse(405, 'POST the access token here as "Authorization: Bearer <token>".');
+      // A page on another origin cannot trade a token it somehow holds: the browser names the page's origin.
+      if (req.headers.origin !== undefined && req.headers.origin !== origin()) return refuse(403, `Sessions are issued only to pages from ${origin()}.`);
+      if (!hasToken(req)) return refuse(401, 'This access token was not accepted: it changes at every start of serve mode.');
+      req.resume();
+      res.writeHead(204, {
+        ...baseHeaders,
+        ...noStore,
+        'Set-Cookie': `${cookieName()}=${sessionValue()}; HttpOnly; SameSite=Strict; Path=/`,
+      });
+      res.end();
+      return;
+    }
+    if (!hasSession(req) && !hasToken(req)) {
+      // A page route gets the page that trades the fragment's token; anything else a plain refusal.
+      if (url.pathname === '/' || path.extname(url.pathname) === '' || url.pathname === '/index.html') {
+        res.writeHead(401, {
+          ...baseHeaders,
+          ...noStore,
+          'Content-Type': 'text/html; charset=utf-8',
+        });
+        res.end(req.method === 'HEAD' ? undefined : SESSION_PAGE);
+        return;
+      }
       refuse(
         401,
         'Cronium Desktop (serve mode): this address needs the access token printed when serve mode started. ' +
@@ -134,8 +202,16 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
       refuse(405, 'Serve mode only serves the app; calls go over the /rpc WebSocket.');
       return;
     }
-    if (queryToken) {
-      baseHeaders['Set-Cookie'] = `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+    if (url.pathname === '/metrics') {
+      if (!options.metrics) return refuse(404, 'Not found.');
+      options.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { ...baseHeaders, ...noStore, 'Content-Type': contentType });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        () => refuse(500, 'The metrics could not be collected.'),
+      );
+      return;
     }
     let rel: string;
     try {
@@ -178,8 +254,8 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
     if (req.headers.host !== `${SERVE_HOST_ADDRESS}:${port}`) {
       return refuseUpgrade(socket, 421, `Cronium serve mode answers only at ${origin()}.`);
     }
-    if (!tokensEqual(requestToken(req, url), token)) {
-      return refuseUpgrade(socket, 401, 'The /rpc socket needs the access token of this serve-mode start.');
+    if (!hasSession(req) && !hasToken(req)) {
+      return refuseUpgrade(socket, 401, 'The /rpc socket needs the session of this serve-mode start (or its access token).');
     }
     if (req.headers.origin !== origin()) {
       return refuseUpgrade(socket, 403, `The /rpc socket accepts only pages served from ${origin()}.`);
@@ -198,15 +274,20 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
 
   function attach(ws: WebSocket): void {
     clients.add(ws);
-    ws.on('close', () => clients.delete(ws));
+    // One router connection per socket: its subscriptions are its own and end with it.
+    const connection = router.openConnection('ws', (name, payload) => send(ws, { t: 'event', name, payload }));
+    ws.on('close', () => {
+      clients.delete(ws);
+      connection.close();
+    });
     // Oversized frames make ws close the socket with 1009; anything else is logged, never thrown.
     ws.on('error', (err) => console.warn(`[serve-host] socket error: ${err.message}`));
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      void handleFrame(ws, data, isBinary);
+      void handleFrame(ws, connection, data, isBinary);
     });
   }
 
-  async function handleFrame(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+  async function handleFrame(ws: WebSocket, connection: RouterConnection, data: RawData, isBinary: boolean): Promise<void> {
     let raw: unknown;
     try {
       if (isBinary) throw new Error('binary frame');
@@ -230,7 +311,7 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
       return;
     }
     const frame = parsed.data;
-    const result = await router.invoke(frame.name, frame.input, { transport: 'ws' });
+    const result = await connection.invoke(frame.name, frame.input);
     send(ws, { t: 'result', id: frame.id, result });
   }
 
@@ -249,9 +330,10 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
 
   let closing: Promise<void> | undefined;
   return {
-    url: `${origin()}/?token=${token}`,
+    url: `${origin()}/#token=${token}`,
     token,
     port,
+    cookieName: cookieName(),
     close() {
       closing ??= (async () => {
         unsubscribe();

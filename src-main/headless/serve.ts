@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   );
   running.core = core;
   await core.start();
-  const router = new Router(createHandlers(core), core.bus);
+  const router = new Router(createHandlers(core), core.bus, [core.logs.stream]);
   const host = await startServeHost({ router, renderDir: path.join(root, 'dist', 'renderer'), port: options.port });
 
   running.host = host;

@@ -85,9 +85,10 @@ export function createMemoryTransport(router: Router): MemoryTransport {
       console.warn('[memory-transport] dropped an invalid client frame');
       return;
     }
-    const result = await router.invoke(parsed.data.name, parsed.data.input, { transport: 'memory' });
+    const result = await connection.invoke(parsed.data.name, parsed.data.input);
     toClient({ t: 'result', id: parsed.data.id, result });
   };
+  const connection = router.openConnection('memory', (name, payload) => toClient({ t: 'event', name, payload }));
 
   // toClient above only runs after this line (frames are delivered asynchronously), so it may refer to client.
   const client = new MemoryRpcClient((frame) => overTheWire(frame, (data) => void serverReceive(data)));
@@ -100,6 +101,7 @@ export function createMemoryTransport(router: Router): MemoryTransport {
       if (!open) return;
       open = false;
       unsubscribe();
+      connection.close();
       client.disconnect();
     },
   };

@@ -1,5 +1,5 @@
 /**
- * App: the shell. Left navigation over the seven panes, the connection banner, toasts, and the wiring of pushed
+ * App: the shell. Left navigation over the eight panes, the connection banner, toasts, and the wiring of pushed
  * 'system/notice' events to toasts. It reads stores through selectors and never calls the transport itself.
  */
 import { useEffect } from 'react';
@@ -12,6 +12,7 @@ import { LogsPane } from './panes/LogsPane';
 import { RunnersPane } from './panes/RunnersPane';
 import { ServersPane } from './panes/ServersPane';
 import { SettingsPane } from './panes/SettingsPane';
+import { VariablesPane } from './panes/VariablesPane';
 import { WorkflowsPane } from './panes/WorkflowsPane';
 import { onEvent } from './rpc/client';
 import { useConnectionStore } from './stores/connection-store';
@@ -25,6 +26,7 @@ const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {
   servers: ServersPane,
   events: EventsPane,
   logs: LogsPane,
+  variables: VariablesPane,
   runners: RunnersPane,
   workflows: WorkflowsPane,
   settings: SettingsPane,

@@ -4,6 +4,7 @@
  * index.ts merges them into the one contract that both transports and the router are typed from.
  */
 import { z } from 'zod';
+import type { ErrorCode } from '../errors';
 
 export interface CallSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   input: I;
@@ -18,9 +19,17 @@ export function call<I extends z.ZodType, O extends z.ZodType>(input: I, output:
 export const NoInput = z.object({}).strict().optional();
 export const Ok = z.object({ ok: z.literal(true) });
 
+/**
+ * An error code (src-shared/errors.ts). Typed as ErrorCode so producers cannot misspell one; on the wire any string is
+ * accepted, since a peer of another version may send a code this build does not list (it is shown by its message).
+ */
+export function errorCodeSchema() {
+  return z.custom<ErrorCode>((value) => typeof value === 'string', { message: 'error code must be a string' });
+}
+
 /** The error every call may return instead of its output: a code a program can switch on, a message a person can act on. */
 export const AppErrorSchema = z.object({
-  code: z.string(),
+  code: errorCodeSchema(),
   message: z.string(),
   /** Field-level messages for forms: { "timeoutSeconds": "must be between 1 and 86400" }. */
   fields: z.record(z.string(), z.string()).optional(),

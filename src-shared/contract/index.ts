@@ -14,6 +14,7 @@ import { jobsCalls, jobsEvents } from './jobs';
 import { logsCalls, logsEvents } from './logs';
 import { runnersCalls, runnersEvents } from './runners';
 import { workflowsCalls, workflowsEvents } from './workflows';
+import { variablesCalls, variablesEvents } from './variables';
 
 export const calls = {
   ...systemCalls,
@@ -25,6 +26,7 @@ export const calls = {
   ...logsCalls,
   ...runnersCalls,
   ...workflowsCalls,
+  ...variablesCalls,
 };
 
 export const events = {
@@ -37,6 +39,7 @@ export const events = {
   ...logsEvents,
   ...runnersEvents,
   ...workflowsEvents,
+  ...variablesEvents,
 };
 
 export type Calls = typeof calls;

@@ -4,7 +4,7 @@
  * credential or a path on this workstation that a server could not see anyway.
  */
 import { z } from 'zod';
-import { call, NoInput, Ok } from './define';
+import { call, errorCodeSchema, NoInput, Ok } from './define';
 import { RunnerRequirements } from './events';
 import { RunnerKind } from '../protocol/runner-info';
 
@@ -37,7 +37,7 @@ export type RunnerArtifactView = z.infer<typeof RunnerArtifactView>;
 
 export const RunnerArtifactsView = z.object({
   artifacts: z.array(RunnerArtifactView),
-  rejected: z.array(z.object({ manifestPath: z.string(), code: z.string(), message: z.string() })),
+  rejected: z.array(z.object({ manifestPath: z.string(), code: errorCodeSchema(), message: z.string() })),
 });
 export type RunnerArtifactsView = z.infer<typeof RunnerArtifactsView>;
 

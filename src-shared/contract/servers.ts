@@ -3,7 +3,7 @@
  * say whether one is stored. Host keys are trusted only by an explicit call carrying the fingerprint the user saw.
  */
 import { z } from 'zod';
-import { call, Ok } from './define';
+import { call, errorCodeSchema, Ok } from './define';
 
 export const ServerId = z.object({ id: z.string().min(1) });
 
@@ -62,7 +62,7 @@ export const ConnectionTestResult = z.discriminatedUnion('status', [
   z.object({ status: z.literal('ok'), latencyMs: z.number(), fingerprint: z.string(), message: z.string() }),
   z.object({ status: z.literal('untrusted'), fingerprint: z.string(), algorithm: z.string(), message: z.string() }),
   z.object({ status: z.literal('changed'), expected: z.string(), actual: z.string(), message: z.string() }),
-  z.object({ status: z.literal('error'), code: z.string(), message: z.string() }),
+  z.object({ status: z.literal('error'), code: errorCodeSchema(), message: z.string() }),
 ]);
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>;
 

@@ -1,5 +1,6 @@
 /**
- * The runner wire protocol, version 1: the JSON messages a runner and the app exchange over one WebSocket per job
+ * The runner wire protocol, version 1 (+ capability channel-auth-v1: hello -> challenge -> proof -> welcome, see
+ * channel-auth.ts): the JSON messages a runner and the app exchange over one WebSocket per job
  * (through the SSH reverse tunnel, to the listener's /api/runner/stream/<jobId>), and the helper messages a script
  * exchanges with its runner over the local helper socket. Both ends validate every message on arrival with these
  * schemas and refuse anything larger than MAX_WIRE_MESSAGE_BYTES. Pure schemas and constants: no Node, no I/O.
@@ -62,6 +63,14 @@ export const HelloMessage = z.object({
   lastAckedSeq: Seq,
   lastSeq: Seq,
   state: RunnerJobState,
+  /** The runner's nonce for this connection (channel-auth-v1): the app answers with `challenge`. */
+  nonce: z.string().min(16).max(128).optional(),
+});
+
+/** The runner's proof that it holds the job key (channel-auth-v1), sent once the app's `challenge` checked out. */
+export const ProofMessage = z.object({
+  type: z.literal('proof'),
+  proof: z.string().min(16).max(128),
 });
 
 export const LogMessage = z.object({
@@ -103,7 +112,7 @@ export const ErrorMessage = z.object({
   message: z.string().max(4000),
 });
 
-export const RunnerToApp = z.discriminatedUnion('type', [HelloMessage, LogMessage, ExitMessage, HelperRequestMessage, HealthMessage, ErrorMessage]);
+export const RunnerToApp = z.discriminatedUnion('type', [HelloMessage, ProofMessage, LogMessage, ExitMessage, HelperRequestMessage, HealthMessage, ErrorMessage]);
 export type RunnerToApp = z.infer<typeof RunnerToApp>;
 
 // ---- app -> runner ------------------------------------------------------------------------------------------------
@@ -114,6 +123,15 @@ export const WelcomeMessage = z.object({
   resumeFrom: Seq,
   /** A fresh token for the runner's next reconnection (tokens are short-lived; each welcome renews it). */
   token: z.string().max(4096).optional(),
+  /** The same, sealed for this connection (channel-auth-v1; the app sends this, never `token`). */
+  sealedToken: z.string().max(8192).optional(),
+});
+
+/** The app's nonce and its proof that it holds the job key (channel-auth-v1), the answer to `hello`. */
+export const ChallengeMessage = z.object({
+  type: z.literal('challenge'),
+  nonce: z.string().min(16).max(128),
+  proof: z.string().min(16).max(128),
 });
 
 export const AckMessage = z.object({ type: z.literal('ack'), upTo: Seq });
@@ -126,6 +144,14 @@ export const EnvMessage = z.object({
   type: z.literal('env'),
   values: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(128), z.string().max(1024 * 1024)),
   mask: z.array(z.string().max(1024 * 1024)).max(10_000).optional(),
+  /** channel-auth-v1: {values, mask} as JSON, sealed for this connection; `values` is then empty. */
+  sealed: z.string().max(MAX_WIRE_MESSAGE_BYTES).optional(),
+});
+
+/** What `env.sealed` holds once opened. */
+export const SealedEnv = z.object({
+  values: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(128), z.string().max(1024 * 1024)),
+  mask: z.array(z.string().max(1024 * 1024)).max(10_000).default([]),
 });
 
 export const HelperResponseMessage = z.object({
@@ -142,7 +168,7 @@ export const CancelMessage = z.object({
   graceMs: z.number().int().min(0).max(600_000),
 });
 
-export const AppToRunner = z.discriminatedUnion('type', [WelcomeMessage, AckMessage, EnvMessage, HelperResponseMessage, CancelMessage, ErrorMessage]);
+export const AppToRunner = z.discriminatedUnion('type', [ChallengeMessage, WelcomeMessage, AckMessage, EnvMessage, HelperResponseMessage, CancelMessage, ErrorMessage]);
 export type AppToRunner = z.infer<typeof AppToRunner>;
 
 // ---- script <-> runner (the local helper socket) ----------------------------------------------------------------
@@ -233,14 +259,17 @@ export function payloadSignedString(checksum: string): string {
 }
 
 /**
- * The job's start file (start.json for `run`, attach.json for `attach`), written 0600 from the exec's stdin and
- * deleted by the runner as soon as it has read it: the token never appears on a command line or stays on disk.
+ * The job's start file (start.json for `run`, attach.json for `attach`), written 0600 into the 0700 job folder from
+ * the exec's stdin and deleted by the runner as soon as it has read it: the token and the job key never appear on a
+ * command line or stay on disk.
  */
 export const RunnerStartFile = z.object({
   token: z.string().min(1).max(4096),
   port: z.number().int().min(1).max(65535),
   /** PEM of the public key payloads must be signed with (start only). */
   payloadPublicKey: z.string().max(4096).optional(),
+  /** The job key (channel-auth-v1, base64url of 32 random bytes): both ends prove they hold it on every connection. */
+  channelKey: z.string().min(40).max(128).optional(),
   /** LOG_STREAM_BUFFER_SIZE: bytes per `log` batch. */
   bufferSize: z.number().int().min(1024).max(MAX_WIRE_MESSAGE_BYTES / 2).optional(),
 });

@@ -58,6 +58,8 @@ export interface SshdPasswordUser {
 export interface SshdOptions {
   /** Extra key-only users (cronium-k1..kN), each with its own key pair. */
   users?: number;
+  /** Number the extra users from firstUser (default 1): users 2, firstUser 41 -> cronium-k41, cronium-k42 (extraUsers[0], [1]). */
+  firstUser?: number;
   listenAddress?: string;
   /** Network namespace to run sshd in (see netns.ts); the port then defaults to 22. */
   netns?: string;
@@ -406,9 +408,10 @@ class SshdInstance implements SshdHandle {
 
   async prepare(): Promise<void> {
     const extraCount = this.opts.users ?? 0;
+    const first = this.opts.firstUser ?? 1;
     await ensureUser(KEY_USER, 'key');
     await ensureUser(PASSWORD_USER, 'password');
-    for (let i = 1; i <= extraCount; i++) await ensureUser(extraUserName(i), 'key');
+    for (let i = first; i < first + extraCount; i++) await ensureUser(extraUserName(i), 'key');
 
     await this.newHostKey();
     const keysDir = path.join(this.dir, 'authorized_keys');
@@ -422,7 +425,7 @@ class SshdInstance implements SshdHandle {
     };
     this.keyUser = await keyUserFor(KEY_USER);
     this.extraUsers = [];
-    for (let i = 1; i <= extraCount; i++) this.extraUsers.push(await keyUserFor(extraUserName(i)));
+    for (let i = first; i < first + extraCount; i++) this.extraUsers.push(await keyUserFor(extraUserName(i)));
     this.passwordUser = { username: PASSWORD_USER, password: passwordUserPassword(), home: homeOf(PASSWORD_USER) };
   }
 

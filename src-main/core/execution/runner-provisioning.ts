@@ -7,7 +7,7 @@
  * may pass is tried again with backoff only when the caller has no other way to run (retryTransient).
  */
 import type { Clock } from '../clock';
-import { isAppError } from '../errors';
+import { isAppError, type ErrorCode } from '../errors';
 import { isPermanentConnectFailure } from '../ssh/errors';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { CompatibleRunner } from '../runners/runner-service';
@@ -24,7 +24,7 @@ export interface RunnerLocator {
 export const RUNNER_ENSURE_BACKOFF_MS = [2_000, 5_000];
 
 /** Errors another attempt cannot fix besides the permanent connection failures: not retried. */
-const NOT_RETRYABLE = new Set<string>([
+const NOT_RETRYABLE = new Set<ErrorCode>([
   'RUNNER_NOT_DEPLOYED', 'RUNNER_DISABLED', 'SERVER_NOT_FOUND', 'NOT_FOUND', 'RUNNER_ARTIFACT_UNAVAILABLE', 'ARTIFACT_INVALID',
   'ARTIFACT_TAMPERED', 'ARTIFACT_UNTRUSTED_KEY', 'RUNNER_VERSION_INVALID', 'POOL_CLOSED', 'APP_STOPPING',
 ]);

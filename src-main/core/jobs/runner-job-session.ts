@@ -6,6 +6,9 @@
  * with backoff and runs `cronium-runner attach`, the runner replays from the last stored line, the log goes back to
  * STREAMING and ends in its final state. Cancel and timeout reach the runner (socket, or `cancel` over SSH).
  * It never ends a job because a link failed, and never writes a job's status (the JobService does, from `result`).
+ * With streaming logs off (the ssh_runner_streaming_logs flag, read by the mode policy) the runner's live lines are
+ * not stored as they come: when the runner reports the exit, the session asks it to replay its spool from the last
+ * stored line and stores the whole log then (complete, in order), before the job ends.
  */
 import type { SshConnection, ReverseTunnel } from '../ssh/ssh-connection';
 import { pipeToLocal } from '../ssh/ssh-connection';
@@ -19,11 +22,14 @@ import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
 import type { EventBus } from '../event-bus';
 import type { VariablesService } from '../variables/variables-service';
+import type { JobHelpers } from '../execution/job-helpers';
 import { AppError, isAppError, messageOf } from '../errors';
-import type { CompatibleRunner } from '../runners/runner-service';
+import type { CompatibleRunner, IntegrityCheckpoint } from '../runners/runner-service';
+import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from '../runners/runner-integrity';
 import type { ExecutionResult, LogSink } from './executor';
 import { shellQuote } from '../ssh/shell-quote';
 import type { LogStatus } from '../../../src-shared/contract/logs';
+import { CHANNEL_AUTH_CAPABILITY, channelProof, checkChannelProof, randomToken, sealForChannel } from '../../../src-shared/protocol/channel-auth';
 import {
   HelperArgs,
   RunnerJobStatus,
@@ -36,6 +42,8 @@ import {
 export const JOB_DETACHED = 'JOB_DETACHED';
 
 export interface RunnerSessionDeps {
+  /** Settles a runner file that failed its integrity guard (RunnerService); without it such a job fails. */
+  runnerIntegrity?: { settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint): Promise<CompatibleRunner> };
   ssh: SshPool;
   listener: LocalListener;
   hub: RunnerStreamHub;
@@ -45,6 +53,10 @@ export interface RunnerSessionDeps {
   settings: SettingsService;
   bus: EventBus;
   variables: VariablesService;
+  /** The `event` helper's answer (shared with the listener's helper routes). */
+  helpers: JobHelpers;
+  /** Whether runner lines are stored as they arrive (ssh_runner_streaming_logs, as the mode policy reads it). */
+  streamingLogs: () => boolean;
 }
 
 export interface RunnerSessionOptions {
@@ -88,6 +100,14 @@ export class RunnerJobSession {
   private readonly unexpect: () => void;
   /** Runner tokens of this job are accepted until this is called (dispose). */
   private readonly closeTokens: () => void;
+  /** The job key (channel-auth.ts): handed to the runner in the start/attach file, proved by both ends per connection. */
+  private readonly channelKey = randomToken();
+  /** Connections that said hello and were challenged, until they prove the job key (or close). */
+  private readonly challenged = new Map<RunnerChannel, { hello: Extract<RunnerToApp, { type: 'hello' }>; runnerNonce: string; appNonce: string }>();
+  /** The nonces of the proven connection (this.channel): what its sealed values are sealed for. */
+  private channelNonces: { runnerNonce: string; appNonce: string } | null = null;
+  /** Connections refused because they did not prove the job key (diagnostics and tests). */
+  refusedConnections = 0;
   private conn: SshConnection | null = null;
   private tunnel: ReverseTunnel | null = null;
   private offConnClose: (() => void) | null = null;
@@ -110,6 +130,11 @@ export class RunnerJobSession {
   private readonly closeWaiters = new Map<RunnerChannel, () => void>();
   private readonly dir: string;
   private readonly onAbort: () => void;
+  /** The runner this session uses; replaced when an integrity check redeploys it during a re-attach. */
+  private runner: CompatibleRunner;
+  /** Streaming logs on: lines are stored as they arrive. Off: only once the runner has exited (collecting). */
+  private readonly streaming: boolean;
+  private collecting = false;
 
   constructor(
     private readonly deps: RunnerSessionDeps,
@@ -123,7 +148,9 @@ export class RunnerJobSession {
     // Callers await `result` only after start(); a rejection before that must not count as unhandled.
     this.result.catch(() => undefined);
     this.dir = `"$HOME/.cronium/jobs/${init.jobId}"`;
+    this.runner = init.runner;
     this.logStatus = init.initialLogStatus;
+    this.streaming = deps.streamingLogs();
     this.aggregator = new LogAggregator(init.sink, deps.logs, deps.metrics, init.initialRunnerSeq);
     this.aggregator.onDurable((upTo) => this.channel?.send({ type: 'ack', upTo }));
     this.closeTokens = deps.auth.openJob(init.jobId, init.serverId);
@@ -133,6 +160,7 @@ export class RunnerJobSession {
       onClose: (ch, why) => this.onChannelClosed(ch, why),
       onPostedLines: (lines) => {
         this.lastActivity = Date.now();
+        if (!this.takesLines()) return { accepted: 0, duplicates: 0, gap: false, resumeFrom: this.aggregator.lastRunnerSeq };
         const r = this.aggregator.accept(lines);
         return { ...r, resumeFrom: this.aggregator.lastRunnerSeq };
       },
@@ -161,12 +189,15 @@ export class RunnerJobSession {
         token: await this.mintToken(),
         port: this.openTunnelPort(),
         payloadPublicKey,
+        channelKey: this.channelKey,
         bufferSize: this.deps.settings.current().streaming.bufferSize,
       };
+      // The integrity guard runs first in the same exec: a runner file that is not the deployed one never runs.
       const cmd =
-        `umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
-        `( setsid nohup ${this.init.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
+        `${integrityGuard(this.runner)}umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
+        `( setsid nohup ${this.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
       const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+      if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr);
       const pid = Number((r.stdout ?? '').trim().split('\n').pop());
       if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
         throw new AppError('RUNNER_START_FAILED', `the runner did not start (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300) || 'no message'}`);
@@ -244,9 +275,10 @@ export class RunnerJobSession {
     await this.closeLink();
     await this.openLink(true);
     const port = this.openTunnelPort();
-    const file: RunnerStartFile = { token: await this.mintToken(), port };
-    const cmd = `umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.init.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${port}`;
+    const file: RunnerStartFile = { token: await this.mintToken(), port, channelKey: this.channelKey };
+    const cmd = `${integrityGuard(this.runner)}umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${port}`;
     const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
+    if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr);
     if (r.code === 3) {
       throw new AppError('RUNNER_JOB_GONE', `${this.init.serverName} has no record of this job any more (~/.cronium/jobs/${this.init.jobId} is gone)`);
     }
@@ -274,6 +306,19 @@ export class RunnerJobSession {
         } catch (err) {
           if (this.finished) return;
           this.deps.metrics.sshRunnerConnectionFailures.inc({ reason: failureReason(err) });
+          if (isAppError(err) && err.code === 'RUNNER_INTEGRITY_MISMATCH') {
+            // Not the deployed runner: settle it (full hash; redeploy when allowed) and re-attach with what is there.
+            try {
+              if (!this.deps.runnerIntegrity) throw err;
+              this.init.sink.system(`${err.message}; checking its sha256 before re-attaching`);
+              this.runner = await this.deps.runnerIntegrity.settleIntegrity(this.runner, 're-attach');
+              continue;
+            } catch (settleErr) {
+              if (this.finished) return;
+              this.finish({ status: 'FAILURE', exitCode: null, signal: null, reason: `${messageOf(settleErr)}; the job was not re-attached and may still be running on ${this.init.serverName}` });
+              return;
+            }
+          }
           if (isAppError(err) && err.code === 'RUNNER_JOB_GONE') {
             this.finish({ status: 'PARTIAL', exitCode: null, signal: null, reason: `${err.message}; the output received until then is kept` });
             return;
@@ -298,6 +343,7 @@ export class RunnerJobSession {
   }
 
   private onChannelClosed(ch: RunnerChannel, why: string): void {
+    this.challenged.delete(ch);
     this.closeWaiters.get(ch)?.();
     if (ch !== this.channel || this.finished) return;
     this.channel = null;
@@ -318,18 +364,28 @@ export class RunnerJobSession {
   // ---- the runner's messages --------------------------------------------------------------------------------------
 
   private onMessage(ch: RunnerChannel, msg: RunnerToApp): void {
-    this.lastActivity = Date.now();
-    this.silenceReported = false;
+    // A connection that has not proved the job key gets its challenge and nothing else, and changes nothing.
+    if (ch !== this.channel && msg.type !== 'hello' && msg.type !== 'proof') return;
+    if (ch === this.channel) {
+      this.lastActivity = Date.now();
+      this.silenceReported = false;
+    }
     switch (msg.type) {
       case 'hello':
-        // Minting the token can fail (keychain): the runner is dropped and reconnects, or the link is re-attached.
         this.onHello(ch, msg).catch((err) => {
           console.warn(`[runner] job ${this.init.jobId}: answering the runner's hello failed: ${messageOf(err)}`);
           ch.close('hello failed');
         });
         return;
+      case 'proof':
+        // Minting the token can fail (keychain): the runner is dropped and reconnects, or the link is re-attached.
+        this.onProof(ch, msg.proof).catch((err) => {
+          console.warn(`[runner] job ${this.init.jobId}: answering the runner's proof failed: ${messageOf(err)}`);
+          ch.close('welcome failed');
+        });
+        return;
       case 'log': {
-        if (ch !== this.channel) return;
+        if (ch !== this.channel || !this.takesLines()) return;
         const r = this.aggregator.accept(msg.lines);
         if (r.accepted > 0) this.replayAskedFrom = -1;
         if (r.gap) this.askReplay(ch);
@@ -337,7 +393,11 @@ export class RunnerJobSession {
       }
       case 'exit':
         if (ch !== this.channel) return;
-        if (msg.lastSeq > this.aggregator.lastRunnerSeq) return this.askReplay(ch);
+        if (msg.lastSeq > this.aggregator.lastRunnerSeq) {
+          // Streaming off: the script has ended, so now the log is collected (replayed from the runner's spool).
+          this.collecting = true;
+          return this.askReplay(ch);
+        }
         // `finished` is already set when this fails: without a result here the job would wait forever.
         this.complete(ch, msg).catch((err) => {
           this.finish({ status: 'FAILURE', exitCode: msg.code, signal: msg.signal, reason: `recording the end of the job failed: ${messageOf(err)}` });
@@ -355,21 +415,55 @@ export class RunnerJobSession {
     }
   }
 
+  /** A connection said hello: it gets the app's nonce and proof, and must prove the job key in turn (onProof). */
   private async onHello(ch: RunnerChannel, hello: Extract<RunnerToApp, { type: 'hello' }>): Promise<void> {
     if (hello.jobId !== this.init.jobId || this.finished) return ch.close('wrong job');
+    if (this.challenged.has(ch) || ch === this.channel) return; // one handshake per connection
+    if (!hello.nonce || !hello.capabilities.includes(CHANNEL_AUTH_CAPABILITY)) {
+      this.refuseChannel(ch, `the runner (version ${hello.runnerVersion}) does not prove the job key (${CHANNEL_AUTH_CAPABILITY}); redeploy the runner`);
+      return;
+    }
+    const appNonce = randomToken();
+    this.challenged.set(ch, { hello, runnerNonce: hello.nonce, appNonce });
+    ch.send({ type: 'challenge', nonce: appNonce, proof: await channelProof(this.channelKey, 'app', this.init.jobId, hello.nonce, appNonce) });
+  }
+
+  private async onProof(ch: RunnerChannel, proof: string): Promise<void> {
+    const pending = this.challenged.get(ch);
+    this.challenged.delete(ch);
+    if (!pending || this.finished) return ch.close('no handshake in progress');
+    if (!(await checkChannelProof(this.channelKey, 'runner', this.init.jobId, pending.runnerNonce, pending.appNonce, proof))) {
+      this.refuseChannel(ch, 'a connection to the job channel did not prove the job key');
+      return;
+    }
+    await this.onProvenHello(ch, pending.hello, { runnerNonce: pending.runnerNonce, appNonce: pending.appNonce });
+  }
+
+  /** A connection that failed the handshake is closed; the job and its runner's connection go on untouched. */
+  private refuseChannel(ch: RunnerChannel, why: string): void {
+    this.refusedConnections++;
+    console.warn(`[runner] job ${this.init.jobId}: ${why}; the connection was closed (RUNNER_CHANNEL_REFUSED)`);
+    ch.close('refused');
+  }
+
+  /** The runner proved the job key: it becomes the job's channel and gets the token, the environment, the rest. */
+  private async onProvenHello(ch: RunnerChannel, hello: Extract<RunnerToApp, { type: 'hello' }>, nonces: { runnerNonce: string; appNonce: string }): Promise<void> {
+    const seal = (text: string) => sealForChannel(this.channelKey, this.init.jobId, nonces.runnerNonce, nonces.appNonce, text);
     const old = this.channel;
     this.channel = ch;
     clearTimeout(this.socketGrace);
     if (old && old !== ch) old.close('superseded by a newer connection');
     this.replayAskedFrom = -1;
+    this.channelNonces = nonces;
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
-    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, token: await this.mintToken() });
+    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()) });
     if (hello.state === 'starting') {
       // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the
       // script can read through getVariable (read now, from the keychain; the runner keeps them in memory only).
       const { secretValues } = await this.deps.variables.visibleTo(this.init.event.id);
       if (ch !== this.channel || this.finished) return;
-      ch.send({ type: 'env', values: this.init.secrets, ...(secretValues.length > 0 ? { mask: secretValues } : {}) });
+      // Sealed for this connection: only the runner that proved the key can open it, even through a relay.
+      ch.send({ type: 'env', values: {}, sealed: await seal(JSON.stringify({ values: this.init.secrets, mask: secretValues })) });
     }
     if (this.stopKind && hello.state !== 'exited') ch.send({ type: 'cancel', graceMs: this.o.cancelGraceMs });
     if (this.logStatus === 'PENDING' || this.logStatus === 'PARTIAL') {
@@ -378,6 +472,11 @@ export class RunnerJobSession {
       this.init.sink.setStatus('STREAMING', { runnerVersion: hello.runnerVersion, runnerMetadata: this.metadata() });
     }
     for (const wake of this.helloWaiters.splice(0)) wake();
+  }
+
+  /** Whether runner lines are stored now: always when streaming, else once the runner has exited (collecting). */
+  private takesLines(): boolean {
+    return this.streaming || this.collecting;
   }
 
   private askReplay(ch: RunnerChannel): void {
@@ -453,10 +552,10 @@ export class RunnerJobSession {
         return null;
       }
       case 'event':
-        return {
+        return this.deps.helpers.event({
           eventId, eventName: this.init.event.name, eventVersion: this.init.event.version,
           jobId: this.init.jobId, serverId: this.init.serverId, serverName: this.init.serverName, attempt: this.init.attempt,
-        };
+        });
     }
   }
 
@@ -470,7 +569,7 @@ export class RunnerJobSession {
     else {
       // The socket is down: end the process group over SSH; the runner reports the exit once re-attached.
       void this.deps.ssh
-        .exec(this.init.serverId, `${this.init.runner.command} cancel --job ${shellQuote(this.init.jobId)} --grace ${graceMs}`, { timeoutMs: graceMs + 10_000 })
+        .exec(this.init.serverId, `${integrityGuard(this.runner)}${this.runner.command} cancel --job ${shellQuote(this.init.jobId)} --grace ${graceMs}`, { timeoutMs: graceMs + 10_000 })
         .catch(() => undefined);
     }
     // A runner that never confirms (unreachable for good) does not hold the job forever.

@@ -7,12 +7,15 @@
  * When the runner cannot be started it throws RunnerStartFailed (nothing of the script ran): whether the attempt then
  * runs direct-ssh is the mode policy's decision, not this executor's. It never starts a script twice.
  */
+import { EventStore } from '../events/event-store';
+import { ServerStore } from '../servers/server-store';
+import { stepInputOfJob } from '../workflows/workflow-store';
 import { performance } from 'node:perf_hooks';
 import type { AppDatabase } from '../db/database';
 import type { Row } from '../db/schema';
 import { nowIso } from '../db/ids';
 import type { Clock } from '../clock';
-import { AppError, messageOf } from '../errors';
+import { AppError, isAppError, messageOf } from '../errors';
 import type { EventService } from '../events/event-service';
 import type { PayloadService } from '../payloads/payload-service';
 import type { CompatibleRunner } from '../runners/runner-service';
@@ -66,26 +69,46 @@ export class RunnerSshExecutor implements Executor {
     } catch (err) {
       throw this.cannotStart(serverName, err);
     }
-    const session = new RunnerJobSession(this.deps, this.options, {
-      jobId: ctx.jobId,
-      serverId: ctx.serverId,
-      serverName,
-      attempt: ctx.attempt,
-      event: { id: ctx.event.id, name: ctx.event.name, version: ctx.event.version, timeoutSeconds: ctx.event.timeoutSeconds },
-      runner,
-      sink: ctx.log,
-      initialRunnerSeq: 0,
-      initialLogStatus: 'PENDING',
-      secrets: ctx.secrets,
-      input: ctx.input,
-      signal: ctx.signal,
-      startedAtMs: Date.now(),
-    });
-    try {
-      await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());
-    } catch (err) {
-      if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before the runner started' };
-      throw this.cannotStart(serverName, err);
+    // The runner file is checked inside the start exec (integrity guard). When it is not the deployed one, nothing of
+    // it ran: the runner service settles it (same bytes: go on; tampered: redeploy with auto deploy, else fail).
+    let session: RunnerJobSession;
+    for (let tries = 0; ; tries++) {
+      session = new RunnerJobSession(this.deps, this.options, {
+        jobId: ctx.jobId,
+        serverId: ctx.serverId,
+        serverName,
+        attempt: ctx.attempt,
+        event: { id: ctx.event.id, name: ctx.event.name, version: ctx.event.version, timeoutSeconds: ctx.event.timeoutSeconds },
+        runner,
+        sink: ctx.log,
+        initialRunnerSeq: 0,
+        initialLogStatus: 'PENDING',
+        secrets: ctx.secrets,
+        input: ctx.input,
+        signal: ctx.signal,
+        startedAtMs: Date.now(),
+      });
+      try {
+        await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());
+        break;
+      } catch (err) {
+        if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before the runner started' };
+        if (isAppError(err) && err.code === 'RUNNER_INTEGRITY_MISMATCH' && tries === 0 && this.deps.runnerIntegrity) {
+          try {
+            ctx.log.system(`${err.message}; checking its sha256`);
+            const checked = runner.deploymentId;
+            runner = await this.deps.runnerIntegrity.settleIntegrity(runner, 'job start');
+            if (runner.deploymentId !== checked) ctx.log.system(`runner redeployed on ${serverName}; starting the job with it`);
+            continue;
+          } catch (settleErr) {
+            return { status: 'FAILURE', exitCode: null, signal: null, reason: messageOf(settleErr) };
+          }
+        }
+        if (isAppError(err) && (err.code === 'RUNNER_INTEGRITY_MISMATCH' || err.code === 'RUNNER_TAMPERED')) {
+          return { status: 'FAILURE', exitCode: null, signal: null, reason: err.message };
+        }
+        throw this.cannotStart(serverName, err);
+      }
     }
     ctx.markRunning({ ...(session.remotePid ? { remotePid: session.remotePid } : {}), runnerId: runner.deploymentId, payloadId: payload.id });
     const result = await session.result;
@@ -108,7 +131,7 @@ export class RunnerSshExecutor implements Executor {
       await ctx.finish({ status: 'PARTIAL', exitCode: null, signal: null, reason: 'the runner this job ran under is no longer deployed on its server; the output received until then is kept' });
       return;
     }
-    const event = job.event_id ? await this.deps.db.kysely.selectFrom('events').select(['name', 'version', 'timeout_seconds']).where('id', '=', job.event_id).executeTakeFirst() : undefined;
+    const event = job.event_id ? await new EventStore(this.deps.db).find(job.event_id) : undefined;
     const secrets = job.event_id ? ((await this.deps.events.getForRun(job.event_id).catch(() => null))?.secrets ?? {}) : {};
     const storedStatus = await this.deps.logs.statusOf(sink.logId);
     if (!storedStatus) throw new AppError('LOG_NOT_FOUND', `the log ${sink.logId} of job ${job.id} is gone`);
@@ -119,7 +142,7 @@ export class RunnerSshExecutor implements Executor {
       sink.setStatus('PARTIAL');
       logStatus = 'PARTIAL';
     }
-    const step = await this.deps.db.kysely.selectFrom('workflow_step_runs').select('input').where('job_id', '=', job.id).executeTakeFirst();
+    const stepInput = await stepInputOfJob(this.deps.db, job.id);
     const session = new RunnerJobSession(this.deps, this.options, {
       jobId: job.id,
       serverId: job.server_id,
@@ -131,7 +154,7 @@ export class RunnerSshExecutor implements Executor {
       initialRunnerSeq: counted.n,
       initialLogStatus: logStatus,
       secrets,
-      input: step?.input ? safeParse(step.input) : null,
+      input: stepInput ? safeParse(stepInput) : null,
       signal: ctx.signal,
       startedAtMs: Date.parse(job.started_at ?? job.created_at),
     });
@@ -147,7 +170,7 @@ export class RunnerSshExecutor implements Executor {
   }
 
   private async serverName(serverId: string): Promise<string> {
-    const row = await this.deps.db.kysely.selectFrom('servers').select('name').where('id', '=', serverId).executeTakeFirst();
+    const row = await new ServerStore(this.deps.db).find(serverId);
     if (!row) throw new AppError('SERVER_NOT_FOUND', `server ${serverId} no longer exists`);
     return row.name;
   }

@@ -19,6 +19,7 @@ import type { EventBus } from '../event-bus';
 import type { LogStore } from '../logs/log-store';
 import type { PayloadService } from '../payloads/payload-service';
 import type { VariablesService } from '../variables/variables-service';
+import type { JobHelpers } from '../execution/job-helpers';
 import { BASH_SHIM, NODE_SHIM, PYTHON_SHIM } from '../payloads/helper-shims';
 import { isFinalLogStatus } from '../jobs/job-state-machine';
 import { bearerToken, type ListenerAuth } from './auth';
@@ -37,6 +38,8 @@ export interface StreamingRouteDeps {
   payloads: PayloadService;
   variables: VariablesService;
   hub: RunnerStreamHub;
+  /** Job-level helper answers (the job's event for variable scope), shared with the runner's socket. */
+  helpers: Pick<JobHelpers, 'eventOf'>;
 }
 
 const VariableRequest = z.discriminatedUnion('op', [
@@ -91,10 +94,9 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
 
   listener.addRoute('POST', '/api/helpers/variables/:id', async ({ params, body }) => {
     const req = parse(VariableRequest, body);
-    const job = await d.db.kysely.selectFrom('jobs').select(['event_id']).where('id', '=', params.id).executeTakeFirst();
-    if (!job) throw new AppError('NOT_FOUND', `There is no job ${params.id}.`);
-    if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.variables.get(req.key, { eventId: job.event_id }) } };
-    await d.variables.set(req.key, req.value, { scope: req.scope, eventId: job.event_id, jobId: params.id, secret: req.secret });
+    const { eventId } = await d.helpers.eventOf(params.id);
+    if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.variables.get(req.key, { eventId }) } };
+    await d.variables.set(req.key, req.value, { scope: req.scope, eventId, jobId: params.id, secret: req.secret });
     return { status: 200, json: { key: req.key, ok: true } };
   }, { auth: (headers, params) => jobToken(headers, params.id), maxBodyBytes: 1024 * 1024 + 4096 });
 
@@ -107,9 +109,9 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
 
   /** The job a log belongs to; UNAUTHORIZED (not NOT_FOUND) for an unknown log, so ids cannot be probed. */
   const logJob = async (logId: string): Promise<string> => {
-    const log = await d.db.kysely.selectFrom('logs').select(['job_id']).where('id', '=', logId).executeTakeFirst();
-    if (!log) throw new AppError('UNAUTHORIZED', 'This token does not belong to the job of this log.');
-    return log.job_id;
+    const jobId = await d.logs.jobIdOf(logId);
+    if (!jobId) throw new AppError('UNAUTHORIZED', 'This token does not belong to the job of this log.');
+    return jobId;
   };
 
   listener.addRoute('POST', '/api/logs/:logId/partial', async ({ params, body }) => {

@@ -9,6 +9,10 @@
  * the runner learns the payload public key from the job's start file (written from the exec's stdin, 0600), so a
  * payload altered on the server, or signed by anyone else, is refused before it runs.
  * It never puts a secret value in a payload (secrets travel over the job's authenticated socket only).
+ *
+ * Concurrency: jobs of a new event starting on many servers at once build the payload once (single flight per event
+ * content), register it with one upsert that returns the stored row's id (PayloadStore), and upload it once per
+ * (server, payload) (single flight), so every job references a payload row that exists.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,6 +30,8 @@ import { PAYLOAD_SIGNING_KEY_REF } from '../secrets/secret-refs';
 import type { SettingsService } from '../settings/settings-service';
 import type { SshPool } from '../ssh/ssh-pool';
 import { generateSigningKeyPair, keyIdOf } from '../runners/artifact-signing';
+import { SingleFlight } from '../execution/single-flight';
+import { PayloadStore } from './payload-store';
 import type { ExecutionEvent } from '../jobs/executor';
 import {
   PAYLOAD_ARCHIVE_FILE,
@@ -80,8 +86,13 @@ export class PayloadService {
   readonly uploads = new Map<string, number>();
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cleanupInterval: NodeJS.Timeout | undefined;
+  private readonly store: PayloadStore;
+  private readonly building = new SingleFlight<Payload>();
+  private readonly placing = new SingleFlight<{ uploaded: boolean }>();
 
-  constructor(private readonly deps: PayloadServiceDeps) {}
+  constructor(private readonly deps: PayloadServiceDeps) {
+    this.store = new PayloadStore(deps.db, () => deps.clock.now());
+  }
 
   /** The PEM the runner verifies payload signatures with. */
   async publicKeyPem(): Promise<string> {
@@ -89,7 +100,15 @@ export class PayloadService {
   }
 
   /** The payload for this event version and these limits: the registered one when its content is unchanged. */
-  async generatePayload(event: ExecutionEvent): Promise<Payload> {
+  generatePayload(event: ExecutionEvent): Promise<Payload> {
+    // Same event content -> same archive: concurrent callers share one build and one registration.
+    const key = createHash('sha256')
+      .update(JSON.stringify([event.id, event.version, event.name, event.scriptType, event.content, sortedRecord(event.env), event.timeoutSeconds]))
+      .digest('hex');
+    return this.building.run(key, () => this.generateNow(event));
+  }
+
+  private async generateNow(event: ExecutionEvent): Promise<Payload> {
     const started = performance.now();
     const { archive, checksum } = await this.build(event);
     this.deps.metrics.runnerPayloadGenerationDuration.observe((performance.now() - started) / 1000);
@@ -101,10 +120,6 @@ export class PayloadService {
         { details: { sizeBytes: archive.length, maxPayloadBytes: max } },
       );
     }
-    const existing = await this.deps.db.kysely
-      .selectFrom('execution_payloads').selectAll()
-      .where('event_id', '=', event.id).where('event_version', '=', event.version).where('checksum', '=', checksum)
-      .executeTakeFirst();
     const folder = path.join(this.deps.dir, checksum);
     const archivePath = path.join(folder, PAYLOAD_ARCHIVE_FILE);
     if (!fs.existsSync(archivePath) || !fs.existsSync(path.join(folder, PAYLOAD_SIGNATURE_FILE))) {
@@ -115,38 +130,30 @@ export class PayloadService {
       fs.writeFileSync(path.join(folder, PAYLOAD_SIGNATURE_FILE), JSON.stringify(signature));
     }
     const payload: Payload = {
-      id: existing?.id ?? newId(),
+      id: newId(),
       eventId: event.id,
       eventVersion: event.version,
       checksum,
       path: archivePath,
       sizeBytes: archive.length,
       signature: JSON.parse(fs.readFileSync(path.join(folder, PAYLOAD_SIGNATURE_FILE), 'utf8')) as PayloadSignature,
-      createdAt: existing?.created_at ?? nowIso(this.deps.clock.now()),
+      createdAt: nowIso(this.deps.clock.now()),
     };
-    await this.cachePayload(payload);
-    return payload;
+    return this.cachePayload(payload);
   }
 
-  /** Registers the payload (or marks it used now). */
-  async cachePayload(payload: Payload): Promise<void> {
-    const at = nowIso(this.deps.clock.now());
-    await this.deps.db.kysely
-      .insertInto('execution_payloads')
-      .values({
-        id: payload.id, event_id: payload.eventId, event_version: payload.eventVersion, checksum: payload.checksum,
-        payload_path: payload.path, created_at: payload.createdAt, last_used: at, size_bytes: payload.sizeBytes,
-      })
-      .onConflict((oc) => oc.columns(['event_id', 'event_version', 'checksum']).doUpdateSet({ last_used: at, payload_path: payload.path }))
-      .execute();
+  /**
+   * Registers the payload (or marks the registered one used now) and returns it with the stored row's id and creation
+   * time: a payload registered before (or by a concurrent caller) keeps its id.
+   */
+  async cachePayload(payload: Payload): Promise<Payload> {
+    const row = await this.store.register({ ...payload, usedAt: nowIso(this.deps.clock.now()) });
+    return { ...payload, id: row.id, createdAt: row.created_at };
   }
 
   /** The newest registered payload of that event version whose archive is still here, or null. */
   async getPayload(eventId: string, version: number): Promise<Payload | null> {
-    const rows = await this.deps.db.kysely
-      .selectFrom('execution_payloads').selectAll()
-      .where('event_id', '=', eventId).where('event_version', '=', version)
-      .orderBy('created_at', 'desc').execute();
+    const rows = await this.store.ofEventVersion(eventId, version);
     for (const row of rows) {
       const p = this.fromRow(row);
       if (p) return p;
@@ -155,7 +162,7 @@ export class PayloadService {
   }
 
   async getById(id: string): Promise<Payload | null> {
-    const row = await this.deps.db.kysely.selectFrom('execution_payloads').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.store.byId(id);
     return row ? this.fromRow(row) : null;
   }
 
@@ -163,7 +170,12 @@ export class PayloadService {
    * Puts the payload in ~/.cronium/payloads/<checksum>/ on the server unless it is already there (same size, signature
    * present), and marks it used there. Returns whether bytes were sent.
    */
-  async ensureOnServer(serverId: string, payload: Payload): Promise<{ uploaded: boolean }> {
+  ensureOnServer(serverId: string, payload: Payload): Promise<{ uploaded: boolean }> {
+    // One upload per (server, payload) at a time: concurrent jobs on one server wait for it rather than write it twice.
+    return this.placing.run(`${serverId}\u0000${payload.checksum}`, () => this.placeNow(serverId, payload));
+  }
+
+  private async placeNow(serverId: string, payload: Payload): Promise<{ uploaded: boolean }> {
     const conn = await this.deps.ssh.acquire(serverId);
     const dir = `${REMOTE_PAYLOADS_DIR}/${payload.checksum}`;
     const [archive, sig] = await Promise.all([conn.stat(`${dir}/${PAYLOAD_ARCHIVE_FILE}`), conn.stat(`${dir}/${PAYLOAD_SIGNATURE_FILE}`)]);
@@ -186,16 +198,10 @@ export class PayloadService {
    */
   async cleanupOldPayloads(ttlDays: number, opts: { serverIds?: string[] } = {}): Promise<number> {
     const cutoff = nowIso(this.deps.clock.now() - ttlDays * 86400_000);
-    const old = await this.deps.db.kysely
-      .selectFrom('execution_payloads').selectAll()
-      .where((eb) => eb.or([eb('last_used', '<', cutoff), eb.and([eb('last_used', 'is', null), eb('created_at', '<', cutoff)])]))
-      .execute();
+    const old = await this.store.unusedSince(cutoff);
     for (const row of old) {
-      // Jobs keep their payload_id for history; the reference is cleared so the row can go.
-      await this.deps.db.kysely.updateTable('jobs').set({ payload_id: null }).where('payload_id', '=', row.id).execute();
-      await this.deps.db.kysely.deleteFrom('execution_payloads').where('id', '=', row.id).execute();
-      const stillUsed = await this.deps.db.kysely.selectFrom('execution_payloads').select('id').where('checksum', '=', row.checksum).executeTakeFirst();
-      if (!stillUsed) fs.rmSync(path.join(this.deps.dir, row.checksum), { recursive: true, force: true });
+      await this.store.remove(row.id);
+      if (!(await this.store.checksumInUse(row.checksum))) fs.rmSync(path.join(this.deps.dir, row.checksum), { recursive: true, force: true });
     }
     for (const serverId of opts.serverIds ?? []) {
       const days = Math.max(0, Math.floor(ttlDays) - 1);

@@ -13,7 +13,7 @@ import { RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/prot
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
-import { AppError, isAppError } from '../errors';
+import { AppError, isAppError, type ErrorCode } from '../errors';
 import type { Metrics } from '../metrics/metrics';
 import { ArtifactManifest, verifyArtifactSignature, type TrustedKey } from './artifact-signing';
 import { compareVersions, isAtLeast, nodeMajor } from './runner-version';
@@ -45,7 +45,7 @@ export interface ArtifactRecord {
 export interface ArtifactRejection {
   /** The manifest that was refused. */
   manifestPath: string;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

@@ -16,6 +16,8 @@ import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
 import type { RunnerDeployer } from './runner-deployer';
 import type { DeploymentRecord, RunnerDeployments } from './runner-deployments';
+import { FULL_HASH_INTERVAL_MS } from './runner-integrity';
+import { isAppError } from '../errors';
 
 /** A health check that has not answered in this long counts as unhealthy. */
 const HEALTH_TIMEOUT_MS = 15_000;
@@ -50,6 +52,13 @@ export interface HealthMonitorDeps {
   clock: Clock;
   /** Called after each scheduled check of an active deployment (RunnerService: automatic upgrades). */
   onChecked?(record: DeploymentRecord): Promise<void>;
+  /** The periodic full sha256 of the runner file (RunnerService.verifyFully); settles a mismatch itself. */
+  verifyFully?(record: DeploymentRecord): Promise<void>;
+  /**
+   * The integrity guard refused to run the runner file: settle it (full hash; tampered, redeploy or not). Returns
+   * what happened, for the health reason; null when the file was the deployed one after all.
+   */
+  onIntegrityMismatch?(record: DeploymentRecord, error: unknown): Promise<string | null>;
 }
 
 export class HealthMonitor {
@@ -83,7 +92,23 @@ export class HealthMonitor {
       if (!record.serverId || !meta.kind || !meta.path) {
         throw new Error(`deployment ${record.id} has no runner path recorded (status ${record.status}); deploy the runner again`);
       }
-      const report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, meta.path, HEALTH_TIMEOUT_MS);
+      // Integrity first: a full sha256 now and then, the cheap fingerprint guard on every check (inside health's exec).
+      const lastFull = meta.verifiedAt ? Date.parse(meta.verifiedAt) : 0;
+      if (meta.fingerprint && this.deps.verifyFully && this.deps.clock.now() - lastFull > FULL_HASH_INTERVAL_MS) {
+        await this.deps.verifyFully(record);
+        const after = await this.deps.deployments.require(record.id);
+        if (after.status === 'tampered') throw new Error(after.metadata.reason ?? 'the runner file was found altered');
+      }
+      let report;
+      try {
+        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, meta.path, HEALTH_TIMEOUT_MS, meta.fingerprint);
+      } catch (err) {
+        if (!isAppError(err) || err.code !== 'RUNNER_INTEGRITY_MISMATCH' || !this.deps.onIntegrityMismatch) throw err;
+        const outcome = await this.deps.onIntegrityMismatch(record, err);
+        const after = await this.deps.deployments.require(record.id);
+        if (after.status === 'tampered') throw new Error(outcome ?? after.metadata.reason ?? 'the runner file was found altered');
+        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, meta.path, HEALTH_TIMEOUT_MS, after.metadata.fingerprint);
+      }
       const { state, reason } = classifyHealth(report, this.deps.settings.current().runner.health);
       view = {
         state,

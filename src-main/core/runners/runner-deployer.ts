@@ -34,7 +34,7 @@ import {
 export const REMOTE_RUNNERS_DIR = '.cronium/runners';
 /** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
 const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
-const TRANSIENT_SSH_CODES = new Set(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
+const TRANSIENT_SSH_CODES = new Set<ErrorCode>(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
 const KNOWN_ARCHES = new Set(['x64', 'arm64']);
 
 export type DeployStep = 'probe' | 'pick' | 'verify-local' | 'disk' | 'upload' | 'verify' | 'handshake' | 'health' | 'activate' | 'remove';

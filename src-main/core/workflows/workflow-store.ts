@@ -77,6 +77,12 @@ export async function workflowsUsing(db: AppDatabase, ref: { eventId: string } |
   return rows.map((r) => r.name);
 }
 
+/** The input a workflow step gave its job (JSON text), or null when the job is not a step or had none. */
+export async function stepInputOfJob(db: AppDatabase, jobId: string): Promise<string | null> {
+  const row = await db.kysely.selectFrom('workflow_step_runs').select('input').where('job_id', '=', jobId).executeTakeFirst();
+  return row?.input ?? null;
+}
+
 export class WorkflowStore implements RunRecorder {
   constructor(private readonly db: AppDatabase) {}
 

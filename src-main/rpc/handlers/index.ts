@@ -13,6 +13,7 @@ import { jobsHandlers } from './jobs';
 import { logsHandlers } from './logs';
 import { runnersHandlers } from './runners';
 import { workflowsHandlers } from './workflows';
+import { variablesHandlers } from './variables';
 
 export function createHandlers(core: Core): HandlerMap {
   return {
@@ -25,5 +26,6 @@ export function createHandlers(core: Core): HandlerMap {
     ...logsHandlers(core),
     ...runnersHandlers(core.runners),
     ...workflowsHandlers(core),
+    ...variablesHandlers(core),
   };
 }

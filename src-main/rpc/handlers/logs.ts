@@ -10,14 +10,15 @@ export function logsHandlers(
     'logs/get': ({ id }) => core.logs.store.get(id),
     'logs/lines': ({ id, afterSeq, limit }) => core.logs.store.lines(id, afterSeq, limit),
     'logs/search': ({ id, query, limit }) => core.logs.store.search(id, query, limit),
-    'logs/subscribe': async ({ id }) => {
+    'logs/subscribe': async ({ id }, ctx) => {
       // Refuses unknown ids, so a typo does not leave a subscription behind.
       await core.logs.store.get(id);
-      core.logs.stream.subscribe(id);
+      // Kept per client connection: only this client gets the lines, and closing it releases the subscription.
+      core.logs.stream.subscribe(id, ctx.connectionId);
       return { ok: true as const };
     },
-    'logs/unsubscribe': ({ id }) => {
-      core.logs.stream.unsubscribe(id);
+    'logs/unsubscribe': ({ id }, ctx) => {
+      core.logs.stream.unsubscribe(id, ctx.connectionId);
       return { ok: true as const };
     },
   };

@@ -1,10 +1,10 @@
 /**
- * LogViewer: one log, live. A virtualised list of fixed-height rows (a million lines scroll like ten), lines fetched
- * page by page as they come into view, ANSI colours as styled spans (text is always rendered as text, never as HTML),
- * stderr and system lines marked, follow-tail with "Jump to latest", search, copy and download.
+ * LogViewer: one log, live. A virtualised list of fixed-height rows with scaled scrolling (scaled-scroll.ts: any line
+ * of a log of any length is reachable, past the browser's element-height limit), lines fetched page by page as they
+ * come into view, ANSI colours as styled spans (text is always rendered as text, never as HTML), stderr and system
+ * lines marked, per-line timestamps on request, follow-tail with "Jump to latest", go to line, search, copy, download.
  * Used by the Logs pane and by an event's Logs tab; it talks to its own log session store, never to the transport.
  */
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type FormEvent } from 'react';
 import { useStore } from 'zustand';
 import type { LogLine } from '../../../src-shared/contract/logs';
@@ -15,6 +15,7 @@ import { toast } from '../stores/toast-store';
 import { ansiToSegments, highlightSegments, isColourClass, type AnsiSegment } from './ansi';
 import { followAfterScroll } from './follow-tail';
 import { LogHeader } from './LogHeader';
+import { canvasHeight, renderWindow, scrollTopToCentre, type ScrollGeometry } from './scaled-scroll';
 
 export const LOG_ROW_HEIGHT = 20;
 
@@ -39,11 +40,12 @@ function segmentStyle(seg: AnsiSegment): { className: string; style: CSSProperti
 
 const STREAM_MARKER: Record<LogLine['stream'], string> = { stdout: ' ', stderr: 'E', system: '›' };
 
-function LogRow({ seq, line, query, current }: { seq: number; line: LogLine | undefined; query: string; current: boolean }) {
+function LogRow({ seq, line, query, current, showTime }: { seq: number; line: LogLine | undefined; query: string; current: boolean; showTime: boolean }) {
   if (!line) {
     return (
       <div className="log-row log-row-loading" data-seq={seq}>
         <span className="log-gutter">{seq}</span>
+        {showTime && <span className="log-ts" />}
         <span className="log-marker" />
         <span className="log-text muted">…</span>
       </div>
@@ -58,6 +60,7 @@ function LogRow({ seq, line, query, current }: { seq: number; line: LogLine | un
       title={line.stream === 'stdout' ? undefined : `${line.stream} · ${line.ts}`}
     >
       <span className="log-gutter">{seq}</span>
+      {showTime && <span className="log-ts">{line.ts}</span>}
       <span className="log-marker" aria-label={line.stream === 'stdout' ? undefined : line.stream}>
         {STREAM_MARKER[line.stream]}
       </span>
@@ -103,16 +106,38 @@ function LogLines({ session }: { session: LogSession }) {
   const lastTop = useRef(0);
   const [query, setQuery] = useState('');
   const [busy, setBusy] = useState<'copy' | 'download' | null>(null);
+  const [showTime, setShowTime] = useState(false);
+  const [goTo, setGoTo] = useState('');
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewportHeight, setViewportHeight] = useState(400);
 
-  const virtualizer = useVirtualizer({
-    count,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => LOG_ROW_HEIGHT,
-    overscan: 40,
-  });
-  const items = virtualizer.getVirtualItems();
-  const firstSeq = items.length ? items[0]!.index + 1 : 0;
-  const lastSeq = items.length ? items[items.length - 1]!.index + 1 : 0;
+  // The viewport's height decides how many rows are rendered and where the last one sits.
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const measure = () => setViewportHeight(el.clientHeight || 400);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [count === 0]);
+
+  const geometry: ScrollGeometry = { count, rowHeight: LOG_ROW_HEIGHT, viewportHeight };
+  const win = renderWindow(scrollTop, geometry, 20);
+  const firstSeq = win.endIndex > win.firstIndex ? win.firstIndex + 1 : 0;
+  const lastSeq = win.endIndex > win.firstIndex ? win.endIndex : 0;
+  const rowSeqs: number[] = [];
+  for (let seq = firstSeq; seq > 0 && seq <= lastSeq; seq++) rowSeqs.push(seq);
+
+  /** Puts line `seq` in the middle of the view (any line, however long the log). */
+  const scrollToSeq = (seq: number) => {
+    const el = scrollRef.current;
+    if (!el) return;
+    session.getState().setFollowing(false);
+    el.scrollTop = scrollTopToCentre(seq, { ...geometry, viewportHeight: el.clientHeight || viewportHeight });
+    lastTop.current = el.scrollTop;
+    setScrollTop(el.scrollTop);
+  };
 
   // Fetch what the visible rows lack (and keep those pages from being evicted).
   useEffect(() => {
@@ -125,6 +150,7 @@ function LogLines({ session }: { session: LogSession }) {
     if (!following || !el || count === 0) return;
     el.scrollTop = el.scrollHeight;
     lastTop.current = el.scrollTop;
+    setScrollTop(el.scrollTop);
   }, [following, count]);
 
   const onScroll = () => {
@@ -132,18 +158,29 @@ function LogLines({ session }: { session: LogSession }) {
     if (!el) return;
     const next = followAfterScroll(session.getState().following, lastTop.current, el);
     lastTop.current = el.scrollTop;
+    setScrollTop(el.scrollTop);
     session.getState().setFollowing(next);
   };
 
   const jumpToLatest = () => {
     session.getState().setFollowing(true);
     const el = scrollRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (el) {
+      el.scrollTop = el.scrollHeight;
+      setScrollTop(el.scrollTop);
+    }
   };
 
   const goToMatch = (direction: 1 | -1) => {
     const seq = session.getState().stepMatch(direction);
-    if (seq !== null) virtualizer.scrollToIndex(seq - 1, { align: 'center' });
+    if (seq !== null) scrollToSeq(seq);
+  };
+
+  const onGoTo = (e: FormEvent) => {
+    e.preventDefault();
+    const seq = Number(goTo.trim());
+    if (!Number.isInteger(seq) || seq < 1) return toast.error(`Enter a line number from 1 to ${count.toLocaleString()}.`);
+    scrollToSeq(Math.min(seq, count));
   };
 
   const onSearch = (e: FormEvent) => {
@@ -217,6 +254,15 @@ function LogLines({ session }: { session: LogSession }) {
             {matchLabel}
           </span>
         </form>
+        <form className="log-goto" onSubmit={onGoTo}>
+          <input type="text" inputMode="numeric" placeholder="Line" aria-label="Go to line" value={goTo} onChange={(e) => setGoTo(e.target.value)} />
+          <Button type="submit" variant="ghost" disabled={count === 0 || !goTo.trim()}>
+            Go
+          </Button>
+        </form>
+        <label className="log-ts-toggle">
+          <input type="checkbox" checked={showTime} onChange={(e) => setShowTime(e.target.checked)} /> Timestamps
+        </label>
         <div className="log-toolbar-actions">
           <span className="muted log-line-count">{count.toLocaleString()} lines</span>
           <Button variant="ghost" busy={busy === 'copy'} onClick={() => void copy('visible')} disabled={count === 0}>
@@ -234,10 +280,10 @@ function LogLines({ session }: { session: LogSession }) {
         {count === 0 ? (
           <div className="log-empty muted">No output yet.</div>
         ) : (
-          <div className="log-canvas" style={{ height: virtualizer.getTotalSize() }}>
-            <div className="log-rows" style={{ transform: `translateY(${items[0]?.start ?? 0}px)` }}>
-              {items.map((item) => (
-                <LogRow key={item.index} seq={item.index + 1} line={state.lineAt(item.index + 1)} query={search.query} current={currentSeq === item.index + 1} />
+          <div className="log-canvas" style={{ height: canvasHeight(geometry) }}>
+            <div className="log-rows" style={{ transform: `translateY(${win.offsetTop}px)` }}>
+              {rowSeqs.map((seq) => (
+                <LogRow key={seq} seq={seq} line={state.lineAt(seq)} query={search.query} current={currentSeq === seq} showTime={showTime} />
               ))}
             </div>
           </div>

@@ -16,6 +16,7 @@ import { RunnerStatusBadge } from '../runners/RunnerStatusBadge';
 import { useNavigationStore } from '../stores/navigation-store';
 import { currentDeployment, deploymentsOf, useRunnersStore } from '../stores/runners-store';
 import { useServersStore } from '../stores/servers-store';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -68,7 +69,7 @@ function ArtifactsTable() {
                   {r.message}
                 </td>
                 <td>
-                  <span className="badge badge-danger">{r.code === 'ARTIFACT_TAMPERED' ? 'tampered' : 'refused'}</span>
+                  <span className="badge badge-danger">{r.code === ErrorCode.ARTIFACT_TAMPERED ? 'tampered' : 'refused'}</span>
                 </td>
               </tr>
             ))}

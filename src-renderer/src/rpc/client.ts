@@ -16,7 +16,7 @@ import {
 import type { RpcTransport } from './transport';
 
 export class RpcError extends Error implements AppErrorShape {
-  readonly code: string;
+  readonly code: AppErrorShape['code'];
   readonly fields?: Record<string, string>;
   readonly details?: Record<string, unknown>;
 

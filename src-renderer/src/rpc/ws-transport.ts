@@ -6,6 +6,7 @@
 import type { InvokeResult } from '../../../src-shared/contract/define';
 import { ServerFrame, type ClientFrame } from '../../../src-shared/contract/wire';
 import type { ConnectionState, RpcTransport } from './transport';
+import { ErrorCode } from '../../../src-shared/errors';
 
 /** The part of the WebSocket API used here; the browser's WebSocket and the `ws` package both provide it. */
 export interface WebSocketLike {
@@ -34,7 +35,7 @@ export interface WsTransportOptions {
 const OPEN = 1;
 
 function disconnected(message: string): InvokeResult<unknown> {
-  return { ok: false, error: { code: 'DISCONNECTED', message } };
+  return { ok: false, error: { code: ErrorCode.DISCONNECTED, message } };
 }
 
 /** The /rpc URL for the page being shown, with the token from its address (serve mode prints it in the URL). */

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 
-export const PANES = ['dashboard', 'servers', 'events', 'logs', 'runners', 'workflows', 'settings'] as const;
+export const PANES = ['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'workflows', 'settings'] as const;
 export type PaneId = (typeof PANES)[number];
 
 export const PANE_TITLES: Record<PaneId, string> = {
@@ -12,6 +12,7 @@ export const PANE_TITLES: Record<PaneId, string> = {
   servers: 'Servers',
   events: 'Events',
   logs: 'Logs',
+  variables: 'Variables',
   runners: 'Runners',
   workflows: 'Workflows',
   settings: 'Settings',

@@ -7,6 +7,7 @@ import { create } from 'zustand';
 import type { ConnectionTestResult, ServerInput, ServerView } from '../../../src-shared/contract/servers';
 import { errorMessage, invoke, onEvent, RpcError } from '../rpc/client';
 import { toast } from './toast-store';
+import { ErrorCode } from '../../../src-shared/errors';
 
 export type SaveOutcome<T> = { ok: true; value: T } | { ok: false; message: string; fields: Record<string, string> };
 
@@ -103,7 +104,7 @@ export const useServersStore = create<ServersStore>((set, get) => ({
     } catch (err) {
       const result: ConnectionTestResult = {
         status: 'error',
-        code: err instanceof RpcError ? err.code : 'UNKNOWN',
+        code: err instanceof RpcError ? err.code : ErrorCode.UNKNOWN,
         message: errorMessage(err),
       };
       set((s) => ({ tests: { ...s.tests, [id]: result } }));

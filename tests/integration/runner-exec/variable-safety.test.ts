@@ -57,7 +57,7 @@ describe('variable names that change how interpreters start', () => {
       ].join('\n'),
     });
     const job = await runAndWait(tc.core, bash.id);
-    expect(job.status).toBe('SUCCESS');
+    expect(job, job.reason ?? '').toMatchObject({ status: 'SUCCESS' });
     const lines = await stdoutOf(tc.core, job.logId!);
     expect(lines).toHaveLength(REFUSED.length);
     for (const [i, name] of REFUSED.entries()) expect(lines[i]).toMatch(new RegExp(`^refused ${name}: cronium setVariable: ${name}`));
@@ -121,7 +121,7 @@ describe('secret masking in the forms scripts print secrets in', () => {
       ].join('\n'),
     });
     const job = await runAndWait(tc.core, event.id);
-    expect(job.status).toBe('SUCCESS');
+    expect(job, job.reason ?? '').toMatchObject({ status: 'SUCCESS' });
     const lines = await stdoutOf(tc.core, job.logId!);
     const all = lines.join('\n');
     expect(all).not.toContain('tok');

@@ -20,6 +20,7 @@ import {
   type ArtifactFixture,
   type RunnerBench,
 } from './runner-fixtures';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let sshd: SshdHandle;
 let bench: RunnerBench;
@@ -184,7 +185,7 @@ describe('runner deployment', () => {
 
         const id = await addServer(tc.core, sshd, tamperUser, 'deploy-tampered');
         const err = await rejection(local.deployRunner(id, '1.0.1'));
-        expect(err.code).toBe('ARTIFACT_TAMPERED');
+        expect(err.code).toBe(ErrorCode.ARTIFACT_TAMPERED);
         expect(fs.readdirSync(path.join(tamperUser.home, '.cronium/runners'))).toEqual([]);
         const [row] = await local.listDeployments(id);
         expect(row).toMatchObject({ status: 'failed', reason: expect.stringMatching(/failed verification/) });
@@ -205,7 +206,7 @@ describe('runner deployment', () => {
         execFileSync('chown', [`${diskUser.username}:`, home]);
         const id = await addServer(tc.core, sshd, diskUser, 'deploy-small-disk');
         const err = await rejection(runners.deployRunner(id, '1.0.0'));
-        expect(err.code).toBe('RUNNER_DISK_FULL');
+        expect(err.code).toBe(ErrorCode.RUNNER_DISK_FULL);
         expect(err.message).toMatch(/No space left on deploy-small-disk .* needs \d+\.\d MB .* has \d\.\d MB free/);
         const [row] = await runners.listDeployments(id);
         expect(row).toMatchObject({ status: 'failed', reason: expect.stringMatching(/No space left/) });
@@ -222,7 +223,7 @@ describe('runner deployment', () => {
       tc.core.settings.update({ flags: { ssh_runner_auto_deploy: false } });
       try {
         const err = await rejection(runners.ensureRunner(id, null));
-        expect(err.code).toBe('RUNNER_NOT_DEPLOYED');
+        expect(err.code).toBe(ErrorCode.RUNNER_NOT_DEPLOYED);
         expect(err.message).toMatch(/Deploy a runner from the Runners pane/);
         const [compat] = await runners.compatibility([id], null);
         expect(compat).toEqual({ serverId: id, compatible: false, version: null, reason: expect.stringMatching(/no runner/) });

@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeytarSecretStore } from '../../../src-main/core/secrets/keytar-secret-store';
 import { HELPER_JWT_SECRET_REF, getOrCreateAppSecret, serverCredentialRef } from '../../../src-main/core/secrets/secret-refs';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 // A service name of its own, so the test never reads or clobbers the app's real secrets.
@@ -131,7 +132,7 @@ describe('KeytarSecretStore without a D-Bus session', () => {
       const { stdout } = await promisify(execFile)(process.execPath, [script, serviceName], { env, timeout: 30_000 });
       expect(JSON.parse(stdout.trim())).toEqual({
         ok: false,
-        code: 'KEYCHAIN_UNAVAILABLE',
+        code: ErrorCode.KEYCHAIN_UNAVAILABLE,
         message:
           'No desktop keyring is reachable: start a D-Bus session and a Secret Service such as GNOME Keyring ' +
           '(apt-get install gnome-keyring dbus), or run the app inside your desktop session.',

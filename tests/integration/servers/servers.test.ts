@@ -12,6 +12,7 @@ import { freePort } from '../../harness/ports';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { EventInput } from '../../../src-shared/contract/events';
 import { WorkflowInput } from '../../../src-shared/contract/workflows';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let sshd: SshdHandle;
 let test: TestCore;
@@ -53,16 +54,16 @@ describe('servers', () => {
     });
 
     it('refuses key text it cannot read, and a wrong or missing passphrase, at the field', async () => {
-      await expect(test.core.servers.save(keyServer({ privateKey: 'not a key' }))).rejects.toMatchObject({ code: 'KEY_INVALID', extra: { fields: { privateKey: expect.any(String) } } });
+      await expect(test.core.servers.save(keyServer({ privateKey: 'not a key' }))).rejects.toMatchObject({ code: ErrorCode.KEY_INVALID, extra: { fields: { privateKey: expect.any(String) } } });
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-key-'));
       try {
         execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right-pass', '-f', path.join(dir, 'k')]);
         const encrypted = fs.readFileSync(path.join(dir, 'k'), 'utf8');
-        await expect(test.core.servers.save(keyServer({ privateKey: encrypted }))).rejects.toMatchObject({ code: 'KEY_INVALID', extra: { fields: { passphrase: expect.stringContaining('passphrase') } } });
-        await expect(test.core.servers.save(keyServer({ privateKey: encrypted, passphrase: 'wrong' }))).rejects.toMatchObject({ code: 'KEY_INVALID', extra: { fields: { passphrase: expect.any(String) } } });
+        await expect(test.core.servers.save(keyServer({ privateKey: encrypted }))).rejects.toMatchObject({ code: ErrorCode.KEY_INVALID, extra: { fields: { passphrase: expect.stringContaining('passphrase') } } });
+        await expect(test.core.servers.save(keyServer({ privateKey: encrypted, passphrase: 'wrong' }))).rejects.toMatchObject({ code: ErrorCode.KEY_INVALID, extra: { fields: { passphrase: expect.any(String) } } });
         const ok = await test.core.servers.save(keyServer({ privateKey: encrypted, passphrase: 'right-pass' }));
         expect(ok.hasCredential).toBe(true);
-        await expect(test.core.servers.save(keyServer({ privateKey: fs.readFileSync(path.join(dir, 'k.pub'), 'utf8') }))).rejects.toMatchObject({ code: 'KEY_INVALID' });
+        await expect(test.core.servers.save(keyServer({ privateKey: fs.readFileSync(path.join(dir, 'k.pub'), 'utf8') }))).rejects.toMatchObject({ code: ErrorCode.KEY_INVALID });
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -75,12 +76,12 @@ describe('servers', () => {
       const ev = await test.core.events.save(EventInput.parse({ name: 'load', scriptType: 'bash', content: 'true', timeoutSeconds: 10, serverIds: [view.id] }));
       const wf = await test.core.workflows.save(WorkflowInput.parse({ name: 'nightly etl', nodes: [{ id: 'load', eventId: ev.id, serverId: view.id }], edges: [] }));
       await expect(test.core.servers.delete(view.id)).rejects.toMatchObject({
-        code: 'SERVER_IN_USE', message: '“etl-1” runs steps of workflow “nightly etl”; move those steps to another server first',
+        code: ErrorCode.SERVER_IN_USE, message: '“etl-1” runs steps of workflow “nightly etl”; move those steps to another server first',
       });
       expect((await test.core.servers.get(view.id)).name).toBe('etl-1');
       await test.core.workflows.delete(wf.id);
       await test.core.servers.delete(view.id);
-      await expect(test.core.servers.get(view.id)).rejects.toMatchObject({ code: 'SERVER_NOT_FOUND' });
+      await expect(test.core.servers.get(view.id)).rejects.toMatchObject({ code: ErrorCode.SERVER_NOT_FOUND });
       await test.core.events.delete(ev.id);
     });
   });
@@ -117,8 +118,8 @@ describe('servers', () => {
       expect(job.reason).toContain(`expected ${oldFingerprint}, got ${sshd.hostKeyFingerprint}`);
       expect(authLines(mark)).toEqual([]);
 
-      await expect(test.core.servers.trustHostKey(server.id, oldFingerprint, true)).rejects.toMatchObject({ code: 'HOST_KEY_MISMATCH' });
-      await expect(test.core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false)).rejects.toMatchObject({ code: 'HOST_KEY_REPLACE_REQUIRED' });
+      await expect(test.core.servers.trustHostKey(server.id, oldFingerprint, true)).rejects.toMatchObject({ code: ErrorCode.HOST_KEY_MISMATCH });
+      await expect(test.core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false)).rejects.toMatchObject({ code: ErrorCode.HOST_KEY_REPLACE_REQUIRED });
       await test.core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, true);
       expect((await test.core.servers.test(server.id)).status).toBe('ok');
       const audit = await test.core.db.kysely.selectFrom('audit_log').select(['action', 'detail']).where('subject', '=', server.id).execute();
@@ -134,7 +135,7 @@ describe('servers', () => {
       });
       await test.core.servers.trustHostKey(wrong.id, sshd.hostKeyFingerprint, false);
       const result = await test.core.servers.test(wrong.id);
-      expect(result).toMatchObject({ status: 'error', code: 'AUTH_FAILED' });
+      expect(result).toMatchObject({ status: 'error', code: ErrorCode.AUTH_FAILED });
       expect(result.status === 'error' && result.message).toContain(sshd.passwordUser.username);
       await test.core.servers.save({ id: wrong.id, name: 'pw', host: sshd.host, port: sshd.port, username: sshd.passwordUser.username, authType: 'password', password: sshd.passwordUser.password, tags: [], maxConcurrentJobs: 1 });
       expect((await test.core.servers.test(wrong.id)).status).toBe('ok');
@@ -147,7 +148,7 @@ describe('servers', () => {
       const server = await test.core.servers.save(keyServer({ port }));
       const started = Date.now();
       const result = await test.core.servers.test(server.id);
-      expect(result).toMatchObject({ status: 'error', code: 'HOST_UNREACHABLE' });
+      expect(result).toMatchObject({ status: 'error', code: ErrorCode.HOST_UNREACHABLE });
       expect(Date.now() - started).toBeLessThan(3_000);
     });
 
@@ -159,7 +160,7 @@ describe('servers', () => {
         const server = await test.core.servers.save(keyServer({ port }));
         const started = Date.now();
         const result = await test.core.servers.test(server.id);
-        expect(result).toMatchObject({ status: 'error', code: 'CONNECT_TIMEOUT' });
+        expect(result).toMatchObject({ status: 'error', code: ErrorCode.CONNECT_TIMEOUT });
         expect(Date.now() - started).toBeLessThan(12_000);
       } finally {
         silent.close();

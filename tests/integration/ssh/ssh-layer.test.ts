@@ -15,6 +15,7 @@ import { SshPool } from '../../../src-main/core/ssh/ssh-pool';
 import { probeHostKey } from '../../../src-main/core/ssh/host-key';
 import { AppError } from '../../../src-main/core/errors';
 import type { SshConnectionEvent, SshTarget } from '../../../src-main/core/ssh/types';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const quick = { connectTimeoutMs: 5_000, livenessIntervalMs: 0, livenessTimeoutMs: 1_000, idleCloseMs: 0 };
 
@@ -99,10 +100,10 @@ describe('SSH layer against a real sshd', () => {
     it('stops a command that overruns its timeout, and one that is cancelled', async () => {
       const c = await open(keyTarget());
       const started = Date.now();
-      expect((await rejection(c.exec('sleep 20', { timeoutMs: 300 }))).code).toBe('EXEC_TIMEOUT');
+      expect((await rejection(c.exec('sleep 20', { timeoutMs: 300 }))).code).toBe(ErrorCode.EXEC_TIMEOUT);
       const abort = new AbortController();
       setTimeout(() => abort.abort(), 200);
-      expect((await rejection(c.exec('sleep 20', { signal: abort.signal }))).code).toBe('EXEC_CANCELLED');
+      expect((await rejection(c.exec('sleep 20', { signal: abort.signal }))).code).toBe(ErrorCode.EXEC_CANCELLED);
       expect(Date.now() - started).toBeLessThan(5_000);
       expect((await c.exec('echo still usable')).stdout).toBe('still usable\n');
     });
@@ -111,16 +112,16 @@ describe('SSH layer against a real sshd', () => {
   describe('when the key cannot be used', () => {
     it('says KEY_INVALID for a malformed key, and for an encrypted key without its passphrase', async () => {
       const bad = await rejection(open(keyTarget({ auth: { type: 'key', privateKey: 'not a key' } })));
-      expect(bad.code).toBe('KEY_INVALID');
+      expect(bad.code).toBe(ErrorCode.KEY_INVALID);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-layer-key-'));
       try {
         execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', path.join(dir, 'k')]);
         const encrypted = fs.readFileSync(path.join(dir, 'k'), 'utf8');
         const missing = await rejection(open(keyTarget({ auth: { type: 'key', privateKey: encrypted } })));
-        expect(missing.code).toBe('KEY_INVALID');
+        expect(missing.code).toBe(ErrorCode.KEY_INVALID);
         // With its passphrase the key parses, and the server refuses it only because it is not authorized.
         const refused = await rejection(open(keyTarget({ auth: { type: 'key', privateKey: encrypted, passphrase: 'correct horse' } })));
-        expect(refused.code).toBe('AUTH_FAILED');
+        expect(refused.code).toBe(ErrorCode.AUTH_FAILED);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -135,13 +136,13 @@ describe('SSH layer against a real sshd', () => {
 
     it('refuses a wrong password with AUTH_FAILED naming the user', async () => {
       const err = await rejection(open(passwordTarget({ auth: { type: 'password', password: 'not-the-password' } })));
-      expect(err.code).toBe('AUTH_FAILED');
+      expect(err.code).toBe(ErrorCode.AUTH_FAILED);
       expect(err.message).toContain(`refused the password for user ${sshd.passwordUser.username}`);
     });
 
     it('refuses a key login for the password-only user', async () => {
       const err = await rejection(open(passwordTarget({ auth: { type: 'key', privateKey: sshd.keyUser.privateKey } })));
-      expect(err.code).toBe('AUTH_FAILED');
+      expect(err.code).toBe(ErrorCode.AUTH_FAILED);
     });
   });
 
@@ -156,7 +157,7 @@ describe('SSH layer against a real sshd', () => {
 
     it('refuses to connect with HOST_KEY_UNTRUSTED carrying the fingerprint to show the user', async () => {
       const err = await rejection(open(keyTarget({ pinnedFingerprint: null })));
-      expect(err.code).toBe('HOST_KEY_UNTRUSTED');
+      expect(err.code).toBe(ErrorCode.HOST_KEY_UNTRUSTED);
       expect(err.extra.details).toEqual({ fingerprint: sshd.hostKeyFingerprint, algorithm: 'ssh-ed25519' });
     });
 
@@ -173,7 +174,7 @@ describe('SSH layer against a real sshd', () => {
       expect(sshd.hostKeyFingerprint).not.toBe(pinned);
       const mark = sshd.log().length;
       const err = await rejection(open(keyTarget({ pinnedFingerprint: pinned })));
-      expect(err.code).toBe('HOST_KEY_CHANGED');
+      expect(err.code).toBe(ErrorCode.HOST_KEY_CHANGED);
       expect(err.message).toContain(`expected ${pinned}, got ${sshd.hostKeyFingerprint}`);
       expect(err.message).toContain('connection refused before sending credentials');
       await new Promise((r) => setTimeout(r, 200));
@@ -188,7 +189,7 @@ describe('SSH layer against a real sshd', () => {
       const port = await freePort();
       const started = Date.now();
       const err = await rejection(open(keyTarget({ port })));
-      expect(err.code).toBe('HOST_UNREACHABLE');
+      expect(err.code).toBe(ErrorCode.HOST_UNREACHABLE);
       expect(err.message).toContain(`127.0.0.1:${port}`);
       expect(Date.now() - started).toBeLessThan(1_000);
     });
@@ -203,7 +204,7 @@ describe('SSH layer against a real sshd', () => {
           open(keyTarget({ host: far.host, port: far.port, pinnedFingerprint: far.hostKeyFingerprint }), { ...quick, connectTimeoutMs: 1_500 }),
         );
         const waited = Date.now() - started;
-        expect(err.code).toBe('CONNECT_TIMEOUT');
+        expect(err.code).toBe(ErrorCode.CONNECT_TIMEOUT);
         expect(waited).toBeGreaterThanOrEqual(1_400);
         expect(waited).toBeLessThan(2_500);
       } finally {
@@ -356,7 +357,7 @@ describe('SSH layer against a real sshd', () => {
         const running = rejection(p.exec('srv-key', 'sleep 30'));
         await new Promise((r) => setTimeout(r, 200));
         await sshd.restart();
-        expect((await running).code).toBe('CONNECTION_LOST');
+        expect((await running).code).toBe(ErrorCode.CONNECTION_LOST);
         expect(events).toContainEqual(expect.objectContaining({ type: 'closed', connectionId: first.id, reason: 'lost' }));
         expect((await p.exec('srv-key', 'echo again')).stdout).toBe('again\n');
         expect(p.connectionsOf('srv-key')[0]!.id).not.toBe(first.id);

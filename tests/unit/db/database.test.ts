@@ -11,6 +11,7 @@ import { readMigrations } from '../../../src-main/core/db/migrator';
 import { newId, nowIso } from '../../../src-main/core/db/ids';
 import type { DB } from '../../../src-main/core/db/schema';
 import { refusal } from '../../harness/refusal';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const REPO_MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -149,7 +150,7 @@ describe('the database', () => {
       fs.writeFileSync(path.join(dir, '0002_half.sql'), 'CREATE TABLE half_done (id TEXT);\nALTER TABLE no_such_table ADD COLUMN x TEXT;\n');
       const file = path.join(tmp, 'cronium.sqlite');
       const err = refusal(() => open(file, dir));
-      expect(err.code).toBe('MIGRATION_FAILED');
+      expect(err.code).toBe(ErrorCode.MIGRATION_FAILED);
       expect(err.message).toContain('0002_half.sql');
 
       fs.rmSync(path.join(dir, '0002_half.sql'));
@@ -168,7 +169,7 @@ describe('the database', () => {
       fs.appendFileSync(path.join(dir, '0001_base.sql'), '\nCREATE TABLE sneaky (id TEXT);\n');
 
       const err = refusal(() => open(file, dir));
-      expect(err.code).toBe('MIGRATION_CHANGED');
+      expect(err.code).toBe(ErrorCode.MIGRATION_CHANGED);
       expect(err.message).toMatch(/0001_base\.sql was changed after it was applied/);
     });
 
@@ -179,7 +180,7 @@ describe('the database', () => {
       db.close();
 
       const err = refusal(() => open(file));
-      expect(err.code).toBe('DATABASE_TOO_NEW');
+      expect(err.code).toBe(ErrorCode.DATABASE_TOO_NEW);
       expect(err.message).toContain('0099_future.sql');
     });
   });

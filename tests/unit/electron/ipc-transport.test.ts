@@ -16,6 +16,7 @@ import {
   rendererContext,
   resetFakeElectron,
 } from './fake-electron';
+import { ErrorCode } from '../../../src-shared/errors';
 
 vi.mock('electron', () => import('./fake-electron'));
 const { IpcTransport, checkSender } = await import('../../../src-main/electron/ipc-transport');
@@ -50,7 +51,7 @@ describe('the IPC transport', () => {
 
     it('lets the router refuse a call that does not exist', async () => {
       const result = (await invokeFromRenderer(IPC_INVOKE_CHANNEL, fromMainFrame(), 'servers/drop-all', {})) as { ok: boolean; error: { code: string } };
-      expect(result).toMatchObject({ ok: false, error: { code: 'UNKNOWN_CALL' } });
+      expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.UNKNOWN_CALL } });
     });
   });
 
@@ -87,7 +88,7 @@ describe('the IPC transport', () => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       const result = (await invokeFromRenderer(IPC_INVOKE_CHANNEL, from(), 'system/ping', {})) as { ok: boolean; error: { code: string; message: string } };
       expect(result.ok).toBe(false);
-      expect(result.error.code).toBe('UNTRUSTED_SENDER');
+      expect(result.error.code).toBe(ErrorCode.UNTRUSTED_SENDER);
       expect(result.error.message).toMatch(/refused because/);
       expect(pings).toBe(0);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('[ipc-transport] refused "system/ping"'));

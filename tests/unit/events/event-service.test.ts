@@ -7,6 +7,7 @@ import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-
 import { EventInput } from '../../../src-shared/contract/events';
 import { WorkflowInput } from '../../../src-shared/contract/workflows';
 import { nowIso } from '../../../src-main/core/db/ids';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let test: TestCore;
 let secrets: MemorySecretStore;
@@ -55,7 +56,7 @@ describe('EventService', () => {
 
   describe('when the input is wrong', () => {
     it('refuses an unknown server at the field', async () => {
-      await expect(test.core.events.save(base({ serverIds: ['nope'] }))).rejects.toMatchObject({ code: 'INVALID_INPUT', extra: { fields: { serverIds: expect.stringContaining('nope') } } });
+      await expect(test.core.events.save(base({ serverIds: ['nope'] }))).rejects.toMatchObject({ code: ErrorCode.INVALID_INPUT, extra: { fields: { serverIds: expect.stringContaining('nope') } } });
     });
 
     it('refuses a new secret without a value at the field', async () => {
@@ -64,25 +65,31 @@ describe('EventService', () => {
 
     it('refuses an invalid cron expression at the schedule field', async () => {
       const err = await test.core.events.save(base({ schedule: { kind: 'cron', expression: '99 * * * *' } })).catch((e) => e);
-      expect(err.code).toBe('INVALID_SCHEDULE');
+      expect(err.code).toBe(ErrorCode.INVALID_SCHEDULE);
       expect(Object.keys(err.extra.fields)[0]).toMatch(/^schedule\./);
     });
   });
 
   describe('when the user duplicates and deletes', () => {
     it('copies secrets to new accounts and removes them with the event', async () => {
-      const seen: unknown[] = [];
-      test.core.events.onScheduleChanged = (e) => seen.push('deleted' in e ? `deleted ${e.id}` : `saved ${e.name}`);
-      const ev = await test.core.events.save(base({ secrets: [{ name: 'K', value: 'v' }] }));
+      // The scheduler is told of every change (an event without a schedule is removed from its book).
+      const seen: string[] = [];
+      const book = test.core.scheduler.scheduler;
+      const remove = book.remove.bind(book);
+      book.remove = (kind, id) => {
+        seen.push(`${kind} ${id}`);
+        remove(kind, id);
+      };
+      const ev = await test.core.events.save(base({ secrets: [{ name: 'K', value: 'v-1' }] }));
       const copy = await test.core.events.duplicate(ev.id);
       expect(copy.name).toBe('backup (copy)');
       expect(copy.version).toBe(1);
       expect(copy.servers).toEqual([{ id: 's1', name: 'db-1' }]);
-      expect((await test.core.events.getForRun(copy.id)).secrets).toEqual({ K: 'v' });
+      expect((await test.core.events.getForRun(copy.id)).secrets).toEqual({ K: 'v-1' });
       await test.core.events.delete(ev.id);
       expect(secrets.accounts()).toEqual([`event:${copy.id}:secret:K`]);
-      await expect(test.core.events.get(ev.id)).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' });
-      expect(seen).toEqual(['saved backup', 'saved backup (copy)', `deleted ${ev.id}`]);
+      await expect(test.core.events.get(ev.id)).rejects.toMatchObject({ code: ErrorCode.EVENT_NOT_FOUND });
+      expect(seen).toEqual([`event ${ev.id}`, `event ${copy.id}`, `event ${ev.id}`]);
     });
   });
 
@@ -93,7 +100,7 @@ describe('EventService', () => {
       await test.core.workflows.save(WorkflowInput.parse({ name: 'adhoc', nodes: [{ id: 'b', eventId: ev.id }, { id: 'c', eventId: ev.id }], edges: [] }));
 
       const err = await test.core.events.delete(ev.id).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'EVENT_IN_USE', message: '“backup” is a step of workflows “adhoc”, “nightly”; remove it from them first' });
+      expect(err).toMatchObject({ code: ErrorCode.EVENT_IN_USE, message: '“backup” is a step of workflows “adhoc”, “nightly”; remove it from them first' });
       expect((await test.core.events.get(ev.id)).name).toBe('backup');
 
       await test.core.workflows.delete(nightly.id);
@@ -101,7 +108,7 @@ describe('EventService', () => {
       await expect(test.core.events.delete(ev.id)).rejects.toMatchObject({ message: '“backup” is a step of workflow “adhoc”; remove it from them first' });
       await test.core.workflows.delete(adhoc.id);
       await test.core.events.delete(ev.id);
-      await expect(test.core.events.get(ev.id)).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' });
+      await expect(test.core.events.get(ev.id)).rejects.toMatchObject({ code: ErrorCode.EVENT_NOT_FOUND });
     });
   });
 

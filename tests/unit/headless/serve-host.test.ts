@@ -11,6 +11,7 @@ import { startServeHost, type ServeHost } from '../../../src-main/headless/serve
 import { createHandlers } from '../../../src-main/rpc/handlers';
 import { Router } from '../../../src-main/rpc/router';
 import { createTestCore, type TestCore } from '../../harness/test-core';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let testCore: TestCore;
 let host: ServeHost;
@@ -216,8 +217,8 @@ describe('serve host', () => {
       const client = await connect();
       client.ws.send(JSON.stringify({ t: 'invoke', id: 9001, name: 42 }));
       const bad = await client.next((f) => f.id === 9001);
-      expect(bad.result).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
-      expect((await client.call('nope/never')).error.code).toBe('UNKNOWN_CALL');
+      expect(bad.result).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_FRAME } });
+      expect((await client.call('nope/never')).error.code).toBe(ErrorCode.UNKNOWN_CALL);
       client.ws.close();
     });
 

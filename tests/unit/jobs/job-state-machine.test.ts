@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { JobStatus } from '../../../src-shared/contract/jobs';
 import { LogStatus } from '../../../src-shared/contract/logs';
 import { assertJobTransition, assertLogTransition, canMoveJob, canMoveLog } from '../../../src-main/core/jobs/job-state-machine';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const JOB_ALLOWED = new Set([
   'QUEUED>DISPATCHING', 'QUEUED>FAILURE', 'QUEUED>CANCELLED',
@@ -23,7 +24,7 @@ describe('the job state machine', () => {
       it(`${allowed ? 'allows' : 'refuses'} a job ${from} -> ${to}`, () => {
         expect(canMoveJob(from, to)).toBe(allowed);
         if (allowed) expect(() => assertJobTransition(from, to, 'j1')).not.toThrow();
-        else expect(() => assertJobTransition(from, to, 'j1')).toThrow(expect.objectContaining({ code: 'JOB_STATE_INVALID' }));
+        else expect(() => assertJobTransition(from, to, 'j1')).toThrow(expect.objectContaining({ code: ErrorCode.JOB_STATE_INVALID }));
       });
     }
   }
@@ -42,7 +43,7 @@ describe('the log state machine', () => {
       it(`${allowed ? 'allows' : 'refuses'} a log ${from} -> ${to}`, () => {
         expect(canMoveLog(from, to)).toBe(allowed);
         if (allowed) expect(() => assertLogTransition(from, to, 'l1')).not.toThrow();
-        else expect(() => assertLogTransition(from, to, 'l1')).toThrow(expect.objectContaining({ code: 'LOG_STATE_INVALID' }));
+        else expect(() => assertLogTransition(from, to, 'l1')).toThrow(expect.objectContaining({ code: ErrorCode.LOG_STATE_INVALID }));
       });
     }
   }

@@ -1,19 +1,40 @@
-// ListenerAuth: HS256 bearer tokens for the listener's routes, keyed by HELPER_JWT_SECRET or the keychain app secret.
+// ListenerAuth: HS256 bearer tokens for the listener's routes, keyed by HELPER_JWT_SECRET or the keychain app secret;
+// runner tokens bound to their job, its server and the job being live here; required claims and a maximum age.
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { ListenerAuth } from '../../../src-main/core/listener/auth';
+import { ListenerAuth, MAX_TOKEN_AGE_SECONDS } from '../../../src-main/core/listener/auth';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { HELPER_JWT_SECRET_REF } from '../../../src-main/core/secrets/secret-refs';
+import { ErrorCode } from '../../../src-shared/errors';
 
+const SECRET = 's'.repeat(32);
 const authWith = (envSecret?: string, secrets = new MemorySecretStore()) =>
   new ListenerAuth({ settings: { helperJwtSecretFromEnv: () => envSecret }, secrets });
+
+/** A token signed with the right secret but shaped by the test (to show each check refuses it on its own). */
+async function forged(claims: Record<string, unknown>, opts: { iat?: number; exp?: number; sub?: string; aud?: string; iss?: string }) {
+  let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' });
+  if (opts.iss !== undefined) jwt = jwt.setIssuer(opts.iss);
+  if (opts.aud !== undefined) jwt = jwt.setAudience(opts.aud);
+  if (opts.sub !== undefined) jwt = jwt.setSubject(opts.sub);
+  if (opts.iat !== undefined) jwt = jwt.setIssuedAt(opts.iat);
+  if (opts.exp !== undefined) jwt = jwt.setExpirationTime(opts.exp);
+  return jwt.sign(new TextEncoder().encode(SECRET));
+}
+const now = () => Math.floor(Date.now() / 1000);
 
 describe('ListenerAuth', () => {
   describe('when a token is minted for an audience', () => {
     it('verifies for that audience with its claims, and is refused for another', async () => {
-      const auth = authWith('s'.repeat(32));
-      const token = await auth.mintToken({ aud: 'runner', sub: 'job-1', jobId: 'job-1' }, 60);
-      expect(await auth.verifyToken(token, 'runner')).toMatchObject({ aud: 'runner', sub: 'job-1', jobId: 'job-1' });
-      await expect(auth.verifyToken(token, 'automation')).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: /not meant for automation/ });
+      const auth = authWith(SECRET);
+      auth.openJob('job-1', 'srv-1');
+      const token = await auth.mintToken({ aud: 'runner', sub: 'job-1', jobId: 'job-1', serverId: 'srv-1' }, 60);
+      expect(await auth.verifyToken(token, 'runner')).toMatchObject({ aud: 'runner', sub: 'job-1', jobId: 'job-1', serverId: 'srv-1' });
+      await expect(auth.verifyToken(token, 'automation')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /not meant for automation/ });
+    });
+
+    it('refuses to mint a runner token that does not name its job and server', async () => {
+      await expect(authWith(SECRET).mintToken({ aud: 'runner', sub: 'job-1' }, 60)).rejects.toMatchObject({ code: ErrorCode.INVALID_INPUT });
     });
   });
 
@@ -24,7 +45,54 @@ describe('ListenerAuth', () => {
       await new Promise((r) => setTimeout(r, 2100));
       await expect(auth.verifyToken(expired, 'automation')).rejects.toMatchObject({ message: /expired/ });
       const foreign = await authWith('b'.repeat(32)).mintToken({ aud: 'automation', sub: 'x' }, 60);
-      await expect(auth.verifyToken(foreign, 'automation')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(auth.verifyToken(foreign, 'automation')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+    });
+  });
+
+  describe('when a runner token is bound to its job, server and the job being live', () => {
+    it('is refused for another server, and once the job has ended', async () => {
+      const auth = authWith(SECRET);
+      const close = auth.openJob('job-2', 'srv-1');
+      const good = await auth.mintToken({ aud: 'runner', sub: 'job-2', jobId: 'job-2', serverId: 'srv-1' }, 60);
+      const otherServer = await auth.mintToken({ aud: 'runner', sub: 'job-2', jobId: 'job-2', serverId: 'srv-2' }, 60);
+      await expect(auth.verifyToken(good, 'runner')).resolves.toMatchObject({ jobId: 'job-2' });
+      await expect(auth.verifyToken(otherServer, 'runner')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /another server/ });
+      close();
+      await expect(auth.verifyToken(good, 'runner')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /not running in this app/ });
+    });
+
+    it('is refused for a job that never started here', async () => {
+      const auth = authWith(SECRET);
+      const token = await auth.mintToken({ aud: 'runner', sub: 'job-3', jobId: 'job-3', serverId: 'srv-1' }, 60);
+      await expect(auth.verifyToken(token, 'runner')).rejects.toMatchObject({ message: /not running in this app/ });
+    });
+  });
+
+  describe('when a token lacks a required claim or is too old', () => {
+    it('refuses a token without iat, sub, job or server, and one older than the maximum age', async () => {
+      const auth = authWith(SECRET);
+      auth.openJob('job-4', 'srv-1');
+      const base = { iss: 'cronium-desktop', aud: 'runner', sub: 'job-4', iat: now(), exp: now() + 60 };
+      const claims = { job: 'job-4', server: 'srv-1' };
+      await expect(auth.verifyToken(await forged(claims, base), 'runner')).resolves.toMatchObject({ jobId: 'job-4' });
+      await expect(auth.verifyToken(await forged(claims, { ...base, iat: undefined }), 'runner')).rejects.toMatchObject({ message: /iat claim/ });
+      await expect(auth.verifyToken(await forged(claims, { ...base, sub: undefined }), 'runner')).rejects.toMatchObject({ message: /sub claim/ });
+      await expect(auth.verifyToken(await forged(claims, { ...base, iss: undefined }), 'runner')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+      await expect(auth.verifyToken(await forged({ server: 'srv-1' }, base), 'runner')).rejects.toMatchObject({ message: /job or server/ });
+      await expect(auth.verifyToken(await forged({ job: 'job-4' }, base), 'runner')).rejects.toMatchObject({ message: /job or server/ });
+      const old = await forged(claims, { ...base, iat: now() - MAX_TOKEN_AGE_SECONDS - 60, exp: now() + 60 });
+      await expect(auth.verifyToken(old, 'runner')).rejects.toMatchObject({ message: /older than/ });
+      const longLived = await forged(claims, { ...base, exp: now() + MAX_TOKEN_AGE_SECONDS * 24 });
+      await expect(auth.verifyToken(longLived, 'runner')).rejects.toMatchObject({ message: /lives longer/ });
+    });
+  });
+
+  describe('when HELPER_JWT_SECRET is shorter than 32 bytes', () => {
+    it('says so clearly and mints nothing', async () => {
+      const auth = authWith('x');
+      expect(() => auth.assertConfigured()).toThrow(expect.objectContaining({ code: ErrorCode.HELPER_JWT_SECRET_TOO_SHORT, message: expect.stringMatching(/1 bytes long; it must be at least 32 bytes/) }));
+      await expect(auth.mintToken({ aud: 'automation', sub: 'x' }, 60)).rejects.toMatchObject({ code: ErrorCode.HELPER_JWT_SECRET_TOO_SHORT });
+      expect(() => authWith('é'.repeat(16)).assertConfigured()).not.toThrow(); // 32 bytes of UTF-8
     });
   });
 
@@ -40,7 +108,7 @@ describe('ListenerAuth', () => {
 
   describe('when a request carries no bearer token', () => {
     it('is refused with what to send', async () => {
-      await expect(authWith('c'.repeat(32)).bearer('runner')({})).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: /Authorization: Bearer/ });
+      await expect(authWith('c'.repeat(32)).bearer('runner')({})).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /Authorization: Bearer/ });
     });
   });
 });

@@ -77,7 +77,7 @@ beforeEach(async () => {
   hub = new RunnerStreamHub(listener, auth);
   // Only the routes' authentication runs in these tests: the services behind them are never reached.
   const unused = {} as never;
-  registerStreamingRoutes({ listener, auth, db, bus, logs: unused, events: unused, payloads: unused, variables: unused, hub });
+  registerStreamingRoutes({ listener, auth, db, bus, logs: unused, events: unused, payloads: unused, variables: unused, hub, helpers: unused });
   await listener.start(0);
 });
 
@@ -101,6 +101,7 @@ describe('the local listener under a flood', () => {
         closedWhy = why;
       },
     });
+    auth.openJob(jobId, 'srv-1');
     const token = await auth.mintToken({ aud: 'runner', sub: jobId, jobId, serverId: 'srv-1' }, 300);
     const ws = new WebSocket(`ws://127.0.0.1:${listener.port}${runnerStreamPath(jobId)}`, { headers: { authorization: `Bearer ${token}` } });
     await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,7 @@ import { EventBus } from '../../../src-main/core/event-bus';
 import { LocalListener } from '../../../src-main/core/listener/local-listener';
 import { createMetrics, type Metrics } from '../../../src-main/core/metrics/metrics';
 import { SettingsService } from '../../../src-main/core/settings/settings-service';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -121,7 +122,7 @@ describe('the local listener', () => {
       const other = new LocalListener({ metrics, settings: new SettingsService(db, {}, new EventBus()) });
       const err = await other.start(listener.port).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
-      expect((err as AppError).code).toBe('LISTENER_PORT_IN_USE');
+      expect((err as AppError).code).toBe(ErrorCode.LISTENER_PORT_IN_USE);
       expect((err as AppError).message).toContain('HELPER_API_PORT');
       expect(other.port).toBe(0);
     });
@@ -182,7 +183,7 @@ describe('the local listener', () => {
     it('refuses malformed JSON with 400', async () => {
       const reply = await request('POST', '/api/runners/deployments/s1/status', { body: '{"status": ', headers: { 'content-type': 'application/json' } });
       expect(reply.status).toBe(400);
-      expect(reply.json.code).toBe('INVALID_INPUT');
+      expect(reply.json.code).toBe(ErrorCode.INVALID_INPUT);
       expect(reply.json.message).toMatch(/not valid JSON/);
     });
 
@@ -190,7 +191,7 @@ describe('the local listener', () => {
       const big = 'x'.repeat(4096);
       const declared = await request('POST', '/api/logs/l1/partial', { body: big });
       expect(declared.status).toBe(413);
-      expect(declared.json).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect(declared.json).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_LARGE });
       expect(declared.json.message).toContain('1024 bytes');
       const streamed = await request('POST', '/api/logs/l1/partial', { body: 'y'.repeat(300 * 1024), chunked: true });
       expect(streamed.status).toBe(413);
@@ -199,7 +200,7 @@ describe('the local listener', () => {
     it('answers 404 for an unknown route and 405 for a wrong method', async () => {
       const missing = await request('GET', '/api/nothing/here');
       expect(missing.status).toBe(404);
-      expect(missing.json).toMatchObject({ code: 'NOT_FOUND' });
+      expect(missing.json).toMatchObject({ code: ErrorCode.NOT_FOUND });
       const wrong = await request('GET', '/api/logs/l1/partial');
       expect(wrong.status).toBe(405);
       expect(wrong.headers.allow).toBe('POST');
@@ -216,21 +217,21 @@ describe('the local listener', () => {
   describe('when a handler fails', () => {
     it('maps AppError codes to statuses and hides unexpected errors', async () => {
       listener.addRoute('GET', '/api/runners/health/:deploymentId', async (ctx) => {
-        throw new AppError('NOT_FOUND', `No runner deployment ${ctx.params.deploymentId}.`);
+        throw new AppError(ErrorCode.NOT_FOUND, `No runner deployment ${ctx.params.deploymentId}.`);
       }, { public: true });
       listener.addRoute('GET', '/boom', async () => {
         throw new Error('database password is hunter2');
       }, { public: true });
       const notFound = await request('GET', '/api/runners/health/d-42');
       expect(notFound.status).toBe(404);
-      expect(notFound.json).toEqual({ code: 'NOT_FOUND', message: 'No runner deployment d-42.' });
+      expect(notFound.json).toEqual({ code: ErrorCode.NOT_FOUND, message: 'No runner deployment d-42.' });
 
       const origError = console.error;
       console.error = () => {};
       try {
         const boom = await request('GET', '/boom');
         expect(boom.status).toBe(500);
-        expect(boom.json.code).toBe('INTERNAL');
+        expect(boom.json.code).toBe(ErrorCode.INTERNAL);
         expect(boom.text).not.toContain('hunter2');
       } finally {
         console.error = origError;
@@ -250,13 +251,13 @@ describe('the local listener', () => {
         },
         {
           auth: async (headers) => {
-            if (headers.authorization !== 'Bearer good') throw new AppError('UNAUTHORIZED', 'A valid runner token is required.');
+            if (headers.authorization !== 'Bearer good') throw new AppError(ErrorCode.UNAUTHORIZED, 'A valid runner token is required.');
           },
         },
       );
       const refused = await request('POST', '/api/helpers/variables/v1', { body: '{}', headers: { 'content-type': 'application/json' } });
       expect(refused.status).toBe(401);
-      expect(refused.json).toEqual({ code: 'UNAUTHORIZED', message: 'A valid runner token is required.' });
+      expect(refused.json).toEqual({ code: ErrorCode.UNAUTHORIZED, message: 'A valid runner token is required.' });
       expect(handled).toBe(0);
       const accepted = await request('POST', '/api/helpers/variables/v1', { body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer good' } });
       expect(accepted.status).toBe(200);
@@ -273,7 +274,7 @@ describe('the local listener', () => {
         },
         {
           authenticate: async (req) => {
-            if (req.headers.authorization !== 'Bearer job-token') throw new AppError('UNAUTHORIZED', 'bad token');
+            if (req.headers.authorization !== 'Bearer job-token') throw new AppError(ErrorCode.UNAUTHORIZED, 'bad token');
             return { jobId: 'j1' };
           },
           maxPayload: 1024,

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestCore, type TestCore } from '../../harness/test-core';
 import { LogSinkImpl } from '../../../src-main/core/logs/log-sink';
 import { nowIso } from '../../../src-main/core/db/ids';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let test: TestCore;
 let logId: string;
@@ -51,7 +52,7 @@ describe('LogSinkImpl', () => {
       const view = await store.get(logId);
       expect(view.status).toBe('SUCCESS');
       expect(view.streamStartedAt).not.toBeNull();
-      await expect(store.setStatus(logId, 'RUNNING')).rejects.toMatchObject({ code: 'LOG_STATE_INVALID' });
+      await expect(store.setStatus(logId, 'RUNNING')).rejects.toMatchObject({ code: ErrorCode.LOG_STATE_INVALID });
     });
   });
 

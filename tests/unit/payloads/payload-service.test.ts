@@ -18,6 +18,7 @@ import { AppError } from '../../../src-main/core/errors';
 import type { ExecutionEvent } from '../../../src-main/core/jobs/executor';
 import { openPayload, untar } from '../../../src-runner/job/payload';
 import { MIGRATIONS_DIR } from '../../harness/test-core';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let dir: string;
 let db: AppDatabase;
@@ -102,7 +103,7 @@ describe('PayloadService', () => {
       const big = { ...event, content: Array.from({ length: 3000 }, (_, i) => `echo ${i} ${Math.random()}`).join('\n') };
       const err = await payloads.generatePayload(big).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
-      expect((err as AppError).code).toBe('PAYLOAD_TOO_LARGE');
+      expect((err as AppError).code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
       expect((err as AppError).message).toMatch(/above the 2048-byte limit \(runner.maxPayloadBytes\)/);
       expect(await db.kysely.selectFrom('execution_payloads').selectAll().execute()).toHaveLength(0);
     });

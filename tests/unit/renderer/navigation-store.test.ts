@@ -7,9 +7,9 @@ import { startRendererTestHost, waitFor } from './serve-fixture';
 
 describe('navigation store', () => {
   describe('when the user moves around', () => {
-    it('starts on the Dashboard and knows all seven panes', () => {
+    it('starts on the Dashboard and knows all eight panes', () => {
       expect(useNavigationStore.getState().pane).toBe('dashboard');
-      expect(PANES).toEqual(['dashboard', 'servers', 'events', 'logs', 'runners', 'workflows', 'settings']);
+      expect(PANES).toEqual(['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'workflows', 'settings']);
     });
 
     it('opens a log by navigating to Logs with that log selected, keeping other selections', () => {

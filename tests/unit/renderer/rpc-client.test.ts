@@ -5,6 +5,7 @@ import { RpcClient, RpcError } from '../../../src-renderer/src/rpc/client';
 import { rpcUrlForPage, WsTransport } from '../../../src-renderer/src/rpc/ws-transport';
 import type { ConnectionState } from '../../../src-renderer/src/rpc/transport';
 import { startRendererTestHost, waitFor, type RendererTestHost } from './serve-fixture';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let t: RendererTestHost;
 beforeAll(async () => {
@@ -38,7 +39,7 @@ describe('rpc client over the WebSocket transport', () => {
       const client = new RpcClient(transport);
       const err = await client.invoke('settings/update', { runner: { cacheTtlDays: 0 } }).catch((e) => e);
       expect(err).toBeInstanceOf(RpcError);
-      expect(err.code).toBe('INVALID_INPUT');
+      expect(err.code).toBe(ErrorCode.INVALID_INPUT);
       expect(err.fields).toHaveProperty(['runner.cacheTtlDays']);
       transport.close();
     });
@@ -72,7 +73,7 @@ describe('rpc client over the WebSocket transport', () => {
       t.sockets[t.sockets.length - 1].terminate();
       const err = await inFlight;
       expect(err).toBeInstanceOf(RpcError);
-      expect(err.code).toBe('DISCONNECTED');
+      expect(err.code).toBe(ErrorCode.DISCONNECTED);
       await waitFor(() => transport.state() === 'connected');
       expect(states).toEqual(['connected', 'reconnecting', 'connected']);
       expect((await client.invoke('system/ping')).at).toMatch(/^\d{4}-/);
@@ -90,7 +91,7 @@ describe('rpc client over the WebSocket transport', () => {
       });
       const client = new RpcClient(transport);
       const err = await client.invoke('system/ping').catch((e) => e);
-      expect(err.code).toBe('DISCONNECTED');
+      expect(err.code).toBe(ErrorCode.DISCONNECTED);
       await waitFor(() => transport.state() === 'disconnected');
       transport.close();
     });

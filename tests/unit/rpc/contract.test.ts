@@ -8,6 +8,7 @@ import { createHandlers } from '../../../src-main/rpc/handlers';
 import { createMemoryTransport, type MemoryTransport } from '../../../src-main/rpc/memory-transport';
 import { Router } from '../../../src-main/rpc/router';
 import { createTestCore, type TestCore } from '../../harness/test-core';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let test: TestCore;
 let pair: MemoryTransport;
@@ -55,7 +56,7 @@ describe('the IPC contract over a message transport', () => {
     it('is refused with UNKNOWN_CALL', async () => {
       const { client } = connect();
       const result = await client.invoke('servers/deleteEverything', {});
-      expect(result).toEqual({ ok: false, error: { code: 'UNKNOWN_CALL', message: expect.stringContaining('servers/deleteEverything') } });
+      expect(result).toEqual({ ok: false, error: { code: ErrorCode.UNKNOWN_CALL, message: expect.stringContaining('servers/deleteEverything') } });
     });
   });
 
@@ -65,7 +66,7 @@ describe('the IPC contract over a message transport', () => {
       const result = await client.invoke('settings/update', { runner: { cacheTtlDays: 'ninety' } });
       expect(result.ok).toBe(false);
       if (!result.ok) {
-        expect(result.error.code).toBe('INVALID_INPUT');
+        expect(result.error.code).toBe(ErrorCode.INVALID_INPUT);
         expect(result.error.fields).toHaveProperty(['runner.cacheTtlDays']);
       }
       expect(test.core.settings.current().runner.cacheTtlDays).toBe(90);
@@ -74,7 +75,7 @@ describe('the IPC contract over a message transport', () => {
     it('is refused with INVALID_SETTING when well-formed values contradict each other', async () => {
       const { client } = connect();
       const result = await client.invoke('settings/update', { runner: { health: { memoryDegradedPercent: 99, memoryUnhealthyPercent: 90 } } });
-      expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_SETTING', fields: { 'runner.health.memoryDegradedPercent': expect.any(String) } } });
+      expect(result).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_SETTING, fields: { 'runner.health.memoryDegradedPercent': expect.any(String) } } });
     });
 
     it('drops a frame that is not an invoke without breaking the connection', async () => {
@@ -120,7 +121,7 @@ describe('the IPC contract over a message transport', () => {
       vi.spyOn(console, 'error').mockImplementation(() => {});
       const handlers = createHandlers(test.core);
       const { client } = connect({ ...handlers, 'system/ping': () => ({ at: 42 }) as never });
-      expect(await client.invoke('system/ping')).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+      expect(await client.invoke('system/ping')).toMatchObject({ ok: false, error: { code: ErrorCode.INTERNAL } });
     });
   });
 
@@ -133,7 +134,7 @@ describe('the IPC contract over a message transport', () => {
       test.core.settings.update({ runner: { cacheTtlDays: 5 } });
       await new Promise((r) => setImmediate(r));
       expect(seen).toEqual([]);
-      expect(await client.invoke('system/ping')).toMatchObject({ ok: false, error: { code: 'DISCONNECTED' } });
+      expect(await client.invoke('system/ping')).toMatchObject({ ok: false, error: { code: ErrorCode.DISCONNECTED } });
     });
   });
 });

@@ -24,6 +24,7 @@ import {
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { RUNNER_DEV_SIGNING_KEY_REF } from '../../../src-main/core/secrets/secret-refs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const REPO_KEYS = path.resolve(__dirname, '../../../resources/keys');
 
@@ -61,7 +62,7 @@ describe('runner artifact signing', () => {
 
     it("refuses fields containing ':' so two field sets cannot share a string", () => {
       expect(() => canonicalArtifactString({ version: '1:0', os: 'linux', arch: 'x64', kind: 'js', sha256: 'a' })).toThrow(
-        expect.objectContaining({ code: 'ARTIFACT_INVALID' }),
+        expect.objectContaining({ code: ErrorCode.ARTIFACT_INVALID }),
       );
     });
   });
@@ -81,7 +82,7 @@ describe('runner artifact signing', () => {
       ['kind', { kind: 'js' as const }],
     ])('refuses a manifest whose %s was changed after signing as ARTIFACT_TAMPERED', (_field, change) => {
       expect(() => verifyArtifactSignature(manifestSignedBy(key, change), trusted)).toThrow(
-        expect.objectContaining({ code: 'ARTIFACT_TAMPERED' }),
+        expect.objectContaining({ code: ErrorCode.ARTIFACT_TAMPERED }),
       );
     });
 
@@ -95,14 +96,14 @@ describe('runner artifact signing', () => {
     it('refuses a manifest signed by a key the app does not trust, naming both keys', () => {
       const stranger = signingKeyOf(generateSigningKeyPair());
       const m = manifestSignedBy(stranger);
-      expect(() => verifyArtifactSignature(m, trusted)).toThrow(expect.objectContaining({ code: 'ARTIFACT_UNTRUSTED_KEY' }));
+      expect(() => verifyArtifactSignature(m, trusted)).toThrow(expect.objectContaining({ code: ErrorCode.ARTIFACT_UNTRUSTED_KEY }));
       expect(() => verifyArtifactSignature(m, trusted)).toThrow(new RegExp(`${stranger.keyId}.*${key.keyId}`));
     });
 
     it('refuses a stranger re-signing with a trusted key id it does not hold', () => {
       const stranger = signingKeyOf(generateSigningKeyPair());
       const forged = { ...manifestSignedBy(stranger), keyId: key.keyId };
-      expect(() => verifyArtifactSignature(forged, trusted)).toThrow(expect.objectContaining({ code: 'ARTIFACT_TAMPERED' }));
+      expect(() => verifyArtifactSignature(forged, trusted)).toThrow(expect.objectContaining({ code: ErrorCode.ARTIFACT_TAMPERED }));
     });
   });
 
@@ -149,13 +150,13 @@ describe('runner artifact signing', () => {
 
     it('refuses a key that does not match the committed one, before signing anything', async () => {
       fs.writeFileSync(path.join(tmp, RELEASE_PUBLIC_KEY_FILE), generateSigningKeyPair().publicKeyPem);
-      await expect(resolveSigningKey({ env, keysDir: tmp, secrets: noKeychain })).rejects.toMatchObject({ code: 'SIGNING_KEY_MISMATCH' });
+      await expect(resolveSigningKey({ env, keysDir: tmp, secrets: noKeychain })).rejects.toMatchObject({ code: ErrorCode.SIGNING_KEY_MISMATCH });
     });
 
     it('refuses text that is not a private key without quoting it', async () => {
       const bad = { CRONIUM_RUNNER_SIGNING_KEY: 'not-a-key-SECRETISH' };
       const err = await resolveSigningKey({ env: bad, keysDir: tmp, secrets: noKeychain }).catch((e: Error) => e);
-      expect(err).toMatchObject({ code: 'SIGNING_KEY_INVALID' });
+      expect(err).toMatchObject({ code: ErrorCode.SIGNING_KEY_INVALID });
       expect((err as Error).message).not.toContain('SECRETISH');
     });
   });

@@ -20,6 +20,7 @@ import {
   type TrustedKey,
 } from '../../../src-main/core/runners/artifact-signing';
 import { ArtifactStore, platformOfUname, type ArtifactRecord } from '../../../src-main/core/runners/artifact-store';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -137,7 +138,7 @@ describe('the runner artifact store', () => {
 
       const records = await store.scan();
       expect(records.map((r) => r.version)).toEqual(['1.1.0']);
-      expect(store.rejected().map((r) => r.code).sort()).toEqual(['ARTIFACT_TAMPERED', 'ARTIFACT_UNTRUSTED_KEY']);
+      expect(store.rejected().map((r) => r.code).sort()).toEqual([ErrorCode.ARTIFACT_TAMPERED, ErrorCode.ARTIFACT_UNTRUSTED_KEY]);
       expect(await db.kysely.selectFrom('runner_artifacts').select('version').execute()).toEqual([{ version: '1.1.0' }]);
     });
 
@@ -182,14 +183,14 @@ describe('the runner artifact store', () => {
     it('honours a minimum version and required capabilities', async () => {
       expect(await pick({ os: 'linux', arch: 'x64', minVersion: '1.1.0', capabilities: ['resident'] })).toBe('1.2.0 sea linux-x64');
       await expect(store.pick({ os: 'linux', arch: 'arm64', capabilities: ['resident'], nodeVersion: 'v20.0.0' })).rejects.toMatchObject({
-        code: 'RUNNER_ARTIFACT_UNAVAILABLE',
+        code: ErrorCode.RUNNER_ARTIFACT_UNAVAILABLE,
       });
     });
 
     it('refuses clearly when nothing fits: no executable for the platform and Node missing or too old', async () => {
       for (const nodeVersion of [null, 'v16.20.2']) {
         const err = await store.pick({ os: 'linux', arch: 's390x', nodeVersion }).catch((e: Error) => e);
-        expect(err).toMatchObject({ code: 'RUNNER_ARTIFACT_UNAVAILABLE' });
+        expect(err).toMatchObject({ code: ErrorCode.RUNNER_ARTIFACT_UNAVAILABLE });
         expect((err as Error).message).toMatch(/linux-s390x.*Node >= 18/);
       }
     });
@@ -214,7 +215,7 @@ describe('the runner artifact store', () => {
 
     it('refuses a cached gzip altered after import, removes it, and restores it at the next scan', async () => {
       fs.writeFileSync(record.compressedPath, zlib.gzipSync(Buffer.from('echo pwned')));
-      await expect(store.open(record)).rejects.toMatchObject({ code: 'ARTIFACT_TAMPERED' });
+      await expect(store.open(record)).rejects.toMatchObject({ code: ErrorCode.ARTIFACT_TAMPERED });
       expect(fs.existsSync(record.compressedPath)).toBe(false);
       const [restored] = await store.scan();
       expect(await counter(metrics.runnerArtifactCacheMisses)).toBe(2);
@@ -247,7 +248,7 @@ describe('the runner artifact store', () => {
       const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
       fs.writeFileSync(record.compressedPath, gz);
       fs.writeFileSync(manifestPath, JSON.stringify({ ...m, sha256: sha(evil), compressedSha256: sha(gz), size: evil.length, compressedSize: gz.length }));
-      await expect(store.open(record)).rejects.toMatchObject({ code: 'ARTIFACT_TAMPERED' });
+      await expect(store.open(record)).rejects.toMatchObject({ code: ErrorCode.ARTIFACT_TAMPERED });
       expect(await store.list()).toEqual([]);
     });
   });

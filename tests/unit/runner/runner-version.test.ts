@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareVersions, isAtLeast, nodeMajor, parseVersion } from '../../../src-main/core/runners/runner-version';
+import { ErrorCode } from '../../../src-shared/errors';
 
 describe('runner versions', () => {
   describe('when two versions are compared', () => {
@@ -34,7 +35,7 @@ describe('runner versions', () => {
 
   describe('when the text is not a version', () => {
     it.each(['', '1.0', 'latest', '1.0.0.0', '1.0.x'])('refuses %j with RUNNER_VERSION_INVALID', (text) => {
-      expect(() => parseVersion(text)).toThrow(expect.objectContaining({ code: 'RUNNER_VERSION_INVALID' }));
+      expect(() => parseVersion(text)).toThrow(expect.objectContaining({ code: ErrorCode.RUNNER_VERSION_INVALID }));
     });
   });
 

@@ -15,6 +15,7 @@ import {
   wallClockIn,
 } from '../../../src-main/core/scheduler/schedule-math';
 import { scheduleHandlers } from '../../../src-main/rpc/handlers/schedule';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const cron = (expression: string, extra: Partial<ScheduleSpec> = {}): ScheduleSpec => ({ kind: 'cron', expression, ...extra }) as ScheduleSpec;
 const every = (everySeconds: number, extra: Partial<ScheduleSpec> = {}): ScheduleSpec => ({ kind: 'interval', everySeconds, ...extra }) as ScheduleSpec;
@@ -29,7 +30,7 @@ function invalidReason(fn: () => unknown): AppError {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('INVALID_SCHEDULE');
+    expect((err as AppError).code).toBe(ErrorCode.INVALID_SCHEDULE);
     return err as AppError;
   }
   throw new Error('expected INVALID_SCHEDULE');

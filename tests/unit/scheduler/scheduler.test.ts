@@ -11,6 +11,7 @@ import { AppError } from '../../../src-main/core/errors';
 import { MemoryFireStore } from '../../../src-main/core/scheduler/fire-store';
 import { Scheduler, type Fire, type ScheduleOwner, type ScheduleOwnerRef } from '../../../src-main/core/scheduler/scheduler';
 import { ManualClock } from '../../harness/manual-clock';
+import { ErrorCode } from '../../../src-shared/errors';
 
 /** Stands in for the jobs service: records each dispatch, keeps its run "running" until the test ends it. */
 class RecordingJobs {
@@ -332,7 +333,7 @@ describe('Scheduler', () => {
         scheduler.upsert(owner('bad', cron('0 0 32 * *')));
         expect.unreachable();
       } catch (err) {
-        expect((err as AppError).code).toBe('INVALID_SCHEDULE');
+        expect((err as AppError).code).toBe(ErrorCode.INVALID_SCHEDULE);
         expect((err as AppError).extra.fields?.expression).toMatch(/day/i);
       }
     });

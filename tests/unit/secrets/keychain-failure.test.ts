@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeytarSecretStore, describeKeychainFailure } from '../../../src-main/core/secrets/keytar-secret-store';
 import type { KeytarModule } from '../../../src-main/core/secrets/keytar-secret-store';
+import { ErrorCode } from '../../../src-shared/errors';
 
 describe('describeKeychainFailure', () => {
   const cases: Array<{ when: string; raw: string; says: RegExp }> = [
@@ -46,7 +47,7 @@ describe('describeKeychainFailure', () => {
     describe(`when ${c.when}`, () => {
       it('answers KEYCHAIN_UNAVAILABLE with what is missing and what to do', () => {
         const err = describeKeychainFailure(new Error(c.raw), 'read');
-        expect(err.code).toBe('KEYCHAIN_UNAVAILABLE');
+        expect(err.code).toBe(ErrorCode.KEYCHAIN_UNAVAILABLE);
         expect(err.message).toMatch(c.says);
         expect(err.extra.details).toMatchObject({ action: 'read', cause: c.raw });
       });
@@ -68,7 +69,7 @@ describe('KeytarSecretStore', () => {
     it('fails check, get, set and delete with KEYCHAIN_UNAVAILABLE instead of crashing', async () => {
       const store = new KeytarSecretStore({ loadKeytar: brokenLoad });
       for (const call of [() => store.check(), () => store.get('a'), () => store.set('a', 'v'), () => store.delete('a')]) {
-        await expect(call()).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
+        await expect(call()).rejects.toMatchObject({ code: ErrorCode.KEYCHAIN_UNAVAILABLE });
       }
     });
   });
@@ -76,7 +77,7 @@ describe('KeytarSecretStore', () => {
   describe('when a caller passes a bad account name', () => {
     it('refuses it before asking the keychain', async () => {
       const store = new KeytarSecretStore({ loadKeytar: () => import(/* @vite-ignore */ missingModule) as Promise<KeytarModule> });
-      await expect(store.set('', 'x')).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+      await expect(store.set('', 'x')).rejects.toMatchObject({ code: ErrorCode.SECRET_INVALID });
     });
   });
 });

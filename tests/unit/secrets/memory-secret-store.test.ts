@@ -1,6 +1,7 @@
 // MemorySecretStore: the test stand-in for the keychain must behave like it, or tests built on it prove nothing.
 import { describe, expect, it } from 'vitest';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
+import { ErrorCode } from '../../../src-shared/errors';
 
 describe('MemorySecretStore', () => {
   describe('when the user saves, changes and removes a secret', () => {
@@ -29,8 +30,8 @@ describe('MemorySecretStore', () => {
   describe('when a caller passes a bad account name', () => {
     it('refuses it like the keychain store does', async () => {
       const store = new MemorySecretStore();
-      await expect(store.set('  ', 'x')).rejects.toMatchObject({ code: 'SECRET_INVALID' });
-      await expect(store.get('')).rejects.toMatchObject({ code: 'SECRET_INVALID' });
+      await expect(store.set('  ', 'x')).rejects.toMatchObject({ code: ErrorCode.SECRET_INVALID });
+      await expect(store.get('')).rejects.toMatchObject({ code: ErrorCode.SECRET_INVALID });
     });
   });
 
@@ -39,10 +40,10 @@ describe('MemorySecretStore', () => {
       const store = new MemorySecretStore();
       await store.set('a', '1');
       store.setUnavailable('The keyring is locked');
-      await expect(store.check()).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE', message: 'The keyring is locked' });
-      await expect(store.get('a')).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
-      await expect(store.set('a', '2')).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
-      await expect(store.delete('a')).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
+      await expect(store.check()).rejects.toMatchObject({ code: ErrorCode.KEYCHAIN_UNAVAILABLE, message: 'The keyring is locked' });
+      await expect(store.get('a')).rejects.toMatchObject({ code: ErrorCode.KEYCHAIN_UNAVAILABLE });
+      await expect(store.set('a', '2')).rejects.toMatchObject({ code: ErrorCode.KEYCHAIN_UNAVAILABLE });
+      await expect(store.delete('a')).rejects.toMatchObject({ code: ErrorCode.KEYCHAIN_UNAVAILABLE });
       store.setUnavailable(undefined);
       expect(await store.get('a')).toBe('1');
     });

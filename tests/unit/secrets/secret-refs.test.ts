@@ -9,6 +9,7 @@ import {
   serverCredentialRef,
   variableSecretRef,
 } from '../../../src-main/core/secrets/secret-refs';
+import { ErrorCode } from '../../../src-shared/errors';
 
 describe('secret references', () => {
   describe('when a service names a keychain account', () => {
@@ -21,7 +22,7 @@ describe('secret references', () => {
     });
 
     it('refuses empty parts and control characters, which would make two secrets share an account', () => {
-      expect(() => serverCredentialRef('')).toThrow(expect.objectContaining({ code: 'SECRET_INVALID' }));
+      expect(() => serverCredentialRef('')).toThrow(expect.objectContaining({ code: ErrorCode.SECRET_INVALID }));
       expect(() => eventSecretRef('e1', '')).toThrow(/secret name/);
       expect(() => variableSecretRef('global', 'a\nb')).toThrow(/variable key/);
     });
@@ -57,7 +58,7 @@ describe('getOrCreateAppSecret', () => {
   describe('when asked for a weak key', () => {
     it('refuses fewer than 16 bytes', async () => {
       await expect(getOrCreateAppSecret(new MemorySecretStore(), HELPER_JWT_SECRET_REF, 8)).rejects.toMatchObject({
-        code: 'SECRET_INVALID',
+        code: ErrorCode.SECRET_INVALID,
       });
     });
   });
@@ -66,7 +67,7 @@ describe('getOrCreateAppSecret', () => {
     it('fails with KEYCHAIN_UNAVAILABLE and never invents a secret it cannot keep', async () => {
       const store = new MemorySecretStore({ unavailableMessage: 'No desktop keyring is reachable' });
       await expect(getOrCreateAppSecret(store, HELPER_JWT_SECRET_REF)).rejects.toMatchObject({
-        code: 'KEYCHAIN_UNAVAILABLE',
+        code: ErrorCode.KEYCHAIN_UNAVAILABLE,
         message: 'No desktop keyring is reachable',
       });
       store.setUnavailable(undefined);

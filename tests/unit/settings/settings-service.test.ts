@@ -12,6 +12,7 @@ import { EventBus } from '../../../src-main/core/event-bus';
 import { defaultSettings, RUNNER_DEFAULT_VERSION } from '../../../src-main/core/settings/defaults';
 import { SettingsService } from '../../../src-main/core/settings/settings-service';
 import { refusal } from '../../harness/refusal';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
@@ -112,7 +113,7 @@ describe('settings', () => {
       bus.subscribe(listener);
 
       const err = refusal(() => settings.update({ runner: { cacheTtlDays: 0, deploymentTimeout: 300 } }));
-      expect(err.code).toBe('INVALID_SETTING');
+      expect(err.code).toBe(ErrorCode.INVALID_SETTING);
       expect(err.extra.fields).toHaveProperty(['runner.cacheTtlDays']);
       expect(err.message).toMatch(/runner\.cacheTtlDays/);
       expect(settings.current().runner.deploymentTimeout).toBe(120);
@@ -126,7 +127,7 @@ describe('settings', () => {
     it('refuses a version that is not a version and an unknown execution mode', () => {
       const { settings } = openService();
       expect(refusal(() => settings.update({ runner: { defaultVersion: 'latest' } })).extra.fields).toHaveProperty(['runner.defaultVersion']);
-      expect(refusal(() => settings.update({ runner: { defaultExecutionMode: 'telnet' as never } })).code).toBe('INVALID_SETTING');
+      expect(refusal(() => settings.update({ runner: { defaultExecutionMode: 'telnet' as never } })).code).toBe(ErrorCode.INVALID_SETTING);
     });
 
     it('refuses health thresholds where "degraded" could never be reported', () => {

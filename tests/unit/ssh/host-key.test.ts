@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { HostKeyVerifier, algorithmOf, fingerprintOf, sameFingerprint } from '../../../src-main/core/ssh/host-key';
 import { AppError } from '../../../src-main/core/errors';
+import { ErrorCode } from '../../../src-shared/errors';
 
 // Public keys and the fingerprints OpenSSH 9.2 printed for them.
 const ED25519 = {
@@ -40,7 +41,7 @@ describe('host keys', () => {
       expect(verifier.verify(ED25519.blob)).toBe(false);
       const refusal = verifier.refusal();
       expect(refusal).toBeInstanceOf(AppError);
-      expect(refusal!.code).toBe('HOST_KEY_UNTRUSTED');
+      expect(refusal!.code).toBe(ErrorCode.HOST_KEY_UNTRUSTED);
       expect(refusal!.extra.details).toEqual({ fingerprint: ED25519.fingerprint, algorithm: 'ssh-ed25519' });
     });
   });
@@ -58,7 +59,7 @@ describe('host keys', () => {
       const verifier = new HostKeyVerifier({ ...server, pinnedFingerprint: ED25519.fingerprint });
       expect(verifier.verify(RSA.blob)).toBe(false);
       const refusal = verifier.refusal()!;
-      expect(refusal.code).toBe('HOST_KEY_CHANGED');
+      expect(refusal.code).toBe(ErrorCode.HOST_KEY_CHANGED);
       expect(refusal.message).toBe(
         `host key for db-1 (10.0.0.5:22) changed: expected ${ED25519.fingerprint}, got ${RSA.fingerprint}; ` +
           'connection refused before sending credentials; re-trust only if you know why it changed',

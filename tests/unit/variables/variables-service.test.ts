@@ -12,6 +12,7 @@ import { VariablesService } from '../../../src-main/core/variables/variables-ser
 import { REFUSED_VARIABLE_NAMES } from '../../../src-shared/contract/variable-names';
 import { EventInput } from '../../../src-shared/contract/events';
 import { MIGRATIONS_DIR } from '../../harness/test-core';
+import { ErrorCode } from '../../../src-shared/errors';
 
 let dir: string;
 let db: AppDatabase;
@@ -36,7 +37,7 @@ describe('VariablesService.set', () => {
   it('refuses every listed name and the refused prefixes with VARIABLE_NAME_REFUSED', async () => {
     for (const name of [...REFUSED_VARIABLE_NAMES, 'LD_PRELOAD', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT', 'NODE_OPTIONS', 'BASH_FUNC_x%%', 'CRONIUM_JOB_ID']) {
       for (const scope of [undefined, 'global'] as const) {
-        await expect(vars.set(name, 'x', { ...job, scope }), name).rejects.toMatchObject({ code: 'VARIABLE_NAME_REFUSED' });
+        await expect(vars.set(name, 'x', { ...job, scope }), name).rejects.toMatchObject({ code: ErrorCode.VARIABLE_NAME_REFUSED });
       }
     }
     expect(await db.kysely.selectFrom('variables').selectAll().execute()).toEqual([]);
@@ -54,7 +55,7 @@ describe('VariablesService.set', () => {
   });
 
   it('needs the explicit global scope for a job without an event', async () => {
-    await expect(vars.set('k', 'v', { eventId: null, jobId: 'j' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(vars.set('k', 'v', { eventId: null, jobId: 'j' })).rejects.toMatchObject({ code: ErrorCode.INVALID_INPUT });
     await vars.set('k', 'v', { eventId: null, jobId: 'j', scope: 'global' });
     expect(await vars.get('k', { eventId: null })).toBe('v');
   });
@@ -67,7 +68,7 @@ describe('VariablesService.set', () => {
   });
 
   it('keeps a secret variable in the keychain, refuses one under 3 characters, and keeps it secret when set again', async () => {
-    await expect(vars.set('tok', 'ab', { ...job, secret: true })).rejects.toMatchObject({ code: 'SECRET_TOO_SHORT' });
+    await expect(vars.set('tok', 'ab', { ...job, secret: true })).rejects.toMatchObject({ code: ErrorCode.SECRET_TOO_SHORT });
     expect(await vars.set('tok', 'abc-secret', { ...job, secret: true })).toEqual({ secret: true });
     expect(await vars.set('tok', 'second-value', job)).toEqual({ secret: true });
     const [row] = await db.kysely.selectFrom('variables').selectAll().execute();

@@ -9,12 +9,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { EventBus } from '../../../src-main/core/event-bus';
 import { AppError } from '../../../src-main/core/errors';
+import { Scheduler } from '../../../src-main/core/scheduler/scheduler';
+import { MemoryFireStore } from '../../../src-main/core/scheduler/fire-store';
 import { WorkflowService, CRASH_REASON_RUN } from '../../../src-main/core/workflows/workflow-service';
 import type { StepJobResult, WorkflowJobRunner } from '../../../src-main/core/workflows/workflow-executor';
 import { findCycle, graphProblems } from '../../../src-main/core/workflows/workflow-graph';
 import { checkCondition } from '../../../src-main/core/workflows/workflow-condition';
 import { WorkflowInput, type WorkflowInput as WorkflowInputType } from '../../../src-shared/contract/workflows';
 import { ManualClock } from '../../harness/manual-clock';
+import { ErrorCode } from '../../../src-shared/errors';
 
 const MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 const AT = '2025-06-01T10:00:00.000Z';
@@ -62,7 +65,9 @@ async function refusal(input: WorkflowInputType): Promise<AppError> {
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-workflows-'));
   db = openDatabase(path.join(dir, 'cronium.sqlite'), MIGRATIONS);
-  service = new WorkflowService({ db, bus: new EventBus(), clock: new ManualClock(AT), jobs: new InstantJobRunnerForTests() });
+  const clock = new ManualClock(AT);
+  const schedules = new Scheduler({ clock, store: new MemoryFireStore() });
+  service = new WorkflowService({ db, bus: new EventBus(), clock, schedules, jobs: new InstantJobRunnerForTests() });
   addServer('srv-b', 'beta');
   addServer('srv-a', 'alpha');
   addEvent('ev-build', 'build', ['srv-b', 'srv-a']);
@@ -113,7 +118,7 @@ describe('WorkflowService.save', () => {
           { id: 'e3', source: 'c', target: 'a', kind: 'ON_FAILURE' },
         ],
       });
-      expect(err.code).toBe('INVALID_WORKFLOW');
+      expect(err.code).toBe(ErrorCode.INVALID_WORKFLOW);
       expect(err.extra.fields!.graph).toMatch(/Build → Test → Ship → Build form a cycle/);
       expect(err.message).toMatch(/cycle/);
       expect(err.extra.fields!['nodes.a']).toBe('part of a cycle');
