@@ -15,7 +15,7 @@ import type { ScheduleSpec } from '../src-shared/contract/schedule';
 import { openDatabase } from '../src-main/core/db/database';
 import { systemClock } from '../src-main/core/clock';
 import { SqliteFireStore } from '../src-main/core/scheduler/fire-store';
-import { Scheduler } from '../src-main/core/scheduler/scheduler';
+import { Scheduler, type FireTargets } from '../src-main/core/scheduler/scheduler';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const BUSY_SECONDS = Number(process.env.BENCH_SECONDS ?? 25);
@@ -79,20 +79,19 @@ async function runScheduler(specs: ScheduleSpec[], seconds: number): Promise<Pha
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-bench-'));
   const db = openDatabase(path.join(dir, 'bench.sqlite'), MIGRATIONS);
   const lateness: number[] = [];
-  const scheduler = new Scheduler({
-    clock: systemClock,
-    store: new SqliteFireStore(db),
+  const scheduler = new Scheduler({ clock: systemClock, store: new SqliteFireStore(db) });
+  const targets: FireTargets = {
     dispatch: async (fire) => {
       lateness.push(Date.now() - fire.scheduledFor.getTime());
       return { jobIds: [] };
     },
     isRunning: () => false,
-  });
+  };
   const t0 = performance.now();
   specs.forEach((spec, i) =>
     scheduler.upsert({ kind: 'event', id: `ev-${i}`, spec, timeZone: ZONE, misfirePolicy: 'skip', overlapPolicy: 'allow', enabled: true }),
   );
-  await scheduler.start();
+  await scheduler.start(targets);
   const setupMs = performance.now() - t0;
   // The scheduler's timer is unref'd (it must not keep the app alive); measure() keeps this process up.
   const result = await measure(seconds, lateness);

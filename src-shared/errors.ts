@@ -89,6 +89,8 @@ const ERRORS = {
   WORKFLOW_NOT_FOUND: { message: 'The workflow was not found.', action: 'Refresh the list; it may have been deleted.' },
   WORKFLOW_RUN_NOT_FOUND: { message: 'The workflow run was not found.', action: 'Refresh; it may have been cleaned up.' },
   INVALID_WORKFLOW: { message: 'The workflow is not valid.', action: 'Fix the marked steps or connections.' },
+  WORKFLOW_RUN_ACTIVE: { message: 'The workflow run is still going.', action: 'Wait for it to end or cancel it, then resume it from a step.' },
+  WORKFLOW_CHANGED: { message: 'The workflow was edited since this run.', action: 'Start a new run of the workflow instead of resuming this one.' },
 
   // ── Local listener (the helper API for jobs) ──────────────────────────────────────────────────────────────
   LISTENER_FAILED: { message: 'The local helper API could not start.', action: 'Check the port in Settings and restart Cronium.' },

@@ -127,7 +127,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const logStream = new LogStreamService(logStore, bus);
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
   const jobs = new JobService({ db, bus, clock, variables, logs: logStore, events, servers });
-  const directExecutor = new DirectSshExecutor(ssh);
+  const directExecutor = new DirectSshExecutor(ssh, { clock });
   const artifacts = new ArtifactStore({
     db,
     metrics,
@@ -148,7 +148,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, events,
     helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(),
   });
-  const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor] });
+  const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor], helpers: jobHelpers });
   jobs.useLauncher(execution);
   registerRunnerJobResumer(jobs, runnerExecutor);
   registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams, helpers: jobHelpers });
@@ -185,6 +185,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
       jobs.resumeHandedOver();
       runners.start();
       payloads.startCleanup(() => servers.store.ids());
+      // After the handed-over jobs began re-attaching: runs detached at the last quit go on where they were.
+      await workflows.resumeDetached();
       // Last: a fire may start jobs at once, so everything they need must be running.
       await schedulerWiring.start();
     },
@@ -195,6 +197,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
       // database open); each failure is logged and the first one is rethrown at the end.
       const steps: Array<[string, () => unknown]> = [
         ['scheduler', () => schedulerWiring.stop()],
+        // Detach, never cancel: runs stay RUNNING and resume at the next start (their runner jobs go on remotely).
         ['workflows', () => workflows.stop()],
         ['jobs', () => jobs.stop()],
         ['runners', () => runners.stop()],
@@ -221,7 +224,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   };
   // Last, once every executor and resumer is registered: end or hand over the jobs a crash left unfinished.
   await jobs.reconcile();
-  // After the jobs: a run's interrupted steps take the outcome their job was given.
+  // After the jobs: a running step whose job could not survive the stop ends INTERRUPTED; the rest resume at start().
   await workflows.reconcile();
   return core;
 }

@@ -54,7 +54,12 @@ async function main(): Promise<void> {
   running.core = core;
   await core.start();
   const router = new Router(createHandlers(core), core.bus, [core.logs.stream]);
-  const host = await startServeHost({ router, renderDir: path.join(root, 'dist', 'renderer'), port: options.port });
+  const host = await startServeHost({
+    router,
+    renderDir: path.join(root, 'dist', 'renderer'),
+    port: options.port,
+    metrics: async () => ({ contentType: core.metrics.contentType, body: await core.metrics.text() }),
+  });
 
   running.host = host;
   try {

@@ -8,18 +8,15 @@ import { App } from './App';
 import { installRpcClient, RpcClient } from './rpc/client';
 import { IpcTransport } from './rpc/ipc-transport';
 import type { RpcTransport } from './rpc/transport';
-import { rpcUrlForPage, WsTransport } from './rpc/ws-transport';
+import { removeTokenFromAddressBar, rpcUrlForPage, WsTransport } from './rpc/ws-transport';
 import { bindConnection } from './stores/connection-store';
 import './styles.css';
 
 function createTransport(): RpcTransport {
   if (window.cronium) return new IpcTransport(window.cronium);
-  const transport = new WsTransport({ url: rpcUrlForPage(window.location) });
-  // The token now lives in an HttpOnly cookie and in the transport: take it out of the address bar and history.
-  if (new URLSearchParams(window.location.search).has('token')) {
-    window.history.replaceState(null, '', window.location.pathname);
-  }
-  return transport;
+  // The session cookie authenticates the socket; a token still in the address bar goes out of it and of the history.
+  removeTokenFromAddressBar(window.location, window.history);
+  return new WsTransport({ url: rpcUrlForPage(window.location) });
 }
 
 const transport = createTransport();

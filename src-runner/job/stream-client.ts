@@ -63,6 +63,11 @@ export class StreamClient {
     }
   }
 
+  /** Drops the current connection (a peer that failed the handshake); the client reconnects with backoff. */
+  drop(): void {
+    this.ws?.terminate();
+  }
+
   send(msg: RunnerToApp, done?: (err?: Error) => void): boolean {
     if (!this.open || !this.ws) return false;
     this.ws.send(JSON.stringify(msg), done);

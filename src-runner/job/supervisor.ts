@@ -19,8 +19,10 @@ import {
   RUNNER_PROTOCOL_VERSION,
   RUNNER_VERSION,
 } from '../../src-shared/protocol/runner-info';
+import { channelProof, checkChannelProof, openFromChannel, randomToken } from '../../src-shared/protocol/channel-auth';
 import {
   RunnerStartFile,
+  SealedEnv,
   type AppToRunner,
   type HelperCall,
   type HelperReply,
@@ -80,6 +82,12 @@ export class JobSupervisor {
   private startedAt = Date.now();
   private bufferBytes = DEFAULT_BUFFER_BYTES;
   private publicKey: string | undefined;
+  /** The job key from the start/attach file: proved to the app, and the app must prove it back, on every connection. */
+  private channelKey = '';
+  /** This connection's nonces; `proven` once the app's challenge checked out (nothing else is believed before). */
+  private handshake: { runnerNonce: string; appNonce?: string; proven: boolean } | null = null;
+  /** The app's messages, handled one after another (opening sealed values is asynchronous). */
+  private inbox: Promise<void> = Promise.resolve();
 
   private recent: WireLine[] = [];
   private recentHead = 0;
@@ -107,14 +115,18 @@ export class JobSupervisor {
     const start = takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE));
     this.bufferBytes = start.bufferSize ?? DEFAULT_BUFFER_BYTES;
     this.publicKey = start.payloadPublicKey;
+    this.channelKey = start.channelKey ?? '';
     if (this.o.resume) this.recover();
     else this.prepare();
     this.writeState();
     this.client = new StreamClient(this.o.jobId, { port: start.port, token: start.token }, {
       onOpen: () => this.hello(),
-      onMessage: (m) => this.onMessage(m),
+      onMessage: (m) => {
+        this.inbox = this.inbox.then(() => this.onMessage(m)).catch((err: unknown) => this.o.log(`handling ${m.type} failed: ${(err as Error).message}`));
+      },
       onClose: () => {
         this.welcomed = false;
+        this.handshake = null;
       },
       log: (t) => this.o.log(t),
     });
@@ -161,6 +173,7 @@ export class JobSupervisor {
     try {
       const next = takeStartFile(path.join(this.o.dir, ATTACH_FILE));
       this.o.log(`re-attaching on port ${next.port}`);
+      if (next.channelKey) this.channelKey = next.channelKey;
       this.client.retarget(next.port, next.token);
     } catch (err) {
       this.o.log(`SIGUSR1 without a readable ${ATTACH_FILE}: ${(err as Error).message}`);
@@ -170,6 +183,7 @@ export class JobSupervisor {
   // ---- the app ----------------------------------------------------------------------------------------------------
 
   private hello(): void {
+    this.handshake = { runnerNonce: randomToken(), proven: false };
     this.client.send({
       type: 'hello',
       protocolVersion: RUNNER_PROTOCOL_VERSION,
@@ -181,13 +195,38 @@ export class JobSupervisor {
       lastAckedSeq: this.ackedSeq,
       lastSeq: this.spool.lastSeq,
       state: this.state,
+      nonce: this.handshake.runnerNonce,
     });
   }
 
-  private onMessage(m: AppToRunner): void {
+  /** The app's challenge: believe this peer only if it proves the job key, then prove it back. */
+  private async answerChallenge(nonce: string, proof: string): Promise<void> {
+    const hs = this.handshake;
+    if (!hs || hs.appNonce !== undefined) return;
+    hs.appNonce = nonce;
+    if (!this.channelKey || !(await checkChannelProof(this.channelKey, 'app', this.o.jobId, hs.runnerNonce, nonce, proof))) {
+      this.o.log('the peer on the tunnel did not prove the job key: disconnecting (it is not the app that started this job)');
+      this.handshake = null;
+      this.client.drop();
+      return;
+    }
+    hs.proven = true;
+    this.client.send({ type: 'proof', proof: await channelProof(this.channelKey, 'runner', this.o.jobId, hs.runnerNonce, nonce) });
+  }
+
+  /** Opens a value the app sealed for this connection. */
+  private open(sealed: string): Promise<string> {
+    const hs = this.handshake!;
+    return openFromChannel(this.channelKey, this.o.jobId, hs.runnerNonce, hs.appNonce!, sealed);
+  }
+
+  private async onMessage(m: AppToRunner): Promise<void> {
+    if (m.type === 'challenge') return this.answerChallenge(m.nonce, m.proof);
+    // Before the app has proved the job key, nothing it says is believed (a local user on an old tunnel port).
+    if (!this.handshake?.proven) return;
     switch (m.type) {
       case 'welcome':
-        if (m.token) this.client.renewToken(m.token);
+        if (m.sealedToken) this.client.renewToken(await this.open(m.sealedToken));
         this.acknowledge(m.resumeFrom);
         this.sentUpTo = Math.min(m.resumeFrom, this.spool.lastSeq);
         this.exitSent = false;
@@ -195,17 +234,20 @@ export class JobSupervisor {
         for (const p of this.pendingHelpers.values()) this.client.send({ type: 'helper.request', id: p.call.id, op: p.call.op, args: p.call.args });
         this.pump();
         return;
-      case 'env':
+      case 'env': {
+        if (!(this.state === 'starting' && !this.child && !this.exit)) return;
+        const env = m.sealed ? SealedEnv.parse(JSON.parse(await this.open(m.sealed))) : { values: m.values, mask: m.mask ?? [] };
         if (this.state === 'starting' && !this.child && !this.exit) {
           // spawn throws on an environment value with a NUL byte: the job fails and the runner stays up to report it.
           // Only the error code is kept: Node's message quotes the offending value, which may be a secret.
-          this.startScript(m.values, m.mask ?? []).catch((err: unknown) => {
+          this.startScript(env.values, env.mask).catch((err: unknown) => {
             if (this.exit) return;
             this.fail(`the script could not be started (${(err as NodeJS.ErrnoException)?.code ?? 'error'}); check the event's environment values`);
             this.pump();
           });
         }
         return;
+      }
       case 'ack':
         this.acknowledge(m.upTo);
         return;

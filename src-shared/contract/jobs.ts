@@ -10,6 +10,24 @@ export const JobStatus = z.enum(['QUEUED', 'DISPATCHING', 'RUNNING', 'SUCCESS', 
 export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'];
 
+/**
+ * A running runner job whose link to this app is down: since when, why, and which reconnect attempt is under way.
+ * Shown as "link lost at 14:02:11, reconnecting (attempt 3)"; null again once the runner is re-attached.
+ */
+export const JobLinkState = z.object({
+  state: z.literal('lost'),
+  since: z.string(),
+  reason: z.string(),
+  attempt: z.number().int(),
+});
+export type JobLinkState = z.infer<typeof JobLinkState>;
+
+/** "link lost at 14:02:11, reconnecting (attempt 3)", in the reader's local time: one wording for the log and the UI. */
+export function describeJobLink(link: JobLinkState): string {
+  const at = new Date(link.since).toTimeString().slice(0, 8);
+  return `link lost at ${at}, reconnecting${link.attempt > 0 ? ` (attempt ${link.attempt})` : ''}`;
+}
+
 export const JobView = z.object({
   id: z.string(),
   eventId: z.string().nullable(),
@@ -35,6 +53,8 @@ export const JobView = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
+  /** Set while a runner job's link is lost (in memory: this process's view of the link). */
+  link: JobLinkState.nullable().optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 
@@ -56,4 +76,6 @@ export const jobsCalls = {
 
 export const jobsEvents = {
   'jobs/changed': z.object({ job: JobView }),
+  /** A runner job has been unreachable longer than settings.runner.unreachableNoticeSeconds. */
+  'jobs/unreachable': z.object({ jobId: z.string(), eventName: z.string(), serverName: z.string(), since: z.string(), seconds: z.number() }),
 };

@@ -65,10 +65,11 @@ export const WorkflowNodeView = WorkflowNodeInput.extend({
 });
 export type WorkflowNodeView = z.infer<typeof WorkflowNodeView>;
 
-export const WorkflowRunStatus = z.enum(['RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED']);
+/** INTERRUPTED: a step could not survive Cronium stopping (a direct-ssh job ends with its connection); resume the run from a step. */
+export const WorkflowRunStatus = z.enum(['RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'INTERRUPTED']);
 export type WorkflowRunStatus = z.infer<typeof WorkflowRunStatus>;
 
-export const WorkflowStepStatus = z.enum(['WAITING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL', 'SKIPPED']);
+export const WorkflowStepStatus = z.enum(['WAITING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL', 'SKIPPED', 'INTERRUPTED']);
 export type WorkflowStepStatus = z.infer<typeof WorkflowStepStatus>;
 
 export const WorkflowView = z.object({
@@ -131,6 +132,11 @@ export const workflowsCalls = {
   /** Starts a manual run and returns it at once (its steps move on through 'workflows/runChanged'). */
   'workflows/run': call(ById, WorkflowRunView),
   'workflows/cancelRun': call(z.object({ runId: z.string().min(1) }), WorkflowRunView),
+  /**
+   * Starts a new run of an ended run's workflow from the chosen step: that step and every step after it run again;
+   * the other steps keep their recorded status and output (their outputs feed the steps that run).
+   */
+  'workflows/resumeRun': call(z.object({ runId: z.string().min(1), fromNodeId: z.string().min(1) }), WorkflowRunView),
   /** Run history, newest first. */
   'workflows/runs': call(
     z.object({ id: z.string().min(1), limit: z.number().int().min(1).max(500).default(50) }),

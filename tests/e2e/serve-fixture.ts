@@ -10,6 +10,7 @@ const SERVE_ENTRY = path.join(REPO_ROOT, 'dist', 'main', 'serve.cjs');
 const READY_PREFIX = 'Cronium Desktop (serve mode) ready:';
 
 export interface ServeProcess {
+  /** As printed: http://127.0.0.1:<port>/#token=<token> (the token in the fragment, never in the query). */
   url: string;
   origin: string;
   port: number;
@@ -57,12 +58,16 @@ export async function startServe(dataDir: string, env: Record<string, string> = 
   });
 
   const parsed = new URL(url);
+  if (parsed.searchParams.has('token') || !parsed.hash.startsWith('#token=')) {
+    child.kill('SIGKILL');
+    throw new Error(`serve mode printed a URL without the token in its fragment: ${url}`);
+  }
   let stopped: Promise<void> | undefined;
   return {
     url,
     origin: parsed.origin,
     port: Number(parsed.port),
-    token: parsed.searchParams.get('token') ?? '',
+    token: new URLSearchParams(parsed.hash.slice(1)).get('token') ?? '',
     dataDir,
     output: () => out,
     stop() {

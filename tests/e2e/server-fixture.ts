@@ -12,7 +12,8 @@ export function serveRpc(serve: () => ServeProcess | undefined): Rpc {
     new Promise((resolve, reject) => {
       const s = serve();
       if (!s) throw new Error(`${name}: serve mode is not running`);
-      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc?token=${s.token}`, { origin: s.origin });
+      // A non-browser client: the token as a bearer header (browsers use the session cookie instead).
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc`, { origin: s.origin, headers: { authorization: `Bearer ${s.token}` } });
       ws.once('error', reject);
       ws.once('open', () => ws.send(JSON.stringify({ t: 'invoke', id: 1, name, input })));
       ws.on('message', (data) => {

@@ -13,6 +13,7 @@ import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
 import type { ModePolicy, ModeRequest, RunMode } from './mode-policy';
 import type { RunnerProvisioning } from './runner-provisioning';
+import type { JobHelpers } from './job-helpers';
 
 export interface AttemptRequest {
   trigger: string;
@@ -31,14 +32,18 @@ export interface ExecutionServiceDeps {
   provisioning: RunnerProvisioning;
   jobs: Pick<JobStore, 'recordMode'>;
   executors: Executor[];
+  helpers: JobHelpers;
 }
 
 export class ExecutionService implements AttemptLauncher {
   readonly policy: ModePolicy;
+  /** The app's answers to job-level helper calls (`event`), as the runner session and the listener routes give them. */
+  readonly helpers: JobHelpers;
   private readonly executors = new Map<RunMode, Executor>();
 
   constructor(private readonly deps: ExecutionServiceDeps) {
     this.policy = deps.policy;
+    this.helpers = deps.helpers;
     for (const e of deps.executors) this.executors.set(e.mode, e);
   }
 

@@ -6,6 +6,7 @@
  * deployments. Concurrent callers for the same server and requirements share one call (single flight); a failure that
  * may pass is tried again with backoff only when the caller has no other way to run (retryTransient).
  */
+import { retryWithBackoff } from '../backoff';
 import type { Clock } from '../clock';
 import { isAppError, type ErrorCode } from '../errors';
 import { isPermanentConnectFailure } from '../ssh/errors';
@@ -44,19 +45,17 @@ export class RunnerProvisioning {
   }
 
   private async ensureNow(serverId: string, requirements: RunnerRequirements | null, retryTransient: boolean): Promise<CompatibleRunner> {
-    let lastError: unknown;
-    const attempts = retryTransient ? RUNNER_ENSURE_BACKOFF_MS.length + 1 : 1;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, RUNNER_ENSURE_BACKOFF_MS[attempt - 1]!));
-      try {
+    return retryWithBackoff(
+      async () => {
         // Reach the server first: a pooled connection costs nothing, and a wall is reported before any deploy retry.
         await this.deps.ssh.acquire(serverId);
-        return await this.deps.runners.ensureRunner(serverId, requirements);
-      } catch (err) {
-        lastError = err;
-        if (isPermanentConnectFailure(err) || (isAppError(err) && NOT_RETRYABLE.has(err.code))) break;
-      }
-    }
-    throw lastError;
+        return this.deps.runners.ensureRunner(serverId, requirements);
+      },
+      {
+        clock: this.deps.clock,
+        policy: { kind: 'list', delaysMs: retryTransient ? RUNNER_ENSURE_BACKOFF_MS : [] },
+        shouldRetry: (err) => !isPermanentConnectFailure(err) && !(isAppError(err) && NOT_RETRYABLE.has(err.code)),
+      },
+    );
   }
 }

@@ -6,6 +6,7 @@
  * of it is left. A connection lost mid-run ends the attempt as PARTIAL (the lines received are kept), never RUNNING.
  */
 import { randomUUID } from 'node:crypto';
+import { sleep, systemClock, type Clock } from '../clock';
 import { AppError, isAppError } from '../errors';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
@@ -19,6 +20,8 @@ export interface DirectSshExecutorOptions {
   killGraceMs?: number;
   /** How long to keep checking that no process of the group is left (default 5 s). */
   verifyTimeoutMs?: number;
+  /** The job timeout and the waits while ending a process group (the system clock when absent). */
+  clock?: Clock;
 }
 
 /** How each script type is started once the environment is in place; each reads the whole script before running it. */
@@ -34,6 +37,7 @@ export class DirectSshExecutor implements Executor {
   readonly mode = 'direct-ssh' as const;
   private readonly killGraceMs: number;
   private readonly verifyTimeoutMs: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly pool: SshPool,
@@ -41,6 +45,7 @@ export class DirectSshExecutor implements Executor {
   ) {
     this.killGraceMs = options.killGraceMs ?? 2_000;
     this.verifyTimeoutMs = options.verifyTimeoutMs ?? 5_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
@@ -84,7 +89,7 @@ export class DirectSshExecutor implements Executor {
       if (ended) return;
       ended = kind;
       stopping = (async () => {
-        if (!group) await Promise.race([marker, main, delay(5_000)]);
+        if (!group) await Promise.race([marker, main, sleep(this.clock, 5_000)]);
         if (!group) {
           channel.abort();
           return { leftover: [] };
@@ -93,7 +98,7 @@ export class DirectSshExecutor implements Executor {
       })();
     };
     const timeoutMs = ctx.event.timeoutSeconds * 1000;
-    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    const timer = this.clock.setTimeout(() => stop('timeout'), timeoutMs);
     const onAbort = () => stop('cancel');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -105,7 +110,7 @@ export class DirectSshExecutor implements Executor {
       failure = err;
     } finally {
       mainDone();
-      clearTimeout(timer);
+      timer.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
     }
     if (header !== null && header.length > 0) ctx.log.writeChunk('stdout', header);
@@ -140,19 +145,19 @@ export class DirectSshExecutor implements Executor {
     let leftover: number[] = [];
     try {
       await kill('TERM');
-      await Promise.race([main, delay(this.killGraceMs)]);
+      await Promise.race([main, sleep(this.clock, this.killGraceMs)]);
       await kill('KILL');
-      const deadline = Date.now() + this.verifyTimeoutMs;
+      const deadline = this.clock.now() + this.verifyTimeoutMs;
       for (;;) {
         leftover = await this.livingMembers(serverId, group);
-        if (leftover.length === 0 || Date.now() > deadline) break;
+        if (leftover.length === 0 || this.clock.now() > deadline) break;
         await kill('KILL');
-        await delay(200);
+        await sleep(this.clock, 200);
       }
     } catch {
       // The connection is gone: the processes die with it (they lose their stdout), nothing more can be done from here.
     } finally {
-      await Promise.race([main, delay(1_000)]);
+      await Promise.race([main, sleep(this.clock, 1_000)]);
       channel.abort();
     }
     return { leftover };
@@ -230,8 +235,4 @@ function stopReason(signal: AbortSignal, fallback: string): string {
   const r = signal.reason;
   if (r instanceof AppError) return r.code === 'APP_STOPPING' ? `${fallback}: Cronium was closing` : r.message;
   return fallback;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -12,7 +12,8 @@ import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
 import type { EventBus } from '../event-bus';
-import type { Clock } from '../clock';
+import { backoffDelay } from '../backoff';
+import { sleep, type Clock } from '../clock';
 import { AppError, isAppError, messageOf } from '../errors';
 import type { VariablesService } from '../variables/variables-service';
 import type { EventService } from '../events/event-service';
@@ -212,7 +213,7 @@ export class JobService {
     }
     active.cancelRequested = true;
     active.controller.abort(new AppError('JOB_CANCELLED', 'cancelled by the user'));
-    await Promise.race([active.done, new Promise((r) => setTimeout(r, 20_000).unref())]);
+    await Promise.race([active.done, sleep(this.deps.clock, 20_000)]);
     return this.get(jobId);
   }
 
@@ -309,7 +310,7 @@ export class JobService {
       a.controller.abort(new AppError('APP_STOPPING', 'Cronium was closing'));
       return a.done;
     });
-    await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, 8_000).unref())]);
+    await Promise.race([Promise.all(done), sleep(this.deps.clock, 8_000)]);
   }
 
   // --- the life of one job -----------------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ export class JobService {
         release();
       }
       if (retryInMs === null) return;
-      const waited = await abortableDelay(this.deps.clock, retryInMs, active.controller.signal);
+      const waited = await sleep(this.deps.clock, retryInMs, active.controller.signal);
       if (!waited) {
         await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled while waiting to retry'), finished_at: nowIso(this.deps.clock.now()) });
         return;
@@ -417,7 +418,7 @@ export class JobService {
     const current = await this.row(jobId);
     const retry = result.status === 'FAILURE' && current.attempt < current.max_attempts && !active.controller.signal.aborted;
     if (retry) {
-      const delayMs = Math.min(MAX_BACKOFF_MS, plan.retryBackoffSeconds * 1000 * 2 ** (current.attempt - 1));
+      const delayMs = backoffDelay({ kind: 'exponential', initialMs: plan.retryBackoffSeconds * 1000, maxMs: MAX_BACKOFF_MS }, current.attempt)!;
       const why = result.reason ?? (result.exitCode !== null ? `exit code ${result.exitCode}` : 'it failed');
       sink.system(`attempt ${current.attempt} of ${current.max_attempts} failed (${why}); retrying in ${Math.round(delayMs / 1000)} s`);
       sink.end();
@@ -539,22 +540,6 @@ function abortReason(active: ActiveJob, fallback: string): string {
   const reason = active.controller.signal.reason;
   if (isAppError(reason) && reason.code === 'APP_STOPPING') return `${fallback}: Cronium was closing`;
   return active.cancelRequested ? `${fallback} by the user` : fallback;
-}
-
-/** Waits `ms` on the core's clock; false when aborted first. */
-function abortableDelay(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      timer.cancel();
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** `value` with every string in it (object keys included) passed through `mask`; structure kept, so it stays JSON. */

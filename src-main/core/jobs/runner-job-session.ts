@@ -23,9 +23,13 @@ import type { SettingsService } from '../settings/settings-service';
 import type { EventBus } from '../event-bus';
 import type { VariablesService } from '../variables/variables-service';
 import type { JobHelpers } from '../execution/job-helpers';
+import { backoffDelay } from '../backoff';
+import { every, sleep, withTimeout, type Clock } from '../clock';
 import { AppError, isAppError, messageOf } from '../errors';
 import type { CompatibleRunner, IntegrityCheckpoint } from '../runners/runner-service';
 import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from '../runners/runner-integrity';
+import type { JobLinks } from '../runners/job-links';
+import { describeJobLink } from '../../../src-shared/contract/jobs';
 import type { ExecutionResult, LogSink } from './executor';
 import { shellQuote } from '../ssh/shell-quote';
 import type { LogStatus } from '../../../src-shared/contract/logs';
@@ -40,8 +44,14 @@ import {
 
 /** The code a session rejects `result` with when the app stops: the job keeps running on the server, untouched. */
 export const JOB_DETACHED = 'JOB_DETACHED';
+/** How long a connection has to prove the job key after its challenge. */
+const CHALLENGE_TIMEOUT_MS = 10_000;
 
 export interface RunnerSessionDeps {
+  /** Where the job's link state is shown ("link lost at 14:02:11, reconnecting (attempt 3)"). */
+  links?: JobLinks;
+  /** Every wait, timeout and timestamp of the session (the core's Clock). */
+  clock: Clock;
   /** Settles a runner file that failed its integrity guard (RunnerService); without it such a job fails. */
   runnerIntegrity?: { settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint): Promise<CompatibleRunner> };
   ssh: SshPool;
@@ -104,8 +114,6 @@ export class RunnerJobSession {
   private readonly channelKey = randomToken();
   /** Connections that said hello and were challenged, until they prove the job key (or close). */
   private readonly challenged = new Map<RunnerChannel, { hello: Extract<RunnerToApp, { type: 'hello' }>; runnerNonce: string; appNonce: string }>();
-  /** The nonces of the proven connection (this.channel): what its sealed values are sealed for. */
-  private channelNonces: { runnerNonce: string; appNonce: string } | null = null;
   /** Connections refused because they did not prove the job key (diagnostics and tests). */
   refusedConnections = 0;
   private conn: SshConnection | null = null;
@@ -119,14 +127,16 @@ export class RunnerJobSession {
   private logStatus: LogStatus;
   private recovering = false;
   private replayAskedFrom = -1;
-  private lastActivity = Date.now();
+  private lastActivity: number;
   private silenceReported = false;
   private output: unknown = undefined;
   private condition: boolean | null = null;
   private reattachments = 0;
+  /** When the link was lost (clock ms); null while it is up. */
+  private lostAt: number | null = null;
   private runnerInfo: Record<string, unknown> = {};
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private socketGrace: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<{ cancel(): void }>();
+  private socketGrace: { cancel(): void } | undefined;
   private readonly closeWaiters = new Map<RunnerChannel, () => void>();
   private readonly dir: string;
   private readonly onAbort: () => void;
@@ -149,6 +159,7 @@ export class RunnerJobSession {
     this.result.catch(() => undefined);
     this.dir = `"$HOME/.cronium/jobs/${init.jobId}"`;
     this.runner = init.runner;
+    this.lastActivity = deps.clock.now();
     this.logStatus = init.initialLogStatus;
     this.streaming = deps.streamingLogs();
     this.aggregator = new LogAggregator(init.sink, deps.logs, deps.metrics, init.initialRunnerSeq);
@@ -157,9 +168,9 @@ export class RunnerJobSession {
     this.unexpect = deps.hub.expect(init.jobId, {
       onOpen: () => undefined,
       onMessage: (ch, msg) => this.onMessage(ch, msg),
-      onClose: (ch, why) => this.onChannelClosed(ch, why),
+      onClose: (ch, why, silent) => this.onChannelClosed(ch, why, silent === true),
       onPostedLines: (lines) => {
-        this.lastActivity = Date.now();
+        this.lastActivity = this.deps.clock.now();
         if (!this.takesLines()) return { accepted: 0, duplicates: 0, gap: false, resumeFrom: this.aggregator.lastRunnerSeq };
         const r = this.aggregator.accept(lines);
         return { ...r, resumeFrom: this.aggregator.lastRunnerSeq };
@@ -174,7 +185,7 @@ export class RunnerJobSession {
     const timeoutAt = init.startedAtMs + init.event.timeoutSeconds * 1000;
     // One tick a second checks the timeout and LOG_STREAM_TIMEOUT (a single long timer would overflow past 24.8 days).
     this.every(1000, () => {
-      if (Date.now() >= timeoutAt) this.requestStop('timeout');
+      if (this.deps.clock.now() >= timeoutAt) this.requestStop('timeout');
       this.watchSilence();
     }, true);
   }
@@ -232,7 +243,7 @@ export class RunnerJobSession {
         conn = await this.deps.ssh.acquire(this.init.serverId);
       }
     }
-    const tunnel = await withTimeout(conn.forwardIn('127.0.0.1', 0, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
+    const tunnel = await this.timeLimit(conn.forwardIn('127.0.0.1', 0, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
     if (this.finished) {
       await tunnel.close();
       return;
@@ -268,7 +279,7 @@ export class RunnerJobSession {
     const tunnel = this.tunnel;
     this.tunnel = null;
     this.conn = null;
-    if (tunnel) await withTimeout(tunnel.close(), 3_000, 'closing the tunnel').catch(() => undefined);
+    if (tunnel) await this.timeLimit(tunnel.close(), 3_000, 'closing the tunnel').catch(() => undefined);
   }
 
   private async attachOnce(): Promise<void> {
@@ -294,11 +305,12 @@ export class RunnerJobSession {
   private async reattachLoop(): Promise<void> {
     if (this.reattaching || this.finished) return;
     this.reattaching = true;
-    let delay = this.o.reattachMinDelayMs;
+    const backoff = { kind: 'exponential', initialMs: this.o.reattachMinDelayMs, maxMs: this.o.reattachMaxDelayMs } as const;
     let failures = 0;
     try {
       while (!this.finished) {
         if (this.channel) return; // the runner found its way back by itself
+        if (failures === 0) this.deps.links?.attempt(this.init.jobId, 1);
         try {
           await this.attachOnce();
           this.reattachments++;
@@ -323,9 +335,9 @@ export class RunnerJobSession {
             this.finish({ status: 'PARTIAL', exitCode: null, signal: null, reason: `${err.message}; the output received until then is kept` });
             return;
           }
+          this.deps.links?.attempt(this.init.jobId, failures + 2);
           if (++failures === 1) this.init.sink.system(`re-attaching failed (${messageOf(err)}); retrying with backoff`);
-          await this.sleep(delay);
-          delay = Math.min(this.o.reattachMaxDelayMs, delay * 2);
+          await this.sleep(backoffDelay(backoff, failures)!);
         }
       }
     } finally {
@@ -338,18 +350,48 @@ export class RunnerJobSession {
     const ch = this.channel;
     this.channel = null;
     ch?.close('link lost');
+    if (this.lostAt === null) {
+      this.lostAt = this.deps.clock.now();
+      this.deps.links?.lost(this.init.jobId, new Date(this.lostAt).toISOString(), why);
+      this.armUnreachableNotice(this.lostAt);
+    }
     this.markPartial(why);
     void this.reattachLoop();
   }
 
-  private onChannelClosed(ch: RunnerChannel, why: string): void {
+  /** After settings.runner.unreachableNoticeSeconds still unreachable: one notice (toast and native notification). */
+  private armUnreachableNotice(lostAt: number): void {
+    const seconds = this.deps.settings.current().runner.unreachableNoticeSeconds ?? 60;
+    this.every(seconds * 1000, () => {
+      if (this.finished || this.lostAt !== lostAt) return;
+      const since = new Date(lostAt).toISOString();
+      this.deps.bus.emit('jobs/unreachable', { jobId: this.init.jobId, eventName: this.init.event.name, serverName: this.init.serverName, since, seconds });
+      this.deps.bus.emit('system/notice', {
+        level: 'warning',
+        message: `${this.init.event.name} on ${this.init.serverName} has been unreachable for ${seconds} s (${describeJobLink({ state: 'lost', since, reason: '', attempt: 0 })}); the job keeps running on the server`,
+      });
+    }, false);
+  }
+
+  /** The runner is back (hello on a fresh link): the job's link state clears and the log says for how long it was away. */
+  private linkRestored(): void {
+    if (this.lostAt === null) return;
+    const away = (this.deps.clock.now() - this.lostAt) / 1000;
+    this.lostAt = null;
+    this.deps.links?.clear(this.init.jobId);
+    this.init.sink.system(`link back at ${new Date(this.deps.clock.now()).toTimeString().slice(0, 8)} after ${away.toFixed(1)} s; streaming again`);
+  }
+
+  private onChannelClosed(ch: RunnerChannel, why: string, silent = false): void {
     this.challenged.delete(ch);
     this.closeWaiters.get(ch)?.();
     if (ch !== this.channel || this.finished) return;
     this.channel = null;
+    // Silence (the heartbeat found nothing for DEAD_AFTER_MS) is a dead link: shown at once, no grace to wait out.
+    if (silent) return this.linkLost(why);
     // With the tunnel still up the runner reconnects by itself within its backoff; only then is the link lost.
-    clearTimeout(this.socketGrace);
-    this.socketGrace = setTimeout(() => {
+    this.socketGrace?.cancel();
+    this.socketGrace = this.deps.clock.setTimeout(() => {
       if (!this.channel && !this.finished) this.linkLost(why);
     }, this.o.socketGraceMs);
   }
@@ -358,7 +400,7 @@ export class RunnerJobSession {
     if (this.logStatus !== 'STREAMING') return;
     this.logStatus = 'PARTIAL';
     this.init.sink.setStatus('PARTIAL', { runnerMetadata: this.metadata() });
-    this.init.sink.system(`link lost at ${new Date().toISOString()} (${why}); re-attaching`);
+    this.init.sink.system(`link lost at ${new Date(this.lostAt ?? this.deps.clock.now()).toTimeString().slice(0, 8)} (${why}), reconnecting`);
   }
 
   // ---- the runner's messages --------------------------------------------------------------------------------------
@@ -367,7 +409,7 @@ export class RunnerJobSession {
     // A connection that has not proved the job key gets its challenge and nothing else, and changes nothing.
     if (ch !== this.channel && msg.type !== 'hello' && msg.type !== 'proof') return;
     if (ch === this.channel) {
-      this.lastActivity = Date.now();
+      this.lastActivity = this.deps.clock.now();
       this.silenceReported = false;
     }
     switch (msg.type) {
@@ -425,6 +467,10 @@ export class RunnerJobSession {
     }
     const appNonce = randomToken();
     this.challenged.set(ch, { hello, runnerNonce: hello.nonce, appNonce });
+    // A connection that holds its challenge unanswered is closed; the runner answers within milliseconds.
+    this.deps.clock.setTimeout(() => {
+      if (this.challenged.delete(ch)) this.refuseChannel(ch, 'a connection to the job channel did not answer its challenge');
+    }, CHALLENGE_TIMEOUT_MS);
     ch.send({ type: 'challenge', nonce: appNonce, proof: await channelProof(this.channelKey, 'app', this.init.jobId, hello.nonce, appNonce) });
   }
 
@@ -451,10 +497,9 @@ export class RunnerJobSession {
     const seal = (text: string) => sealForChannel(this.channelKey, this.init.jobId, nonces.runnerNonce, nonces.appNonce, text);
     const old = this.channel;
     this.channel = ch;
-    clearTimeout(this.socketGrace);
+    this.socketGrace?.cancel();
     if (old && old !== ch) old.close('superseded by a newer connection');
     this.replayAskedFrom = -1;
-    this.channelNonces = nonces;
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
     ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()) });
     if (hello.state === 'starting') {
@@ -471,6 +516,7 @@ export class RunnerJobSession {
       this.logStatus = 'STREAMING';
       this.init.sink.setStatus('STREAMING', { runnerVersion: hello.runnerVersion, runnerMetadata: this.metadata() });
     }
+    this.linkRestored();
     for (const wake of this.helloWaiters.splice(0)) wake();
   }
 
@@ -494,7 +540,7 @@ export class RunnerJobSession {
     // job ends here only then (or after a bound), so an app that stops right after never leaves a runner waiting.
     const closed = new Promise<void>((resolve) => this.closeWaiters.set(ch, resolve));
     ch.send({ type: 'ack', upTo: exit.lastSeq });
-    const confirmed = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3_000).unref())]);
+    const confirmed = await Promise.race([closed.then(() => true), sleep(this.deps.clock, 3_000).then(() => false)]);
     this.closeWaiters.delete(ch);
     if (!confirmed) ch.close('job complete');
     if (this.recovering) this.deps.metrics.partialLogRecoveryCount.inc();
@@ -585,7 +631,7 @@ export class RunnerJobSession {
   private watchSilence(): void {
     if (this.finished || this.silenceReported) return;
     const limitS = this.deps.settings.current().streaming.timeoutSeconds;
-    if (Date.now() - this.lastActivity < limitS * 1000) return;
+    if (this.deps.clock.now() - this.lastActivity < limitS * 1000) return;
     this.silenceReported = true;
     const what = this.channel ? 'no output from the runner' : 'the runner has been unreachable';
     const text = `${what} for ${limitS} s (LOG_STREAM_TIMEOUT); the job is not stopped and Cronium keeps listening`;
@@ -612,9 +658,10 @@ export class RunnerJobSession {
   /** Releases everything this session holds here (never anything on the server). */
   dispose(): void {
     this.finished = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
-    clearTimeout(this.socketGrace);
+    this.socketGrace?.cancel();
+    this.deps.links?.clear(this.init.jobId);
     this.init.signal.removeEventListener('abort', this.onAbort);
     this.unexpect();
     this.closeTokens();
@@ -636,9 +683,9 @@ export class RunnerJobSession {
   private waitHello(ms: number): Promise<boolean> {
     if (this.channel) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      const timer = this.deps.clock.setTimeout(() => resolve(false), ms);
       this.helloWaiters.push(() => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(this.channel !== null);
       });
     });
@@ -648,35 +695,26 @@ export class RunnerJobSession {
     return new Promise((resolve) => this.every(ms, resolve, false));
   }
 
+  /** Runs fn after ms (again every ms when repeat, until the session finishes); dispose() cancels it. */
   private every(ms: number, fn: () => void, repeat: boolean): void {
-    const tick = () => {
+    if (repeat) {
+      const ticker = every(this.deps.clock, ms, () => {
+        fn();
+        if (this.finished) ticker.cancel();
+      });
+      this.timers.add(ticker);
+      return;
+    }
+    const timer = this.deps.clock.setTimeout(() => {
       this.timers.delete(timer);
       fn();
-      if (repeat && !this.finished) {
-        timer = setTimeout(tick, ms);
-        this.timers.add(timer);
-      }
-    };
-    let timer = setTimeout(tick, ms);
-    timer.unref();
+    }, ms);
     this.timers.add(timer);
   }
-}
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AppError('RUNNER_LINK_TIMEOUT', `${what} took longer than ${ms / 1000} s`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
+  private timeLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    return withTimeout(this.deps.clock, p, ms, () => new AppError('RUNNER_LINK_TIMEOUT', `${what} took longer than ${ms / 1000} s`));
+  }
 }
 
 function safeJson(text: string): unknown {

@@ -86,7 +86,7 @@ export class RunnerSshExecutor implements Executor {
         secrets: ctx.secrets,
         input: ctx.input,
         signal: ctx.signal,
-        startedAtMs: Date.now(),
+        startedAtMs: this.deps.clock.now(),
       });
       try {
         await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());

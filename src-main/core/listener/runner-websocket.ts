@@ -32,7 +32,8 @@ export interface RunnerChannel {
 export interface RunnerSessionHandlers {
   onOpen(channel: RunnerChannel): void;
   onMessage(channel: RunnerChannel, msg: RunnerToApp): void;
-  onClose(channel: RunnerChannel, why: string): void;
+  /** `silent`: closed because the heartbeat heard nothing for DEAD_AFTER_MS (a dead link, not a clean close). */
+  onClose(channel: RunnerChannel, why: string, silent?: boolean): void;
   /** Lines posted over HTTP (POST /api/logs/:logId/partial) instead of the socket: same duplicate and gap rules. */
   onPostedLines?(lines: WireLine[]): { accepted: number; duplicates: number; resumeFrom: number; gap: boolean };
 }
@@ -82,6 +83,7 @@ export class RunnerStreamHub {
       return;
     }
     let closed = false;
+    let silent = false;
     const channel: RunnerChannel = {
       id: this.nextId++,
       send: (msg) => {
@@ -98,7 +100,10 @@ export class RunnerStreamHub {
       intervalMs: HEARTBEAT_MS,
       deadAfterMs: DEAD_AFTER_MS,
       ping: () => ws.ping(),
-      onDead: () => ws.terminate(),
+      onDead: () => {
+        silent = true;
+        ws.terminate();
+      },
       unref: true,
     });
     ws.on('pong', () => heartbeat.heard());
@@ -121,7 +126,7 @@ export class RunnerStreamHub {
     ws.on('close', (code) => {
       closed = true;
       heartbeat.stop();
-      handlers.onClose(channel, `the runner's socket closed (${code})`);
+      handlers.onClose(channel, silent ? `nothing heard from the runner for ${DEAD_AFTER_MS / 1000} s` : `the runner's socket closed (${code})`, silent);
     });
     handlers.onOpen(channel);
   }

@@ -7,6 +7,7 @@
  */
 import type { LogSink } from '../jobs/executor';
 import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
+import { systemClock } from '../clock';
 import { nowIso } from '../db/ids';
 import { LineSplitter } from '../../../src-shared/logs/line-splitter';
 import { SecretMasker } from '../../../src-shared/logs/secret-masker';
@@ -23,7 +24,7 @@ export class LogSinkImpl implements LogSink {
     readonly logId: string,
     private readonly store: LogStore,
     secrets: Iterable<string>,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {
     this.masker = new SecretMasker(secrets);
     this.splitters = { stdout: new LineSplitter({ masker: this.masker }), stderr: new LineSplitter({ masker: this.masker }) };

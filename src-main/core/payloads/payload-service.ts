@@ -22,7 +22,7 @@ import * as tar from 'tar';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
-import type { Clock } from '../clock';
+import { every, type Clock } from '../clock';
 import { AppError } from '../errors';
 import type { Metrics } from '../metrics/metrics';
 import type { SecretStore } from '../secrets/secret-store';
@@ -84,8 +84,8 @@ export class PayloadService {
   private key: Promise<{ privateKey: KeyObject; publicKeyPem: string; keyId: string }> | undefined;
   /** Uploads done by this process, per server (diagnostics and tests). */
   readonly uploads = new Map<string, number>();
-  private cleanupTimer: NodeJS.Timeout | undefined;
-  private cleanupInterval: NodeJS.Timeout | undefined;
+  private cleanupTimer: { cancel(): void } | undefined;
+  private cleanupInterval: { cancel(): void } | undefined;
   private readonly store: PayloadStore;
   private readonly building = new SingleFlight<Payload>();
   private readonly placing = new SingleFlight<{ uploaded: boolean }>();
@@ -225,15 +225,13 @@ export class PayloadService {
         console.warn(`[payloads] cleanup failed: ${(err as Error).message}`);
       }
     };
-    this.cleanupTimer = setTimeout(() => void run(), 60_000);
-    this.cleanupTimer.unref();
-    this.cleanupInterval = setInterval(() => void run(), everyMs);
-    this.cleanupInterval.unref();
+    this.cleanupTimer = this.deps.clock.setTimeout(() => void run(), 60_000);
+    this.cleanupInterval = every(this.deps.clock, everyMs, () => void run());
   }
 
   stopCleanup(): void {
-    clearTimeout(this.cleanupTimer);
-    clearInterval(this.cleanupInterval);
+    this.cleanupTimer?.cancel();
+    this.cleanupInterval?.cancel();
   }
 
   // ---- building ---------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import {
   type RunnerKind,
 } from '../../../src-shared/protocol/runner-info';
 import { AppError, isAppError, type ErrorCode } from '../errors';
+import { systemClock, type Clock } from '../clock';
+import { retryWithBackoff } from '../backoff';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
@@ -34,6 +36,8 @@ import {
 export const REMOTE_RUNNERS_DIR = '.cronium/runners';
 /** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
 const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
+/** Waits before the 2nd and 3rd try of a deploy step that failed on a transient SSH error. */
+const DEPLOY_STEP_BACKOFF = { kind: 'list', delaysMs: [250, 1000] } as const;
 const TRANSIENT_SSH_CODES = new Set<ErrorCode>(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
 const KNOWN_ARCHES = new Set(['x64', 'arm64']);
 
@@ -91,6 +95,8 @@ export interface InstallResult {
 export interface RunnerDeployerDeps {
   ssh: Pick<SshPool, 'exec' | 'acquire'>;
   artifacts: Pick<ArtifactStore, 'pick' | 'open'>;
+  /** Deadlines and retry waits (the system clock when absent). */
+  clock?: Clock;
 }
 
 /** Name prefix of an upload in progress in ~/.cronium/runners/<version>/ (renamed to the runner once verified). */
@@ -413,7 +419,7 @@ export class RunnerDeployer {
 
   private async exec(serverId: string, name: string, command: string, step: DeployStep, signal: AbortSignal, deadline: number): Promise<ExecResult> {
     return this.retry(step, { serverName: name, signal, deadline }, async () => {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0 || signal.aborted) throw this.timeout(name, step);
       try {
         return await this.deps.ssh.exec(serverId, command, { signal, timeoutMs: remaining, maxCollectBytes: 1024 * 1024 });
@@ -426,17 +432,21 @@ export class RunnerDeployer {
 
   /** Retries transient SSH failures with backoff (250 ms, 1 s) inside the deadline; anything else fails at once. */
   private async retry<T>(step: DeployStep, req: { serverName: string; signal: AbortSignal; deadline: number }, work: () => Promise<T>): Promise<T> {
-    const delays = [250, 1000];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (err) {
-        const transient = isAppError(err) && TRANSIENT_SSH_CODES.has(err.code);
-        const delay = delays[attempt];
-        if (!transient || delay === undefined || Date.now() + delay >= req.deadline || req.signal.aborted) throw withStep(err, step);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    try {
+      return await retryWithBackoff(work, {
+        clock: this.clock,
+        policy: DEPLOY_STEP_BACKOFF,
+        shouldRetry: (err) => isAppError(err) && TRANSIENT_SSH_CODES.has(err.code),
+        deadline: req.deadline,
+        signal: req.signal,
+      });
+    } catch (err) {
+      throw withStep(err, step);
     }
+  }
+
+  private get clock(): Clock {
+    return this.deps.clock ?? systemClock;
   }
 
   private timeout(name: string, step: DeployStep): AppError {

@@ -82,7 +82,7 @@ export class RunnerService {
 
   constructor(private readonly deps: RunnerServiceDeps) {
     this.deployments = new RunnerDeployments(deps.db);
-    this.deployer = new RunnerDeployer({ ssh: deps.ssh, artifacts: deps.artifacts });
+    this.deployer = new RunnerDeployer({ ssh: deps.ssh, artifacts: deps.artifacts, clock: deps.clock });
     this.health = new HealthMonitor({
       deployments: this.deployments,
       deployer: this.deployer,
@@ -96,7 +96,9 @@ export class RunnerService {
         const runner = toCompatible(record);
         try {
           const after = await this.settleIntegrity(runner, 'health check');
-          return after.deploymentId === record.id ? null : `the runner file had been replaced; redeployed (deployment ${after.deploymentId})`;
+          if (after.deploymentId === record.id) return null;
+          const reason = (await this.deployments.get(record.id))?.metadata.reason ?? 'the runner file had been replaced';
+          return `${reason}; redeployed (deployment ${after.deploymentId})`;
         } catch (err) {
           return messageOf(err);
         }
@@ -346,7 +348,7 @@ export class RunnerService {
     const m = active.metadata;
     if (!m.fingerprint || !m.path || !m.kind) return null;
     op.progress('verify', `Checking runner ${active.version} on ${op.serverName}`);
-    const check = await this.deployer.checkFingerprint(op.serverId, op.serverName, m.path, m.fingerprint, Math.max(1000, Math.min(INTEGRITY_CHECK_TIMEOUT_MS, op.deadline - Date.now())));
+    const check = await this.deployer.checkFingerprint(op.serverId, op.serverName, m.path, m.fingerprint, Math.max(1000, Math.min(INTEGRITY_CHECK_TIMEOUT_MS, op.deadline - this.deps.clock.now())));
     if (!check.ok) {
       // Settled inline (same server operation): same bytes renew the fingerprint, others mark it tampered.
       const after = await this.settleIntegrity(toCompatible(active), 'deploy', { redeploy: false }).catch(() => null);
@@ -371,13 +373,13 @@ export class RunnerService {
     const worker = async () => {
       for (let i = next++; i < unique.length; i = next++) {
         const serverId = unique[i];
-        const started = Date.now();
+        const started = this.deps.clock.now();
         try {
           const deployment = await this.deployRunner(serverId, version);
-          results[i] = { serverId, ok: true, deployment, error: null, durationMs: Date.now() - started };
+          results[i] = { serverId, ok: true, deployment, error: null, durationMs: this.deps.clock.now() - started };
         } catch (err) {
           this.deps.bus.emit('runners/progress', { serverId, step: 'failed', message: messageOf(err) });
-          results[i] = { serverId, ok: false, deployment: null, error: messageOf(err), durationMs: Date.now() - started };
+          results[i] = { serverId, ok: false, deployment: null, error: messageOf(err), durationMs: this.deps.clock.now() - started };
         }
       }
     };
@@ -520,7 +522,7 @@ export class RunnerService {
       });
       if (opts.firstHealthCheck) {
         op.progress('health', `First health check of ${result.artifact.version} on ${serverName}`);
-        await this.deployer.health(serverId, serverName, result.artifact.kind, result.path, Math.max(1000, op.deadline - Date.now()));
+        await this.deployer.health(serverId, serverName, result.artifact.kind, result.path, Math.max(1000, op.deadline - this.deps.clock.now()));
       }
     } catch (err) {
       const reason = isAppError(err) ? err.message : `unexpected failure: ${String(err)}`;
@@ -564,7 +566,7 @@ export class RunnerService {
       fingerprint: result.fingerprint,
       // Hashed now unless the probe recognised the recorded fingerprint (then the earlier hash still stands).
       verifiedAt: previous && previous.metadata.fingerprint && previous.metadata.fingerprint === result.fingerprint && transferred === 0 ? (previous.metadata.verifiedAt ?? at) : nowIso(this.deps.clock.now()),
-      durations: { ...result.durations, totalMs: Date.now() - Date.parse(at) },
+      durations: { ...result.durations, totalMs: this.deps.clock.now() - Date.parse(at) },
     };
     const activated = this.deps.db.sqlite.transaction(() => {
       if (row.version === 'pending' || row.version !== artifact.version) {
@@ -591,14 +593,14 @@ export class RunnerService {
     // A rollback after a timed-out upgrade still gets time of its own.
     const seconds = this.deps.settings.current().runner.deploymentTimeout;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), seconds * 1000);
+    const timer = this.deps.clock.setTimeout(() => controller.abort(), seconds * 1000);
     try {
       const result = await this.deployer.install({
         serverId: op.serverId,
         serverName: op.serverName,
         version: target.version,
         signal: controller.signal,
-        deadline: Date.now() + seconds * 1000,
+        deadline: this.deps.clock.now() + seconds * 1000,
         onProgress: (step, message) => op.progress(step, message),
       });
       return this.deps.db.sqlite.transaction(() => {
@@ -619,7 +621,7 @@ export class RunnerService {
       this.changed(op.serverId, target.id);
       throw new AppError('RUNNER_ROLLBACK_FAILED', `Rolling ${op.serverName} back to runner ${target.version} failed: ${reason}. The server has no working runner; deploy one from the Runners pane.`, { cause: err });
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
@@ -645,14 +647,14 @@ export class RunnerService {
     const server = await this.deployments.requireServer(serverId);
     const seconds = this.deps.settings.current().runner.deploymentTimeout;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), seconds * 1000);
+    const timer = this.deps.clock.setTimeout(() => controller.abort(), seconds * 1000);
     return {
       serverId,
       serverName: server.name,
       signal: controller.signal,
-      deadline: Date.now() + seconds * 1000,
+      deadline: this.deps.clock.now() + seconds * 1000,
       progress: (step, message) => this.deps.bus.emit('runners/progress', { serverId, step, message }),
-      finish: () => clearTimeout(timer),
+      finish: () => timer.cancel(),
     };
   }
 

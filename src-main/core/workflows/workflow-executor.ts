@@ -17,8 +17,12 @@
  * - Timeouts: a step's timeoutSeconds goes to its job (the script's limit); the executor also gives the whole step,
  *   queueing and runner deployment included, that long plus STEP_DEADLINE_GRACE_MS, then cancels it (TIMEOUT). The
  *   whole-run timeout cancels every running step (they end TIMEOUT), skips the rest, and ends the run TIMEOUT.
- * - Run status: CANCELLED or TIMEOUT as above; FAILURE when some step ended other than SUCCESS and none of its
- *   outgoing edges fired (nothing handled it); otherwise SUCCESS.
+ * - Run status: CANCELLED or TIMEOUT as above; INTERRUPTED when a step could not survive Cronium stopping (no edge
+ *   fires from it; the user resumes the run from a step); FAILURE when some step ended other than SUCCESS and none of
+ *   its outgoing edges fired (nothing handled it); otherwise SUCCESS.
+ * - Quitting detaches (detach()): nothing is cancelled or recorded, the run and its running steps stay RUNNING, and
+ *   the next start resumes it (resume()): recorded ends are replayed without writing, running steps wait for their
+ *   (re-attached) jobs, and the steps after them run as the graph says.
  */
 import { messageOf } from '../errors';
 import type { Clock } from '../clock';
@@ -26,7 +30,7 @@ import type { WorkflowRunStatus, WorkflowStepStatus } from '../../../src-shared/
 import { evaluateCondition } from './workflow-condition';
 import type { PlanEdge, PlanNode, WorkflowPlan } from './workflow-graph';
 
-export type StepEndStatus = 'SUCCESS' | 'FAILURE' | 'TIMEOUT' | 'CANCELLED' | 'PARTIAL';
+export type StepEndStatus = 'SUCCESS' | 'FAILURE' | 'TIMEOUT' | 'CANCELLED' | 'PARTIAL' | 'INTERRUPTED';
 
 export interface StepJobRequest {
   runId: string;
@@ -69,10 +73,22 @@ export const STEP_DEADLINE_GRACE_MS = 15_000;
 
 export interface RunHandle {
   readonly runId: string;
-  /** Resolves with the final status once the run and everything it recorded have settled. */
+  /** Resolves with the final status once the run and everything it recorded have settled (never, once detached). */
   readonly done: Promise<Exclude<WorkflowRunStatus, 'RUNNING'>>;
   /** Cancels the run: running steps are cancelled, the rest skipped; resolves when it has ended. */
   cancel(reason?: string): Promise<void>;
+  /** The app is quitting: stop driving the run without cancelling or recording anything; resolves once writes settled. */
+  detach(): Promise<void>;
+}
+
+/** A step as a previous life of the run recorded it (what resume() starts from). */
+export interface PriorStep {
+  status: WorkflowStepStatus;
+  jobId: string | null;
+  input?: unknown;
+  output?: unknown;
+  condition: boolean | null;
+  reason: string | null;
 }
 
 export interface WorkflowExecutorDeps {
@@ -87,6 +103,7 @@ const FAILURE_LIKE: ReadonlySet<StepEndStatus> = new Set(['FAILURE', 'TIMEOUT', 
 
 /** Whether an edge fires for its source step's result; `why` says why not (or why a condition failed to evaluate). */
 export function edgeFires(edge: PlanEdge, result: StepJobResult, input: unknown): { fires: boolean; why?: string } {
+  if (result.status === 'INTERRUPTED') return { fires: false, why: 'it was interrupted when Cronium stopped' };
   switch (edge.kind) {
     case 'ALWAYS':
       return { fires: true };
@@ -140,6 +157,9 @@ class RunExecution implements RunHandle {
   private runDeadline: { cancel(): void } | null = null;
   private resolveDone!: (status: Exclude<WorkflowRunStatus, 'RUNNING'>) => void;
   private finished = false;
+  private detached = false;
+  /** The step a user resume starts from: it runs even if no edge into it fired. */
+  private forced: string | null = null;
 
   constructor(
     readonly runId: string,
@@ -176,6 +196,59 @@ class RunExecution implements RunHandle {
     for (const step of roots) this.launch(step, this.input);
   }
 
+  /**
+   * Continues a run from what was recorded: ended and skipped steps are replayed (no write), their edges release the
+   * steps after them; running steps with a job wait for it (re-attached runner jobs); running steps without one start
+   * again (the idempotency key keeps a job already created from being created twice). `forceFrom`: a user resume.
+   */
+  resume(prior: Map<string, PriorStep>, forceFrom: string | null): void {
+    this.forced = forceFrom;
+    if (this.plan.timeoutSeconds !== null) {
+      const seconds = this.plan.timeoutSeconds;
+      this.runDeadline = this.deps.clock.setTimeout(
+        () => this.end('TIMEOUT', `the workflow did not finish within its timeout of ${seconds} s (counted again from its resume)`),
+        seconds * 1000,
+      );
+    }
+    const settled: StepState[] = [];
+    const attach: StepState[] = [];
+    for (const step of this.steps.values()) {
+      const p = prior.get(step.node.id);
+      if (!p) continue;
+      step.input = p.input;
+      if (p.status === 'WAITING') continue;
+      step.jobId = p.jobId;
+      if (p.status === 'RUNNING') {
+        step.status = 'RUNNING';
+        attach.push(step);
+        continue;
+      }
+      step.status = p.status;
+      if (p.status !== 'SKIPPED') {
+        step.result = { status: p.status, exitCode: null, condition: p.condition, reason: p.reason, ...(p.output !== undefined ? { output: p.output } : {}) };
+      }
+      settled.push(step);
+    }
+    for (const step of settled) {
+      if (step.result) this.release(step, step.result);
+      else this.releaseSkipped(step);
+    }
+    for (const step of attach) {
+      if (step.jobId) this.follow(step, step.jobId);
+      else this.launch(step, step.input);
+    }
+    const forced = forceFrom ? this.steps.get(forceFrom) : undefined;
+    if (forced && forced.status === 'WAITING' && forced.incoming.length === 0) this.launch(forced, forced.input ?? this.input);
+    this.finishIfSettled();
+  }
+
+  detach(): Promise<void> {
+    this.detached = true;
+    this.runDeadline?.cancel();
+    for (const step of this.steps.values()) step.deadline?.cancel();
+    return this.chain;
+  }
+
   cancel(reason = 'cancelled by the user'): Promise<void> {
     this.end('CANCELLED', reason);
     return this.done.then(() => undefined);
@@ -183,6 +256,7 @@ class RunExecution implements RunHandle {
 
   /** Records in order; a failed write is logged and the run goes on (the next write or reconcile repairs it). */
   private record(write: () => Promise<void>): void {
+    if (this.detached) return;
     this.chain = this.chain
       .then(write)
       .catch((err) => console.error(`[workflows] run ${this.runId}: recording a change failed:`, err))
@@ -194,6 +268,7 @@ class RunExecution implements RunHandle {
   }
 
   private launch(step: StepState, input: unknown): void {
+    if (this.detached) return;
     step.status = 'RUNNING';
     step.input = input;
     const startedAt = this.now();
@@ -223,6 +298,27 @@ class RunExecution implements RunHandle {
     })();
   }
 
+  /** A step resumed with its job already created (e.g. a runner job re-attached after a restart): wait for its end. */
+  private follow(step: StepState, jobId: string): void {
+    const node = step.node;
+    if (node.timeoutSeconds !== null) {
+      const seconds = node.timeoutSeconds;
+      step.deadline = this.deps.clock.setTimeout(
+        () => this.interrupt(step, { status: 'TIMEOUT', reason: `the step did not finish within its timeout of ${seconds} s` }),
+        seconds * 1000 + STEP_DEADLINE_GRACE_MS,
+      );
+    }
+    void (async () => {
+      let result: StepJobResult;
+      try {
+        result = await this.deps.jobs.wait(jobId);
+      } catch (err) {
+        result = { status: 'FAILURE', exitCode: null, condition: null, reason: `the step's job could not be followed after the restart: ${messageOf(err)}` };
+      }
+      this.settle(step, result);
+    })();
+  }
+
   /** The executor ends a step itself (deadline, run timeout, cancel): cancel its job; its end arrives through wait(). */
   private interrupt(step: StepState, endedBy: { status: StepEndStatus; reason: string }): void {
     if (step.status !== 'RUNNING' || step.endedBy) return;
@@ -231,6 +327,7 @@ class RunExecution implements RunHandle {
   }
 
   private settle(step: StepState, jobResult: StepJobResult): void {
+    if (this.detached) return;
     step.deadline?.cancel();
     // A job the executor cancelled ends CANCELLED; the step says why (TIMEOUT). Its condition and output are kept.
     const result: StepJobResult =
@@ -246,6 +343,13 @@ class RunExecution implements RunHandle {
         status: result.status, output: result.output, condition: result.condition, reason: result.reason, at,
       }),
     );
+    this.release(step, result);
+    this.finishIfSettled();
+  }
+
+  /** Fires or not each outgoing edge of an ended step, and lets the steps after it start or be skipped. */
+  private release(step: StepState, result: StepJobResult): void {
+    const node = step.node;
     for (const edge of step.outgoing) {
       const target = this.steps.get(edge.target)!;
       const { fires, why } = this.ending ? { fires: false, why: undefined } : edgeFires(edge, result, step.input);
@@ -257,14 +361,19 @@ class RunExecution implements RunHandle {
       }
       this.predecessorSettled(target, node.id);
     }
-    this.finishIfSettled();
   }
 
   private skip(step: StepState, reason: string): void {
+    if (this.detached) return;
     step.status = 'SKIPPED';
     const node = step.node;
     const at = this.now();
     this.record(() => this.deps.recorder.stepEnded(this.runId, node.id, { status: 'SKIPPED', condition: null, reason, at }));
+    this.releaseSkipped(step);
+  }
+
+  private releaseSkipped(step: StepState): void {
+    const node = step.node;
     for (const edge of step.outgoing) {
       const target = this.steps.get(edge.target)!;
       target.notFired.push(`${node.label} was skipped`);
@@ -276,13 +385,21 @@ class RunExecution implements RunHandle {
     step.settledPredecessors.add(from);
     const predecessors = new Set(step.incoming.map((e) => e.source));
     if (step.status !== 'WAITING' || step.settledPredecessors.size < predecessors.size) return;
-    if (this.ending) {
+    if (step.node.id === this.forced && !this.ending) {
+      this.launch(step, this.inputFrom(step.fired.length > 0 ? step.fired : this.predecessorOutputs(step)));
+    } else if (this.ending) {
       this.skip(step, `not started: ${this.ending.reason}`);
     } else if (step.fired.length === 0) {
       this.skip(step, `no connection into this step fired: ${step.notFired.join('; ') || 'none of its predecessors ran'}`);
     } else {
       this.launch(step, this.inputFrom(step.fired));
     }
+  }
+
+  /** Every predecessor's output (a forced step that no edge released still gets what came before it). */
+  private predecessorOutputs(step: StepState): Array<{ from: PlanNode; output: unknown }> {
+    const sources = [...new Set(step.incoming.map((e) => e.source))];
+    return sources.map((id) => this.steps.get(id)!).map((p) => ({ from: p.node, output: p.result?.output }));
   }
 
   private inputFrom(fired: Array<{ from: PlanNode; output: unknown }>): unknown {
@@ -307,7 +424,7 @@ class RunExecution implements RunHandle {
   }
 
   private finishIfSettled(): void {
-    if (this.finished) return;
+    if (this.finished || this.detached) return;
     for (const step of this.steps.values()) if (step.status === 'WAITING' || step.status === 'RUNNING') return;
     this.finished = true;
     this.runDeadline?.cancel();
@@ -316,6 +433,10 @@ class RunExecution implements RunHandle {
     if (this.ending) {
       status = this.ending.status;
       reason = this.ending.reason;
+    } else if ([...this.steps.values()].some((s) => s.status === 'INTERRUPTED')) {
+      status = 'INTERRUPTED';
+      const interrupted = [...this.steps.values()].filter((s) => s.status === 'INTERRUPTED');
+      reason = `${interrupted.map((s) => `${s.node.label} was interrupted${s.result?.reason ? ` (${s.result.reason})` : ''}`).join('; ')}; resume the run from a step to go on`;
     } else {
       const unhandled = [...this.steps.values()].filter((s) => s.result && s.result.status !== 'SUCCESS' && !s.handled);
       status = unhandled.length > 0 ? 'FAILURE' : 'SUCCESS';
@@ -336,6 +457,13 @@ export class WorkflowExecutor {
   start(plan: WorkflowPlan, runId: string, input?: unknown): RunHandle {
     const run = new RunExecution(runId, plan, input, this.deps);
     run.begin();
+    return run;
+  }
+
+  /** Continues a RUNNING run from its recorded steps (after a restart, or a user resume from `forceFrom`). */
+  resume(plan: WorkflowPlan, runId: string, prior: Map<string, PriorStep>, forceFrom: string | null = null): RunHandle {
+    const run = new RunExecution(runId, plan, undefined, this.deps);
+    run.resume(prior, forceFrom);
     return run;
   }
 }

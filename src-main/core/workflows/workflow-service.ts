@@ -1,7 +1,10 @@
 /**
  * WorkflowService: the workflow catalogue (save with every check the editor shows on the graph, list, delete), runs
  * (start manually or from a schedule, cancel, history, detail) and their live pushes ('workflows/changed',
- * 'workflows/runChanged'). At start-up it ends the runs a previous life of the app left RUNNING, so none stays stuck.
+ * 'workflows/runChanged'). Quitting detaches runs (nothing is cancelled); at the next start a run left RUNNING
+ * resumes: steps whose job survived (runner jobs, re-attached) finish and the graph goes on; a step whose job could not
+ * survive (direct-ssh ends with its connection) ends INTERRUPTED, and so does the run. resumeRun() starts a new run
+ * from a chosen step, reusing the recorded steps before it.
  * It never runs a step itself (WorkflowExecutor through CoreJobRunner does) and never fires a schedule (the scheduler
  * wiring does, calling startRun with the fire's idempotency key).
  */
@@ -9,7 +12,7 @@ import type { z } from 'zod';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { EventBus } from '../event-bus';
-import type { Clock } from '../clock';
+import { sleep, type Clock } from '../clock';
 import { AppError, isAppError } from '../errors';
 import { validateSchedule } from '../scheduler/schedule-math';
 import type { ScheduleBook } from '../scheduler/scheduler';
@@ -22,14 +25,22 @@ import type {
   WorkflowView,
 } from '../../../src-shared/contract/workflows';
 import { graphProblems } from './workflow-graph';
-import { WorkflowExecutor, type RunHandle, type WorkflowJobRunner } from './workflow-executor';
+import { WorkflowExecutor, type PriorStep, type RunHandle, type WorkflowJobRunner } from './workflow-executor';
+import type { WorkflowPlan } from './workflow-graph';
+import { CRASH_REASON_QUEUED, CRASH_REASON_RUNNING } from '../jobs/job-service';
 import { WorkflowStore, type WorkflowRecord } from './workflow-store';
 
 export type WorkflowSaveInput = z.output<typeof WorkflowInput>;
 
-export const CRASH_REASON_RUN =
-  'Cronium stopped while this workflow ran; steps that had not ended were interrupted and the rest skipped. Run it again if it is still needed.';
-/** How long stop() waits for cancelled runs to record their end. */
+/** Why a step is INTERRUPTED: its job could not survive Cronium stopping. */
+export const INTERRUPTED_REASON = 'Cronium stopped while this step ran and its job could not go on without the app (a direct-ssh job ends with its connection)';
+
+/** Whether a job ended because the app stopped (on quit, or ended at the next start by the jobs reconciliation). */
+function endedByAppStop(jobReason: string | null): boolean {
+  return jobReason !== null && (jobReason.startsWith(CRASH_REASON_RUNNING) || jobReason.startsWith(CRASH_REASON_QUEUED) || jobReason.endsWith('Cronium was closing'));
+}
+
+/** How long stop() waits for detached runs to finish their writes. */
 const STOP_WAIT_MS = 10_000;
 
 export interface WorkflowServiceDeps {
@@ -176,7 +187,42 @@ export class WorkflowService {
       throw new AppError('INVALID_WORKFLOW', `${plan.name} has no steps yet; add at least one step and save before running it`, { fields: { graph: 'add at least one step' } });
     }
     const runId = await this.store.createRun(plan, { trigger: opts.trigger, idempotencyKey: opts.idempotencyKey ?? null, at: nowIso(this.deps.clock.now()) });
-    const handle = this.executor.start(plan, runId, opts.input);
+    this.track(runId, workflowId, this.executor.start(plan, runId, opts.input));
+    const view = await this.store.runView(runId);
+    this.deps.bus.emit('workflows/runChanged', { run: view });
+    return view;
+  }
+
+  /**
+   * Starts a new run of an ended run's workflow from `fromNodeId`: that step and every step after it run again; the
+   * other steps keep what the run recorded (status, output), and their outputs feed the steps that run.
+   */
+  async resumeRun(runId: string, fromNodeId: string): Promise<WorkflowRunView> {
+    if (this.stopping) throw new AppError('APP_STOPPING', 'the app is shutting down; no workflow run is resumed');
+    if (this.active.has(runId)) throw new AppError('WORKFLOW_RUN_ACTIVE', 'this run is still going; wait for it to end or cancel it, then resume it from a step');
+    const old = await this.store.runView(runId);
+    const plan = await this.store.plan(old.workflowId);
+    if (plan.version !== old.workflowVersion) {
+      throw new AppError('WORKFLOW_CHANGED', `${plan.name} was edited since this run (version ${old.workflowVersion}, now ${plan.version}); start a new run instead`);
+    }
+    const from = plan.nodes.find((n) => n.id === fromNodeId);
+    if (!from) throw new AppError('INVALID_INPUT', `${plan.name} has no step ${fromNodeId}`, { fields: { fromNodeId: 'choose a step of this workflow' } });
+    const again = downstreamOf(plan, fromNodeId);
+    const kept = old.steps.filter((s) => !again.has(s.nodeId) && s.status !== 'WAITING' && s.status !== 'RUNNING');
+    const newRunId = await this.store.createRun(plan, { trigger: 'manual', idempotencyKey: null, at: nowIso(this.deps.clock.now()) });
+    await this.store.copySteps(runId, newRunId, kept.map((s) => s.nodeId));
+    const prior = new Map<string, PriorStep>();
+    for (const s of kept) prior.set(s.nodeId, { status: s.status, jobId: s.jobId, input: s.input, output: s.output, condition: s.condition, reason: s.reason });
+    const oldFrom = old.steps.find((s) => s.nodeId === fromNodeId);
+    prior.set(fromNodeId, { status: 'WAITING', jobId: null, input: oldFrom?.input, condition: null, reason: null });
+    this.track(newRunId, old.workflowId, this.executor.resume(plan, newRunId, prior, fromNodeId));
+    const view = await this.store.runView(newRunId);
+    this.deps.bus.emit('workflows/runChanged', { run: view });
+    return view;
+  }
+
+  /** Keeps a run's handle while it goes, and announces its end (views, the scheduler's overlap queue). */
+  private track(runId: string, workflowId: string, handle: RunHandle): void {
     this.active.set(runId, { workflowId, handle });
     void handle.done.then(async () => {
       this.active.delete(runId);
@@ -184,9 +230,6 @@ export class WorkflowService {
       this.deps.bus.emit('workflows/changed', { workflow: await this.get(workflowId).catch(() => null) });
       this.deps.schedules.runEnded('workflow', workflowId);
     });
-    const view = await this.store.runView(runId);
-    this.deps.bus.emit('workflows/runChanged', { run: view });
-    return view;
   }
 
   async cancelRun(runId: string): Promise<WorkflowRunView> {
@@ -218,35 +261,55 @@ export class WorkflowService {
   }
 
   /**
-   * Start-up, after the jobs were reconciled: a run left RUNNING cannot be continued (its executor's state is gone), so
-   * its steps take their job's outcome when the job ended, are marked CANCELLED when it did not, and waiting steps are
-   * SKIPPED; the run ends FAILURE saying why.
+   * Start-up, after the jobs were reconciled (before start()): in each run a previous life of the app left RUNNING, a
+   * running step whose job ended because the app stopped (a direct-ssh job, or a job that had not started) ends
+   * INTERRUPTED with its reason. Nothing else changes: resumeDetached() continues the runs once jobs re-attach.
+   * Returns how many runs were left RUNNING.
    */
   async reconcile(): Promise<number> {
     const runs = await this.store.unfinishedRuns();
     const at = nowIso(this.deps.clock.now());
     for (const run of runs) {
       for (const step of await this.store.unfinishedSteps(run.id)) {
-        if (step.status === 'WAITING') {
-          await this.store.stepEnded(run.id, step.nodeId, { status: 'SKIPPED', condition: null, reason: `not started: ${CRASH_REASON_RUN}`, at });
-          continue;
-        }
-        const ended = step.jobStatus !== null && ['SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'].includes(step.jobStatus);
-        const change = ended
-          ? { status: step.jobStatus as 'SUCCESS', condition: step.condition === null ? null : step.condition === 1, reason: step.jobReason, at, ...(step.output !== null ? { output: safeParse(step.output) } : {}) }
-          : { status: 'CANCELLED' as const, condition: null, reason: 'interrupted: Cronium stopped while this step ran (a runner job may still finish on its server; see its log)', at };
-        await this.store.stepEnded(run.id, step.nodeId, change);
+        if (step.status !== 'RUNNING' || !endedByAppStop(step.jobReason)) continue;
+        await this.store.stepEnded(run.id, step.nodeId, { status: 'INTERRUPTED', condition: null, reason: `${INTERRUPTED_REASON}: ${step.jobReason}`, at });
       }
-      await this.store.runEnded(run.id, { status: 'FAILURE', reason: CRASH_REASON_RUN, at });
     }
     return runs.length;
   }
 
-  /** Cancels the runs under way (their steps end CANCELLED) and waits a bounded time for them to record it. */
+  /**
+   * Start (after the handed-over jobs began re-attaching): every run left RUNNING goes on from what it recorded.
+   * Steps whose job is still running (a runner job re-attaching) wait for it; the steps after them run as the graph says.
+   */
+  async resumeDetached(): Promise<number> {
+    const runs = await this.store.unfinishedRuns();
+    for (const run of runs) {
+      if (this.active.has(run.id)) continue;
+      try {
+        const view = await this.store.runView(run.id);
+        const plan = await this.store.plan(run.workflowId);
+        const prior = new Map<string, PriorStep>();
+        for (const s of view.steps) prior.set(s.nodeId, { status: s.status, jobId: s.jobId, input: s.input, output: s.output, condition: s.condition, reason: s.reason });
+        this.track(run.id, run.workflowId, this.executor.resume(plan, run.id, prior));
+      } catch (err) {
+        const reason = `the run could not be resumed after Cronium restarted: ${isAppError(err) ? err.message : String(err)}`;
+        console.error(`[workflows] run ${run.id}: ${reason}`);
+        await this.store.runEnded(run.id, { status: 'FAILURE', reason, at: nowIso(this.deps.clock.now()) });
+      }
+    }
+    return runs.length;
+  }
+
+  /**
+   * The app is quitting: runs are detached, never cancelled. They stay RUNNING with their steps' jobs; runner jobs go
+   * on on their servers and the next start resumes the runs (resumeDetached). Waits a bounded time for pending writes.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    const runs = [...this.active.values()].map((r) => r.handle.cancel('Cronium was closing'));
-    await Promise.race([Promise.allSettled(runs), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    const runs = [...this.active.values()].map((r) => r.handle.detach());
+    this.active.clear();
+    await Promise.race([Promise.allSettled(runs), sleep(this.deps.clock, STOP_WAIT_MS)]);
   }
 
   private async emitRun(runId: string): Promise<void> {
@@ -274,11 +337,16 @@ export class WorkflowService {
   }
 }
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+/** The step and every step reachable from it. */
+function downstreamOf(plan: WorkflowPlan, nodeId: string): Set<string> {
+  const seen = new Set<string>([nodeId]);
+  const queue = [nodeId];
+  while (queue.length > 0) {
+    const at = queue.shift()!;
+    for (const e of plan.edges) if (e.source === at && !seen.has(e.target)) {
+      seen.add(e.target);
+      queue.push(e.target);
+    }
   }
+  return seen;
 }
-

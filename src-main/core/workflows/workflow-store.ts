@@ -313,6 +313,22 @@ export class WorkflowStore implements RunRecorder {
       .execute();
   }
 
+  /** Copies the recorded state of these nodes' steps from one run into another (a resume reuses them as they ended). */
+  async copySteps(fromRunId: string, toRunId: string, nodeIds: string[]): Promise<void> {
+    if (nodeIds.length === 0) return;
+    await this.db.kysely.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom('workflow_step_runs').selectAll().where('run_id', '=', fromRunId).where('node_id', 'in', nodeIds).execute();
+      for (const r of rows) {
+        await trx
+          .updateTable('workflow_step_runs')
+          .set({ job_id: r.job_id, status: r.status, input: r.input, output: r.output, condition: r.condition, reason: r.reason, started_at: r.started_at, finished_at: r.finished_at })
+          .where('run_id', '=', toRunId)
+          .where('node_id', '=', r.node_id)
+          .execute();
+      }
+    });
+  }
+
   async runEnded(runId: string, change: { status: Exclude<WorkflowRunStatus, 'RUNNING'>; reason: string | null; at: string }): Promise<void> {
     await this.db.kysely.updateTable('workflow_runs').set({ status: change.status, reason: change.reason, finished_at: change.at }).where('id', '=', runId).execute();
   }

@@ -12,6 +12,7 @@ type WorkflowCalls =
   | 'workflows/delete'
   | 'workflows/run'
   | 'workflows/cancelRun'
+  | 'workflows/resumeRun'
   | 'workflows/runs'
   | 'workflows/runDetail';
 
@@ -27,6 +28,7 @@ export function workflowsHandlers(core: Pick<Core, 'workflows'>): HandlersFor<Wo
     },
     'workflows/run': ({ id }) => workflows.startRun(id, { trigger: 'manual' }),
     'workflows/cancelRun': ({ runId }) => workflows.cancelRun(runId),
+    'workflows/resumeRun': ({ runId, fromNodeId }) => workflows.resumeRun(runId, fromNodeId),
     'workflows/runs': ({ id, limit }) => workflows.runs(id, limit),
     'workflows/runDetail': ({ runId }) => workflows.runDetail(runId),
   };

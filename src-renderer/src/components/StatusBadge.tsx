@@ -9,6 +9,7 @@ const TONES: Record<string, BadgeTone> = {
   FAILURE: 'danger',
   TIMEOUT: 'danger',
   PARTIAL: 'warning',
+  INTERRUPTED: 'warning',
   CANCELLED: 'neutral',
   QUEUED: 'info',
   DISPATCHING: 'info',

@@ -1,6 +1,6 @@
 /**
- * WsTransport: serve mode's transport. One WebSocket to /rpc on the page's own origin, carrying the access token from
- * the page URL; reconnects with capped, jittered back-off and reports its state. Calls made while the link is down wait
+ * WsTransport: serve mode's transport. One WebSocket to /rpc on the page's own origin, authenticated by the session
+ * cookie serve mode set when the page traded its token (the token itself never goes into a URL); reconnects with capped, jittered back-off and reports its state. Calls made while the link is down wait
  * for it (bounded); calls in flight when it drops are answered with DISCONNECTED, never left hanging.
  */
 import type { InvokeResult } from '../../../src-shared/contract/define';
@@ -21,7 +21,7 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
 export interface WsTransportOptions {
-  /** ws://127.0.0.1:<port>/rpc?token=... */
+  /** ws://127.0.0.1:<port>/rpc */
   url: string;
   createSocket?: WebSocketFactory;
   initialBackoffMs?: number;
@@ -38,11 +38,28 @@ function disconnected(message: string): InvokeResult<unknown> {
   return { ok: false, error: { code: ErrorCode.DISCONNECTED, message } };
 }
 
-/** The /rpc URL for the page being shown, with the token from its address (serve mode prints it in the URL). */
-export function rpcUrlForPage(location: { protocol: string; host: string; search: string }): string {
-  const token = new URLSearchParams(location.search).get('token');
+/** The /rpc URL for the page being shown; the session cookie authenticates it, no token is put in the URL. */
+export function rpcUrlForPage(location: { protocol: string; host: string }): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/rpc${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  return `${scheme}//${location.host}/rpc`;
+}
+
+/**
+ * Removes an access token left in the address bar (`#token=...`, or an old-style `?token=...`) without reloading, so
+ * it stays out of the history and of screenshots. Serve mode's session page does this before it trades the token; this
+ * covers a page opened with a token while its session was still valid. Returns whether it removed one.
+ */
+export function removeTokenFromAddressBar(
+  location: { pathname: string; search: string; hash: string },
+  history: { replaceState(data: unknown, unused: string, url: string): void },
+): boolean {
+  const query = new URLSearchParams(location.search);
+  const inFragment = new URLSearchParams(location.hash.slice(1)).has('token');
+  if (!inFragment && !query.has('token')) return false;
+  query.delete('token');
+  const search = query.toString();
+  history.replaceState(null, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  return true;
 }
 
 export class WsTransport implements RpcTransport {

@@ -91,6 +91,8 @@ interface WorkflowsStore {
   save: () => Promise<WorkflowView | null>;
   runNow: () => Promise<void>;
   cancelRun: () => Promise<void>;
+  /** Starts a new run of the shown (ended) run from this step; earlier steps are reused as recorded. */
+  resumeRunFrom: (nodeId: string) => Promise<void>;
   showRun: (runId: string) => Promise<void>;
   remove: () => Promise<void>;
 }
@@ -312,6 +314,18 @@ export const useWorkflowsStore = create<WorkflowsStore>((set, get) => {
       if (!run) return;
       try {
         set({ run: await invoke('workflows/cancelRun', { runId: run.id }) });
+      } catch (err) {
+        toast.error(err);
+      }
+    },
+
+    resumeRunFrom: async (nodeId) => {
+      const run = get().run;
+      if (!run) return;
+      try {
+        const resumed = await invoke('workflows/resumeRun', { runId: run.id, fromNodeId: nodeId });
+        const { steps: _steps, ...summary } = resumed;
+        set((s) => ({ run: resumed, runs: [summary, ...s.runs.filter((r) => r.id !== resumed.id)] }));
       } catch (err) {
         toast.error(err);
       }

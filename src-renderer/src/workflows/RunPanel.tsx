@@ -20,7 +20,7 @@ export function RunPanel() {
   const runs = useWorkflowsStore((s) => s.runs);
   const draft = useWorkflowsStore((s) => s.draft);
   const events = useWorkflowsStore((s) => s.events);
-  const { showRun, cancelRun } = useWorkflowsStore.getState();
+  const { showRun, cancelRun, resumeRunFrom } = useWorkflowsStore.getState();
   const openLog = useNavigationStore((s) => s.openLog);
   const labelOf = (nodeId: string) => {
     const step = draft?.steps.find((s) => s.id === nodeId);
@@ -51,7 +51,14 @@ export function RunPanel() {
                     <td>{s.exitCode ?? '—'}</td>
                     <td>{duration(s.startedAt, s.finishedAt)}</td>
                     <td className="wf-reason">{s.reason ?? ''}</td>
-                    <td>{s.logId && <Button variant="ghost" onClick={() => openLog(s.logId!)}>Open log</Button>}</td>
+                    <td>
+                      {s.logId && <Button variant="ghost" onClick={() => openLog(s.logId!)}>Open log</Button>}
+                      {run.status !== 'RUNNING' && (
+                        <Button variant="ghost" title="Run this step and the ones after it again, reusing the earlier steps" onClick={() => void resumeRunFrom(s.nodeId)}>
+                          Resume from here
+                        </Button>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1,6 +1,7 @@
-// Issue 11 item 1: one home for "run this event on this server". A manual run, a scheduled run, a workflow step and a
-// script's `event` helper call all go through core/execution's ModePolicy: each job has exactly one decision recorded
-// by the policy (with its trigger), and the `event` helper answers the mode the policy recorded for its job.
+// Issue 11 item 1: one home for "run this event on this server". A manual run, a scheduled run and a workflow step all
+// go through core/execution's ModePolicy: each job has exactly one decision recorded by the policy (with its trigger),
+// and the app's `event` helper (core/execution JobHelpers, used by the runner session and the listener routes) answers
+// the mode the policy recorded for the job.
 // Real parts: a loopback OpenSSH sshd, the built runner, a real core; the runner is deployed on demand by the policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd';
@@ -72,8 +73,14 @@ describe('the execution home (core/execution)', () => {
       ]);
       const job = await tc.core.jobs.get(jobId);
       expect(job.executionMode).toBe('runner-ssh');
-      // The `event` helper's answer is the job's recorded decision.
-      const answer = JSON.parse((await stdoutOf(tc.core, job.logId!)).join('\n')) as Record<string, unknown>;
+      // The script's `cronium_event` ran (the runner answers it from the job's manifest) ...
+      const printed = JSON.parse((await stdoutOf(tc.core, job.logId!)).join('\n')) as Record<string, unknown>;
+      expect(printed).toMatchObject({ jobId, eventId: ev.id });
+      // ... and the app's `event` helper (what the runner session and the listener routes answer) reports the decision
+      // the policy recorded for this job.
+      const answer = await tc.core.execution.helpers.event({
+        jobId, eventId: ev.id, eventName: 'single path', eventVersion: job.eventVersion ?? 0, serverId, serverName: 'single-path', attempt: 1,
+      });
       expect(answer).toMatchObject({ jobId, eventId: ev.id, requestedMode: 'auto', executionMode: 'runner-ssh', fallbackReason: null });
     }
   }, 240_000);

@@ -57,6 +57,10 @@ describe('variable names that change how interpreters start', () => {
       ].join('\n'),
     });
     const job = await runAndWait(tc.core, bash.id);
+    if (job.status !== 'SUCCESS') {
+      const m = /jobs\/([0-9a-f-]+)\/runner.out/.exec(job.reason ?? '');
+      try { console.log('RUNNER.OUT', fs.readFileSync(path.join(runnerUser.home, '.cronium', 'jobs', m![1], 'runner.out'), 'utf8')); } catch (e) { console.log('no runner.out', e); }
+    }
     expect(job, job.reason ?? '').toMatchObject({ status: 'SUCCESS' });
     const lines = await stdoutOf(tc.core, job.logId!);
     expect(lines).toHaveLength(REFUSED.length);

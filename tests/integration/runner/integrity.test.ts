@@ -3,6 +3,7 @@
 // that leaves the bytes alone). The impostor would leave a marker file if it ever ran: it never does, the deployment
 // is marked tampered with the reason, a notice and a health change go out, and with auto deploy the runner is
 // redeployed and the job goes on; without it the job fails with that reason.
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,12 +38,17 @@ function plantImpostor(marker: string): void {
   const body = Buffer.alloc(st.size, 0x23); // '#'
   head.copy(body, 0);
   body[st.size - 1] = 0x0a;
+  const ns = fs.statSync(file, { bigint: true });
   fs.writeFileSync(file, body);
-  fs.utimesSync(file, st.atime, st.mtime);
-  const after = fs.statSync(file);
-  expect(after.size).toBe(st.size);
-  expect(after.ino).toBe(st.ino);
-  expect(after.mtimeMs).toBe(st.mtimeMs);
+  // Nanosecond-exact, as a careful attacker would (fs.utimes rounds to microseconds).
+  const stamp = (t: bigint) => `@${t / 1_000_000_000n}.${String(t % 1_000_000_000n).padStart(9, '0')}`;
+  execFileSync('touch', ['-m', '-d', stamp(ns.mtimeNs), file]);
+  execFileSync('touch', ['-a', '-d', stamp(ns.atimeNs), file]);
+  const after = fs.statSync(file, { bigint: true });
+  expect(after.size).toBe(ns.size);
+  expect(after.ino).toBe(ns.ino);
+  expect(after.mtimeNs).toBe(ns.mtimeNs);
+  expect(after.ctimeNs).not.toBe(ns.ctimeNs);
 }
 
 async function runJob() {
@@ -74,7 +80,7 @@ beforeAll(async () => {
   eventId = event.id;
   // First run deploys the runner and records its fingerprint.
   const first = await runJob();
-  expect(first.status).toBe('SUCCESS');
+  expect(first.status, first.reason ?? '').toBe('SUCCESS');
 }, 180_000);
 
 afterAll(async () => {
@@ -104,7 +110,7 @@ describe('runner integrity before every use', () => {
       const job = await runJob();
 
       expect(fs.existsSync(marker)).toBe(false);
-      expect(job.status).toBe('SUCCESS');
+      expect(job.status, job.reason ?? '').toBe('SUCCESS');
       expect(await tc.core.logs.store.lines(job.logId!, 0, 100).then((p) => p.lines.filter((l) => l.stream === 'stdout').map((l) => l.text))).toEqual(['the real runner ran me']);
       const system = (await systemLines(job.logId!)).join('\n');
       expect(system).toMatch(/is not the one Cronium deployed/);
@@ -130,7 +136,7 @@ describe('runner integrity before every use', () => {
       const active = (await deployments()).find((d) => d.status === 'active')!;
       fs.chmodSync(runnerPath(), 0o750);
       const job = await runJob();
-      expect(job.status).toBe('SUCCESS');
+      expect(job.status, job.reason ?? '').toBe('SUCCESS');
       const same = (await deployments()).find((d) => d.id === active.id)!;
       expect(same.status).toBe('active');
       expect(same.history.at(-1)?.event).toBe('verified');
@@ -151,7 +157,7 @@ describe('runner integrity before every use', () => {
       expect(now.id).not.toBe(active.id);
       expect(fileSha256(runnerPath())).toBe(now.sha256);
       const job = await runJob();
-      expect(job.status).toBe('SUCCESS');
+      expect(job.status, job.reason ?? '').toBe('SUCCESS');
     }, 180_000);
   });
 
@@ -166,7 +172,7 @@ describe('runner integrity before every use', () => {
         const job = await runJob();
 
         expect(fs.existsSync(marker)).toBe(false);
-        expect(job.status).toBe('FAILURE');
+        expect(job.status, job.reason ?? '').toBe('FAILURE');
         expect(job.reason).toMatch(/replaced or altered after it was deployed/);
         expect(job.reason).toMatch(/Automatic deployment is off/);
         expect((await deployments()).find((d) => d.id === before.id)?.status).toBe('tampered');
@@ -174,7 +180,7 @@ describe('runner integrity before every use', () => {
 
         // The next job does not run on it either, and says why.
         const again = await runJob();
-        expect(again.status).toBe('FAILURE');
+        expect(again.status, again.reason ?? '').toBe('FAILURE');
         expect(fs.existsSync(marker)).toBe(false);
       } finally {
         tc.core.settings.update({ flags: { ssh_runner_auto_deploy: true } });

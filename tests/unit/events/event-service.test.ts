@@ -44,12 +44,12 @@ describe('EventService', () => {
     });
 
     it('increments the version on every edit, keeps a secret given without value, removes one left out', async () => {
-      const ev = await test.core.events.save(base({ secrets: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }));
+      const ev = await test.core.events.save(base({ secrets: [{ name: 'A', value: 'one' }, { name: 'B', value: 'two' }] }));
       const edited = await test.core.events.save(base({ id: ev.id, content: 'echo two', secrets: [{ name: 'A' }] }));
       expect(edited.version).toBe(2);
       expect(edited.secrets.map((s) => s.name)).toEqual(['A']);
       expect(secrets.accounts()).toEqual([`event:${ev.id}:secret:A`]);
-      expect((await test.core.events.getForRun(ev.id)).secrets).toEqual({ A: '1' });
+      expect((await test.core.events.getForRun(ev.id)).secrets).toEqual({ A: 'one' });
       expect((await test.core.events.save(base({ id: ev.id, secrets: [{ name: 'A' }] }))).version).toBe(3);
     });
   });

@@ -2,7 +2,7 @@
 // typed calls, RpcError with the AppError shape, pushed events, and the connection dropping and coming back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../../../src-renderer/src/rpc/client';
-import { rpcUrlForPage, WsTransport } from '../../../src-renderer/src/rpc/ws-transport';
+import { removeTokenFromAddressBar, rpcUrlForPage, WsTransport } from '../../../src-renderer/src/rpc/ws-transport';
 import type { ConnectionState } from '../../../src-renderer/src/rpc/transport';
 import { startRendererTestHost, waitFor, type RendererTestHost } from './serve-fixture';
 import { ErrorCode } from '../../../src-shared/errors';
@@ -17,9 +17,17 @@ afterAll(async () => {
 
 describe('rpc client over the WebSocket transport', () => {
   describe('when the page starts', () => {
-    it('derives the socket URL from the page address and its token', () => {
-      expect(rpcUrlForPage({ protocol: 'http:', host: '127.0.0.1:4000', search: '?token=a_b-c' })).toBe('ws://127.0.0.1:4000/rpc?token=a_b-c');
-      expect(rpcUrlForPage({ protocol: 'http:', host: '127.0.0.1:4000', search: '' })).toBe('ws://127.0.0.1:4000/rpc');
+    it('derives the socket URL from the page address, never with a token in it', () => {
+      expect(rpcUrlForPage({ protocol: 'http:', host: '127.0.0.1:4000' })).toBe('ws://127.0.0.1:4000/rpc');
+    });
+
+    it('takes a token out of the address bar (fragment or query) and leaves other addresses alone', () => {
+      const urls: string[] = [];
+      const history = { replaceState: (_d: unknown, _u: string, url: string) => void urls.push(url) };
+      expect(removeTokenFromAddressBar({ pathname: '/', search: '', hash: '#token=a_b-c' }, history)).toBe(true);
+      expect(removeTokenFromAddressBar({ pathname: '/logs', search: '?token=x&tab=2', hash: '' }, history)).toBe(true);
+      expect(removeTokenFromAddressBar({ pathname: '/', search: '?tab=2', hash: '#section' }, history)).toBe(false);
+      expect(urls).toEqual(['/', '/logs?tab=2']);
     });
 
     it('queues a call made before the socket is open and answers it once connected', async () => {
@@ -82,7 +90,8 @@ describe('rpc client over the WebSocket transport', () => {
 
     it('reports disconnected when the server stays away, and fails queued calls after their wait', async () => {
       const transport = new WsTransport({
-        url: t.rpcUrl.replace(/token=[^&]+/, 'token=not-the-token'),
+        // Nothing listens on port 1: every attempt is refused at once.
+        url: 'ws://127.0.0.1:1/rpc',
         createSocket: t.createSocket,
         initialBackoffMs: 10,
         maxBackoffMs: 20,

@@ -1,5 +1,6 @@
 // A real serve host (real core, real SQLite file, real HTTP/WebSocket) for the renderer's unit tests, and the
-// WebSocket factory a browser would give: the `ws` client sending the served Origin, as the page does.
+// WebSocket factory a browser would give: the `ws` client sending the served Origin and the session cookie the page
+// got by trading the token at POST /session, as the page does.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,10 +25,16 @@ export async function startRendererTestHost(env: Record<string, string> = {}): P
   const testCore = await createTestCore({ env });
   const renderDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-render-'));
   fs.writeFileSync(path.join(renderDir, 'index.html'), '<!doctype html><title>t</title>');
-  const host = await startServeHost({ router: new Router(createHandlers(testCore.core), testCore.core.bus), renderDir, port: 0 });
+  const host = await startServeHost({
+    router: new Router(createHandlers(testCore.core), testCore.core.bus, [testCore.core.logs.stream]),
+    renderDir,
+    port: 0,
+  });
+  const session = await fetch(`http://127.0.0.1:${host.port}/session`, { method: 'POST', headers: { authorization: `Bearer ${host.token}` } });
+  const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0]!;
   const sockets: WebSocket[] = [];
   const createSocket: WebSocketFactory = (url) => {
-    const ws = new WebSocket(url, { origin: `http://127.0.0.1:${host.port}` });
+    const ws = new WebSocket(url, { origin: `http://127.0.0.1:${host.port}`, headers: { cookie } });
     ws.on('error', () => {});
     sockets.push(ws);
     return ws as unknown as WebSocketLike;
@@ -35,7 +42,7 @@ export async function startRendererTestHost(env: Record<string, string> = {}): P
   return {
     testCore,
     host,
-    rpcUrl: `ws://127.0.0.1:${host.port}/rpc?token=${host.token}`,
+    rpcUrl: `ws://127.0.0.1:${host.port}/rpc`,
     sockets,
     createSocket,
     async cleanup() {

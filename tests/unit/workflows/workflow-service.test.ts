@@ -11,7 +11,8 @@ import { EventBus } from '../../../src-main/core/event-bus';
 import { AppError } from '../../../src-main/core/errors';
 import { Scheduler } from '../../../src-main/core/scheduler/scheduler';
 import { MemoryFireStore } from '../../../src-main/core/scheduler/fire-store';
-import { WorkflowService, CRASH_REASON_RUN } from '../../../src-main/core/workflows/workflow-service';
+import { WorkflowService, INTERRUPTED_REASON } from '../../../src-main/core/workflows/workflow-service';
+import { CRASH_REASON_RUNNING } from '../../../src-main/core/jobs/job-service';
 import type { StepJobResult, WorkflowJobRunner } from '../../../src-main/core/workflows/workflow-executor';
 import { findCycle, graphProblems } from '../../../src-main/core/workflows/workflow-graph';
 import { checkCondition } from '../../../src-main/core/workflows/workflow-condition';
@@ -203,18 +204,74 @@ describe('WorkflowService runs', () => {
     });
   });
 
-  describe('when the app starts after a crash during a run', () => {
-    it('ends the run FAILURE, skips the steps that had not started and never leaves one RUNNING', async () => {
-      const wf = await save({ name: 'crashed', nodes: [{ id: 'c1', eventId: 'ev-build' }, { id: 'c2', eventId: 'ev-test' }], edges: [{ id: 'c1-c2', source: 'c1', target: 'c2', kind: 'ALWAYS' }] });
+  describe('when the app starts again after quitting during a run', () => {
+    const crashed = () =>
+      save({ name: 'crashed', nodes: [{ id: 'c1', eventId: 'ev-build' }, { id: 'c2', eventId: 'ev-test' }], edges: [{ id: 'c1-c2', source: 'c1', target: 'c2', kind: 'ON_SUCCESS' }] });
+    const addJob = (id: string, status: string, reason: string | null) =>
+      db.sqlite.prepare('INSERT INTO jobs (id, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, status, reason, AT, AT);
+
+    it('resumes it: the step whose job survived finishes and the step after it runs with its output', async () => {
+      const wf = await crashed();
       const plan = await service.store.plan(wf.id);
       const runId = await service.store.createRun(plan, { trigger: 'manual', idempotencyKey: null, at: AT });
-      await service.store.stepStarted(runId, 'c1', { jobId: null, input: undefined, at: AT });
+      addJob('c1#left', 'RUNNING', null); // a runner job that re-attaches
+      await service.store.stepStarted(runId, 'c1', { jobId: 'c1#left', input: undefined, at: AT });
+
       expect(await service.reconcile()).toBe(1);
-      const run = await service.runDetail(runId);
-      expect(run.status).toBe('FAILURE');
-      expect(run.reason).toBe(CRASH_REASON_RUN);
-      expect(Object.fromEntries(run.steps.map((s) => [s.nodeId, s.status]))).toEqual({ c1: 'CANCELLED', c2: 'SKIPPED' });
-      expect(await service.reconcile()).toBe(0);
+      expect((await service.runDetail(runId)).status).toBe('RUNNING');
+      expect(await service.resumeDetached()).toBe(1);
+      const run = await service.waitForRun(runId);
+      expect(run.status).toBe('SUCCESS');
+      expect(run.steps.find((s) => s.nodeId === 'c1')).toMatchObject({ status: 'SUCCESS', jobId: 'c1#left' });
+      expect(run.steps.find((s) => s.nodeId === 'c2')).toMatchObject({ status: 'SUCCESS', input: { from: 'c1' } });
+    });
+
+    it('ends a step whose job could not survive INTERRUPTED (not FAILURE), and the run too; resuming from that step finishes it', async () => {
+      const wf = await crashed();
+      const plan = await service.store.plan(wf.id);
+      const runId = await service.store.createRun(plan, { trigger: 'manual', idempotencyKey: null, at: AT });
+      addJob('c1#direct', 'FAILURE', CRASH_REASON_RUNNING); // what the jobs' reconciliation leaves of a direct-ssh job
+      await service.store.stepStarted(runId, 'c1', { jobId: 'c1#direct', input: undefined, at: AT });
+
+      await service.reconcile();
+      await service.resumeDetached();
+      const run = await service.waitForRun(runId);
+      expect(run.status).toBe('INTERRUPTED');
+      expect(run.reason).toContain('resume the run from a step');
+      expect(run.steps.find((s) => s.nodeId === 'c1')).toMatchObject({ status: 'INTERRUPTED', reason: `${INTERRUPTED_REASON}: ${CRASH_REASON_RUNNING}` });
+      expect(run.steps.find((s) => s.nodeId === 'c2')?.status).toBe('SKIPPED');
+
+      const resumed = await service.waitForRun((await service.resumeRun(runId, 'c1')).id);
+      expect(resumed.id).not.toBe(runId);
+      expect(resumed.status).toBe('SUCCESS');
+      expect(Object.fromEntries(resumed.steps.map((s) => [s.nodeId, s.status]))).toEqual({ c1: 'SUCCESS', c2: 'SUCCESS' });
+      expect((await service.runDetail(runId)).status).toBe('INTERRUPTED'); // the old run stays as it ended
+    });
+  });
+
+  describe('when the user resumes an ended run from a step', () => {
+    it('runs that step and the ones after it again, reusing the earlier steps as recorded (their output feeds it)', async () => {
+      const wf = await save({
+        name: 'three', nodes: [{ id: 't1', eventId: 'ev-build' }, { id: 't2', eventId: 'ev-test' }, { id: 't3', eventId: 'ev-test' }],
+        edges: [{ id: 't1-t2', source: 't1', target: 't2', kind: 'ON_SUCCESS' }, { id: 't2-t3', source: 't2', target: 't3', kind: 'ON_SUCCESS' }],
+      });
+      const first = await service.waitForRun((await service.startRun(wf.id)).id);
+      const job = (run: typeof first, node: string) => run.steps.find((s) => s.nodeId === node)!.jobId;
+
+      const again = await service.waitForRun((await service.resumeRun(first.id, 't2')).id);
+      expect(again.status).toBe('SUCCESS');
+      expect(job(again, 't1')).toBe(job(first, 't1')); // reused, not run again
+      expect(job(again, 't2')).not.toBe(job(first, 't2'));
+      expect(job(again, 't3')).not.toBe(job(first, 't3'));
+      expect(again.steps.find((s) => s.nodeId === 't2')).toMatchObject({ status: 'SUCCESS', input: { from: 't1' } });
+    });
+
+    it('refuses a step the workflow does not have, and a run of a workflow edited since', async () => {
+      const wf = await save({ name: 'one', nodes: [{ id: 'u1', eventId: 'ev-test' }], edges: [] });
+      const run = await service.waitForRun((await service.startRun(wf.id)).id);
+      await expect(service.resumeRun(run.id, 'nope')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await save({ id: wf.id, name: 'one', nodes: [{ id: 'u1', eventId: 'ev-build' }], edges: [] });
+      await expect(service.resumeRun(run.id, 'u1')).rejects.toMatchObject({ code: 'WORKFLOW_CHANGED' });
     });
   });
 });
