@@ -34,10 +34,10 @@ const openExternalBan = {
 };
 const clockMessage = 'src-main/core takes time from its Clock (src-main/core/clock.ts: clock.now(), clock.setTimeout, sleep, every; retries: backoff.ts), so tests can run it on a ManualClock.';
 /**
- * Core files that still read the real clock (debt, kept short and named): the SSH transport's socket timeouts
- * (ssh-connection, host-key: the pool has no Clock yet), the log write batching (log-store, log-aggregator: millisecond
- * flush timers), the JWT times (auth: jose verifies against the real clock, so minting must too), the listener's
- * uptime, and the audit/ids timestamp defaults (callers without a clock).
+ * Core files that still read the real clock, kept short and named: the SSH transport's socket timeouts (ssh-connection,
+ * host-key: the pool has no Clock yet), the log write batching (log-store, log-aggregator: millisecond flush timers on
+ * the real event loop by design; line timestamps there come from the Clock), the JWT times (auth: jose verifies against the real clock, so minting must too), and nowIso()'s
+ * default in db/ids (a few callers without a clock yet: settings, artifact store, runner deployments, migrator).
  */
 const notYetOnTheClock = [
   'src-main/core/ssh/ssh-connection.ts',
@@ -45,8 +45,6 @@ const notYetOnTheClock = [
   'src-main/core/logs/log-store.ts',
   'src-main/core/logs/log-aggregator.ts',
   'src-main/core/listener/auth.ts',
-  'src-main/core/listener/local-listener.ts',
-  'src-main/core/audit-log.ts',
   'src-main/core/db/ids.ts',
 ];
 

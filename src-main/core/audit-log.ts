@@ -9,12 +9,13 @@ export type AuditActor = 'user' | 'scheduler' | 'system';
 
 export async function recordAudit(
   db: AppDatabase,
-  entry: { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at?: number },
+  /** `at`: the core clock's time (epoch ms) of the act. */
+  entry: { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at: number },
 ): Promise<void> {
   await db.kysely
     .insertInto('audit_log')
     .values({
-      at: nowIso(entry.at ?? Date.now()),
+      at: nowIso(entry.at),
       actor: entry.actor,
       action: entry.action,
       subject: entry.subject ?? null,

@@ -34,6 +34,7 @@ import { DirectSshExecutor } from './jobs/direct-ssh-executor';
 import { ArtifactStore } from './runners/artifact-store';
 import { loadTrustedKeys } from './runners/artifact-signing';
 import { RunnerService } from './runners/runner-service';
+import { JobLinks } from './runners/job-links';
 import { registerRunnerRoutes } from './runners/runner-routes';
 import { ListenerAuth } from './listener/auth';
 import { WorkflowService } from './workflows/workflow-service';
@@ -116,7 +117,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const db = openDatabase(path.join(config.dataDir, 'cronium.sqlite'), config.migrationsDir);
   const settings = new SettingsService(db, config.env, bus);
   const metrics = createMetrics();
-  const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion });
+  const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion, clock });
   // The pool asks the server catalogue for targets; the catalogue uses the pool to test and to drop stale connections.
   const servers: ServerService = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
   const ssh = new SshPool((serverId) => servers.resolveTarget(serverId));
@@ -126,7 +127,11 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const logStore = new LogStore(db, bus, () => clock.now());
   const logStream = new LogStreamService(logStore, bus);
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
-  const jobs = new JobService({ db, bus, clock, variables, logs: logStore, events, servers });
+  // Link state of runner jobs: every change is a fresh 'jobs/changed' (the job view carries it).
+  const jobLinks = new JobLinks((jobId) => {
+    void jobs.get(jobId).then((job) => bus.emit('jobs/changed', { job }), () => undefined);
+  });
+  const jobs = new JobService({ db, bus, clock, variables, logs: logStore, events, servers, links: jobLinks });
   const directExecutor = new DirectSshExecutor(ssh, { clock });
   const artifacts = new ArtifactStore({
     db,
@@ -145,7 +150,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
   const runnerExecutor = new RunnerSshExecutor({
-    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, events,
+    db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, links: jobLinks, events,
     helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(),
   });
   const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor], helpers: jobHelpers });

@@ -16,6 +16,8 @@ function createTransport(): RpcTransport {
   if (window.cronium) return new IpcTransport(window.cronium);
   // The session cookie authenticates the socket; a token still in the address bar goes out of it and of the history.
   removeTokenFromAddressBar(window.location, window.history);
+  // The printed URL opened again in this tab only changes the fragment (no reload): take the token out again.
+  window.addEventListener('hashchange', () => removeTokenFromAddressBar(window.location, window.history));
   return new WsTransport({ url: rpcUrlForPage(window.location) });
 }
 

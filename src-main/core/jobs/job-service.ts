@@ -20,13 +20,13 @@ import type { EventService } from '../events/event-service';
 import type { ServerService } from '../servers/server-service';
 import type { LogStore } from '../logs/log-store';
 import { LogSinkImpl } from '../logs/log-sink';
-import { assertJobTransition, canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
+import { canMoveJob, canMoveLog, isTerminalJobStatus } from './job-state-machine';
 import { ServerSlots } from './server-slots';
 import type { ExecutionEvent, ExecutionResult } from './executor';
 import { JobStore, type JobListFilter } from './job-store';
 import type { AttemptLauncher } from '../execution/execution-service';
 import { JOB_DETACHED } from './runner-job-session';
-import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
+import type { JobLinkState, JobStatus, JobView } from '../../../src-shared/contract/jobs';
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
@@ -73,6 +73,8 @@ export interface JobServiceDeps {
   logs: LogStore;
   events: EventService;
   servers: ServerService;
+  /** Link state of runner jobs (runners/job-links.ts), shown on their views. */
+  links?: { get(jobId: string): JobLinkState | null };
 }
 
 interface ActiveJob {
@@ -220,11 +222,17 @@ export class JobService {
   async get(jobId: string): Promise<JobView> {
     const view = await this.store.view(jobId);
     if (!view) throw new AppError('JOB_NOT_FOUND', `there is no job ${jobId}; it may have been deleted with its event`);
-    return view;
+    return this.withLink(view);
   }
 
   async list(filter: JobListFilter = {}): Promise<JobView[]> {
-    return this.store.list(filter);
+    return (await this.store.list(filter)).map((v) => this.withLink(v));
+  }
+
+  /** A runner job's link state (runner sessions keep it in memory), when its link is lost. */
+  private withLink(view: JobView): JobView {
+    const link = this.deps.links?.get(view.id) ?? null;
+    return link ? { ...view, link } : view;
   }
 
   /** Whether a job of this event is queued or running in this process (the scheduler's overlap policy asks). */

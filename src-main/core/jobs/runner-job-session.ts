@@ -87,7 +87,8 @@ export interface RunnerSessionInit {
   serverId: string;
   serverName: string;
   attempt: number;
-  event: { id: string | null; name: string; version: number; timeoutSeconds: number };
+  /** `content` (the script) picks the secret variables the job uses; without it, every one the event can read. */
+  event: { id: string | null; name: string; version: number; timeoutSeconds: number; content?: string };
   runner: CompatibleRunner;
   sink: LogSink;
   /** Runner lines already in the log (resume); 0 for a new attempt. */
@@ -504,8 +505,12 @@ export class RunnerJobSession {
     ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()) });
     if (hello.state === 'starting') {
       // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the
-      // script can read through getVariable (read now, from the keychain; the runner keeps them in memory only).
-      const { secretValues } = await this.deps.variables.visibleTo(this.init.event.id);
+      // script uses (read now, from the keychain; the runner keeps them in memory only). Secrets read under a
+      // computed name are masked app-side when the app answers that getVariable.
+      const { id, content } = this.init.event;
+      const secretValues = content !== undefined
+        ? await this.deps.variables.secretsUsedBy({ id, content })
+        : (await this.deps.variables.visibleTo(id)).secretValues;
       if (ch !== this.channel || this.finished) return;
       // Sealed for this connection: only the runner that proved the key can open it, even through a relay.
       ch.send({ type: 'env', values: {}, sealed: await seal(JSON.stringify({ values: this.init.secrets, mask: secretValues })) });

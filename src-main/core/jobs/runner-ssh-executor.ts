@@ -78,7 +78,7 @@ export class RunnerSshExecutor implements Executor {
         serverId: ctx.serverId,
         serverName,
         attempt: ctx.attempt,
-        event: { id: ctx.event.id, name: ctx.event.name, version: ctx.event.version, timeoutSeconds: ctx.event.timeoutSeconds },
+        event: { id: ctx.event.id, name: ctx.event.name, version: ctx.event.version, timeoutSeconds: ctx.event.timeoutSeconds, content: ctx.event.content },
         runner,
         sink: ctx.log,
         initialRunnerSeq: 0,

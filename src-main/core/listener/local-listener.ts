@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { systemClock, type Clock } from '../clock';
 import { AppError, isAppError } from '../errors';
 import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
@@ -87,6 +88,8 @@ export interface LocalListenerDeps {
   /** Reported by /health. */
   appVersion?: string;
   limits?: Partial<ListenerLimits>;
+  /** For the uptime /health reports (the system clock when absent). */
+  clock?: Clock;
 }
 
 /** Default request body bound; routes that take larger bodies say so (maxBodyBytes). */
@@ -125,7 +128,7 @@ export class LocalListener {
   private server: http.Server | null = null;
   private readonly routes: HttpRoute[] = [];
   private readonly wsRoutes: WsRoute[] = [];
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private readonly limits: ListenerLimits;
   /** Sockets that have not passed a route's authentication (an authenticated keep-alive socket leaves the set). */
   private readonly unauthenticated = new Set<Socket>();
@@ -134,13 +137,14 @@ export class LocalListener {
 
   constructor(private readonly deps: LocalListenerDeps) {
     this.limits = { ...DEFAULT_LISTENER_LIMITS, ...deps.limits };
+    this.startedAt = (deps.clock ?? systemClock).now();
     this.addRoute('GET', '/health', async () => ({
       status: 200,
       json: {
         status: 'ok',
         version: deps.appVersion ?? 'unknown',
         runnerDefaultVersion: deps.settings.current().runner.defaultVersion,
-        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        uptimeSeconds: Math.round(((deps.clock ?? systemClock).now() - this.startedAt) / 1000),
       },
     }), { public: true });
     this.addRoute('GET', '/metrics', async () => ({

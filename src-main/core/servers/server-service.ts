@@ -85,7 +85,7 @@ export class ServerService {
             ...(endpointChanged ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
         });
         if (endpointChanged) {
-          await recordAudit(db, { actor: 'user', action: 'server.host_key_unpinned', subject: id, detail: { reason: 'address changed', host: input.host, port: input.port } });
+          await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.host_key_unpinned', subject: id, detail: { reason: 'address changed', host: input.host, port: input.port } });
         }
       } else {
         await this.store.insert({
@@ -99,7 +99,7 @@ export class ServerService {
       if (!existing && credential) await this.deps.secrets.delete(ref).catch(() => undefined);
       throw err;
     }
-    if (credential && existing) await recordAudit(db, { actor: 'user', action: 'server.credential_replaced', subject: id, detail: { authType: input.authType } });
+    if (credential && existing) await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.credential_replaced', subject: id, detail: { authType: input.authType } });
     // Address, user or credential may have changed: connections made with the old ones must not be reused.
     this.deps.ssh().invalidate(id);
     const view = await this.get(id);
@@ -123,7 +123,7 @@ export class ServerService {
     await this.deps.secrets.delete(row.credential_ref).catch((err) => {
       console.error(`[servers] the credential of ${row.name} could not be removed from the keychain:`, isAppError(err) ? err.message : err);
     });
-    await recordAudit(this.deps.db, { actor: 'user', action: 'server.delete', subject: id, detail: { name: row.name } });
+    await recordAudit(this.deps.db, { at: this.deps.clock.now(), actor: 'user', action: 'server.delete', subject: id, detail: { name: row.name } });
     this.deps.bus.emit('servers/changed', { server: null, deletedId: id });
   }
 
@@ -190,7 +190,7 @@ export class ServerService {
     const ok = result!.status === 'ok';
     await this.store.update(id, { last_connection_at: nowIso(this.deps.clock.now()), last_connection_ok: ok ? 1 : 0, last_connection_message: result!.message, last_latency_ms: latencyMs });
     await recordAudit(this.deps.db, {
-      actor: 'user', action: 'server.test', subject: id,
+      at: this.deps.clock.now(), actor: 'user', action: 'server.test', subject: id,
       detail: { status: result!.status, ...(presented ? { fingerprint: presented.fingerprint } : {}), ...(result!.status === 'error' ? { code: result!.code } : {}) },
     });
     this.deps.bus.emit('servers/changed', { server: await this.get(id) });
@@ -220,7 +220,7 @@ export class ServerService {
     }
     await this.store.update(id, { host_key_fingerprint: presented.fingerprint, host_key_algorithm: presented.algorithm, updated_at: nowIso(this.deps.clock.now()) });
     await recordAudit(this.deps.db, {
-      actor: 'user', action: row.host_key_fingerprint ? 'server.replace_host_key' : 'server.trust_host_key', subject: id,
+      at: this.deps.clock.now(), actor: 'user', action: row.host_key_fingerprint ? 'server.replace_host_key' : 'server.trust_host_key', subject: id,
       detail: { fingerprint: presented.fingerprint, algorithm: presented.algorithm, previous: row.host_key_fingerprint },
     });
     this.deps.ssh().invalidate(id);

@@ -37,7 +37,7 @@ export const INTERRUPTED_REASON = 'Cronium stopped while this step ran and its j
 
 /** Whether a job ended because the app stopped (on quit, or ended at the next start by the jobs reconciliation). */
 function endedByAppStop(jobReason: string | null): boolean {
-  return jobReason !== null && (jobReason.startsWith(CRASH_REASON_RUNNING) || jobReason.startsWith(CRASH_REASON_QUEUED) || jobReason.endsWith('Cronium was closing'));
+  return jobReason !== null && (jobReason.startsWith(CRASH_REASON_RUNNING) || jobReason.startsWith(CRASH_REASON_QUEUED) || jobReason.includes('Cronium was closing'));
 }
 
 /** How long stop() waits for detached runs to finish their writes. */

@@ -2,7 +2,7 @@
  * JobActivityList: the Dashboard's rows of jobs (event, server, status, when), each opening its log in the Logs pane.
  * A job without a log yet (still queued) is shown but not clickable. Reads nothing itself; the pane passes the jobs.
  */
-import type { JobView } from '../../../src-shared/contract/jobs';
+import { describeJobLink, type JobView } from '../../../src-shared/contract/jobs';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatAge, formatDuration } from '../components/format';
 
@@ -26,6 +26,7 @@ function JobLine({ job, now }: { job: JobView; now: number }) {
         <span className="job-activity-event">{job.eventName ?? 'Deleted event'}</span>
         <span className="muted"> on {job.serverName ?? 'a removed server'}</span>
         {job.attempt > 1 && <span className="muted"> · attempt {job.attempt} of {job.maxAttempts}</span>}
+        {job.link && <span className="partial-note" role="status"> · {describeJobLink(job.link)}</span>}
       </span>
       <span className="job-activity-when muted">{describeWhen(job, now)}</span>
       <StatusBadge status={job.status} />

@@ -7,6 +7,8 @@ import { useStore } from 'zustand';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatDuration, formatTime } from '../components/format';
 import { LIVE_LOG_STATUSES, type LogSession } from '../stores/logs-store';
+import { useJobsStore } from '../stores/jobs-store';
+import { describeJobLink } from '../../../src-shared/contract/jobs';
 
 function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now());
@@ -22,6 +24,11 @@ export function LogHeader({ session }: { session: LogSession }) {
   const log = useStore(session, (s) => s.log);
   const live = log ? LIVE_LOG_STATUSES.includes(log.status) : false;
   const now = useNow(live);
+  const jobId = log?.jobId;
+  const link = useJobsStore((s) => (jobId ? s.links[jobId] : null));
+  useEffect(() => {
+    if (jobId) void useJobsStore.getState().watchLink(jobId);
+  }, [jobId]);
   if (!log) return <div className="log-header muted">Loading log…</div>;
   const elapsed = log.durationMs ?? (log.startedAt ? now - new Date(log.startedAt).getTime() : null);
   return (
@@ -34,8 +41,8 @@ export function LogHeader({ session }: { session: LogSession }) {
           </span>
         )}
         {log.status === 'PARTIAL' && (
-          <span className="partial-note" role="status">
-            partial: connection lost, waiting to re-attach
+          <span className="partial-note" role="status" data-testid="job-link-state">
+            {link ? `partial: ${describeJobLink(link)}` : 'partial: connection lost, waiting to re-attach'}
           </span>
         )}
         <h2 className="log-header-title">{log.eventName ?? 'Deleted event'}</h2>

@@ -123,6 +123,18 @@ function DeploymentsTable() {
   );
 }
 
+/** Deploys (or checks, when up to date) the runner on every server, a bounded number at a time (Settings). */
+function DeployAllButton() {
+  const servers = useServersStore((s) => s.servers);
+  const busy = useRunnersStore((s) => servers.some((server) => s.busy[server.id] !== undefined));
+  if (servers.length === 0) return null;
+  return (
+    <Button busy={busy} disabled={busy} onClick={() => void useRunnersStore.getState().deployMany(servers.map((server) => server.id))} aria-label="Deploy runner to all servers">
+      Deploy to all servers
+    </Button>
+  );
+}
+
 export function RunnersPane() {
   const navigate = useNavigationStore((s) => s.navigate);
   const serversLoaded = useServersStore((s) => s.loaded);
@@ -145,7 +157,7 @@ export function RunnersPane() {
       <Card title="Artifacts">
         <ArtifactsTable />
       </Card>
-      <Card title="Deployments">
+      <Card title="Deployments" actions={<DeployAllButton />}>
         {serversLoaded && servers.length === 0 ? (
           <EmptyState title="Deploy your first runner" icon={<Icon name="runners" size={40} />} action={<Button variant="primary" onClick={() => navigate('servers')}>Go to Servers</Button>}>
             No runners deployed yet. A runner keeps a job running and its log complete when the SSH link drops. Add a server, then deploy a runner to it here or let a job deploy one.

@@ -3,7 +3,7 @@
  * cancel. It holds views only; the job state machine lives in the main process.
  */
 import { create } from 'zustand';
-import type { JobView } from '../../../src-shared/contract/jobs';
+import type { JobLinkState, JobView } from '../../../src-shared/contract/jobs';
 import { errorMessage, invoke, onEvent } from '../rpc/client';
 import { toast } from './toast-store';
 
@@ -14,6 +14,10 @@ interface JobsStore {
   /** Adds jobs just created (e.g. by Run now) without waiting for their first push. */
   add: (jobs: JobView[]) => void;
   cancel: (jobId: string) => Promise<void>;
+  /** Link state of runner jobs someone watches ("link lost at 14:02:11, reconnecting (attempt 3)"); null when up. */
+  links: Record<string, JobLinkState | null | undefined>;
+  /** Starts following one job's link state (the log header does, for the job of the log it shows). */
+  watchLink: (jobId: string) => Promise<void>;
 }
 
 let stopListening: (() => void) | undefined;
@@ -25,9 +29,25 @@ function merge(list: JobView[] | undefined, jobs: JobView[]): JobView[] {
   return [...byId.values()].sort(newestFirst).slice(0, 200);
 }
 
+let stopLinks: (() => void) | undefined;
+
 export const useJobsStore = create<JobsStore>((set) => ({
   byEvent: {},
   error: null,
+  links: {},
+
+  watchLink: async (jobId) => {
+    stopLinks ??= onEvent('jobs/changed', ({ job }) => {
+      set((s) => (job.id in s.links ? { links: { ...s.links, [job.id]: job.link ?? null } } : s));
+    });
+    set((s) => (jobId in s.links ? s : { links: { ...s.links, [jobId]: null } }));
+    try {
+      const job = await invoke('jobs/get', { id: jobId });
+      set((s) => ({ links: { ...s.links, [jobId]: job.link ?? null } }));
+    } catch {
+      // the header simply shows no link state
+    }
+  },
 
   loadForEvent: async (eventId) => {
     stopListening ??= onEvent('jobs/changed', ({ job }) => {

@@ -26,6 +26,8 @@ interface RunnersStore {
   busy: Record<string, RunnerAction | undefined>;
   load: () => Promise<void>;
   deploy: (serverId: string, version?: string) => Promise<boolean>;
+  /** Deploys to every given server, settings.runner.deployParallelism at a time; progress shows per server. */
+  deployMany: (serverIds: string[]) => Promise<boolean>;
   upgrade: (serverId: string, version: string) => Promise<RunnerUpgradeResult | null>;
   rollback: (serverId: string) => Promise<boolean>;
   remove: (serverId: string) => Promise<boolean>;
@@ -96,6 +98,30 @@ export const useRunnersStore = create<RunnersStore>((set, get) => {
       const view = await run(serverId, 'deploy', () => invoke('runners/deploy', version ? { serverId, version } : { serverId }));
       if (view) toast.info(`Runner ${view.version} is active on ${view.serverName ?? 'the server'}${view.transferredBytes === 0 ? ' (nothing transferred)' : ''}.`);
       return view !== null;
+    },
+
+    deployMany: async (serverIds) => {
+      if (serverIds.length === 0) return false;
+      set((s) => ({
+        busy: { ...s.busy, ...Object.fromEntries(serverIds.map((id) => [id, 'deploy' as const])) },
+        progress: { ...s.progress, ...Object.fromEntries(serverIds.map((id) => [id, 'Waiting for a free deploy slot'])) },
+      }));
+      try {
+        const results = await invoke('runners/deployMany', { serverIds });
+        const failed = results.filter((r) => !r.ok);
+        if (failed.length === 0) toast.info(`Runner active on ${results.length} server${results.length === 1 ? '' : 's'}.`);
+        else toast.error(`Runner deploy failed on ${failed.length} of ${results.length} servers: ${failed[0]!.error ?? 'see the server rows'}`);
+        return failed.length === 0;
+      } catch (err) {
+        toast.error(errorMessage(err));
+        return false;
+      } finally {
+        set((s) => ({
+          busy: { ...s.busy, ...Object.fromEntries(serverIds.map((id) => [id, undefined])) },
+          progress: { ...s.progress, ...Object.fromEntries(serverIds.map((id) => [id, undefined])) },
+        }));
+        await get().load();
+      }
     },
 
     upgrade: async (serverId, version) => {

@@ -117,17 +117,17 @@ describe('the runner socket guard', () => {
         .setSubject(job.id).setExpirationTime('5m').sign(new TextEncoder().encode('not-the-app-secret-at-all-0123456789'));
       expect(await tryConnect(job.id, forged)).toBe(401);
 
-      const expired = await auth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id }, 1);
+      const expired = await auth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id, serverId: goodServer }, 1);
       await new Promise((r) => setTimeout(r, 2100));
       expect(await tryConnect(job.id, expired)).toBe(401);
 
-      const other = await auth.mintToken({ aud: 'runner', sub: 'another-job', jobId: 'another-job' }, 60);
+      const other = await auth.mintToken({ aud: 'runner', sub: 'another-job', jobId: 'another-job', serverId: goodServer }, 60);
       expect(await tryConnect(job.id, other)).toBe(401);
       const automation = await auth.mintToken({ aud: 'automation', sub: job.id }, 60);
       expect(await tryConnect(job.id, automation)).toBe(401);
 
       // A valid token (as only the runner holds it) but a malformed message: refused with an error frame.
-      const valid = await auth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id }, 60);
+      const valid = await auth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id, serverId: goodServer }, 60);
       const refusedBefore = tc.core.runnerStreams.refusedMessages;
       const reply = await new Promise<string>((resolve, reject) => {
         const ws = new WebSocket(`ws://127.0.0.1:${tc.core.listener.port}${runnerStreamPath(job.id)}`, { headers: { authorization: `Bearer ${valid}` } });

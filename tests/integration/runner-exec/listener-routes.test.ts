@@ -67,8 +67,8 @@ describe('the streaming routes of the local listener', () => {
       await waitFor('streamed lines', async () => (await tc.core.logs.store.get(logId)).lastSequence >= 10, 60_000);
 
       // The helper variables route: the job's own token only.
-      const jobToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id }, 60);
-      const otherToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: 'other-job', jobId: 'other-job' }, 60);
+      const jobToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id, serverId }, 60);
+      const otherToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: 'other-job', jobId: 'other-job', serverId }, 60);
       const setVar = (t: string) =>
         fetch(url(`/api/helpers/variables/${job.id}`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(t) }, body: JSON.stringify({ op: 'set', key: 'route-var', value: 'v1' }) });
       expect((await setVar(otherToken)).status).toBe(401);

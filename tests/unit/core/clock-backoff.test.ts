@@ -42,6 +42,7 @@ describe('retryWithBackoff on a ManualClock', () => {
     const clock = new ManualClock(T0);
     const { at, work } = flaky(clock, 2);
     const result = retryWithBackoff(work, { clock, policy: { kind: 'list', delaysMs: [250, 1_000] } });
+    await clock.advance(0); // the first attempt fails and the wait is armed
     await clock.advance(249);
     expect(at).toEqual([0]);
     await clock.advance(1);
@@ -56,6 +57,7 @@ describe('retryWithBackoff on a ManualClock', () => {
     const { at, work } = flaky(clock, 5);
     const result = retryWithBackoff(work, { clock, policy: { kind: 'exponential', initialMs: 1_000 }, maxAttempts: 3 });
     result.catch(() => undefined);
+    await clock.advance(0);
     await clock.advance(10_000);
     await expect(result).rejects.toThrow('failure 3');
     expect(at).toEqual([0, 1_000, 3_000]);
@@ -73,6 +75,7 @@ describe('retryWithBackoff on a ManualClock', () => {
     const { at, work } = flaky(clock, 5);
     const result = retryWithBackoff(work, { clock, policy: { kind: 'list', delaysMs: [250, 1_000] }, deadline: T0 + 1_000 });
     result.catch(() => undefined);
+    await clock.advance(0);
     await clock.advance(5_000);
     await expect(result).rejects.toThrow('failure 2');
     expect(at).toEqual([0, 250]);

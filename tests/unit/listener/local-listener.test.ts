@@ -239,6 +239,15 @@ describe('the local listener', () => {
     });
   });
 
+  describe('when a route is added without an auth check', () => {
+    it('is refused unless it is declared public, and a public route takes no body', async () => {
+      expect(() => listener.addRoute('POST', '/api/open', async () => ({ status: 200 }))).toThrow(/needs an auth check/);
+      listener.addRoute('POST', '/api/open', async () => ({ status: 200, json: { ok: true } }), { public: true });
+      expect((await request('POST', '/api/open')).status).toBe(200);
+      expect((await request('POST', '/api/open', { body: 'x' })).status).toBe(413);
+    });
+  });
+
   describe('when a route requires authentication', () => {
     it('refuses a request without valid credentials before the handler or the body is touched', async () => {
       let handled = 0;

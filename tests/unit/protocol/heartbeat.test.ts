@@ -84,8 +84,8 @@ describe('the runner stream heartbeat', () => {
         },
         onDead: () => deaths++,
       });
-      vi.advanceTimersByTime(HEARTBEAT_MS * 4);
-      expect(tries).toBe(3);
+      vi.advanceTimersByTime(DEAD_AFTER_MS + HEARTBEAT_MS);
+      expect(tries).toBe(DEAD_AFTER_MS / HEARTBEAT_MS);
       expect(deaths).toBe(1);
     });
   });
