@@ -36,8 +36,9 @@ const clockMessage = 'src-main/core takes time from its Clock (src-main/core/clo
 /**
  * Core files that still read the real clock, kept short and named: the SSH transport's socket timeouts (ssh-connection,
  * host-key: the pool has no Clock yet), the log write batching (log-store, log-aggregator: millisecond flush timers on
- * the real event loop by design; line timestamps there come from the Clock), the JWT times (auth: jose verifies against the real clock, so minting must too), and nowIso()'s
- * default in db/ids (a few callers without a clock yet: settings, artifact store, runner deployments, migrator).
+ * the real event loop by design; line timestamps there come from the Clock), the JWT times (auth: jose verifies
+ * against the real clock, so minting must too), and nowIso()'s default in db/ids (a few callers have no clock yet:
+ * settings, artifact store, runner deployments, migrator).
  */
 const notYetOnTheClock = [
   'src-main/core/ssh/ssh-connection.ts',
@@ -65,6 +66,8 @@ export default tseslint.config(
     files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-runner/**/*.ts', 'src-renderer/**/*.{ts,tsx}', 'tests/unit/lint/fixtures/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
+      // .ts parsing and extensions from import-x's TypeScript preset; its built-in Node resolver instead of the
+      // preset's eslint-import-resolver-typescript (imports here are relative or packages: no path aliases).
       ...importX.flatConfigs.typescript.settings,
       'import-x/resolver': undefined,
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.mts', '.js', '.mjs', '.json', '.node'] })],

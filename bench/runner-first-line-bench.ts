@@ -58,8 +58,8 @@ async function main(): Promise<void> {
   let sshd: SshdHandle | undefined;
   let core: Core | undefined;
   try {
-    sshd = await startSshd({ users: 27 });
-    const user = sshd.extraUsers[26];
+    sshd = await startSshd({ users: 19 });
+    const user = sshd.extraUsers[18];
     fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
     core = await createCore(
       { dataDir: path.join(work, 'data'), migrationsDir: path.join(repo, 'migrations'), resourcesDir: path.join(repo, 'resources'), mode: 'serve', appVersion: 'bench', env: {} },

@@ -2,6 +2,10 @@
 # Packaging dry run: checks electron-builder.yml's file selection offline. electron-builder cannot finish a real package
 # here (it downloads Electron), so it packs against a stand-in Electron folder (TOOLBOX.md) and this script then reads
 # app.asar to verify the migrations, resources, built code and native modules are where the packaged app looks.
+# The stand-in carries a fuse wire laid out as in a real Electron binary (with Electron's default states), so
+# electron-builder's own fuse step (electronFuses in electron-builder.yml, @electron/fuses) really flips it, and this
+# script reads every fuse back from the packed executable. What it does not prove: that a real Electron binary of this
+# version has the same wire (@electron/fuses refuses a wire it does not know, so a real `npm run dist` fails loudly).
 # It leaves node_modules as it found it: a native module changed by the packer is rebuilt for Node again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +30,15 @@ trap restore_natives EXIT
 
 npm run build
 
-# A folder holding a dummy 'electron' executable stands in for the Electron zip electron-builder would download.
+# A folder holding a dummy 'electron' executable stands in for the Electron zip electron-builder would download. After
+# the script's exit come the fuse sentinel, the wire version (1), its length (8) and Electron's default states ('1' on,
+# '0' off): RunAsNode 1, CookieEncryption 0, NodeOptions 1, NodeCliInspect 1, AsarIntegrity 0, OnlyLoadAppFromAsar 0,
+# BrowserV8Snapshot 0, FileProtocolExtraPrivileges 1.
 mkdir -p "$work/electron-dist"
-printf '#!/bin/sh\necho "stand-in Electron for the packaging dry run" >&2\nexit 1\n' > "$work/electron-dist/electron"
+{
+  printf '#!/bin/sh\necho "stand-in Electron for the packaging dry run" >&2\nexit 1\n'
+  printf 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX\001\01010110001\n'
+} > "$work/electron-dist/electron"
 chmod +x "$work/electron-dist/electron"
 
 echo "package-dry-run: packing with electron-builder (linux dir, no native rebuild)"
@@ -76,6 +86,25 @@ if [ -d resources/runner-artifacts ] && [ -n "$(find resources/runner-artifacts 
   check "runner artifacts unpacked (resources/$first)" test -f "$resources/app.asar.unpacked/resources/$first"
 fi
 check "app-update.yml (updater feed)" test -f "$resources/app-update.yml"
+
+# Electron fuses, read back from the packed executable (electron-builder flipped them from electronFuses).
+executable="$work/out/linux-unpacked/$(node -e "process.stdout.write(require('js-yaml').load(require('fs').readFileSync('electron-builder.yml','utf8')).linux.executableName)")"
+fuse_states="$(node -e "
+  const { getCurrentFuseWire, FuseV1Options } = require('@electron/fuses');
+  getCurrentFuseWire(process.argv[1]).then((wire) => {
+    for (let i = 0; FuseV1Options[i] !== undefined; i++) console.log(FuseV1Options[i] + '=' + String.fromCharCode(wire[i]));
+  }, (err) => { console.error(err.message); process.exit(1); });
+" "$executable")" || { echo "package-dry-run: could not read the fuses of $executable" >&2; failures=$((failures + 1)); }
+fuse() { # fuse <name> <expected 0|1>
+  grep -qxF "$1=$2" <<<"$fuse_states"
+}
+check "fuse RunAsNode off" fuse RunAsNode 0
+check "fuse EnableNodeOptionsEnvironmentVariable off" fuse EnableNodeOptionsEnvironmentVariable 0
+check "fuse EnableNodeCliInspectArguments off" fuse EnableNodeCliInspectArguments 0
+check "fuse EnableEmbeddedAsarIntegrityValidation on" fuse EnableEmbeddedAsarIntegrityValidation 1
+check "fuse OnlyLoadAppFromAsar on" fuse OnlyLoadAppFromAsar 1
+check "fuse EnableCookieEncryption on" fuse EnableCookieEncryption 1
+check "fuse GrantFileProtocolExtraPrivileges off" fuse GrantFileProtocolExtraPrivileges 0
 
 if [ "$failures" -gt 0 ]; then
   echo "package-dry-run: $failures check(s) failed; see above. Files packed: $(wc -l < "$work/asar.txt")" >&2

@@ -96,7 +96,6 @@ const ERRORS = {
   LISTENER_FAILED: { message: 'The local helper API could not start.', action: 'Check the port in Settings and restart Cronium.' },
   LISTENER_PORT_IN_USE: { message: 'The helper API port is in use.', action: 'Choose another port in Settings or stop the program using it.' },
   HELPER_JWT_SECRET_TOO_SHORT: { message: 'HELPER_JWT_SECRET is shorter than 32 bytes.', action: 'Set HELPER_JWT_SECRET to at least 32 random bytes (for example `openssl rand -base64 48`), or unset it to use the keychain secret.' },
-  RUNNER_CHANNEL_REFUSED: { message: 'A connection to the job channel did not prove it holds the job key.', action: 'Nothing to do if this was not the runner; the job goes on. Otherwise redeploy the runner.' },
 
   // ── Runner: artifacts and signing ─────────────────────────────────────────────────────────────────────────
   ARTIFACT_INVALID: { message: 'The runner artifact is not valid.', action: 'Reinstall Cronium or choose another runner version.' },

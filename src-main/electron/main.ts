@@ -3,7 +3,6 @@
  * OS keychain, then the DesktopShell (window, IPC, tray, notifications) and the updater; before quitting it stops the
  * shell and then the core. It must never hold business logic: everything the UI does goes through the router.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { app, dialog } from 'electron';
 import { createCore, type Core } from '../core/core';
@@ -13,6 +12,7 @@ import { DesktopShell } from './desktop-shell';
 import { startUpdater, type UpdaterHandle } from './updater';
 import { hardenWebContents } from './window';
 import { messageOf } from '../core/errors';
+import { preparePrivateDataDir } from '../core/db/database';
 
 /** The folder holding package.json: the repo when run with `electron .`, app.asar when packaged. */
 const appRoot = app.getAppPath();
@@ -32,7 +32,7 @@ function fatal(title: string, err: unknown): void {
 
 async function startApp(): Promise<void> {
   const dataDir = app.getPath('userData');
-  mkdirSync(dataDir, { recursive: true });
+  preparePrivateDataDir(dataDir);
   try {
     core = await createCore(
       {

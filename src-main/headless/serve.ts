@@ -3,7 +3,6 @@
  * a browser through ServeHost on 127.0.0.1. It owns start-up order and shutdown on SIGINT/SIGTERM; it must never bind
  * anything but loopback, and never print a secret (the access token is the one value it prints, by design).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { version as appVersion } from '../../package.json';
 import { createCore, type Core } from '../core/core';
@@ -13,6 +12,7 @@ import { Router } from '../rpc/router';
 import { parseServeOptions, ServeUsageError } from './serve-options';
 import { startServeHost, type ServeHost } from './serve-host';
 import { messageOf } from '../core/errors';
+import { preparePrivateDataDir } from '../core/db/database';
 
 /** The stdout line tests and scripts wait for; exactly one is printed per start. */
 export const SERVE_READY_PREFIX = 'Cronium Desktop (serve mode) ready:';
@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   const options = parseServeOptions(process.argv.slice(2), process.env);
   // dist/main/serve.cjs -> the repository (or install) root holds migrations/, resources/ and dist/renderer/.
   const root = path.resolve(__dirname, '..', '..');
-  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // 0700 at creation, and put back to 0700 at each start (the database files themselves: see openDatabase).
+  preparePrivateDataDir(options.dataDir);
 
   // Filled in as start-up proceeds, so a signal during start-up stops whatever already runs.
   const running: { core?: Core; host?: ServeHost } = {};

@@ -36,11 +36,14 @@ import { HelperServer } from './helper-server';
 import { JobOutput } from './job-output';
 import { openPayload } from './payload';
 import { Spool } from './spool';
+import { giveUpDelayMs, isCollected } from './give-up';
 import { StreamClient } from './stream-client';
 
 export const START_FILE = 'start.json';
 export const ATTACH_FILE = 'attach.json';
 const BATCH_DELAY_MS = 5;
+/** How often an unattended runner looks whether its job was collected elsewhere. */
+const COLLECTED_CHECK_MS = 5_000;
 const DEFAULT_BUFFER_BYTES = 64 * 1024;
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** Unacknowledged lines kept in memory for fast sending; older ones are read back from the spool. */
@@ -98,6 +101,7 @@ export class JobSupervisor {
   private exitSent = false;
   private pumpTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private collectedTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
 
   private helperSeq = 0;
@@ -289,6 +293,7 @@ export class JobSupervisor {
   private shutdown(): void {
     clearTimeout(this.pumpTimer);
     clearTimeout(this.lingerTimer);
+    clearInterval(this.collectedTimer);
     clearTimeout(this.killTimer);
     this.client.stop();
     this.helperServer?.close();
@@ -355,8 +360,8 @@ export class JobSupervisor {
     const folder = path.join(this.o.dir, 'payload');
     const script = path.join(folder, manifest.entry);
     let socketPath = path.join(this.o.dir, 'helper.sock');
-    // Unix socket paths are limited to ~107 bytes.
-    if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `cronium-${this.o.jobId}.sock`);
+    // Unix socket paths are limited to ~107 bytes; a shorter home is private to this user, never a shared /tmp path.
+    if (Buffer.byteLength(socketPath) > 100) socketPath = privateShortSocketPath(this.o.jobId);
     this.helperServer = new HelperServer(socketPath, (call) => this.helper(call));
     try {
       await this.helperServer.listen();
@@ -457,20 +462,38 @@ export class JobSupervisor {
   }
 
   /**
-   * A finished job nobody collects stops waiting after a while: its spool and state.json stay, and `attach` (which
-   * the app runs when it re-attaches) starts `run --resume` to deliver them, so lingering is only a shortcut for
-   * short outages. A job still waiting for its environment gives up after longer. A running script is never left.
+   * The give-up rule (give-up.ts): a job nobody collects stops trying to reach the app once it is collected (the
+   * job folder gone or marked delivered by another process: checked every COLLECTED_CHECK_MS while unattended) or its
+   * own retention is over (timeout plus a grace), whichever comes first, within the linger times. Its spool and
+   * state.json stay, and `attach` starts `run --resume` to deliver them. A running script is never left.
    */
   private armLinger(): void {
     clearTimeout(this.lingerTimer);
-    if (this.state === 'running') return;
-    const ms = Number(this.o.env.CRONIUM_RUNNER_LINGER_MS) || (this.state === 'exited' ? 10 * 60_000 : 30 * 60_000);
-    this.lingerTimer = setTimeout(() => {
-      this.o.log(`nobody collected this job within ${ms} ms: stopping (the spool is kept for attach)`);
-      if (this.state === 'starting') this.fail('the app never sent the environment to start the script');
-      this.shutdown();
-    }, ms);
-    this.lingerTimer.unref();
+    const ms = giveUpDelayMs({
+      state: this.state,
+      startedAt: this.startedAt,
+      now: Date.now(),
+      timeoutSeconds: this.manifest?.timeoutSeconds ?? null,
+      lingerOverrideMs: Number(this.o.env.CRONIUM_RUNNER_LINGER_MS) || null,
+    });
+    if (ms !== null) {
+      this.lingerTimer = setTimeout(() => {
+        this.o.log(`nobody collected this job within its retention (${ms} ms more): stopping (the spool is kept for attach)`);
+        if (this.state === 'starting') this.fail('the app never sent the environment to start the script');
+        this.shutdown();
+      }, ms);
+      this.lingerTimer.unref();
+    }
+    if (!this.collectedTimer) {
+      this.collectedTimer = setInterval(() => {
+        if (this.welcomed || this.state === 'running') return;
+        if (isCollected(readJobState(this.o.dir), fs.existsSync(this.o.dir))) {
+          this.o.log('this job was collected elsewhere (its folder is gone or marked delivered): stopping');
+          this.shutdown();
+        }
+      }, COLLECTED_CHECK_MS);
+      this.collectedTimer.unref();
+    }
   }
 
   private writeState(extra: Partial<JobStateRecord> = {}): void {
@@ -517,4 +540,25 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true; // no /proc (macOS): kill -0 is all there is
   }
+}
+
+/**
+ * A short socket path only this user can reach: in $XDG_RUNTIME_DIR when it is ours and 0700, otherwise in
+ * ~/.cronium/sock (created 0700, and refused if another user owns it). Never a shared folder such as /tmp, where
+ * another user could create the path first and receive the helper calls.
+ */
+export function privateShortSocketPath(jobId: string, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+  const name = `cronium-${jobId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)}.sock`;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime && path.isAbsolute(runtime)) {
+    const st = fs.statSync(runtime, { throwIfNoEntry: false });
+    if (st?.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0) return path.join(runtime, name);
+  }
+  const dir = path.join(home, '.cronium', 'sock');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.statSync(dir);
+  if (uid !== undefined && st.uid !== uid) throw new Error(`${dir} belongs to another user: refusing to put the helper socket there`);
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  return path.join(dir, name);
 }

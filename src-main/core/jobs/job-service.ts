@@ -380,7 +380,8 @@ export class JobService {
     }
     const job = await this.move(jobId, 'DISPATCHING', {});
     const logId = await this.deps.logs.create({ jobId, eventId: plan.event.id, serverId: server.id });
-    const variables = await this.deps.variables.visibleTo(plan.event.id);
+    // Secret variables the script does not name stay in the keychain (they are still masked if they show up).
+    const variables = await this.deps.variables.forJob({ id: plan.event.id, content: plan.event.content });
     const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...variables.secretValues], () => this.deps.clock.now());
     await this.emitJob(jobId);
 

@@ -489,7 +489,7 @@ export class RunnerJobSession {
   /** A connection that failed the handshake is closed; the job and its runner's connection go on untouched. */
   private refuseChannel(ch: RunnerChannel, why: string): void {
     this.refusedConnections++;
-    console.warn(`[runner] job ${this.init.jobId}: ${why}; the connection was closed (RUNNER_CHANNEL_REFUSED)`);
+    console.warn(`[runner] job ${this.init.jobId}: ${why}; the connection was closed, the job goes on`);
     ch.close('refused');
   }
 

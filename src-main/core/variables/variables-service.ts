@@ -91,6 +91,17 @@ export class VariablesService {
   }
 
   /**
+   * The variables handed to a job at its start (direct-ssh exports them): every plain one, and only the secret ones
+   * its script names (see secretsUsedBy). `secretValues` is every visible secret value, for masking its log.
+   */
+  async forJob(event: { id: string | null; content: string }): Promise<{ values: Record<string, string>; secretValues: string[] }> {
+    const { values, secretValues, secretKeys } = await this.visibleTo(event.id);
+    const delivered = { ...values };
+    for (const key of secretKeys) if (!event.content.includes(key)) delete delivered[key];
+    return { values: delivered, secretValues };
+  }
+
+  /**
    * The secret variable values a job of this event uses: those whose name appears in its script (the names it can
    * read through getVariable). Only these travel to a runner at start; a secret read under a computed name is added
    * to the job's masking when the app answers the getVariable call.

@@ -132,7 +132,6 @@ describe('quitting the app in the middle of a workflow', () => {
     const b = await core();
     await b.core.start();
     const run = await b.core.workflows.waitForRun(runId);
-    console.log('[quit-mid-workflow] direct run after restart:', JSON.stringify(run.steps.map((s) => [s.nodeId, s.status, s.reason])), run.reason);
     expect(run.status).toBe('INTERRUPTED');
     expect(stepOf(run, 'a-direct-ssh').status).toBe('SUCCESS');
     expect(stepOf(run, 'b-direct-ssh')).toMatchObject({ status: 'INTERRUPTED', jobId: middleJobId });

@@ -100,3 +100,14 @@ describe('event env and secrets', () => {
     expect(EventInput.safeParse({ ...base, env: { GREETING: 'hi' }, secrets: [{ name: 'TOKEN', value: 'abc' }] }).success).toBe(true);
   });
 });
+
+describe('VariablesService.forJob', () => {
+  it('hands a job every plain variable and only the secret ones its script names, and masks every secret', async () => {
+    await vars.set('used_token', 'value-one', { ...job, secret: true });
+    await vars.set('other_token', 'value-two', { ...job, secret: true });
+    await vars.set('plain', 'not-secret', job);
+    const got = await vars.forJob({ id: 'ev1', content: 'echo $CRONIUM_VAR_used_token' });
+    expect(got.values).toEqual({ used_token: 'value-one', plain: 'not-secret' });
+    expect(got.secretValues.sort()).toEqual(['value-one', 'value-two']);
+  });
+});

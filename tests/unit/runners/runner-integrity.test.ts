@@ -1,0 +1,96 @@
+// The runner integrity guard, run by a real /bin/sh against real files: it lets the recorded file run, and refuses
+// (exit 97, nothing run) a file replaced in place with the same size and mtime, a file swapped by rename, a symlink and
+// a missing file. The full check's parsing tells a stable file from one that changed while it was hashed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  FINGERPRINT_FUNCTION,
+  INTEGRITY_EXIT_CODE,
+  fullCheckScript,
+  integrityGuard,
+  parseFullCheck,
+  seenFingerprint,
+} from '../../../src-main/core/runners/runner-integrity';
+
+let dir: string;
+let runner: string;
+let marker: string;
+
+function fingerprintOf(file: string): string {
+  return execFileSync('sh', ['-c', `${FINGERPRINT_FUNCTION}\nfp "$1"`, 'sh', file], { encoding: 'utf8' }).trim();
+}
+
+function runGuarded(fingerprint: string) {
+  return spawnSync('sh', ['-c', `${integrityGuard({ path: runner, fingerprint })}${runner}`], { encoding: 'utf8' });
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-integrity-'));
+  runner = path.join(dir, 'cronium-runner');
+  marker = path.join(dir, 'ran');
+  fs.writeFileSync(runner, `#!/bin/sh\necho real >> ${marker}\n`, { mode: 0o755 });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('the integrity guard', () => {
+  it('runs the file it recorded', () => {
+    const r = runGuarded(fingerprintOf(runner));
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('real\n');
+  });
+
+  it('refuses a same-size impostor written in place with its mtime put back', () => {
+    const recorded = fingerprintOf(runner);
+    const st = fs.statSync(runner, { bigint: true });
+    const impostor = `#!/bin/sh\necho fake >> ${marker}\n`;
+    expect(impostor.length).toBe(Number(st.size));
+    fs.writeFileSync(runner, impostor);
+    const ns = st.mtimeNs;
+    execFileSync('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`, runner]);
+    const r = runGuarded(recorded);
+    expect(r.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(seenFingerprint(r.stderr)).toBe(fingerprintOf(runner));
+  });
+
+  it('refuses a file swapped in by rename, a symlink and a missing file', () => {
+    const recorded = fingerprintOf(runner);
+    const other = path.join(dir, 'other');
+    fs.writeFileSync(other, `#!/bin/sh\necho swap >> ${marker}\n`, { mode: 0o755 });
+    fs.renameSync(other, runner);
+    expect(runGuarded(recorded).status).toBe(INTEGRITY_EXIT_CODE);
+    fs.rmSync(runner);
+    fs.symlinkSync('/bin/true', runner);
+    expect(runGuarded(recorded).status).toBe(INTEGRITY_EXIT_CODE);
+    fs.rmSync(runner);
+    const gone = runGuarded(recorded);
+    expect(gone.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(seenFingerprint(gone.stderr)).toBe('');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('adds nothing for a deployment without a fingerprint (recorded before fingerprints existed)', () => {
+    expect(integrityGuard({ path: runner, fingerprint: null })).toBe('');
+  });
+});
+
+describe('the full check', () => {
+  it('reports the sha256 and a stable fingerprint of a file', () => {
+    const out = execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' });
+    const check = parseFullCheck(out);
+    expect(check.kind).toBe('file');
+    expect(check.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(check.fingerprint).toBe(fingerprintOf(runner));
+  });
+
+  it('has no fingerprint when the file changed while it was hashed, and tells symlinks and missing files', () => {
+    expect(parseFullCheck('kind=file\nbefore=1:2:3:4:5\nsha=' + 'a'.repeat(64) + '\nafter=1:2:3:4:6\n').fingerprint).toBeNull();
+    fs.rmSync(runner);
+    expect(parseFullCheck(execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' })).kind).toBe('missing');
+    fs.symlinkSync('/bin/true', runner);
+    expect(parseFullCheck(execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' })).kind).toBe('symlink');
+  });
+});
