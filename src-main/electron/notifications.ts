@@ -51,6 +51,19 @@ export function runnerHealthNotification(name: string, payload: unknown): Notifi
   return { title: `Runner ${p.to}`, body, logId: null };
 }
 
+/** Pure: a notification for a runner job unreachable longer than the setting ('jobs/unreachable'), or null. */
+export function jobUnreachableNotification(name: string, payload: unknown): NotificationContent | null {
+  if (name !== 'jobs/unreachable' || typeof payload !== 'object' || payload === null) return null;
+  const p = payload as { eventName?: unknown; serverName?: unknown; seconds?: unknown };
+  const server = typeof p.serverName === 'string' ? p.serverName : 'a server';
+  const seconds = typeof p.seconds === 'number' ? p.seconds : null;
+  return {
+    title: typeof p.eventName === 'string' ? p.eventName : 'A runner job',
+    body: `${server}: unreachable${seconds !== null ? ` for ${seconds} s` : ''}; the job keeps running there and Cronium keeps reconnecting`,
+    logId: null,
+  };
+}
+
 export interface NotificationControllerOptions {
   /** Read at each job change, so a change in Settings applies at once (core.settings.current().notifications). */
   preferences(): NotificationPreferences;
@@ -69,7 +82,7 @@ export class NotificationController {
 
   /** Feed every contract event here (core.bus); only 'jobs/changed' reaching an outcome can notify. */
   handleEvent(name: string, payload: unknown): void {
-    const runner = runnerHealthNotification(name, payload);
+    const runner = runnerHealthNotification(name, payload) ?? jobUnreachableNotification(name, payload);
     if (runner) {
       this.show(runner);
       return;

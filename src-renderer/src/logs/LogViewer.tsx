@@ -15,7 +15,7 @@ import { toast } from '../stores/toast-store';
 import { ansiToSegments, highlightSegments, isColourClass, type AnsiSegment } from './ansi';
 import { followAfterScroll } from './follow-tail';
 import { LogHeader } from './LogHeader';
-import { canvasHeight, renderWindow, scrollTopToCentre, type ScrollGeometry } from './scaled-scroll';
+import { canvasHeight, firstRowAt, isScaled, renderWindow, scrollTopForRow, scrollTopToCentre, type ScrollGeometry } from './scaled-scroll';
 
 export const LOG_ROW_HEIGHT = 20;
 
@@ -128,6 +128,23 @@ function LogLines({ session }: { session: LogSession }) {
   const lastSeq = win.endIndex > win.firstIndex ? win.endIndex : 0;
   const rowSeqs: number[] = [];
   for (let seq = firstSeq; seq > 0 && seq <= lastSeq; seq++) rowSeqs.push(seq);
+
+  // Scaled mode: one scroll pixel is many rows, so the wheel moves by rows (as in a short log), not by scaled pixels.
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      const g: ScrollGeometry = { count, rowHeight: LOG_ROW_HEIGHT, viewportHeight: el.clientHeight || 400 };
+      if (!isScaled(g) || e.deltaY === 0 || e.ctrlKey) return;
+      e.preventDefault();
+      const rows = (e.deltaMode === 1 ? e.deltaY : e.deltaMode === 2 ? e.deltaY * (g.viewportHeight / LOG_ROW_HEIGHT) : e.deltaY / LOG_ROW_HEIGHT);
+      const target = scrollTopForRow(firstRowAt(el.scrollTop, g) + rows, g);
+      // At least one pixel, so a small step still moves.
+      el.scrollTop = Math.abs(target - el.scrollTop) < 1 ? el.scrollTop + Math.sign(rows) : target;
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [count]);
 
   /** Puts line `seq` in the middle of the view (any line, however long the log). */
   const scrollToSeq = (seq: number) => {

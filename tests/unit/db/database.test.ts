@@ -121,7 +121,7 @@ describe('the database', () => {
       old.close();
 
       const db = open(file);
-      expect(applied(db)).toEqual(['0001_base.sql', '0002_ssh_runner.sql', '0003_log_reason.sql']);
+      expect(applied(db)).toEqual(readMigrations(REPO_MIGRATIONS).map((m) => m.name));
       expect(tables(db)).toEqual(expect.arrayContaining(['runner_artifacts', 'runner_deployments', 'execution_payloads']));
       expect(columns(db, 'jobs')).toEqual(expect.arrayContaining(['runner_id', 'payload_id', 'execution_mode']));
       expect(columns(db, 'logs')).toEqual(expect.arrayContaining(['runner_version', 'stream_started_at', 'partial_output', 'runner_metadata']));

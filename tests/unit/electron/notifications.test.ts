@@ -24,6 +24,15 @@ describe('notifications', () => {
     });
   });
 
+  describe('when a runner job has been unreachable longer than the setting', () => {
+    it('shows a notification naming the event, the server and for how long', () => {
+      controller.handleEvent('jobs/unreachable', { jobId: 'j', eventName: 'backup', serverName: 'db-1', since: '2026-12-06T00:00:00Z', seconds: 60 });
+      expect(notifications).toHaveLength(1);
+      expect(JSON.stringify(notifications[0])).toContain('backup');
+      expect(JSON.stringify(notifications[0])).toContain('db-1: unreachable for 60 s');
+    });
+  });
+
   describe('when a job fails', () => {
     it('shows a notification naming the event, the server, the outcome and the reason', () => {
       controller.handleEvent('jobs/changed', jobChanged('a', 'RUNNING'));

@@ -40,6 +40,8 @@ class InstantJobRunnerForTests implements WorkflowJobRunner {
 let dir: string;
 let db: AppDatabase;
 let service: WorkflowService;
+/** The ScheduleBook the service is built with (constructor injection; no hook is set afterwards). */
+let schedules: Scheduler;
 
 function addServer(id: string, name: string) {
   db.sqlite
@@ -67,7 +69,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-workflows-'));
   db = openDatabase(path.join(dir, 'cronium.sqlite'), MIGRATIONS);
   const clock = new ManualClock(AT);
-  const schedules = new Scheduler({ clock, store: new MemoryFireStore() });
+  schedules = new Scheduler({ clock, store: new MemoryFireStore() });
   service = new WorkflowService({ db, bus: new EventBus(), clock, schedules, jobs: new InstantJobRunnerForTests() });
   addServer('srv-b', 'beta');
   addServer('srv-a', 'alpha');
@@ -75,7 +77,8 @@ beforeEach(() => {
   addEvent('ev-test', 'test', ['srv-b']);
   addEvent('ev-orphan', 'orphan', []);
 });
-afterEach(() => {
+afterEach(async () => {
+  await schedules.stop();
   db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -201,6 +204,21 @@ describe('WorkflowService runs', () => {
       const b = await service.startRun(wf.id, { trigger: 'schedule', idempotencyKey: 'workflow:x:2025' });
       expect(b.id).toBe(a.id);
       await service.waitForRun(a.id);
+    });
+  });
+
+  describe('when a workflow with a schedule is saved, disabled and deleted', () => {
+    it('keeps the scheduler it was built with current, and its views carry that next run', async () => {
+      await schedules.start({ dispatch: async () => ({ jobIds: [] }), isRunning: () => false });
+      const input: WorkflowInputType = { name: 'hourly', nodes: [{ id: 'h1', eventId: 'ev-test' }], edges: [], schedule: { kind: 'interval', everySeconds: 3600 } };
+      const wf = await save(input);
+      expect(wf.nextRunAt).not.toBeNull();
+      expect(wf.nextRunAt).toBe(schedules.nextFire('workflow', wf.id)?.toISOString());
+      expect((await save({ ...input, id: wf.id, enabled: false })).nextRunAt).toBeNull();
+      expect(schedules.nextFire('workflow', wf.id)).toBeNull();
+      await save({ ...input, id: wf.id });
+      await service.delete(wf.id);
+      expect(schedules.nextFire('workflow', wf.id)).toBeNull();
     });
   });
 
