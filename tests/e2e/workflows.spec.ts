@@ -36,16 +36,23 @@ async function addStep(page: Page, eventName: string) {
 }
 
 /**
- * Selects a step with the keyboard (focus its node, Enter) and waits until the graph and the panel show it selected.
- * A mouse click lands where the node was when Playwright measured it; under load the graph may still be fitting its
- * view or laying out a new edge, the click then misses and the panel keeps showing the previous selection. Focus and
- * Enter do not depend on where the node is drawn, and the wait is on the selection itself, not on time.
+ * Selects a step with the keyboard and waits until the graph and the panel show it selected. A mouse click lands where
+ * the node was when Playwright measured it; under load the graph may still be fitting its view or laying out a new
+ * edge, the click then misses and the panel keeps showing the previous selection. The keyboard does not depend on
+ * where the node is drawn. React Flow's Enter selects only a node it does not already count as selected (and its
+ * Escape selects one it does not count as selected, else unselects it), so Escape then Enter ends selected from either
+ * state; the wait is on the selection itself, not on time.
  */
 async function selectStep(page: Page, index: number) {
   const node = page.locator('.react-flow__node').filter({ has: page.getByTestId('workflow-step') }).nth(index);
-  await node.focus();
-  await node.press('Enter');
-  await expect(node.getByTestId('workflow-step')).toHaveClass(/wf-step-selected/);
+  const step = node.getByTestId('workflow-step');
+  await expect(async () => {
+    if (!/wf-step-selected/.test((await step.getAttribute('class')) ?? '')) {
+      await node.press('Escape');
+      await node.press('Enter');
+    }
+    await expect(step).toHaveClass(/wf-step-selected/, { timeout: 2_000 });
+  }).toPass({ timeout: 60_000 });
   await expect(page.getByRole('region', { name: 'Step settings' })).toBeVisible();
 }
 

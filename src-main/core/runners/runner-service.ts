@@ -437,7 +437,8 @@ export class RunnerService {
       const settings = this.deps.settings.current().runner;
       const autoDeploy = opts.redeploy !== false && settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
       if (!autoDeploy) {
-        this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. Deploy it again from the Runners pane.` });
+        const next = opts.redeploy === false ? 'The deploy in progress replaces it.' : 'Deploy it again from the Runners pane.';
+        this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. ${next}` });
         throw new AppError('RUNNER_TAMPERED', `${reason}. Automatic deployment is off: deploy the runner again from the Runners pane.`, { details: { serverId: runner.serverId, deploymentId: current.id } });
       }
       this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. Redeploying it.` });

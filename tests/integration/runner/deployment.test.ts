@@ -100,7 +100,9 @@ describe('runner deployment', () => {
       expect(fs.readdirSync(path.dirname(seaPath()))).toEqual(['cronium-runner']);
       const steps = events.filter((e) => e.name === 'runners/progress').map((e) => e.payload.step);
       expect(steps).not.toContain('upload');
-      expect(steps).toContain('handshake');
+      // An up-to-date server costs one cheap check (the fingerprint recorded at deploy): no probe, no re-hash.
+      expect(steps).not.toContain('probe');
+      expect(steps).toContain('verify');
       expect(view.history.at(-1)?.message).toMatch(/nothing transferred/);
       // Still one deployment row for this version: a re-deploy updates it.
       expect((await runners.listDeployments(serverId)).length).toBe(1);
@@ -119,6 +121,8 @@ describe('runner deployment', () => {
       for (const f of stale) expect(fs.existsSync(f)).toBe(false);
       expect(fs.readdirSync(path.dirname(seaPath())).filter((n) => n.startsWith('.cronium-runner.'))).toEqual([]);
       expect(view.history.at(-1)?.message).toMatch(/did not match the signed checksum; replaced/);
+      // The altered one is kept on record as tampered, with the reason.
+      expect((await runners.listDeployments(serverId)).find((d) => d.status === 'tampered')?.reason).toMatch(/replaced or altered/);
     }, 120_000);
   });
 
