@@ -1,7 +1,8 @@
 /**
- * `cronium-runner attach --job <id> --port <port>` (token on stdin as the start-file JSON, written 0600 by the
- * app's exec): points the job's supervisor at a new tunnel port (attach.json + SIGUSR1), or, when no supervisor is
- * alive any more, starts `run --resume` detached to deliver the spool and the recorded exit. Prints RunnerJobStatus.
+ * `cronium-runner attach --job <id> --socket <path> | --port <port>` (token on stdin as the start-file JSON, written
+ * 0600 by the app's exec): points the job's supervisor at a new tunnel, a Unix socket or, as the fallback, a loopback
+ * port (attach.json + SIGUSR1), or, when no supervisor is alive any more, starts `run --resume` detached to deliver
+ * the spool and the recorded exit. Prints RunnerJobStatus.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,12 +18,12 @@ import { parseJobArgs } from './job-args';
 import { jobStatus } from './status';
 
 export const attachCommand: RunnerCommand = {
-  summary: 'point a running job at a new tunnel port (token on stdin), or resume delivering a finished one',
-  args: '--job <id> --port <port>',
+  summary: 'point a running job at a new tunnel (token on stdin), or resume delivering a finished one',
+  args: '--job <id> --socket <path> | --port <port>',
   async run(args, io) {
-    const a = parseJobArgs(args, ['job', 'port']);
-    if (!a.job || !a.port) {
-      io.stderr('attach: needs --job and --port\n');
+    const a = parseJobArgs(args, ['job', 'port', 'socket']);
+    if (!a.job || (!a.port && !a.socket)) {
+      io.stderr('attach: needs --job and --socket or --port\n');
       return RUNNER_EXIT_USAGE;
     }
     const dir = jobDir(a.job, io.env);

@@ -1,10 +1,11 @@
 /**
- * Parses the job commands' options (--job <id>, --port <n>, --payload <checksum>, --grace <ms>, --resume).
+ * Parses the job commands' options (--job <id>, --port <n>, --socket <path>, --payload <checksum>, --grace <ms>, --resume).
  * Unknown options are refused so a typo never silently changes what a command does.
  */
 export interface JobArgs {
   job?: string;
   port?: number;
+  socket?: string;
   payload?: string;
   grace?: number;
   resume?: boolean;

@@ -20,6 +20,18 @@ export interface StreamClientHandlers {
   log(text: string): void;
 }
 
+/** Where the tunnel ends on this server: a Unix socket in the job folder, or a loopback TCP port (fallback). */
+export interface TunnelTarget {
+  port?: number;
+  socket?: string;
+  token: string;
+}
+
+/** The tunnel named by a start/attach file, for logs. */
+export function describeTunnel(t: { port?: number; socket?: string }): string {
+  return t.socket ? `socket ${t.socket}` : `port ${t.port}`;
+}
+
 export class StreamClient {
   private ws: WebSocket | null = null;
   private open = false;
@@ -30,7 +42,7 @@ export class StreamClient {
 
   constructor(
     private readonly jobId: string,
-    private target: { port: number; token: string },
+    private target: TunnelTarget,
     private readonly handlers: StreamClientHandlers,
   ) {}
 
@@ -52,9 +64,9 @@ export class StreamClient {
     this.target = { ...this.target, token };
   }
 
-  /** `attach` handed over a new tunnel port (and token): drop the current socket and connect there now. */
-  retarget(port: number, token: string): void {
-    this.target = { port, token };
+  /** `attach` handed over a new tunnel (and token): drop the current socket and connect there now. */
+  retarget(target: TunnelTarget): void {
+    this.target = target;
     this.backoff = BACKOFF_MIN_MS;
     if (this.ws) this.ws.terminate();
     else {
@@ -83,9 +95,12 @@ export class StreamClient {
 
   private connect(): void {
     if (this.stopped) return;
-    const url = `ws://127.0.0.1:${this.target.port}${runnerStreamPath(this.jobId)}`;
+    // A Unix-socket tunnel (ws+unix://<socket>:<path>) still says Host 127.0.0.1: the listener answers loopback hosts only.
+    const url = this.target.socket
+      ? `ws+unix://${this.target.socket}:${runnerStreamPath(this.jobId)}`
+      : `ws://127.0.0.1:${this.target.port}${runnerStreamPath(this.jobId)}`;
     const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.target.token}` },
+      headers: { authorization: `Bearer ${this.target.token}`, ...(this.target.socket ? { host: '127.0.0.1' } : {}) },
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxPayload: MAX_WIRE_MESSAGE_BYTES,
       perMessageDeflate: false,

@@ -37,7 +37,7 @@ import { JobOutput } from './job-output';
 import { openPayload } from './payload';
 import { Spool } from './spool';
 import { giveUpDelayMs, isCollected } from './give-up';
-import { StreamClient } from './stream-client';
+import { StreamClient, describeTunnel } from './stream-client';
 
 export const START_FILE = 'start.json';
 export const ATTACH_FILE = 'attach.json';
@@ -123,7 +123,7 @@ export class JobSupervisor {
     if (this.o.resume) this.recover();
     else this.prepare();
     this.writeState();
-    this.client = new StreamClient(this.o.jobId, { port: start.port, token: start.token }, {
+    this.client = new StreamClient(this.o.jobId, { port: start.port, socket: start.socket, token: start.token }, {
       onOpen: () => this.hello(),
       onMessage: (m) => {
         this.inbox = this.inbox.then(() => this.onMessage(m)).catch((err: unknown) => this.o.log(`handling ${m.type} failed: ${(err as Error).message}`));
@@ -176,9 +176,9 @@ export class JobSupervisor {
   private reattach(): void {
     try {
       const next = takeStartFile(path.join(this.o.dir, ATTACH_FILE));
-      this.o.log(`re-attaching on port ${next.port}`);
+      this.o.log(`re-attaching on ${describeTunnel(next)}`);
       if (next.channelKey) this.channelKey = next.channelKey;
-      this.client.retarget(next.port, next.token);
+      this.client.retarget({ port: next.port, socket: next.socket, token: next.token });
     } catch (err) {
       this.o.log(`SIGUSR1 without a readable ${ATTACH_FILE}: ${(err as Error).message}`);
     }

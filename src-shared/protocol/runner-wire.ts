@@ -265,14 +265,17 @@ export function payloadSignedString(checksum: string): string {
  */
 export const RunnerStartFile = z.object({
   token: z.string().min(1).max(4096),
-  port: z.number().int().min(1).max(65535),
+  /** The tunnel as a loopback TCP port (servers without streamlocal forwarding: Dropbear, AllowStreamLocalForwarding no). */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** The tunnel as a Unix socket inside the 0700 job folder (OpenSSH streamlocal forwarding); preferred over `port`. */
+  socket: z.string().startsWith('/').max(107).optional(),
   /** PEM of the public key payloads must be signed with (start only). */
   payloadPublicKey: z.string().max(4096).optional(),
   /** The job key (channel-auth-v1, base64url of 32 random bytes): both ends prove they hold it on every connection. */
   channelKey: z.string().min(40).max(128).optional(),
   /** LOG_STREAM_BUFFER_SIZE: bytes per `log` batch. */
   bufferSize: z.number().int().min(1024).max(MAX_WIRE_MESSAGE_BYTES / 2).optional(),
-});
+}).refine((f) => f.port !== undefined || f.socket !== undefined, { message: 'the start file names no tunnel (port or socket)' });
 export type RunnerStartFile = z.infer<typeof RunnerStartFile>;
 
 /** Printed (one JSON line) by `cronium-runner status` and `attach`. */

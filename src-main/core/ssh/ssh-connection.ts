@@ -40,6 +40,12 @@ export interface ReverseTunnel {
   close(): Promise<void>;
 }
 
+/** A reverse tunnel ending on a Unix socket on the server (OpenSSH streamlocal forwarding). */
+export interface StreamLocalTunnel {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
 export type TunnelConnectionHandler = (stream: ClientChannel, info: { srcIP: string; srcPort: number }) => void;
 
 const DEFAULT_MAX_COLLECT = 8 * 1024 * 1024;
@@ -65,6 +71,7 @@ export class SshConnection {
   private readonly ctx: SshErrorContext;
   private readonly closeListeners = new Set<(reason: ConnectionCloseReason, error?: AppError) => void>();
   private readonly tunnels = new Map<number, TunnelConnectionHandler>();
+  private readonly unixTunnels = new Map<string, TunnelConnectionHandler>();
   private closedReason: ConnectionCloseReason | undefined;
   private closeError: AppError | undefined;
   private intendedReason: ConnectionCloseReason | undefined;
@@ -95,6 +102,11 @@ export class SshConnection {
       const handler = this.tunnels.get(info.destPort);
       if (!handler) return reject();
       handler(accept(), { srcIP: info.srcIP, srcPort: info.srcPort });
+    });
+    client.on('unix connection', (info, accept, reject) => {
+      const handler = this.unixTunnels.get(info.socketPath);
+      if (!handler) return reject();
+      handler(accept() as ClientChannel, { srcIP: 'unix', srcPort: 0 });
     });
     if (options.livenessIntervalMs > 0) {
       this.livenessTimer = setInterval(() => void this.checkLiveness(), options.livenessIntervalMs);
@@ -441,6 +453,45 @@ export class SshConnection {
   }
 
   /**
+   * Reverse tunnel on a Unix socket (streamlocal-forward@openssh.com): the server's sshd binds socketPath (absolute;
+   * it must not exist yet unless the server sets StreamLocalBindUnlink) and every connection to it is handed to
+   * onConnection. Rejects with FORWARD_REFUSED where the server does not allow it (Dropbear, AllowStreamLocalForwarding
+   * no, a folder it cannot write): callers fall back to forwardIn().
+   */
+  forwardInStreamLocal(socketPath: string, onConnection: TunnelConnectionHandler): Promise<StreamLocalTunnel> {
+    this.assertOpen();
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.openssh_forwardInStreamLocal(socketPath, (err) => {
+          if (err) {
+            return reject(
+              new AppError(SshErrorCode.FORWARD_REFUSED, `${this.ctx.name} refused to forward the Unix socket ${socketPath} (${err.message}); the server needs OpenSSH with AllowStreamLocalForwarding yes (or remote)`),
+            );
+          }
+          this.unixTunnels.set(socketPath, onConnection);
+          this.touch();
+          resolve({
+            socketPath,
+            close: () =>
+              new Promise<void>((done) => {
+                if (!this.unixTunnels.delete(socketPath)) return done();
+                this.touch();
+                if (!this.isOpen) return done();
+                try {
+                  this.client.openssh_unforwardInStreamLocal(socketPath, () => done());
+                } catch {
+                  done();
+                }
+              }),
+          });
+        });
+      } catch (e) {
+        reject(this.closeError ?? connectionLost(this.ctx, String((e as Error).message)));
+      }
+    });
+  }
+
+  /**
    * One liveness round trip: a keepalive@openssh.com global request, which every OpenSSH server answers (with
    * failure) without starting a process. Resolves with the round trip in ms.
    */
@@ -487,7 +538,7 @@ export class SshConnection {
   }
 
   private get inUse(): boolean {
-    return this.execChannels > 0 || this.sftpOps > 0 || this.tunnels.size > 0;
+    return this.execChannels > 0 || this.sftpOps > 0 || this.tunnels.size > 0 || this.unixTunnels.size > 0;
   }
 
   /** Re-arms the idle timer whenever use starts or stops. */
@@ -528,6 +579,7 @@ export class SshConnection {
     clearInterval(this.livenessTimer);
     clearTimeout(this.idleTimer);
     this.tunnels.clear();
+    this.unixTunnels.clear();
     for (const listener of this.closeListeners) listener(this.closedReason, this.closeError);
     this.closeListeners.clear();
   }

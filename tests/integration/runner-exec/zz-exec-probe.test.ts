@@ -12,6 +12,8 @@ it('probe', async () => {
   const tc = await createTestCore();
   await tc.core.start();
   const serverId = await addServer(tc.core, sshd, user, 'probe');
+  const warm = await saveEvent(tc.core, serverId, { scriptType: 'bash', content: 'echo warm\n' });
+  console.log('WARM', (await tc.core.jobs.waitForJob((await start(tc.core, warm.id)).id)).status, 'PIDS-after-warm', sshdSessionPids(user.username));
   const ev = await saveEvent(tc.core, serverId, { scriptType: 'bash', content: 'for i in $(seq 1 20000); do echo "line $i"; if [ $((i % 500)) -eq 0 ]; then sleep 0.1; fi; done\n' });
   const job = await start(tc.core, ev.id);
   const logId = await waitFor('log', async () => (await tc.core.jobs.get(job.id)).logId);
