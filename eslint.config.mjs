@@ -33,21 +33,6 @@ const openExternalBan = {
   message: 'Open links only through openExternalSafely() in src-main/electron/safe-external.ts.',
 };
 const clockMessage = 'src-main/core takes time from its Clock (src-main/core/clock.ts: clock.now(), clock.setTimeout, sleep, every; retries: backoff.ts), so tests can run it on a ManualClock.';
-/**
- * Core files that still read the real clock, kept short and named: the SSH transport's socket timeouts (ssh-connection,
- * host-key: the pool has no Clock yet), the log write batching (log-store, log-aggregator: millisecond flush timers on
- * the real event loop by design; line timestamps there come from the Clock), the JWT times (auth: jose verifies
- * against the real clock, so minting must too), and nowIso()'s default in db/ids (a few callers have no clock yet:
- * settings, artifact store, runner deployments, migrator).
- */
-const notYetOnTheClock = [
-  'src-main/core/ssh/ssh-connection.ts',
-  'src-main/core/ssh/host-key.ts',
-  'src-main/core/logs/log-store.ts',
-  'src-main/core/logs/log-aggregator.ts',
-  'src-main/core/listener/auth.ts',
-  'src-main/core/db/ids.ts',
-];
 
 const electronBan = { name: 'electron', message: "Only src-main/electron/** and the preload may import 'electron'." };
 
@@ -124,7 +109,9 @@ export default tseslint.config(
   },
   {
     files: ['src-main/core/**/*.ts'],
-    ignores: ['src-main/core/clock.ts', ...notYetOnTheClock],
+    // The one exception: the system Clock itself. SSH socket timers, log write batching, JWT times and row stamps
+    // all take the injected Clock.
+    ignores: ['src-main/core/clock.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: clockMessage }],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: clockMessage }, { name: 'setInterval', message: clockMessage }],

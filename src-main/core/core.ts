@@ -114,17 +114,17 @@ export interface Core {
 export async function createCore(config: CoreConfig, ports: CorePorts): Promise<Core> {
   const bus = new EventBus();
   const clock = ports.clock ?? systemClock;
-  const db = openDatabase(path.join(config.dataDir, 'cronium.sqlite'), config.migrationsDir);
-  const settings = new SettingsService(db, config.env, bus);
+  const db = openDatabase(path.join(config.dataDir, 'cronium.sqlite'), config.migrationsDir, clock);
+  const settings = new SettingsService(db, config.env, bus, clock);
   const metrics = createMetrics();
   const listener = new LocalListener({ metrics, settings, appVersion: config.appVersion, clock });
   // The pool asks the server catalogue for targets; the catalogue uses the pool to test and to drop stale connections.
   const servers: ServerService = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
-  const ssh = new SshPool((serverId) => servers.resolveTarget(serverId));
+  const ssh = new SshPool((serverId) => servers.resolveTarget(serverId), { clock });
   // Built before the catalogues that keep it current; it fires only once SchedulerWiring.start() gives it its targets.
   const scheduler = new Scheduler({ clock, store: new SqliteFireStore(db), onRecord: (rec) => bus.emit('schedule/fired', rec) });
   const events = new EventService({ db, secrets: ports.secrets, bus, clock, schedules: scheduler });
-  const logStore = new LogStore(db, bus, () => clock.now());
+  const logStore = new LogStore(db, bus, clock);
   const logStream = new LogStreamService(logStore, bus);
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
   // Link state of runner jobs: every change is a fresh 'jobs/changed' (the job view carries it).
@@ -139,9 +139,10 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     trustedKeys: loadTrustedKeys(path.join(config.resourcesDir, 'keys')),
     artifactDir: () => settings.current().runner.artifactCachePath || path.join(config.dataDir, 'runner-artifacts'),
     bundledDir: path.join(config.resourcesDir, 'runner-artifacts'),
+    clock,
   });
   const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
-  const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets });
+  const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets, clock });
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
   // Execution (core/execution): the one ensureRunner, the mode policy, the start of every attempt; then re-attach.
   const provisioning = new RunnerProvisioning({ runners, ssh, clock });

@@ -1,7 +1,8 @@
 // Issue 13 item 6 end to end: a 5,000,000-line log (rows written straight into serve mode's SQLite file before it
 // starts, as a finished job would leave them; generating them through a real job takes ~45 s) opens in the real
 // viewer, and "go to line", "Jump to latest" and End reach its last line past the browser's element-height limit
-// (1,677,762 rows of 20 px). ANSI colours are kept and timestamps can be shown.
+// (1,677,762 rows of 20 px). ANSI colours are kept and timestamps can be shown. The same data shows the Variables
+// view's "set by job" column (issue 12 item 4).
 import { expect, test, type Page } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,9 @@ function seedLongLog(dir: string): void {
     db.sqlite
       .prepare(`INSERT INTO logs (id, job_id, status, line_count, last_sequence, byte_count, exit_code, started_at, finished_at, created_at, updated_at) VALUES ('log-long', 'job-long', 'SUCCESS', ?, ?, ?, 0, ?, ?, ?, ?)`)
       .run(LINES, LINES, LINES * 14, at, at, at, at);
+    db.sqlite
+      .prepare(`INSERT INTO variables (id, scope, key, value, secret_ref, updated_at, set_by_job_id) VALUES ('var-1', 'global', 'greeting', 'hello', NULL, ?, 'job-long')`)
+      .run(at);
     const insert = db.sqlite.prepare(`INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES ('log-long', ?, 'stdout', ?, ?)`);
     const batch = db.sqlite.transaction((from: number, to: number) => {
       for (let seq = from; seq <= to; seq++) {
@@ -101,5 +105,17 @@ test.describe('a log of 5,000,000 lines', () => {
 
     await page.getByLabel('Timestamps').check();
     await expect(row(page, LINES).locator('.log-ts')).toHaveText('2026-01-01T00:00:00.000Z');
+  });
+});
+
+test.describe('the Variables view', () => {
+  test('lists a variable with the job that set it, and opens that job\'s log', async ({ page }) => {
+    await page.goto(serve!.url);
+    await nav(page, 'Variables').click();
+    const entry = page.getByRole('table', { name: 'Variables' }).locator('tr[data-variable="greeting"]');
+    await expect(entry).toContainText('hello');
+    await expect(entry).toContainText('global');
+    await entry.getByRole('button', { name: 'job-long' }).click();
+    await expect(page.getByText(`${LINES.toLocaleString()} lines`)).toBeVisible({ timeout: 20_000 });
   });
 });

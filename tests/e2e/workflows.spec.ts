@@ -36,21 +36,16 @@ async function addStep(page: Page, eventName: string) {
 }
 
 /**
- * Selects a step with the keyboard and waits until the graph and the panel show it selected. A mouse click lands where
- * the node was when Playwright measured it; under load the graph may still be fitting its view or laying out a new
- * edge, the click then misses and the panel keeps showing the previous selection. The keyboard does not depend on
- * where the node is drawn. React Flow's Enter selects only a node it does not already count as selected (and its
- * Escape selects one it does not count as selected, else unselects it), so Escape then Enter ends selected from either
- * state; the wait is on the selection itself, not on time.
+ * Selects a step and waits until the graph and the panel show it selected. Under load the graph may still be fitting
+ * its view or laying out a new edge when Playwright clicks where it measured the node: the click then lands on the pane
+ * or another step and the panel keeps another selection (the "Connect to" field never appears). So the click is
+ * repeated until the step itself reports selected: the wait is on that state, not on time (a click on a step that is
+ * already selected changes nothing).
  */
 async function selectStep(page: Page, index: number) {
-  const node = page.locator('.react-flow__node').filter({ has: page.getByTestId('workflow-step') }).nth(index);
-  const step = node.getByTestId('workflow-step');
+  const step = page.getByTestId('workflow-step').nth(index);
   await expect(async () => {
-    if (!/wf-step-selected/.test((await step.getAttribute('class')) ?? '')) {
-      await node.press('Escape');
-      await node.press('Enter');
-    }
+    if (!/wf-step-selected/.test((await step.getAttribute('class')) ?? '')) await step.click();
     await expect(step).toHaveClass(/wf-step-selected/, { timeout: 2_000 });
   }).toPass({ timeout: 60_000 });
   await expect(page.getByRole('region', { name: 'Step settings' })).toBeVisible();

@@ -64,6 +64,8 @@ export interface SshdOptions {
   /** Network namespace to run sshd in (see netns.ts); the port then defaults to 22. */
   netns?: string;
   port?: number;
+  /** false: `AllowStreamLocalForwarding no` (Unix-socket forwarding refused, like Dropbear); default yes. */
+  allowStreamLocalForwarding?: boolean;
 }
 export interface SshdHandle {
   readonly host: string;
@@ -451,6 +453,7 @@ class SshdInstance implements SshdHandle {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'AllowTcpForwarding yes',
+      `AllowStreamLocalForwarding ${this.opts.allowStreamLocalForwarding === false ? 'no' : 'yes'}`,
       'GatewayPorts no',
       'X11Forwarding no',
       'PrintMotd no',

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCore, type Core } from '../../src-main/core/core';
+import type { Clock } from '../../src-main/core/clock';
 import type { SecretStore } from '../../src-main/core/secrets/secret-store';
 import { MemorySecretStore } from '../../src-main/core/secrets/memory-secret-store';
 
@@ -19,6 +20,8 @@ export interface TestCoreOptions {
   dataDir?: string;
   env?: Record<string, string>;
   secrets?: SecretStore;
+  /** The core's clock, e.g. a ManualClock (tests/harness/manual-clock.ts) to drive retries and schedules; default real. */
+  clock?: Clock;
 }
 
 export interface TestCore {
@@ -41,7 +44,7 @@ export async function createTestCore(opts: TestCoreOptions = {}): Promise<TestCo
         appVersion: '0.0.0-test',
         env: opts.env ?? {},
       },
-      { secrets: opts.secrets ?? new MemorySecretStore() },
+      { secrets: opts.secrets ?? new MemorySecretStore(), clock: opts.clock },
     );
   } catch (err) {
     if (ownsDir) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { migrate } from './migrator';
 import type { DB } from './schema';
@@ -68,7 +69,8 @@ export function preparePrivateDataDir(dir: string): void {
   }
 }
 
-export function openDatabase(file: string, migrationsDir: string): AppDatabase {
+/** `clock` stamps the migrations applied now (the core passes its own). */
+export function openDatabase(file: string, migrationsDir: string, clock: Clock = systemClock): AppDatabase {
   let sqlite: BetterSqlite3.Database;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -86,7 +88,7 @@ export function openDatabase(file: string, migrationsDir: string): AppDatabase {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    migrate(sqlite, migrationsDir);
+    migrate(sqlite, migrationsDir, clock);
     // Files an older version (or another tool) left with looser modes are private again from here on.
     makeFilesPrivate(file);
   } catch (err) {

@@ -8,7 +8,7 @@ export function newId(): string {
   return randomUUID();
 }
 
-/** ISO-8601 UTC, e.g. 2025-01-31T12:00:00.000Z; sorts lexically in time order. */
-export function nowIso(ms: number = Date.now()): string {
+/** `ms` (the caller's Clock time, epoch ms) as ISO-8601 UTC, e.g. 2025-01-31T12:00:00.000Z; sorts lexically in time order. */
+export function nowIso(ms: number): string {
   return new Date(ms).toISOString();
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../errors';
+import { systemClock, type Clock } from '../clock';
 import { nowIso } from './ids';
 
 const MIGRATION_FILE = /^(\d{4})_[A-Za-z0-9_-]+\.sql$/;
@@ -51,7 +52,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 }
 
-export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string): MigrationResult {
+export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string, clock: Clock = systemClock): MigrationResult {
   const files = readMigrations(migrationsDir);
   sqlite.exec(`CREATE TABLE IF NOT EXISTS migrations (
     name TEXT PRIMARY KEY,
@@ -88,7 +89,7 @@ export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string): 
     if (done.has(file.name)) continue;
     const apply = sqlite.transaction(() => {
       sqlite.exec(file.sql);
-      record.run(file.name, nowIso(), file.checksum);
+      record.run(file.name, nowIso(clock.now()), file.checksum);
     });
     try {
       apply();

@@ -10,7 +10,7 @@
  * not stored as they come: when the runner reports the exit, the session asks it to replay its spool from the last
  * stored line and stores the whole log then (complete, in order), before the job ends.
  */
-import type { SshConnection, ReverseTunnel } from '../ssh/ssh-connection';
+import type { SshConnection } from '../ssh/ssh-connection';
 import { pipeToLocal } from '../ssh/ssh-connection';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { LocalListener } from '../listener/local-listener';
@@ -46,6 +46,10 @@ import {
 export const JOB_DETACHED = 'JOB_DETACHED';
 /** How long a connection has to prove the job key after its challenge. */
 const CHALLENGE_TIMEOUT_MS = 10_000;
+/** The tunnel's Unix socket, inside the job's 0700 folder on the server. */
+const TUNNEL_SOCKET = 'tunnel.sock';
+/** sun_path holds 108 bytes on Linux, 104 on macOS/BSD, including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 103;
 
 export interface RunnerSessionDeps {
   /** Where the job's link state is shown ("link lost at 14:02:11, reconnecting (attempt 3)"). */
@@ -118,7 +122,13 @@ export class RunnerJobSession {
   /** Connections refused because they did not prove the job key (diagnostics and tests). */
   refusedConnections = 0;
   private conn: SshConnection | null = null;
-  private tunnel: ReverseTunnel | null = null;
+  private tunnel: { close(): Promise<void> } | null = null;
+  /** Where the open tunnel ends on the server: the job folder's Unix socket, or a loopback port (the fallback). */
+  private tunnelTarget: { socket: string } | { port: number } | null = null;
+  /** How the last tunnel was opened ('unix-socket' or 'tcp', and why), kept in the job's runner metadata. */
+  private tunnelKind: { kind: 'unix-socket' | 'tcp'; reason?: string } | null = null;
+  /** The server refused streamlocal forwarding once: this session uses the TCP fallback from then on. */
+  private streamLocalRefused = false;
   private offConnClose: (() => void) | null = null;
   private channel: RunnerChannel | null = null;
   private helloWaiters: Array<() => void> = [];
@@ -199,7 +209,7 @@ export class RunnerJobSession {
       await this.openLink(false);
       const start: RunnerStartFile = {
         token: await this.mintToken(),
-        port: this.openTunnelPort(),
+        ...this.openTunnelTarget(),
         payloadPublicKey,
         channelKey: this.channelKey,
         bufferSize: this.deps.settings.current().streaming.bufferSize,
@@ -244,23 +254,59 @@ export class RunnerJobSession {
         conn = await this.deps.ssh.acquire(this.init.serverId);
       }
     }
-    const tunnel = await this.timeLimit(conn.forwardIn('127.0.0.1', 0, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
+    const { tunnel, target } = await this.openTunnel(conn, !prove);
     if (this.finished) {
       await tunnel.close();
       return;
     }
     this.conn = conn;
     this.tunnel = tunnel;
+    this.tunnelTarget = target;
     this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
   }
 
   /**
-   * The remote port of the tunnel openLink() just opened. The session can finish (cancel, timeout, app stopping) or
-   * lose its link while the link is opening; the runner is then not started and the caller gets a clear error.
+   * Opens the reverse tunnel. Preferred: a Unix socket inside the job's 0700 folder, which only this Unix user (and
+   * root) can connect to. One exec creates the folder 0700 (a new job) or checks it is there (re-attach), removes a
+   * stale socket (sshd does not replace one unless StreamLocalBindUnlink is set) and prints the folder's absolute path.
+   * Where the server refuses streamlocal forwarding (Dropbear, AllowStreamLocalForwarding no) or the path is too long
+   * for a socket, the tunnel is a loopback TCP port, protected by the channel handshake alone.
    */
-  private openTunnelPort(): number {
-    if (this.finished || !this.tunnel) throw this.linkGone();
-    return this.tunnel.remotePort;
+  private async openTunnel(conn: SshConnection, createFolder: boolean): Promise<{ tunnel: { close(): Promise<void> }; target: { socket: string } | { port: number } }> {
+    const toListener = pipeToLocal(this.deps.listener.port);
+    let reason = this.streamLocalRefused ? 'the server refused Unix-socket forwarding earlier in this job' : '';
+    if (!reason) {
+      const make = createFolder ? `{ mkdir -p "$d" && chmod 700 "$d"; }` : 'false';
+      const r = await conn.exec(`umask 077; d=${this.dir}; if [ -d "$d" ] || ${make}; then rm -f "$d/${TUNNEL_SOCKET}" && printf '%s' "$d"; fi`, { timeoutMs: 10_000 });
+      const folder = (r.stdout ?? '').trim();
+      const socket = `${folder}/${TUNNEL_SOCKET}`;
+      if (r.code !== 0 || !folder.startsWith('/')) reason = `the job folder could not be prepared (exit ${r.code ?? r.signal})`;
+      else if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) reason = `the socket path would be longer than ${MAX_SOCKET_PATH_BYTES} bytes`;
+      else {
+        try {
+          const tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, toListener), 10_000, 'opening the reverse tunnel');
+          this.tunnelKind = { kind: 'unix-socket' };
+          return { tunnel, target: { socket } };
+        } catch (err) {
+          if (!(isAppError(err) && err.code === 'FORWARD_REFUSED')) throw err;
+          this.streamLocalRefused = true;
+          reason = err.message;
+        }
+      }
+    }
+    const tunnel = await this.timeLimit(conn.forwardIn('127.0.0.1', 0, toListener), 10_000, 'opening the reverse tunnel');
+    if (this.tunnelKind?.kind !== 'tcp') this.init.sink.system(`the runner's tunnel is a loopback TCP port (protected by the channel handshake): ${reason}`);
+    this.tunnelKind = { kind: 'tcp', reason };
+    return { tunnel, target: { port: tunnel.remotePort } };
+  }
+
+  /**
+   * The tunnel openLink() just opened. The session can finish (cancel, timeout, app stopping) or lose its link while
+   * the link is opening; the runner is then not started and the caller gets a clear error.
+   */
+  private openTunnelTarget(): { socket: string } | { port: number } {
+    if (this.finished || !this.tunnel || !this.tunnelTarget) throw this.linkGone();
+    return this.tunnelTarget;
   }
 
   private liveConn(): SshConnection {
@@ -279,6 +325,7 @@ export class RunnerJobSession {
     this.offConnClose = null;
     const tunnel = this.tunnel;
     this.tunnel = null;
+    this.tunnelTarget = null;
     this.conn = null;
     if (tunnel) await this.timeLimit(tunnel.close(), 3_000, 'closing the tunnel').catch(() => undefined);
   }
@@ -286,9 +333,10 @@ export class RunnerJobSession {
   private async attachOnce(): Promise<void> {
     await this.closeLink();
     await this.openLink(true);
-    const port = this.openTunnelPort();
-    const file: RunnerStartFile = { token: await this.mintToken(), port, channelKey: this.channelKey };
-    const cmd = `${integrityGuard(this.runner)}umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.runner.command} attach --job ${shellQuote(this.init.jobId)} --port ${port}`;
+    const target = this.openTunnelTarget();
+    const file: RunnerStartFile = { token: await this.mintToken(), ...target, channelKey: this.channelKey };
+    const where = 'socket' in target ? `--socket ${shellQuote(target.socket)}` : `--port ${target.port}`;
+    const cmd = `${integrityGuard(this.runner)}umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.runner.command} attach --job ${shellQuote(this.init.jobId)} ${where}`;
     const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
     if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr);
     if (r.code === 3) {
@@ -678,7 +726,7 @@ export class RunnerJobSession {
   // ---- small things -------------------------------------------------------------------------------------------------
 
   private metadata(): Record<string, unknown> {
-    return { ...this.runnerInfo, lastAckedSeq: this.aggregator.durableRunnerSeq, lastRunnerSeq: this.aggregator.lastRunnerSeq, reattachments: this.reattachments, remotePid: this.remotePid };
+    return { ...this.runnerInfo, tunnel: this.tunnelKind, lastAckedSeq: this.aggregator.durableRunnerSeq, lastRunnerSeq: this.aggregator.lastRunnerSeq, reattachments: this.reattachments, remotePid: this.remotePid };
   }
 
   private mintToken(): Promise<string> {

@@ -8,6 +8,7 @@
  */
 import type http from 'node:http';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { HELPER_JWT_SECRET_REF, getOrCreateAppSecret } from '../secrets/secret-refs';
@@ -37,6 +38,8 @@ export interface VerifiedToken extends TokenClaims {
 export interface ListenerAuthDeps {
   settings: Pick<SettingsService, 'helperJwtSecretFromEnv'>;
   secrets: SecretStore;
+  /** Issue and expiry times are minted and checked on this clock (default: the system clock). */
+  clock?: Clock;
 }
 
 export class ListenerAuth {
@@ -44,7 +47,11 @@ export class ListenerAuth {
   /** Jobs whose runner tokens are accepted now: job id -> server id (and how many sessions hold it open). */
   private readonly liveJobs = new Map<string, { serverId: string; holders: number }>();
 
-  constructor(private readonly deps: ListenerAuthDeps) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: ListenerAuthDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
 
   /**
    * Stops start-up when HELPER_JWT_SECRET is set but too short (HELPER_JWT_SECRET_TOO_SHORT); core start calls it
@@ -85,7 +92,7 @@ export class ListenerAuth {
     if (aud === 'runner' && (!jobId || !serverId || jobId !== sub)) {
       throw new AppError('INVALID_INPUT', 'A runner token names its job (as subject and job) and its server.');
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     const ttl = Math.min(MAX_TOKEN_AGE_SECONDS, Math.max(1, Math.floor(ttlSeconds)));
     return new SignJWT({ ...(jobId ? { job: jobId } : {}), ...(serverId ? { server: serverId } : {}) })
       .setProtectedHeader({ alg: 'HS256' })
@@ -112,6 +119,7 @@ export class ListenerAuth {
         algorithms: ['HS256'],
         requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp'],
         maxTokenAge: MAX_TOKEN_AGE_SECONDS,
+        currentDate: new Date(this.clock.now()),
       });
       const aud = (Array.isArray(payload.aud) ? payload.aud.find((a) => allowed.includes(a as TokenAudience)) : payload.aud) as TokenAudience;
       verified = {

@@ -8,6 +8,7 @@
  * line reaches a watching client quickly at any rate, with at most one transaction per log per interval.
  * It never changes a log's status (the executor's session does) and never stores a line unmasked (the sink masks).
  */
+import type { Clock } from '../clock';
 import type { LogSink } from '../jobs/executor';
 import type { Metrics } from '../metrics/metrics';
 import type { LogStore } from './log-store';
@@ -30,7 +31,7 @@ export class LogAggregator {
   private readonly listeners = new Set<(runnerSeq: number) => void>();
   private readonly detach: () => void;
   private lastCommit = 0;
-  private commitTimer: NodeJS.Timeout | undefined;
+  private commitTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly sink: LogSink,
@@ -38,7 +39,8 @@ export class LogAggregator {
     private readonly metrics: Metrics,
     /** Runner lines already stored in this log (0 for a new attempt; counted from the database on resume). */
     initialRunnerSeq: number,
-    private readonly now: () => number = Date.now,
+    /** Paces commits and measures latency; the store's clock unless told otherwise. */
+    private readonly clock: Clock = store.clock,
   ) {
     this.runnerSeq = initialRunnerSeq;
     this.durable = initialRunnerSeq;
@@ -81,7 +83,7 @@ export class LogAggregator {
     const base = this.sink.lastSequence;
     const batch = new Array<{ seq: number; stream: WireLine['stream']; ts: string; text: string }>(end - start);
     let lastTs = '';
-    const nowMs = this.now();
+    const nowMs = this.clock.now();
     for (let i = start; i < end; i++) {
       const l = lines[i];
       batch[i - start] = { seq: base + 1 + (i - start), stream: l.stream, ts: l.ts, text: l.text };
@@ -102,21 +104,18 @@ export class LogAggregator {
   /** Commits now if the last commit is COMMIT_WITHIN_MS old, else once it is. */
   private commitSoon(): void {
     if (this.commitTimer) return;
-    const wait = this.lastCommit + COMMIT_WITHIN_MS - this.now();
+    const wait = this.lastCommit + COMMIT_WITHIN_MS - this.clock.now();
     const commit = () => {
       this.commitTimer = undefined;
-      this.lastCommit = this.now();
+      this.lastCommit = this.clock.now();
       this.store.flushAll(this.sink.logId);
     };
     if (wait <= 0) commit();
-    else {
-      this.commitTimer = setTimeout(commit, wait);
-      this.commitTimer.unref();
-    }
+    else this.commitTimer = this.clock.setTimeout(commit, wait);
   }
 
   close(): void {
-    clearTimeout(this.commitTimer);
+    this.commitTimer?.cancel();
     this.commitTimer = undefined;
     this.detach();
     this.listeners.clear();

@@ -8,6 +8,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { expressionBuilder, sql } from 'kysely';
+import { systemClock, type Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { DB, Row } from '../db/schema';
@@ -52,7 +53,7 @@ export class LogStore {
   private readonly open = new Map<string, OpenLog>();
   private buffered = 0;
   private timer: { cancel(): void } | undefined;
-  /** When the last batch was written (wall-clock ms); the first line after a quiet spell is written at once. */
+  /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
   private readonly insertLine: BetterSqlite3.Statement;
   private readonly insertLines: BetterSqlite3.Statement;
@@ -63,7 +64,8 @@ export class LogStore {
   constructor(
     private readonly db: AppDatabase,
     private readonly bus: EventBus,
-    private readonly now: () => number = Date.now,
+    /** Stamps rows and paces the write batches (the LogAggregators of its logs use it too). */
+    readonly clock: Clock = systemClock,
   ) {
     this.insertLine = db.sqlite.prepare('INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)');
     this.insertLines = db.sqlite.prepare(
@@ -83,7 +85,7 @@ export class LogStore {
   /** A new log for one attempt of a job, in PENDING. */
   async create(opts: { jobId: string; eventId: string | null; serverId: string | null }): Promise<string> {
     const id = newId();
-    const at = nowIso(this.now());
+    const at = nowIso(this.clock.now());
     await this.db.kysely
       .insertInto('logs')
       .values({ id, job_id: opts.jobId, event_id: opts.eventId, server_id: opts.serverId, status: 'PENDING', created_at: at, updated_at: at })
@@ -132,7 +134,7 @@ export class LogStore {
    * (all chunks that arrived in it together); while output keeps coming, at most one batch per FLUSH_INTERVAL_MS.
    */
   private scheduleFlush(): void {
-    const wait = this.lastFlushAt + FLUSH_INTERVAL_MS - Date.now();
+    const wait = this.lastFlushAt + FLUSH_INTERVAL_MS - this.clock.now();
     const run = () => {
       this.timer = undefined;
       this.flushAll();
@@ -141,9 +143,7 @@ export class LogStore {
       const handle = setImmediate(run);
       this.timer = { cancel: () => clearImmediate(handle) };
     } else {
-      const handle = setTimeout(run, wait);
-      handle.unref();
-      this.timer = { cancel: () => clearTimeout(handle) };
+      this.timer = this.clock.setTimeout(run, wait);
     }
   }
 
@@ -151,7 +151,7 @@ export class LogStore {
   flushAll(logId?: string): void {
     if (this.closed) return;
     const batches: Array<[string, LogLine[]]> = [];
-    const at = nowIso(this.now());
+    const at = nowIso(this.clock.now());
     const write = this.db.sqlite.transaction(() => {
       for (const [id, state] of this.open) {
         if (logId !== undefined && id !== logId) continue;
@@ -180,7 +180,7 @@ export class LogStore {
       }
     });
     write();
-    if (batches.length > 0) this.lastFlushAt = Date.now();
+    if (batches.length > 0) this.lastFlushAt = this.clock.now();
     if (this.buffered <= 0 && this.timer) {
       this.timer.cancel();
       this.timer = undefined;
@@ -218,7 +218,7 @@ export class LogStore {
     const from = row.status as LogStatus;
     if (from === status && extra.runnerMetadata === undefined && extra.runnerVersion === undefined && extra.reason === undefined) return;
     if (from !== status) assertLogTransition(from, status, logId);
-    const nowMs = this.now();
+    const nowMs = this.clock.now();
     const at = nowIso(nowMs);
     const update: Record<string, unknown> = { status, updated_at: at };
     if ((status === 'RUNNING' || status === 'STREAMING') && !row.started_at) update.started_at = at;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/protocol/runner-info';
+import { systemClock, type Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -79,6 +80,8 @@ export interface ArtifactStoreDeps {
   artifactDir: () => string;
   /** resources/runner-artifacts: what the app ships (or the runner build produced). */
   bundledDir: string;
+  /** Stamps created_at (default: the system clock). */
+  clock?: Clock;
 }
 
 /** Maps `uname -s` / `uname -m` to the names runners and artifacts use (Node's process.platform / process.arch). */
@@ -356,7 +359,7 @@ export class ArtifactStore {
       await kysely.updateTable('runner_artifacts').set(values).where('id', '=', existing.id).execute();
       row = { ...existing, ...values };
     } else {
-      row = { id: newId(), version: manifest.version, os: manifest.os, arch: manifest.arch, kind: manifest.kind, created_at: nowIso(), ...values };
+      row = { id: newId(), version: manifest.version, os: manifest.os, arch: manifest.arch, kind: manifest.kind, created_at: nowIso((this.deps.clock ?? systemClock).now()), ...values };
       await kysely.insertInto('runner_artifacts').values(row).execute();
     }
     return this.toRecord(row, manifest);

@@ -12,6 +12,7 @@ import {
 } from '../../../src-shared/contract/runners';
 import { RunnerKind } from '../../../src-shared/protocol/runner-info';
 import { sql } from 'kysely';
+import type { Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -83,7 +84,10 @@ function toRecord(row: Row<'runner_deployments'>): DeploymentRecord {
 }
 
 export class RunnerDeployments {
-  constructor(private readonly db: AppDatabase) {}
+  constructor(
+    private readonly db: AppDatabase,
+    private readonly clock: Clock,
+  ) {}
 
   async get(id: string): Promise<DeploymentRecord | null> {
     const row = await this.db.kysely.selectFrom('runner_deployments').selectAll().where('id', '=', id).executeTakeFirst();
@@ -120,7 +124,7 @@ export class RunnerDeployments {
     return rows.map(toRecord);
   }
 
-  async create(serverId: string, version: string, status: RunnerDeploymentStatus, metadata: Partial<DeploymentMetadata>, at = nowIso()): Promise<DeploymentRecord> {
+  async create(serverId: string, version: string, status: RunnerDeploymentStatus, metadata: Partial<DeploymentMetadata>, at = nowIso(this.clock.now())): Promise<DeploymentRecord> {
     const meta = DeploymentMetadata.parse(metadata);
     const id = newId();
     await this.db.kysely
@@ -151,7 +155,7 @@ export class RunnerDeployments {
       const record = toRecord(row);
       const meta: DeploymentMetadata = { ...record.metadata, ...(change.metadata ?? {}) };
       if (change.history) {
-        const entry: RunnerHistoryEntry = { at: change.history.at ?? nowIso(), event: change.history.event, message: change.history.message };
+        const entry: RunnerHistoryEntry = { at: change.history.at ?? nowIso(this.clock.now()), event: change.history.event, message: change.history.message };
         meta.history = [...meta.history, entry].slice(-MAX_HISTORY);
       }
       const status = change.status ?? record.status;

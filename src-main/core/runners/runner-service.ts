@@ -81,7 +81,7 @@ export class RunnerService {
   private scanned: Promise<unknown> | undefined;
 
   constructor(private readonly deps: RunnerServiceDeps) {
-    this.deployments = new RunnerDeployments(deps.db);
+    this.deployments = new RunnerDeployments(deps.db, deps.clock);
     this.deployer = new RunnerDeployer({ ssh: deps.ssh, artifacts: deps.artifacts, clock: deps.clock });
     this.health = new HealthMonitor({
       deployments: this.deployments,

@@ -48,7 +48,7 @@ export class ServerService {
 
   constructor(private readonly deps: ServerServiceDeps) {
     this.store = new ServerStore(deps.db);
-    this.probe = deps.probe ?? probeHostKey;
+    this.probe = deps.probe ?? ((host, port, timeoutMs) => probeHostKey(host, port, timeoutMs, deps.clock));
   }
 
   async list(filter: { tag?: string } = {}): Promise<ServerView[]> {

@@ -12,6 +12,7 @@ import {
   type SettingsView,
 } from '../../../src-shared/contract/settings';
 import type { AppDatabase } from '../db/database';
+import { systemClock, type Clock } from '../clock';
 import { nowIso } from '../db/ids';
 import { AppError, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
@@ -31,6 +32,7 @@ export class SettingsService {
     db: AppDatabase,
     private readonly env: Record<string, string | undefined>,
     private readonly bus: EventBus,
+    private readonly clock: Clock = systemClock,
   ) {
     this.store = new SettingsStore(db);
     this.overrides = readEnvOverrides(env);
@@ -78,7 +80,7 @@ export class SettingsService {
       throw new AppError('INVALID_SETTING', `Settings not saved: ${describeFields(thresholdFields)}`, { fields: thresholdFields });
     }
 
-    const at = nowIso();
+    const at = nowIso(this.clock.now());
     const sections = SECTIONS.filter((section) => parsedPatch.data[section] !== undefined).map((section): [string, string] => [section, JSON.stringify(next[section])]);
     const flags = Object.entries(parsedPatch.data.flags ?? {}).filter((e): e is [string, boolean] => e[1] !== undefined);
     this.store.save(sections, flags, at);

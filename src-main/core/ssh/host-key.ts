@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { Client } from 'ssh2';
+import { systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { hostKeyChanged, hostKeyUntrusted, sshErrorToAppError } from './errors';
 
@@ -64,9 +65,9 @@ export class HostKeyVerifier {
 
 /**
  * Connects, reads the host key the server presents, and aborts the handshake: nothing is authenticated, no
- * credential is needed or sent. Used to show the fingerprint for approval on first contact.
+ * credential is needed or sent. Used to show the fingerprint for approval on first contact. `timeoutMs` runs on `clock`.
  */
-export function probeHostKey(host: string, port: number, timeoutMs = 10_000): Promise<HostKeyInfo> {
+export function probeHostKey(host: string, port: number, timeoutMs = 10_000, clock: Clock = systemClock): Promise<HostKeyInfo> {
   const where = { name: `${host}:${port}`, host, port, username: '', authType: undefined };
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -75,14 +76,14 @@ export function probeHostKey(host: string, port: number, timeoutMs = 10_000): Pr
     const finish = (err: AppError | undefined) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       client.removeAllListeners('error');
       client.on('error', () => undefined);
       client.end();
       if (found) resolve(found);
       else reject(err ?? new AppError('HOST_UNREACHABLE', `${host}:${port} closed the connection before showing a host key; is an SSH server listening there?`));
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       finish(sshErrorToAppError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }), where, timeoutMs));
     }, timeoutMs);
     client.on('error', (err) => finish(found ? undefined : sshErrorToAppError(err, where, timeoutMs)));

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { every, systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { HostKeyVerifier } from './host-key';
 import { SshErrorCode, connectionLost, sshErrorToAppError, type SshErrorContext } from './errors';
@@ -22,6 +23,8 @@ export interface SshConnectionOptions {
   livenessTimeoutMs: number;
   /** Close after this long with no exec, no SFTP operation and no tunnel in use; 0 disables. */
   idleCloseMs: number;
+  /** The connect, exec, liveness and idle timers run on it (default: the system clock). */
+  clock?: Clock;
   onLiveness?(latencyMs: number): void;
   onDead?(reason: string): void;
   onChannelFree?(): void;
@@ -79,8 +82,9 @@ export class SshConnection {
   private sftpOps = 0;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private lastReceivedAt = performance.now();
-  private livenessTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private livenessTimer: { cancel(): void } | undefined;
+  private idleTimer: { cancel(): void } | undefined;
   private pingInFlight = false;
 
   private constructor(
@@ -89,6 +93,7 @@ export class SshConnection {
     target: SshTarget,
     private readonly options: SshConnectionOptions,
   ) {
+    this.clock = options.clock ?? systemClock;
     this.serverId = target.serverId;
     this.ctx = { name: target.name, host: target.host, port: target.port, username: target.username, authType: target.auth.type };
     sock.on('data', () => {
@@ -109,8 +114,7 @@ export class SshConnection {
       handler(accept() as ClientChannel, { srcIP: 'unix', srcPort: 0 });
     });
     if (options.livenessIntervalMs > 0) {
-      this.livenessTimer = setInterval(() => void this.checkLiveness(), options.livenessIntervalMs);
-      this.livenessTimer.unref();
+      this.livenessTimer = every(this.clock, options.livenessIntervalMs, () => void this.checkLiveness());
     }
     this.touch();
   }
@@ -128,27 +132,28 @@ export class SshConnection {
     // Nagle's algorithm adds ~40 ms to every small exchange (TOOLBOX: exec 44 ms vs 1.8 ms): off before any byte.
     sock.setNoDelay(true);
     const client = new Client();
+    const clock = options.clock ?? systemClock;
 
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.cancel();
         client.removeAllListeners('ready');
         client.on('error', () => undefined);
         sock.destroy();
         client.end();
         reject(verifier.refusal() ?? sshErrorToAppError(err, ctx, options.connectTimeoutMs));
       };
-      const timer = setTimeout(
+      const timer = clock.setTimeout(
         () => fail(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' })),
         options.connectTimeoutMs,
       );
       client.once('ready', () => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.cancel();
         client.removeAllListeners('error');
         resolve(new SshConnection(client, sock, target, options));
       });
@@ -206,7 +211,7 @@ export class SshConnection {
     this.intendedReason ??= reason;
     this.client.end();
     // A peer that does not answer the disconnect must not keep the socket open.
-    setTimeout(() => this.sock.destroy(), 2_000).unref();
+    this.clock.setTimeout(() => this.sock.destroy(), 2_000);
   }
 
   /**
@@ -235,10 +240,10 @@ export class SshConnection {
       let signal: string | null = null;
       let sawExit = false;
       let channel: ClientChannel | undefined;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: { cancel(): void } | undefined;
 
       const settle = once((failure?: AppError) => {
-        clearTimeout(timer);
+        timer?.cancel();
         opts.signal?.removeEventListener('abort', onAbort);
         if (failure) return reject(failure);
         if (!sawExit && !this.isOpen) return reject(this.closeError ?? connectionLost(this.ctx, 'closed during the command'));
@@ -267,7 +272,7 @@ export class SshConnection {
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.timeoutMs !== undefined) {
-        timer = setTimeout(
+        timer = this.clock.setTimeout(
           () =>
             stop(new AppError(SshErrorCode.EXEC_TIMEOUT, `the command on ${this.ctx.name} did not finish within ${opts.timeoutMs} ms and was stopped`)),
           opts.timeoutMs,
@@ -505,10 +510,10 @@ export class SshConnection {
     }
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = this.clock.setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       // Global-request replies arrive in order; ssh2 matches them to this queue the same way its own keepalive does.
       client._callbacks!.push((err) => {
-        clearTimeout(timer);
+        timer.cancel();
         if (err instanceof Error) reject(err);
         else resolve(performance.now() - started);
       });
@@ -543,12 +548,11 @@ export class SshConnection {
 
   /** Re-arms the idle timer whenever use starts or stops. */
   private touch(): void {
-    clearTimeout(this.idleTimer);
+    this.idleTimer?.cancel();
     if (this.options.idleCloseMs > 0 && !this.inUse && this.isOpen) {
-      this.idleTimer = setTimeout(() => {
+      this.idleTimer = this.clock.setTimeout(() => {
         if (!this.inUse) this.end('idle');
       }, this.options.idleCloseMs);
-      this.idleTimer.unref();
     }
   }
 
@@ -576,8 +580,8 @@ export class SshConnection {
     if (this.closedReason !== undefined) return;
     this.closedReason = this.intendedReason ?? 'lost';
     if (this.closedReason === 'lost') this.closeError ??= connectionLost(this.ctx, 'the server or the network closed it');
-    clearInterval(this.livenessTimer);
-    clearTimeout(this.idleTimer);
+    this.livenessTimer?.cancel();
+    this.idleTimer?.cancel();
     this.tunnels.clear();
     this.unixTunnels.clear();
     for (const listener of this.closeListeners) listener(this.closedReason, this.closeError);

@@ -5,6 +5,7 @@
  * credentials) at each new connection and keeps no credential itself.
  */
 import { performance } from 'node:perf_hooks';
+import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import { SshConnection } from './ssh-connection';
 import { SshErrorCode } from './errors';
@@ -23,6 +24,8 @@ export interface SshPoolOptions {
   livenessTimeoutMs?: number;
   /** Bound on connect + handshake + authentication (default 10 s). */
   connectTimeoutMs?: number;
+  /** The connections' timers (connect, exec, liveness, idle) run on it (default: the system clock). */
+  clock?: Clock;
   onConnectionEvent?: (event: SshConnectionEvent) => void;
 }
 
@@ -35,7 +38,7 @@ interface ServerSlot {
 
 export class SshPool {
   private readonly servers = new Map<string, ServerSlot>();
-  private readonly opts: Required<Omit<SshPoolOptions, 'onConnectionEvent'>>;
+  private readonly opts: Required<Omit<SshPoolOptions, 'onConnectionEvent' | 'clock'>>;
   private closed = false;
 
   constructor(
@@ -138,6 +141,7 @@ export class SshPool {
         livenessIntervalMs: this.opts.livenessIntervalMs,
         livenessTimeoutMs: this.opts.livenessTimeoutMs,
         idleCloseMs: this.opts.idleCloseMs,
+        clock: this.options.clock,
         onLiveness: (latencyMs) => this.emit({ type: 'liveness', serverId, connectionId: id, latencyMs }),
         onDead: (reason) => this.emit({ type: 'dead', serverId, connectionId: id, reason }),
         // A freed channel may let in a caller that waits because every connection is full.

@@ -1,8 +1,9 @@
-// The job channel against a real OpenSSH sshd with a second real Unix user on it (issue 12 item 2): while a runner
-// job streams, the other user connects to the job's tunnel port as that user (runuser ... node). Without a token it is
-// refused at the upgrade; with a valid runner token (as if it had stolen one) it gets the app's challenge and nothing
-// else: no environment, no secret, no renewed token; its helper calls are not run; and the job completes with its full
-// log, the secret masked.
+// The job channel against a real OpenSSH sshd with a second real Unix user on it (issue 12 item 2). By default the
+// tunnel ends on a Unix socket in the job's 0700 folder: the other user cannot even connect to it (EACCES). On a
+// second sshd with `AllowStreamLocalForwarding no` the app falls back to a loopback TCP port, and the other user, who
+// can connect to it (runuser ... node), is refused at the upgrade without a token; with a valid runner token (as if it
+// had stolen one) it gets the app's challenge and nothing else: no environment, no secret, no renewed token; its
+// helper calls are not run. Either way the job completes with its full log, the secret masked.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,30 +15,64 @@ import { MASK } from '../../../src-shared/logs/secret-masker';
 import { addServer, linesOf, requireRunnerBuild, resetHome, saveEvent, sshdSessionPids, start, waitFor } from '../runner-exec/runner-exec-fixtures';
 
 let sshd: SshdHandle;
+let noStreamLocalSshd: SshdHandle;
 let jobUser: SshdKeyUser;
 let otherUser: SshdKeyUser;
+let fallbackUser: SshdKeyUser;
+let fallbackOtherUser: SshdKeyUser;
 let tc: TestCore;
 let serverId: string;
+let fallbackServerId: string;
 let scratch: string;
 
 beforeAll(async () => {
   requireRunnerBuild();
   sshd = await startSshd({ users: 2, firstUser: 61 });
   [jobUser, otherUser] = sshd.extraUsers;
+  noStreamLocalSshd = await startSshd({ users: 2, firstUser: 65, allowStreamLocalForwarding: false });
+  [fallbackUser, fallbackOtherUser] = noStreamLocalSshd.extraUsers;
   resetHome(jobUser);
+  resetHome(fallbackUser);
   tc = await createTestCore();
   await tc.core.start();
   serverId = await addServer(tc.core, sshd, jobUser, 'channel-auth');
+  fallbackServerId = await addServer(tc.core, noStreamLocalSshd, fallbackUser, 'channel-auth-tcp');
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-channel-'));
   fs.chmodSync(scratch, 0o755);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await tc?.cleanup();
   if (jobUser) resetHome(jobUser);
+  if (fallbackUser) resetHome(fallbackUser);
   await sshd?.stop();
+  await noStreamLocalSshd?.stop();
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
+
+/** The Unix sockets the user's sshd session processes listen on (the streamlocal reverse tunnels). */
+function tunnelSockets(username: string): string[] {
+  const pids = new Set(sshdSessionPids(username));
+  const out = execFileSync('ss', ['-Hxlp'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => [...l.matchAll(/pid=(\d+)/g)].some((m) => pids.has(Number(m[1]))))
+    .map((l) => /\s(\/\S+)\s/.exec(l)?.[1] ?? '')
+    .filter((p) => p.startsWith('/'));
+}
+
+/** Connects, as `user`, to a Unix socket and prints what happened: 'connected' or the error code. */
+function connectSocketAs(user: string, socketPath: string): string {
+  const script = path.join(scratch, `socket-${Math.random().toString(36).slice(2)}.cjs`);
+  fs.writeFileSync(
+    script,
+    `const s = require('node:net').connect({ path: process.argv[2] });
+    s.on('connect', () => { process.stdout.write('connected'); s.destroy(); });
+    s.on('error', (e) => process.stdout.write(e.code || e.message));`,
+  );
+  fs.chmodSync(script, 0o644);
+  return execFileSync('runuser', ['-u', user, '--', process.execPath, script, socketPath], { encoding: 'utf8' });
+}
 
 /** The loopback TCP ports the job user's sshd session processes listen on (the reverse tunnels). */
 function tunnelPorts(username: string): number[] {
@@ -95,19 +130,61 @@ function attackAs(user: string, port: number, jobId: string, token: string | nul
   });
 }
 
+/** A runner job that prints a secret and 60 lines, started and streaming. */
+async function startStreamingJob(onServer: string): Promise<{ jobId: string; eventId: string; secret: string }> {
+  const secret = `pw-${Math.random().toString(36).slice(2)}-channel`;
+  const event = await saveEvent(tc.core, onServer, {
+    scriptType: 'bash',
+    secrets: [{ name: 'API_TOKEN', value: secret }],
+    content: 'echo "secret is $API_TOKEN"\nfor i in $(seq 1 60); do echo "line $i"; sleep 0.05; done\n',
+  });
+  const job = await start(tc.core, event.id);
+  await waitFor('the job to stream', async () => {
+    const j = await tc.core.jobs.get(job.id);
+    return j.status === 'RUNNING' && j.logId && (await linesOf(tc.core, j.logId)).length >= 3;
+  }, 60_000, 20);
+  return { jobId: job.id, eventId: event.id, secret };
+}
+
+/** The job ended with every line, the secret masked, nothing forged; returns its runner metadata. */
+async function expectFullLog(jobId: string, secret: string): Promise<Record<string, unknown> | null> {
+  const done = await tc.core.jobs.waitForJob(jobId);
+  expect(done).toMatchObject({ status: 'SUCCESS', exitCode: 0, executionMode: 'runner-ssh' });
+  const lines = await linesOf(tc.core, done.logId!);
+  const stdout = lines.filter((l) => l.stream === 'stdout').map((l) => l.text);
+  expect(stdout).toEqual([`secret is ${MASK}`, ...Array.from({ length: 60 }, (_, i) => `line ${i + 1}`)]);
+  expect(stdout.join('\n')).not.toContain(secret);
+  expect(lines.some((l) => l.text.includes('forged line'))).toBe(false);
+  return (await tc.core.logs.store.get(done.logId!)).runnerMetadata;
+}
+
 describe('the job channel', () => {
-  it('gives another user on the server who reaches the tunnel no secret and no token, and the job completes with its full log', async () => {
-    const secret = `pw-${Math.random().toString(36).slice(2)}-channel`;
-    const event = await saveEvent(tc.core, serverId, {
-      scriptType: 'bash',
-      secrets: [{ name: 'API_TOKEN', value: secret }],
-      content: 'echo "secret is $API_TOKEN"\nfor i in $(seq 1 60); do echo "line $i"; sleep 0.05; done\n',
-    });
-    const job = await start(tc.core, event.id);
-    await waitFor('the job to stream', async () => {
-      const j = await tc.core.jobs.get(job.id);
-      return j.status === 'RUNNING' && j.logId && (await linesOf(tc.core, j.logId)).length >= 3;
-    }, 60_000, 20);
+  it('ends the tunnel on a Unix socket in the 0700 job folder that another user cannot connect to; the job completes with its full log', async () => {
+    const { jobId, secret } = await startStreamingJob(serverId);
+    const jobFolder = path.join(jobUser.home, '.cronium/jobs', jobId);
+    const socketPath = path.join(jobFolder, 'tunnel.sock');
+    expect(tunnelSockets(jobUser.username)).toContain(socketPath);
+    expect(tunnelPorts(jobUser.username)).toEqual([]);
+    expect(fs.statSync(socketPath).isSocket()).toBe(true);
+    expect(fs.statSync(jobFolder).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(jobFolder).uid).toBe(fs.statSync(jobUser.home).uid);
+    // The other user on the server cannot reach the socket at all.
+    expect(connectSocketAs(otherUser.username, socketPath)).toBe('EACCES');
+    // The job's own user can (as its runner does).
+    expect(connectSocketAs(jobUser.username, socketPath)).toBe('connected');
+
+    const metadata = await expectFullLog(jobId, secret);
+    expect(metadata).toMatchObject({ tunnel: { kind: 'unix-socket' } });
+  }, 120_000);
+
+  it('falls back to a loopback TCP port where the server refuses Unix-socket forwarding, gives another user who reaches it no secret and no token, and the job completes with its full log', async () => {
+    const { jobId, eventId, secret } = await startStreamingJob(fallbackServerId);
+    const job = { id: jobId };
+    const event = { id: eventId };
+    const jobUser = fallbackUser;
+    const otherUser = fallbackOtherUser;
+    const serverId = fallbackServerId;
+    expect(tunnelSockets(jobUser.username)).toEqual([]);
     const ports = tunnelPorts(jobUser.username);
     expect(ports.length).toBeGreaterThan(0);
 
@@ -129,13 +206,8 @@ describe('the job channel', () => {
       expect(attempt.closed).toBeDefined();
     }
 
-    const done = await tc.core.jobs.waitForJob(job.id);
-    expect(done).toMatchObject({ status: 'SUCCESS', exitCode: 0, executionMode: 'runner-ssh' });
-    const lines = await linesOf(tc.core, done.logId!);
-    const stdout = lines.filter((l) => l.stream === 'stdout').map((l) => l.text);
-    expect(stdout).toEqual([`secret is ${MASK}`, ...Array.from({ length: 60 }, (_, i) => `line ${i + 1}`)]);
-    expect(stdout.join('\n')).not.toContain(secret);
-    expect(lines.some((l) => l.text.includes('forged line'))).toBe(false);
+    const metadata = await expectFullLog(job.id, secret);
+    expect(metadata).toMatchObject({ tunnel: { kind: 'tcp', reason: expect.stringMatching(/refused to forward the Unix socket/) } });
     // The attacker's helper call was not run.
     await expect(tc.core.variables.get('PWNED', { eventId: event.id })).resolves.toBeNull();
     // Once the job has ended its tokens are refused, the stolen one too.

@@ -16,7 +16,7 @@ afterEach(() => {
 
 /** Writes the rows a crash mid-job leaves behind: a job in `status` with a log in `logStatus` holding `lines` lines. */
 async function leaveJob(core: Core, id: string, status: string, logStatus: string, lines: number, mode: string | null = 'direct-ssh') {
-  const at = nowIso();
+  const at = nowIso(Date.now());
   await core.db.kysely.insertInto('jobs').values({ id, status, created_at: at, updated_at: at, started_at: status === 'RUNNING' ? at : null, execution_mode: mode } as never).execute();
   const logId = `${id}-log`;
   await core.db.kysely.insertInto('logs').values({ id: logId, job_id: id, status: logStatus, line_count: lines, last_sequence: lines, created_at: at, updated_at: at } as never).execute();
@@ -70,7 +70,7 @@ describe('start-up reconciliation', () => {
         test.core.jobs.registerResumer('test-resumable', async (row, ctx) => {
           seen.push(row.id);
           ctx.log!.setStatus('STREAMING');
-          ctx.log!.appendSequenced([{ seq: 2, stream: 'stdout', ts: nowIso(), text: 'dup' }, { seq: 3, stream: 'stdout', ts: nowIso(), text: 'replayed' }]);
+          ctx.log!.appendSequenced([{ seq: 2, stream: 'stdout', ts: nowIso(Date.now()), text: 'dup' }, { seq: 3, stream: 'stdout', ts: nowIso(Date.now()), text: 'replayed' }]);
           await ctx.finish({ status: 'SUCCESS', exitCode: 0, signal: null, reason: null });
         });
         expect(await test.core.jobs.reconcile()).toMatchObject({ ended: 0, handedOver: 1 });

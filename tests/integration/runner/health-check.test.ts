@@ -139,15 +139,17 @@ describe('runner health checks', () => {
     });
   });
 
-  describe('when the runner on the server is broken', () => {
-    it('reports unhealthy with what the runner said', async () => {
+  describe('when the runner file on the server was replaced after deploy', () => {
+    it('reports unhealthy as tampered without running it', async () => {
       const file = (await runners.deployments.require(deploymentId)).metadata.path!;
       const saved = fs.readFileSync(file);
       fs.writeFileSync(file, 'process.stderr.write("corrupt runner\\n"); process.exit(9);\n');
       try {
         const health = await runners.checkRunnerHealth(deploymentId);
         expect(health.state).toBe('unhealthy');
-        expect(health.reason).toMatch(/exited 9: corrupt runner/);
+        // The integrity guard refuses it before it runs: the replacement's own words never appear.
+        expect(health.reason).toMatch(/replaced or altered after it was deployed/);
+        expect(health.reason).not.toMatch(/corrupt runner/);
       } finally {
         fs.writeFileSync(file, saved);
       }

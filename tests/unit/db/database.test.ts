@@ -81,7 +81,7 @@ describe('the database', () => {
     it('gives typed kysely access to the change list tables and columns', async () => {
       const db = open(path.join(tmp, 'cronium.sqlite'));
       const serverId = newId();
-      const at = nowIso();
+      const at = nowIso(Date.now());
       await db.kysely
         .insertInto('servers')
         .values({ id: serverId, name: 'db-1', host: '127.0.0.1', username: 'ops', auth_type: 'key', credential_ref: 'server:db-1', created_at: at, updated_at: at })
@@ -112,7 +112,7 @@ describe('the database', () => {
       const old = open(file, oldMigrations);
       expect(tables(old)).not.toContain('runner_deployments');
       expect(columns(old, 'jobs')).not.toContain('runner_id');
-      const at = nowIso();
+      const at = nowIso(Date.now());
       old.sqlite
         .prepare("INSERT INTO servers (id, name, host, username, auth_type, credential_ref, created_at, updated_at) VALUES ('s1', 'web-1', '10.0.0.5', 'ops', 'password', 'server:s1', ?, ?)")
         .run(at, at);
@@ -135,7 +135,7 @@ describe('the database', () => {
       const file = path.join(tmp, 'cronium.sqlite');
       const first = open(file);
       const recorded = first.sqlite.prepare('SELECT name, applied_at, checksum FROM migrations ORDER BY name').all();
-      first.sqlite.prepare("INSERT INTO feature_flags (name, enabled, updated_at) VALUES ('ssh_runner_fallback', 0, ?)").run(nowIso());
+      first.sqlite.prepare("INSERT INTO feature_flags (name, enabled, updated_at) VALUES ('ssh_runner_fallback', 0, ?)").run(nowIso(Date.now()));
       first.close();
 
       const again = open(file);
@@ -176,7 +176,7 @@ describe('the database', () => {
     it('refuses a database upgraded by a newer version of the app', () => {
       const file = path.join(tmp, 'cronium.sqlite');
       const db = open(file);
-      db.sqlite.prepare("INSERT INTO migrations (name, applied_at, checksum) VALUES ('0099_future.sql', ?, 'abc')").run(nowIso());
+      db.sqlite.prepare("INSERT INTO migrations (name, applied_at, checksum) VALUES ('0099_future.sql', ?, 'abc')").run(nowIso(Date.now()));
       db.close();
 
       const err = refusal(() => open(file));

@@ -15,7 +15,7 @@ let secrets: MemorySecretStore;
 beforeEach(async () => {
   secrets = new MemorySecretStore();
   test = await createTestCore({ secrets });
-  const at = nowIso();
+  const at = nowIso(Date.now());
   await test.core.db.kysely
     .insertInto('servers')
     .values({ id: 's1', name: 'db-1', host: '127.0.0.1', username: 'u', auth_type: 'password', credential_ref: 'server:s1:credential', host_key_fingerprint: null, host_key_algorithm: null, last_connection_at: null, last_connection_ok: null, last_connection_message: null, last_latency_ms: null, created_at: at, updated_at: at })

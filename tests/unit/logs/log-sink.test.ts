@@ -11,7 +11,7 @@ let logId: string;
 
 beforeEach(async () => {
   test = await createTestCore();
-  const at = nowIso();
+  const at = nowIso(Date.now());
   await test.core.db.kysely.insertInto('jobs').values({ id: 'job-1', status: 'RUNNING', created_at: at, updated_at: at } as never).execute();
   logId = await test.core.logs.store.create({ jobId: 'job-1', eventId: null, serverId: null });
 });
@@ -19,7 +19,7 @@ afterEach(async () => {
   await test.cleanup();
 });
 
-const line = (seq: number, text = `line ${seq}`) => ({ seq, stream: 'stdout' as const, ts: nowIso(), text });
+const line = (seq: number, text = `line ${seq}`) => ({ seq, stream: 'stdout' as const, ts: nowIso(Date.now()), text });
 
 describe('LogSinkImpl', () => {
   describe('when a runner replays lines it already sent', () => {
