@@ -62,7 +62,8 @@ async function succeeds(args: string[]): Promise<boolean> {
 
 /** Idempotent, and safe when another test process creates the bridge at the same moment. */
 async function ensureBridge(): Promise<void> {
-  if (!(await succeeds(['link', 'show', BRIDGE]))) {
+  const existed = await succeeds(['link', 'show', BRIDGE]);
+  if (!existed) {
     try {
       await ip(['link', 'add', BRIDGE, 'type', 'bridge']);
     } catch (err) {
@@ -77,7 +78,7 @@ async function ensureBridge(): Promise<void> {
       if (!/File exists/.test(String(err))) throw err;
     }
   }
-  if (!/[<,]UP[,>]/.test(await ip(['-o', 'link', 'show', BRIDGE]))) reportRepair(`bridge ${BRIDGE} was down: set up`);
+  if (existed && !/[<,]UP[,>]/.test(await ip(['-o', 'link', 'show', BRIDGE]))) reportRepair(`bridge ${BRIDGE} was down: set up`);
   await ip(['link', 'set', BRIDGE, 'up']);
 }
 
