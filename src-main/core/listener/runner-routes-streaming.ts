@@ -1,13 +1,15 @@
 /**
  * The change list's payload, helper and log-stream routes on the local listener, for runners and automation:
  *   POST /api/payloads/generate            {eventId}        automation   -> builds (or reuses) the event's payload
- *   GET  /api/payloads/:id/download                         runner|automation -> the signed archive
- *   POST /api/helpers/variables/:id        {op,key,value?}  runner token of job :id -> getVariable / setVariable
- *   GET  /api/helpers/download/:type/:version               runner|automation -> a helper shim (bash|python|node)
+ *   GET  /api/payloads/:id/download                         automation   -> the signed archive
+ *   POST /api/helpers/variables/:id        {op,key,value?}  automation   -> getVariable / setVariable as job :id
+ *   GET  /api/helpers/download/:type/:version               automation   -> a helper shim (bash|python|node)
  *   WS   /api/logs/stream/:logId?after=N                    automation   -> stored lines after N, then live lines
- *   POST /api/logs/:logId/partial          {lines}          runner token of the log's job -> lines over HTTP
+ *   POST /api/logs/:logId/partial          {lines}          automation   -> lines over HTTP for the log's running job
  * Every route checks a bearer token from the headers before its body is read; none returns a secret or a path of
- * this workstation.
+ * this workstation. No HTTP route takes a runner token: a runner token can be overheard by a local user who squats
+ * an old tunnel port, so it opens only the runner WebSocket, whose handshake also needs the job key (channel-auth.ts);
+ * the runner sends its lines and helper calls there.
  */
 import type http from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -66,13 +68,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 export function registerStreamingRoutes(d: StreamingRouteDeps): void {
   const { listener, auth } = d;
-  const runnerOrAutomation = auth.bearer(['runner', 'automation']);
   const automation = auth.bearer('automation');
-  /** A runner token only for its own job. */
-  const jobToken = async (headers: http.IncomingHttpHeaders, jobId: string) => {
-    const claims = await auth.verifyToken(bearerToken(headers), 'runner');
-    if (claims.sub !== jobId) throw new AppError('UNAUTHORIZED', 'This token belongs to another job.');
-  };
 
   listener.addRoute('POST', '/api/payloads/generate', async ({ body }) => {
     const { eventId } = parse(z.object({ eventId: z.string().min(1) }), body);
@@ -90,7 +86,7 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
       contentType: 'application/gzip',
       headers: { 'x-payload-checksum': p.checksum, 'x-payload-signature': JSON.stringify(p.signature) },
     };
-  }, { auth: runnerOrAutomation });
+  }, { auth: automation });
 
   listener.addRoute('POST', '/api/helpers/variables/:id', async ({ params, body }) => {
     const req = parse(VariableRequest, body);
@@ -98,14 +94,14 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.variables.get(req.key, { eventId }) } };
     await d.variables.set(req.key, req.value, { scope: req.scope, eventId, jobId: params.id, secret: req.secret });
     return { status: 200, json: { key: req.key, ok: true } };
-  }, { auth: (headers, params) => jobToken(headers, params.id), maxBodyBytes: 1024 * 1024 + 4096 });
+  }, { auth: automation, maxBodyBytes: 1024 * 1024 + 4096 });
 
   listener.addRoute('GET', '/api/helpers/download/:type/:version', async ({ params }) => {
     const shim = SHIMS[params.type];
     if (!shim) throw new AppError('NOT_FOUND', `There is no helper for ${params.type}; use bash, python or node.`);
     if (params.version !== String(PAYLOAD_FORMAT_VERSION)) throw new AppError('NOT_FOUND', `Helpers of payload format ${params.version} do not exist; this app has format ${PAYLOAD_FORMAT_VERSION}.`);
     return { status: 200, body: shim.body, contentType: shim.contentType };
-  }, { auth: runnerOrAutomation });
+  }, { auth: automation });
 
   /** The job a log belongs to; UNAUTHORIZED (not NOT_FOUND) for an unknown log, so ids cannot be probed. */
   const logJob = async (logId: string): Promise<string> => {
@@ -122,10 +118,7 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     return { status: r.gap ? 409 : 200, json: r };
   }, {
     // The token is checked before the log is looked up: an unauthenticated request costs no database read.
-    auth: async (headers, params) => {
-      const claims = await auth.verifyToken(bearerToken(headers), 'runner');
-      if (claims.sub !== (await logJob(params.logId))) throw new AppError('UNAUTHORIZED', 'This token belongs to another job.');
-    },
+    auth: automation,
     maxBodyBytes: 4 * 1024 * 1024,
   });
 

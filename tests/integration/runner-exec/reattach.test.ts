@@ -76,7 +76,7 @@ describe('runner-ssh execution across lost connections', () => {
       const { lost, duplicates } = countLossAndDuplicates(stdout, expected);
       console.log(`[reattach] trials ${trials}, lines lost ${lost}, duplicates ${duplicates}`);
       expect(stdout).toEqual(expected);
-      expect(lines.filter((l) => l.stream === 'system').some((l) => /^link lost at .*re-attaching$/.test(l.text))).toBe(true);
+      expect(lines.filter((l) => l.stream === 'system').some((l) => /^link lost at \d\d:\d\d:\d\d .*, reconnecting$/.test(l.text))).toBe(true);
       expect(statuses.get(done.logId!)).toEqual(expect.arrayContaining(['STREAMING', 'PARTIAL', 'SUCCESS']));
       const metrics = await tc.core.metrics.text();
       expect(metrics).toMatch(/partial_log_recovery_count [1-9]/);
