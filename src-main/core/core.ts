@@ -144,6 +144,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
   const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets, clock });
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
+  listener.serveMetrics(listenerAuth.bearer(['automation']));
   // Execution (core/execution): the one ensureRunner, the mode policy, the start of every attempt; then re-attach.
   const provisioning = new RunnerProvisioning({ runners, ssh, clock });
   const policy = new ModePolicy({ settings, provisioning });

@@ -1,6 +1,6 @@
 /**
  * LocalListener: the app's HTTP + WebSocket server on 127.0.0.1 (HELPER_API_PORT, 0 = any free port). It serves
- * /health and /metrics; other services add the runner streams, the helper API and the change list's routes through
+ * /health (and /metrics once serveMetrics() gives it an auth check); other services add the runner streams, the helper API and the change list's routes through
  * addRoute / addWebSocketRoute. It binds loopback only, never another interface, and answers only requests addressed
  * to a loopback host name (so a web page cannot reach it through DNS rebinding). Every route authenticates from the
  * headers before a byte of its body is read (or is declared public and takes no body); bodies are bounded per route.
@@ -42,7 +42,7 @@ export interface RouteOptions {
    * refuse the request. Required unless the route is `public`.
    */
   auth?: (headers: http.IncomingHttpHeaders, params: Record<string, string>) => Promise<void>;
-  /** Answers without authentication (/health, /metrics); a public route accepts no request body. */
+  /** Answers without authentication (/health); a public route accepts no request body. */
   public?: boolean;
   /** Largest request body this route accepts (DEFAULT_MAX_BODY_BYTES when not set). */
   maxBodyBytes?: number;
@@ -147,11 +147,18 @@ export class LocalListener {
         uptimeSeconds: Math.round(((deps.clock ?? systemClock).now() - this.startedAt) / 1000),
       },
     }), { public: true });
+  }
+
+  /**
+   * /metrics, behind the given check (core.ts: an automation bearer token). Metrics name servers and counts, and the
+   * listener is reachable from every server's loopback through the tunnels, so they are never public.
+   */
+  serveMetrics(auth: NonNullable<RouteOptions['auth']>): void {
     this.addRoute('GET', '/metrics', async () => ({
       status: 200,
-      body: await deps.metrics.text(),
-      contentType: deps.metrics.contentType,
-    }), { public: true });
+      body: await this.deps.metrics.text(),
+      contentType: this.deps.metrics.contentType,
+    }), { auth });
   }
 
   /** Connections not yet past a route's authentication (diagnostics and tests). */

@@ -11,7 +11,6 @@
  * an old tunnel port, so it opens only the runner WebSocket, whose handshake also needs the job key (channel-auth.ts);
  * the runner sends its lines and helper calls there.
  */
-import type http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppError } from '../errors';

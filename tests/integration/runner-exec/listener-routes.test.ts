@@ -66,24 +66,26 @@ describe('the streaming routes of the local listener', () => {
       const logId = await waitFor('the log', async () => (await tc.core.jobs.get(job.id)).logId);
       await waitFor('streamed lines', async () => (await tc.core.logs.store.get(logId)).lastSequence >= 10, 60_000);
 
-      // The helper variables route: the job's own token only.
+      // The helper variables route: automation only. The job's own runner token (which a local user squatting an old
+      // tunnel port could overhear) opens no HTTP route; the runner's helper calls go over the proven WebSocket.
       const jobToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: job.id, jobId: job.id, serverId }, 60);
-      const otherToken = await tc.core.listenerAuth.mintToken({ aud: 'runner', sub: 'other-job', jobId: 'other-job', serverId }, 60);
       const setVar = (t: string) =>
         fetch(url(`/api/helpers/variables/${job.id}`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(t) }, body: JSON.stringify({ op: 'set', key: 'route-var', value: 'v1' }) });
-      expect((await setVar(otherToken)).status).toBe(401);
-      expect((await setVar(jobToken)).status).toBe(200);
-      const got = await fetch(url(`/api/helpers/variables/${job.id}`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(jobToken) }, body: JSON.stringify({ op: 'get', key: 'route-var' }) });
+      expect((await setVar(jobToken)).status).toBe(401);
+      await expect(tc.core.variables.get('route-var', { eventId: event.id })).resolves.toBeNull();
+      expect((await setVar(automation)).status).toBe(200);
+      const got = await fetch(url(`/api/helpers/variables/${job.id}`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(automation) }, body: JSON.stringify({ op: 'get', key: 'route-var' }) });
       expect(await got.json()).toEqual({ key: 'route-var', value: 'v1' });
+      expect((await fetch(url('/api/helpers/download/bash/1'), { headers: bearer(jobToken) })).status).toBe(401);
 
       // Posted lines the log already has are duplicates: nothing changes.
       const posted = await fetch(url(`/api/logs/${logId}/partial`), {
-        method: 'POST', headers: { 'content-type': 'application/json', ...bearer(jobToken) },
+        method: 'POST', headers: { 'content-type': 'application/json', ...bearer(automation) },
         body: JSON.stringify({ lines: [{ seq: 1, stream: 'stdout', ts: new Date().toISOString(), text: 'line 1' }] }),
       });
       expect(posted.status).toBe(200);
       expect(await posted.json()).toMatchObject({ accepted: 0, duplicates: 1 });
-      expect((await fetch(url(`/api/logs/${logId}/partial`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(otherToken) }, body: '{"lines":[]}' })).status).toBe(401);
+      expect((await fetch(url(`/api/logs/${logId}/partial`), { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(jobToken) }, body: '{"lines":[]}' })).status).toBe(401);
 
       const seen: string[] = [];
       const statuses: string[] = [];

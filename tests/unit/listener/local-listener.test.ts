@@ -12,7 +12,9 @@ import WebSocket from 'ws';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { AppError } from '../../../src-main/core/errors';
 import { EventBus } from '../../../src-main/core/event-bus';
+import { ListenerAuth } from '../../../src-main/core/listener/auth';
 import { LocalListener } from '../../../src-main/core/listener/local-listener';
+import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { createMetrics, type Metrics } from '../../../src-main/core/metrics/metrics';
 import { SettingsService } from '../../../src-main/core/settings/settings-service';
 import { ErrorCode } from '../../../src-shared/errors';
@@ -144,9 +146,15 @@ describe('the local listener', () => {
       expect(reply.json).toMatchObject({ status: 'ok', version: '9.8.7', runnerDefaultVersion: '1.0.0' });
     });
 
-    it('answers /metrics with the Prometheus exposition of its registry', async () => {
+    it('answers /metrics only to an automation token, with the Prometheus exposition of its registry', async () => {
+      const auth = new ListenerAuth({ settings: { helperJwtSecretFromEnv: () => 'm'.repeat(40) }, secrets: new MemorySecretStore() });
+      listener.serveMetrics(auth.bearer(['automation']));
       metrics.runnerDeploymentsTotal.inc({ server: 'db-1' });
-      const reply = await request('GET', '/metrics');
+      expect((await request('GET', '/metrics')).status).toBe(401);
+      const runnerToken = await auth.mintToken({ aud: 'runner', sub: 'job-1', jobId: 'job-1', serverId: 's-1' }, 60);
+      expect((await request('GET', '/metrics', { headers: { authorization: `Bearer ${runnerToken}` } })).status).toBe(401);
+      const token = await auth.mintToken({ aud: 'automation', sub: 'prometheus' }, 60);
+      const reply = await request('GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
       expect(reply.status).toBe(200);
       expect(reply.headers['content-type']).toMatch(/^text\/plain/);
       expect(reply.text).toContain('runner_deployments_total{server="db-1"} 1');
