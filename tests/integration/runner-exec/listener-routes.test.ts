@@ -1,8 +1,8 @@
 // The change list's payload, helper and log-stream routes on the real listener, with real tokens: payload generate
-// and download (the archive is the registered one), helper shims download, the helper variables route for a job's
-// own token only, a live log stream that replays stored lines then follows the runner job to its end, and lines
-// posted over HTTP (POST /api/logs/:logId/partial) going through the same duplicate rules. Every route refuses
-// requests without a token.
+// and download (the archive is the registered one), helper shims download, the helper variables route, a live log
+// stream that replays stored lines then follows the runner job to its end, and lines posted over HTTP
+// (POST /api/logs/:logId/partial) going through the same duplicate rules. Every route refuses requests without a
+// token, and a runner token opens none of them (automation only).
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
