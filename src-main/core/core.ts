@@ -148,7 +148,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   // Execution (core/execution): the one ensureRunner, the mode policy, the start of every attempt; then re-attach.
   const provisioning = new RunnerProvisioning({ runners, ssh, clock });
   const policy = new ModePolicy({ settings, provisioning });
-  const jobHelpers = new JobHelpers({ jobs: jobs.store });
+  const jobHelpers = new JobHelpers({ jobs: jobs.store, variables });
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
   const runnerExecutor = new RunnerSshExecutor({
@@ -158,7 +158,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor], helpers: jobHelpers });
   jobs.useLauncher(execution);
   registerRunnerJobResumer(jobs, runnerExecutor);
-  registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, variables, hub: runnerStreams, helpers: jobHelpers });
+  registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, hub: runnerStreams, helpers: jobHelpers });
   const workflows = new WorkflowService({ db, bus, clock, schedules: scheduler, jobs: new CoreJobRunner({ jobs }) });
   const schedulerWiring = new SchedulerWiring({ scheduler, clock, bus, events, jobs, workflows });
 

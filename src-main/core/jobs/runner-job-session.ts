@@ -22,7 +22,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
 import type { EventBus } from '../event-bus';
 import type { VariablesService } from '../variables/variables-service';
-import type { JobHelpers } from '../execution/job-helpers';
+import type { JobHelpers, VariableHelperJob } from '../execution/job-helpers';
 import { backoffDelay } from '../backoff';
 import { every, sleep, withTimeout, type Clock } from '../clock';
 import { AppError, isAppError, messageOf } from '../errors';
@@ -623,6 +623,12 @@ export class RunnerJobSession {
     this.channel?.send({ type: 'helper.response', id, ...reply, ...(reply.value === undefined ? { value: null } : {}) });
   }
 
+  /** This job as the variable helpers see it: its event's scope, and its log's masker for secret values. */
+  private variableHelperJob(): VariableHelperJob {
+    const sink = this.init.sink;
+    return { jobId: this.init.jobId, eventId: this.init.event.id, mask: (value) => sink.addSecret?.(value) };
+  }
+
   private async helperValue(op: HelperOp, rawArgs: Record<string, unknown>): Promise<unknown> {
     const parsed = HelperArgs[op].safeParse(rawArgs);
     if (!parsed.success) throw new AppError('INVALID_INPUT', `${op}: ${parsed.error.issues[0]?.message ?? 'invalid arguments'}`);
@@ -637,19 +643,13 @@ export class RunnerJobSession {
       case 'setCondition':
         this.condition = args.value === true;
         return null;
-      case 'getVariable': {
-        const read = await this.deps.variables.read(String(args.key), { eventId });
-        // A secret read under a name the start did not know of: masked in this job's lines from now on.
-        if (read?.secret && read.value !== null) this.init.sink.addSecret?.(read.value);
-        return read?.value ?? null;
-      }
-      case 'setVariable': {
-        const set = await this.deps.variables.set(String(args.key), String(args.value), {
-          scope: args.scope as 'global' | 'event' | undefined, eventId, jobId: this.init.jobId, secret: args.secret === true,
+      case 'getVariable':
+        return this.deps.helpers.getVariable(this.variableHelperJob(), String(args.key));
+      case 'setVariable':
+        await this.deps.helpers.setVariable(this.variableHelperJob(), {
+          key: String(args.key), value: String(args.value), scope: args.scope as 'global' | 'event' | undefined, secret: args.secret === true,
         });
-        if (set.secret) this.init.sink.addSecret?.(String(args.value));
         return null;
-      }
       case 'event':
         return this.deps.helpers.event({
           eventId, eventName: this.init.event.name, eventVersion: this.init.event.version,

@@ -19,7 +19,6 @@ import type { EventService } from '../events/event-service';
 import type { EventBus } from '../event-bus';
 import type { LogStore } from '../logs/log-store';
 import type { PayloadService } from '../payloads/payload-service';
-import type { VariablesService } from '../variables/variables-service';
 import type { JobHelpers } from '../execution/job-helpers';
 import { BASH_SHIM, NODE_SHIM, PYTHON_SHIM } from '../payloads/helper-shims';
 import { isFinalLogStatus } from '../jobs/job-state-machine';
@@ -37,10 +36,9 @@ export interface StreamingRouteDeps {
   logs: LogStore;
   events: Pick<EventService, 'getForRun'>;
   payloads: PayloadService;
-  variables: VariablesService;
   hub: RunnerStreamHub;
-  /** Job-level helper answers (the job's event for variable scope), shared with the runner's socket. */
-  helpers: Pick<JobHelpers, 'eventOf'>;
+  /** Job-level helper answers (the job's event, getVariable / setVariable), shared with the runner's socket. */
+  helpers: Pick<JobHelpers, 'eventOf' | 'getVariable' | 'setVariable'>;
 }
 
 const VariableRequest = z.discriminatedUnion('op', [
@@ -89,9 +87,9 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
 
   listener.addRoute('POST', '/api/helpers/variables/:id', async ({ params, body }) => {
     const req = parse(VariableRequest, body);
-    const { eventId } = await d.helpers.eventOf(params.id);
-    if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.variables.get(req.key, { eventId }) } };
-    await d.variables.set(req.key, req.value, { scope: req.scope, eventId, jobId: params.id, secret: req.secret });
+    const job = { jobId: params.id, ...(await d.helpers.eventOf(params.id)) };
+    if (req.op === 'get') return { status: 200, json: { key: req.key, value: await d.helpers.getVariable(job, req.key) } };
+    await d.helpers.setVariable(job, { key: req.key, value: req.value, scope: req.scope, secret: req.secret });
     return { status: 200, json: { key: req.key, ok: true } };
   }, { auth: automation, maxBodyBytes: 1024 * 1024 + 4096 });
 

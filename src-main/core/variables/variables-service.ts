@@ -6,11 +6,12 @@
  * event's scope unless it asks for 'global'; each row records the job that last set it. It never logs a value.
  */
 import type { AppDatabase } from '../db/database';
-import { newId, nowIso } from '../db/ids';
+import { nowIso } from '../db/ids';
 import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { variableSecretRef } from '../secrets/secret-refs';
+import { VariablesStore } from './variables-store';
 import { MIN_SECRET_LENGTH, refusedVariableNameReason, SECRET_TOO_SHORT_MESSAGE } from '../../../src-shared/contract/variable-names';
 
 export type VariableScope = 'global' | 'event';
@@ -45,7 +46,11 @@ export interface VariableListing {
 const MAX_KEY = 256;
 
 export class VariablesService {
-  constructor(private readonly deps: VariablesServiceDeps) {}
+  private readonly store: VariablesStore;
+
+  constructor(private readonly deps: VariablesServiceDeps) {
+    this.store = new VariablesStore(deps.db);
+  }
 
   /** The value visible to a job of `eventId`: its event-scoped one, else the global one, else null. */
   async get(key: string, ctx: { eventId: string | null }): Promise<string | null> {
@@ -57,7 +62,7 @@ export class VariablesService {
     checkKey(key);
     const scopes = ctx.eventId ? [`event:${ctx.eventId}`, 'global'] : ['global'];
     for (const scope of scopes) {
-      const row = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+      const row = await this.store.find(scope, key);
       if (!row) continue;
       if (row.secret_ref) return { value: await this.deps.secrets.get(row.secret_ref), secret: true };
       return { value: row.value, secret: false };
@@ -71,7 +76,7 @@ export class VariablesService {
    */
   async visibleTo(eventId: string | null): Promise<{ values: Record<string, string>; secretValues: string[]; secretKeys: string[] }> {
     const scopes = eventId ? ['global', `event:${eventId}`] : ['global'];
-    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', 'in', scopes).execute();
+    const rows = await this.store.inScopes(scopes);
     // Global rows first, so an event's own value of the same key overwrites it below.
     rows.sort((a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1));
     const values: Record<string, string> = {};
@@ -126,31 +131,23 @@ export class VariablesService {
     }
     const scope = requested === 'event' ? `event:${ctx.eventId}` : 'global';
     const at = nowIso(this.deps.clock.now());
-    const existing = await this.deps.db.kysely.selectFrom('variables').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    const existing = await this.store.find(scope, key);
     const secret = Boolean(existing?.secret_ref) || ctx.secret === true;
     if (secret && value.length < MIN_SECRET_LENGTH) throw new AppError('SECRET_TOO_SHORT', `${key}: ${SECRET_TOO_SHORT_MESSAGE}`, { fields: { value: SECRET_TOO_SHORT_MESSAGE } });
     if (secret) {
       const ref = existing?.secret_ref ?? variableSecretRef(scope, key);
       await this.deps.secrets.set(ref, value);
-      await this.deps.db.kysely
-        .insertInto('variables')
-        .values({ id: newId(), scope, key, value: null, secret_ref: ref, updated_at: at, set_by_job_id: ctx.jobId })
-        .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value: null, secret_ref: ref, updated_at: at, set_by_job_id: ctx.jobId }))
-        .execute();
+      await this.store.upsertSecret(scope, key, ref, at, ctx.jobId);
       return { secret: true };
     }
-    await this.deps.db.kysely
-      .insertInto('variables')
-      .values({ id: newId(), scope, key, value, secret_ref: null, updated_at: at, set_by_job_id: ctx.jobId })
-      // A row made secret meanwhile (a concurrent secret set) keeps its keychain value: the plain value is not written over it.
-      .onConflict((oc) => oc.columns(['scope', 'key']).doUpdateSet({ value, updated_at: at, set_by_job_id: ctx.jobId }).where('variables.secret_ref', 'is', null))
-      .execute();
+    // A row made secret meanwhile (a concurrent secret set) keeps its keychain value: the plain value is not written over it.
+    await this.store.upsertPlain(scope, key, value, at, ctx.jobId);
     return { secret: false };
   }
 
   /** Every variable, for the Variables view: secret ones without their value. */
   async list(): Promise<VariableListing[]> {
-    const rows = await this.deps.db.kysely.selectFrom('variables').selectAll().orderBy('scope').orderBy('key').execute();
+    const rows = await this.store.all();
     return rows.map((r) => ({
       id: r.id, scope: r.scope, key: r.key, value: r.secret_ref ? null : r.value, secret: r.secret_ref !== null,
       updatedAt: r.updated_at, setByJobId: r.set_by_job_id ?? null,

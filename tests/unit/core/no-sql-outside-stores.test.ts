@@ -32,7 +32,6 @@ const NAMED_STORES: Record<string, string> = {
  */
 const NOT_YET_MOVED: Record<string, string> = {
   'src-main/core/runners/runner-service.ts': 'runner_deployments statements inside transactions (owner: "runner")',
-  'src-main/core/variables/variables-service.ts': 'the variables table, store under way (owner: "vars")',
 };
 
 function isStore(rel: string): boolean {

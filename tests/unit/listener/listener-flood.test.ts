@@ -77,7 +77,7 @@ beforeEach(async () => {
   hub = new RunnerStreamHub(listener, auth);
   // Only the routes' authentication runs in these tests: the services behind them are never reached.
   const unused = {} as never;
-  registerStreamingRoutes({ listener, auth, db, bus, logs: unused, events: unused, payloads: unused, variables: unused, hub, helpers: unused });
+  registerStreamingRoutes({ listener, auth, db, bus, logs: unused, events: unused, payloads: unused, hub, helpers: unused });
   await listener.start(0);
 });
 
