@@ -64,7 +64,7 @@ test.describe('runner-ssh streaming', () => {
       await host!.cutLink();
       try {
         await expect(header).toHaveAttribute('data-status', 'PARTIAL', { timeout: 30_000 });
-        await expect(header.getByText('partial: connection lost, waiting to re-attach')).toBeVisible();
+        await expect(header.getByText(/^partial: link lost at \d\d:\d\d:\d\d, reconnecting/)).toBeVisible();
         await expect(viewer.locator('.log-row[data-stream="system"]', { hasText: /link lost at/ })).toBeVisible();
       } finally {
         await host!.restoreLink();
