@@ -1,7 +1,7 @@
 /**
  * ModePolicy: the one place that decides how an attempt runs (ARCHITECTURE.md "execution/"), and the only reader of
- * the execution flags (ssh_runner_enabled, ssh_runner_fallback, ssh_runner_streaming_logs) and of RunnerSettings'
- * enabled / fallbackToDirect:
+ * the execution flags (ssh_runner_enabled, ssh_runner_auto_deploy, ssh_runner_fallback, ssh_runner_streaming_logs) and
+ * of RunnerSettings' enabled / fallbackToDirect (runnerAutoDeployAllowed is the runner service's one view of them):
  *  - 'direct-ssh' -> direct-ssh;
  *  - 'runner-ssh' -> runner-ssh on a runner made ready here (retrying failures that may pass, such as a dropped link),
  *    or an error saying why it cannot be (runner mode off, no runner and no auto deploy, the server unreachable);
@@ -52,6 +52,15 @@ export interface DecisionRecord {
   stage: 'start' | 'runner-start-failed';
 }
 
+/**
+ * Whether a runner may be deployed (or redeployed) without a person asking: RunnerSettings.enabled, ssh_runner_enabled
+ * and ssh_runner_auto_deploy. The policy hands it to ensureRunner; the runner service asks it only when no caller did
+ * (a direct call, a tampered runner found by a health check).
+ */
+export function runnerAutoDeployAllowed(settings: Pick<SettingsService, 'current' | 'flag'>): boolean {
+  return settings.current().runner.enabled && settings.flag('ssh_runner_enabled') && settings.flag('ssh_runner_auto_deploy');
+}
+
 export class ModePolicy {
   private readonly listeners = new Set<(record: DecisionRecord) => void>();
 
@@ -60,6 +69,11 @@ export class ModePolicy {
   /** Runner mode is on: RunnerSettings.enabled and the ssh_runner_enabled flag. */
   runnerEnabled(): boolean {
     return this.deps.settings.current().runner.enabled && this.deps.settings.flag('ssh_runner_enabled');
+  }
+
+  /** A missing or incompatible runner may be deployed by ensureRunner (see runnerAutoDeployAllowed). */
+  mayAutoDeploy(): boolean {
+    return runnerAutoDeployAllowed(this.deps.settings);
   }
 
   /** ssh_runner_streaming_logs: on = runner lines stored as they arrive; off = collected from the runner when the job ends. */
@@ -112,7 +126,7 @@ export class ModePolicy {
       }
       try {
         // No other way to run it: a failure that may pass (a dropped link during a deploy) is tried again.
-        return { mode: 'runner-ssh', runner: await this.deps.provisioning.ensureRunner(req.serverId, req.runnerRequirements, { retryTransient: true }) };
+        return { mode: 'runner-ssh', runner: await this.deps.provisioning.ensureRunner(req.serverId, req.runnerRequirements, { retryTransient: true, mayDeploy: this.mayAutoDeploy() }) };
       } catch (err) {
         if (isPermanentConnectFailure(err)) throw err;
         throw new AppError('RUNNER_UNAVAILABLE', `the runner could not be started on ${req.serverName}: ${messageOf(err)}`, { cause: err });
@@ -120,7 +134,7 @@ export class ModePolicy {
     }
     if (!runnerOn) return { mode: 'direct-ssh' };
     try {
-      return { mode: 'runner-ssh', runner: await this.deps.provisioning.ensureRunner(req.serverId, req.runnerRequirements, { retryTransient: false }) };
+      return { mode: 'runner-ssh', runner: await this.deps.provisioning.ensureRunner(req.serverId, req.runnerRequirements, { retryTransient: false, mayDeploy: this.mayAutoDeploy() }) };
     } catch (err) {
       return this.fallbackOrThrow(req, err, `no runner could be used on ${req.serverName}: ${messageOf(err)}`);
     }

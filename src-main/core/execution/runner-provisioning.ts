@@ -18,7 +18,8 @@ import { SingleFlight } from './single-flight';
 /** The part of RunnerService provisioning needs. */
 export interface RunnerLocator {
   getCompatibleRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner | null>;
-  ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner>;
+  /** `mayDeploy`: the mode policy's answer to "may a runner be deployed now"; omitted, the runner service asks it itself. */
+  ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts?: { mayDeploy?: boolean }): Promise<CompatibleRunner>;
 }
 
 /** Waits before the 2nd and 3rd attempt when retryTransient is asked for. */
@@ -39,17 +40,17 @@ export class RunnerProvisioning {
     return this.deps.runners.getCompatibleRunner(serverId, requirements);
   }
 
-  ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts: { retryTransient?: boolean } = {}): Promise<CompatibleRunner> {
-    const key = `${serverId}\u0000${JSON.stringify(requirements ?? null)}\u0000${opts.retryTransient ? 'retry' : 'once'}`;
-    return this.flights.run(key, () => this.ensureNow(serverId, requirements ?? null, opts.retryTransient === true));
+  ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts: { retryTransient?: boolean; mayDeploy?: boolean } = {}): Promise<CompatibleRunner> {
+    const key = `${serverId}\u0000${JSON.stringify(requirements ?? null)}\u0000${opts.retryTransient ? 'retry' : 'once'}\u0000${String(opts.mayDeploy)}`;
+    return this.flights.run(key, () => this.ensureNow(serverId, requirements ?? null, opts.retryTransient === true, opts.mayDeploy));
   }
 
-  private async ensureNow(serverId: string, requirements: RunnerRequirements | null, retryTransient: boolean): Promise<CompatibleRunner> {
+  private async ensureNow(serverId: string, requirements: RunnerRequirements | null, retryTransient: boolean, mayDeploy: boolean | undefined): Promise<CompatibleRunner> {
     return retryWithBackoff(
       async () => {
         // Reach the server first: a pooled connection costs nothing, and a wall is reported before any deploy retry.
         await this.deps.ssh.acquire(serverId);
-        return this.deps.runners.ensureRunner(serverId, requirements);
+        return this.deps.runners.ensureRunner(serverId, requirements, mayDeploy === undefined ? undefined : { mayDeploy });
       },
       {
         clock: this.deps.clock,
