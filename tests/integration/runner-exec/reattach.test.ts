@@ -57,8 +57,11 @@ describe('runner-ssh execution across lost connections', () => {
         // Let some lines arrive, then cut.
         const before = (await linesOf(tc.core, logId)).length;
         await waitFor('more lines', async () => (await linesOf(tc.core, logId)).length > before + 500, 60_000, 20);
-        const pids = sshdSessionPids(user.username);
-        expect(pids.length).toBeGreaterThan(0);
+        // The re-attach of the previous trial may still be replacing its SSH session: wait until one is there to kill.
+        const pids = await waitFor('an sshd session of the job user', () => {
+          const found = sshdSessionPids(user.username);
+          return found.length > 0 ? found : undefined;
+        }, 15_000, 50);
         for (const pid of pids) {
           try {
             process.kill(pid, 'SIGKILL');
