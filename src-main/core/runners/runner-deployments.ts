@@ -134,6 +134,16 @@ export class RunnerDeployments {
     return { id, serverId, version, status, deployedAt: at, lastHealthCheck: null, metadata: meta };
   }
 
+  /** Records the version a deployment turned out to be (a 'pending' row, or a deploy that installed another version). */
+  setVersion(id: string, version: string): void {
+    this.db.sqlite.prepare('UPDATE runner_deployments SET runner_version = ? WHERE id = ?').run(version, id);
+  }
+
+  /** Runs `write` (synchronous calls of this store) as one SQLite transaction: all of it is written, or none. */
+  inTransaction<T>(write: () => T): T {
+    return this.db.sqlite.transaction(write)();
+  }
+
   /**
    * Changes a deployment: status, metadata fields, last health check, and one history line. Read-modify-write in
    * one synchronous SQLite transaction, so concurrent health checks and deploys do not lose each other's history.

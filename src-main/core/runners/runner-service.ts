@@ -31,6 +31,7 @@ import { RunnerDeployments, type DeploymentRecord } from './runner-deployments';
 import { compareVersions, isAtLeast } from './runner-version';
 import { describeFingerprint, type RunnerFingerprint } from './runner-integrity';
 import { messageOf } from '../errors';
+import { runnerAutoDeployAllowed } from '../execution/mode-policy';
 
 /** How long the cheap and full integrity checks may take on one server. */
 const INTEGRITY_CHECK_TIMEOUT_MS = 30_000;
@@ -185,7 +186,7 @@ export class RunnerService {
    * A compatible runner for the server, deploying (or, with the automatic update policy, upgrading) first when the
    * settings allow it. Throws RUNNER_NOT_DEPLOYED saying what to do when they do not.
    */
-  async ensureRunner(serverId: string, requirements?: RunnerRequirements | null): Promise<CompatibleRunner> {
+  async ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts: { mayDeploy?: boolean } = {}): Promise<CompatibleRunner> {
     const settings = this.deps.settings.current().runner;
     let compatible = await this.getCompatibleRunner(serverId, requirements);
     // Recorded before fingerprints existed: hash it once and record one, so every later use is checked cheaply.
@@ -199,7 +200,8 @@ export class RunnerService {
     }
     const server = await this.deployments.requireServer(serverId);
     const active = await this.deployments.active(serverId);
-    const autoDeploy = settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
+    // The mode policy's answer when it asked (every execution path does); a direct caller gets the same rule.
+    const autoDeploy = opts.mayDeploy ?? runnerAutoDeployAllowed(this.deps.settings);
     if (!autoDeploy) {
       const tampered = active ? null : (await this.deployments.list(serverId))[0];
       if (tampered?.status === 'tampered') {
@@ -434,8 +436,7 @@ export class RunnerService {
       });
       this.deps.bus.emit('runners/healthChanged', { serverId: runner.serverId, serverName, deploymentId: current.id, from: fromHealth, to: 'unhealthy', reason });
       this.changed(runner.serverId, current.id);
-      const settings = this.deps.settings.current().runner;
-      const autoDeploy = opts.redeploy !== false && settings.enabled && this.deps.settings.flag('ssh_runner_enabled') && this.deps.settings.flag('ssh_runner_auto_deploy');
+      const autoDeploy = opts.redeploy !== false && runnerAutoDeployAllowed(this.deps.settings);
       if (!autoDeploy) {
         const next = opts.redeploy === false ? 'The deploy in progress replaces it.' : 'Deploy it again from the Runners pane.';
         this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. ${next}` });
@@ -537,7 +538,7 @@ export class RunnerService {
           metadata: { reason, failedStep: stepOf(err) },
           history: { event: 'failed', message: reason },
         });
-        if (row.version === 'pending') this.deps.db.sqlite.prepare('UPDATE runner_deployments SET runner_version = ? WHERE id = ?').run(version ?? 'unknown', row.id);
+        if (row.version === 'pending') this.deployments.setVersion(row.id, version ?? 'unknown');
       }
       op.progress('failed', reason);
       this.changed(serverId, row.id);
@@ -569,16 +570,14 @@ export class RunnerService {
       verifiedAt: previous && previous.metadata.fingerprint && previous.metadata.fingerprint === result.fingerprint && transferred === 0 ? (previous.metadata.verifiedAt ?? at) : nowIso(this.deps.clock.now()),
       durations: { ...result.durations, totalMs: this.deps.clock.now() - Date.parse(at) },
     };
-    const activated = this.deps.db.sqlite.transaction(() => {
-      if (row.version === 'pending' || row.version !== artifact.version) {
-        this.deps.db.sqlite.prepare('UPDATE runner_deployments SET runner_version = ? WHERE id = ?').run(artifact.version, row.id);
-      }
+    const activated = this.deployments.inTransaction(() => {
+      if (row.version === 'pending' || row.version !== artifact.version) this.deployments.setVersion(row.id, artifact.version);
       const updated = this.deployments.update(row.id, { status: 'active', metadata, deployedAt: sameVersion ? undefined : nowIso(this.deps.clock.now()), history: { event: 'active', message: what } });
       if (previous && previous.id !== row.id) {
         this.deployments.update(previous.id, { status: 'superseded', history: { event: 'superseded', message: `superseded by ${artifact.version}` } });
       }
       return { ...updated, version: artifact.version };
-    })();
+    });
     op.progress('done', `${serverName} runs runner ${artifact.version}${transferred === 0 ? ' (nothing transferred)' : ''}`);
     this.changed(serverId, activated.id);
     return activated;
@@ -604,7 +603,7 @@ export class RunnerService {
         deadline: this.deps.clock.now() + seconds * 1000,
         onProgress: (step, message) => op.progress(step, message),
       });
-      return this.deps.db.sqlite.transaction(() => {
+      return this.deployments.inTransaction(() => {
         if (current && current.id !== target.id) {
           this.deployments.update(current.id, { status: 'superseded', history: { event: 'superseded', message: `${why}; ${target.version} re-activated` } });
         }
@@ -615,7 +614,7 @@ export class RunnerService {
         });
         this.changed(op.serverId, target.id);
         return updated;
-      })();
+      });
     } catch (err) {
       const reason = isAppError(err) ? err.message : String(err);
       this.deployments.update(target.id, { status: 'failed', metadata: { reason: `rollback failed: ${reason}` }, history: { event: 'failed', message: `rollback failed: ${reason}` } });
