@@ -39,6 +39,10 @@ beforeAll(async () => {
   fallbackServerId = await addServer(tc.core, noStreamLocalSshd, fallbackUser, 'channel-auth-tcp');
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-channel-'));
   fs.chmodSync(scratch, 0o755);
+  // The attacker runs as another user, who may not be able to enter the checkout (a 0700 clone folder): give it its
+  // own readable copy of ws (no dependencies of its own).
+  fs.cpSync(path.join(REPO_ROOT, 'node_modules', 'ws'), path.join(scratch, 'node_modules', 'ws'), { recursive: true });
+  execFileSync('chmod', ['-R', 'a+rX', scratch]);
 }, 180_000);
 
 afterAll(async () => {
@@ -94,7 +98,7 @@ function attackAs(user: string, port: number, jobId: string, token: string | nul
   const script = path.join(scratch, `attacker-${Math.random().toString(36).slice(2)}.cjs`);
   fs.writeFileSync(
     script,
-    `const WebSocket = require(${JSON.stringify(path.join(REPO_ROOT, 'node_modules', 'ws'))});
+    `const WebSocket = require(${JSON.stringify(path.join(scratch, 'node_modules', 'ws'))});
     const [port, jobId, token] = process.argv.slice(2);
     const out = { frames: [] };
     const headers = token ? { authorization: 'Bearer ' + token } : {};
