@@ -7,21 +7,14 @@
  * run: an exec of `echo first` on the same open SSH connection (what a direct command costs at best).
  * Needs root (the harness creates a test user and a private sshd). Cleans up everything it starts.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createCore, type Core } from '../src-main/core/core';
-import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store';
+import type { Core } from '../src-main/core/core';
 import { EventInput } from '../src-shared/contract/events';
-import { startSshd, type SshdHandle } from '../tests/harness/sshd';
+import { quantile, withBenchServer } from './bench-server';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const repo = process.cwd();
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
 
 async function firstLine(core: Core, eventId: string): Promise<number> {
   let logId: string | null = null;
@@ -54,27 +47,14 @@ async function firstLine(core: Core, eventId: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-first-line-bench-'));
-  let sshd: SshdHandle | undefined;
-  let core: Core | undefined;
-  try {
-    sshd = await startSshd({ users: 19 });
-    const user = sshd.extraUsers[18];
-    fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
-    core = await createCore(
-      { dataDir: path.join(work, 'data'), migrationsDir: path.join(repo, 'migrations'), resourcesDir: path.join(repo, 'resources'), mode: 'serve', appVersion: 'bench', env: {} },
-      { secrets: new MemorySecretStore() },
-    );
-    await core.start();
-    const server = await core.servers.save({ name: 'bench', host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey, tags: [], maxConcurrentJobs: 4 });
-    await core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false);
-    const event = await core.events.save(EventInput.parse({ name: 'first line bench', scriptType: 'bash', content: 'echo first\n', timeoutSeconds: 60, executionMode: 'runner-ssh', serverIds: [server.id] }));
+  await withBenchServer('first-line-bench', repo, 19, async ({ core, serverId }) => {
+    const event = await core.events.save(EventInput.parse({ name: 'first line bench', scriptType: 'bash', content: 'echo first\n', timeoutSeconds: 60, executionMode: 'runner-ssh', serverIds: [serverId] }));
     // Warm-up: deploys the runner, uploads the payload, opens the connection.
     await firstLine(core, event.id);
     await firstLine(core, event.id);
     const runner: number[] = [];
     for (let i = 0; i < RUNS; i++) runner.push(await firstLine(core, event.id));
-    const conn = await core.ssh.acquire(server.id);
+    const conn = await core.ssh.acquire(serverId);
     const raw: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
@@ -84,11 +64,7 @@ async function main(): Promise<void> {
     console.log(`runner-ssh run-to-first-line, loopback sshd, everything cached, ${RUNS} runs, ${os.cpus().length} CPUs`);
     console.log(`  runner job: runEvent -> first stdout line at a subscriber   p50 ${quantile(runner, 0.5).toFixed(1)} ms   p90 ${quantile(runner, 0.9).toFixed(1)} ms   max ${Math.max(...runner).toFixed(1)} ms`);
     console.log(`  reference: exec 'echo first' on the open SSH connection      p50 ${quantile(raw, 0.5).toFixed(1)} ms   p90 ${quantile(raw, 0.9).toFixed(1)} ms`);
-  } finally {
-    await core?.stop();
-    await sshd?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((err) => {

@@ -15,11 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createCore, type Core } from '../src-main/core/core';
+import type { Core } from '../src-main/core/core';
 import { openDatabase } from '../src-main/core/db/database';
-import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store';
 import { EventInput } from '../src-shared/contract/events';
-import { startSshd, type SshdHandle } from '../tests/harness/sshd';
+import { quantile, withBenchServer } from './bench-server';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -27,10 +26,6 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const repo = fs.existsSync(path.join(process.cwd(), 'migrations')) ? process.cwd() : ROOT;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
 
 async function runnerJob(core: Core, serverId: string, content: string, scriptType: 'bash' | 'python', onLines?: (texts: string[], at: number) => void) {
   const event = await core.events.save(EventInput.parse({ name: `bench ${Math.random().toString(36).slice(2, 7)}`, scriptType, content, timeoutSeconds: 600, executionMode: 'runner-ssh', serverIds: [serverId] }));
@@ -98,26 +93,13 @@ function rawSqlite(work: string): number {
 }
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-bench-'));
-  let sshd: SshdHandle | undefined;
-  let core: Core | undefined;
-  try {
-    sshd = await startSshd({ users: 29 });
-    const user = sshd.extraUsers[28];
-    fs.rmSync(path.join(user.home, '.cronium'), { recursive: true, force: true });
-    core = await createCore(
-      { dataDir: path.join(work, 'data'), migrationsDir: path.join(repo, 'migrations'), resourcesDir: path.join(repo, 'resources'), mode: 'serve', appVersion: 'bench', env: {} },
-      { secrets: new MemorySecretStore() },
-    );
-    await core.start();
-    const server = await core.servers.save({ name: 'bench', host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey, tags: [], maxConcurrentJobs: 4 });
-    await core.servers.trustHostKey(server.id, sshd.hostKeyFingerprint, false);
+  await withBenchServer('runner-bench', repo, 29, async ({ core, serverId, work }) => {
     // Warm-up: deploys the runner and uploads a payload, so the figures below are streaming only.
-    await runnerJob(core, server.id, 'echo warm\n', 'bash');
+    await runnerJob(core, serverId, 'echo warm\n', 'bash');
 
-    const job = await runnerJob(core, server.id, `seq 1 ${LINES}\n`, 'bash');
+    const job = await runnerJob(core, serverId, `seq 1 ${LINES}\n`, 'bash');
     if (job.stored !== LINES) throw new Error(`the runner job stored ${job.stored} of ${LINES} lines`);
-    const sshRate = await rawSshSeq(core, server.id);
+    const sshRate = await rawSshSeq(core, serverId);
     const sqliteRate = rawSqlite(work);
 
     const latencies: number[] = [];
@@ -133,7 +115,7 @@ async function main(): Promise<void> {
       '    if delay > 0: time.sleep(delay)',
       '',
     ].join('\n');
-    const lat = await runnerJob(core, server.id, steady, 'python', (texts, at) => {
+    const lat = await runnerJob(core, serverId, steady, 'python', (texts, at) => {
       for (const t of texts) {
         const writtenUs = Number(t);
         if (Number.isFinite(writtenUs)) latencies.push(at - writtenUs / 1000);
@@ -150,11 +132,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`  latency, line written on the server -> client, at 1,000 lines/s for ${LATENCY_SECONDS} s (${fmt(latencies.length)} lines):`);
     console.log(`    p50 ${quantile(latencies, 0.5).toFixed(2)} ms   p99 ${quantile(latencies, 0.99).toFixed(2)} ms   max ${Math.max(...latencies).toFixed(2)} ms   (stored ${fmt(lat.stored)})`);
-  } finally {
-    await core?.stop();
-    await sshd?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((err) => {
