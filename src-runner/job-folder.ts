@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HelperCall } from '../src-shared/protocol/runner-wire';
 import { jobsRoot } from './paths';
 
 /** File holding a job's JobStateRecord as JSON; written via a temporary file and rename, so readers never see half. */
@@ -34,6 +35,10 @@ export interface JobStateRecord {
   error?: string;
   /** The app acknowledged every line and the exit: nothing is left to deliver. */
   delivered?: boolean;
+  /** Started by the resident runner for a server-held schedule (no app was there). */
+  serverFired?: boolean;
+  /** setVariable calls of a server-fired job not yet handed to the app (non-secret values only). */
+  pendingSets?: HelperCall[];
 }
 
 export function writeJobState(dir: string, record: JobStateRecord): void {

@@ -1,6 +1,6 @@
 /**
  * Where the runner keeps things on a server: ~/.cronium/runners/<version>/, ~/.cronium/jobs/<jobId>/ and
- * ~/.cronium/payloads/<checksum>/. The one place these paths are spelled; the app's deployer uses the same layout.
+ * ~/.cronium/payloads/<checksum>/, and the resident runner's ~/.cronium/resident/. The one place these paths are spelled; the app's deployer uses the same layout.
  * It must never accept an id that could climb out of its folder (no '/', no '..').
  */
 import os from 'node:os';
@@ -46,4 +46,9 @@ export function payloadsRoot(env?: NodeJS.ProcessEnv): string {
 
 export function payloadDir(checksum: string, env?: NodeJS.ProcessEnv): string {
   return path.join(payloadsRoot(env), safeName('payload checksum', checksum));
+}
+
+/** The resident runner's folder (signed schedule manifest, fire records, lock file, log). */
+export function residentDir(env?: NodeJS.ProcessEnv): string {
+  return path.join(runnerHome(env), 'resident');
 }

@@ -58,6 +58,9 @@ const ERRORS = {
   HOST_KEY_MISMATCH: { message: 'The host key to accept is not the one the server showed.', action: 'Test the connection again and accept the key shown.' },
   HOST_KEY_REPLACE_REQUIRED: { message: 'A different host key is already trusted for this server.', action: 'Confirm the replacement explicitly.' },
   CONNECTION_LOST: { message: 'The connection to the server was lost.', action: 'Check the network; Cronium retries where it can.' },
+  AGENT_UNAVAILABLE: { message: 'The ssh-agent could not be used.', action: 'Start or unlock the agent (SSH_AUTH_SOCK must name its socket) and add a key with ssh-add.' },
+  JUMP_HOST_INVALID: { message: 'The jump hosts of this server are not valid.', action: 'Choose other servers as jump hosts; a server cannot be its own hop.' },
+  SSH_CONFIG_INVALID: { message: 'The SSH config could not be imported.', action: 'Fix the file and line named in the message, then preview again.' },
   CHANNEL_REFUSED: { message: 'The server refused to open a session channel.', action: "Raise the server's MaxSessions." },
   FORWARD_REFUSED: { message: 'The server refused port forwarding.', action: 'Set AllowTcpForwarding yes (or remote) on the server.' },
   EXEC_TIMEOUT: { message: 'The command did not finish in time and was stopped.', action: 'Raise the timeout or check the command.' },
@@ -70,6 +73,11 @@ const ERRORS = {
   // ── Events, schedules, settings ───────────────────────────────────────────────────────────────────────────
   EVENT_NOT_FOUND: { message: 'The event was not found.', action: 'Refresh the list; it may have been deleted.' },
   EVENT_IN_USE: { message: 'The event is still used by a workflow.', action: 'Remove it from the workflow first.' },
+  EVENT_VERSION_NOT_FOUND: { message: 'That version of the event was not kept.', action: 'Choose another version; only versions saved since the version history was added are kept.' },
+  EVENT_CHANGED: { message: 'The event was edited since it was checked.', action: 'Check it again, then switch it.' },
+  MIGRATION_BLOCKED: { message: 'The event cannot move to runner mode yet.', action: 'Fix the blocker shown for it, then check again.' },
+  MIGRATION_NOT_FOUND: { message: 'The migration check or batch was not found.', action: 'Check the events again in the migration wizard.' },
+  DIRECT_RUN_NEEDS_CHOICE: { message: 'direct-ssh is only a fallback now: a manual direct run needs an explicit choice.', action: 'Choose "run direct-ssh anyway", or move the event to runner mode.' },
   INVALID_SCHEDULE: { message: 'The schedule is not valid.', action: 'Correct the cron expression or interval.' },
   INVALID_SETTING: { message: 'The setting is not valid.', action: 'Correct the marked value.' },
 
@@ -84,6 +92,9 @@ const ERRORS = {
   LOG_NOT_FOUND: { message: 'The log was not found.', action: 'Refresh; it may have been cleaned up.' },
   LOG_SEQUENCE_INVALID: { message: 'Log lines arrived out of order.', action: 'Report this; the log may be incomplete.' },
   LOG_STATE_INVALID: { message: 'The log cannot change to that state.', action: 'Refresh; the log has moved on.' },
+
+  // ── Catalogue import and export ───────────────────────────────────────────────────────────────────────────
+  CATALOGUE_REFUSED: { message: 'The catalogue file was not imported: nothing was changed.', action: 'Fix every problem listed (or resolve the conflicts), then import it again.' },
 
   // ── Workflows ─────────────────────────────────────────────────────────────────────────────────────────────
   WORKFLOW_NOT_FOUND: { message: 'The workflow was not found.', action: 'Refresh the list; it may have been deleted.' },
@@ -107,6 +118,8 @@ const ERRORS = {
   RUNNER_VERSION_INVALID: { message: 'The runner version is not valid.', action: 'Choose a version from the list.' },
 
   // ── Runner: deployment ────────────────────────────────────────────────────────────────────────────────────
+  SERVER_CLOCK_SKEW: { message: "The server's clock is too far from this computer's to hold a schedule.", action: 'Set the server clock right (NTP, timedatectl set-ntp true), then sync the schedule again.' },
+  RESIDENT_INSTALL_FAILED: { message: 'The schedule could not be installed in the resident runner on the server.', action: 'Check the server is reachable and its runner deployed, then sync again.' },
   RUNNER_NOT_DEPLOYED: { message: 'No runner is deployed on this server.', action: 'Deploy the runner, or run the event over direct SSH.' },
   RUNNER_DISABLED: { message: 'The runner is turned off.', action: 'Turn on the runner in Settings, or run over direct SSH.' },
   RUNNER_UNAVAILABLE: { message: 'No compatible runner is available on this server.', action: 'Deploy the runner, or run over direct SSH.' },
@@ -124,6 +137,7 @@ const ERRORS = {
   RUNNER_VERIFY_FAILED: { message: 'The uploaded runner did not verify.', action: 'Deploy again.' },
   RUNNER_HEALTH_FAILED: { message: 'The runner health check failed.', action: 'Redeploy the runner.' },
   RUNNER_INTEGRITY_MISMATCH: { message: 'The runner file on the server is not the one Cronium deployed.', action: 'Cronium checks its checksum and redeploys it when auto deploy is on.' },
+  RUNNER_OUT_OF_RANGE: { message: "The server's runner is outside the runner range this app speaks.", action: 'Upgrade it from the Runners pane, or set the runner update policy to "on next use".' },
   RUNNER_TAMPERED: { message: 'The runner on the server was replaced or altered after it was deployed.', action: 'Deploy the runner again from the Runners pane, and find out who changed it.' },
 
   // ── Runner: jobs ──────────────────────────────────────────────────────────────────────────────────────────

@@ -10,10 +10,11 @@
  *
  * Construction order: bus, clock, database, settings, metrics, listener -> servers + SSH pool -> Scheduler (schedule
  * book, not firing) -> events -> logs, variables, jobs + executors -> runners, payloads, runner streams, execution
- * -> workflows -> SchedulerWiring. Then, before createCore returns: jobs.reconcile(), workflows.reconcile().
+ * -> workflows -> SchedulerWiring -> ServerScheduleService. Then, before createCore returns: jobs.reconcile(), workflows.reconcile().
  * start(): listener -> re-attach handed-over jobs -> runners -> payload clean-up -> resume detached workflow runs ->
- *   scheduler (last: a fire may start jobs at once, so everything they need must be running).
- * stop(): scheduler -> workflows (detach: runs stay RUNNING, nothing is cancelled) -> jobs (runner jobs detach, direct
+ *   scheduler (last: a fire may start jobs at once, so everything they need must be running) -> server schedules
+ *   (sweep: collect server fires, install changed schedules).
+ * stop(): scheduler -> server schedules -> workflows (detach: runs stay RUNNING, nothing is cancelled) -> jobs (runner jobs detach, direct
  *   ones end) -> runners -> payload clean-up -> SSH -> log stream -> log store -> listener -> database.
  */
 import path from 'node:path';
@@ -28,8 +29,10 @@ import { SshPool } from './ssh/ssh-pool';
 import { ServerService } from './servers/server-service';
 import { EventService } from './events/event-service';
 import { LogStore } from './logs/log-store';
+import { LogRetention } from './logs/log-retention';
 import { LogStreamService } from './logs/log-stream-service';
 import { JobService } from './jobs/job-service';
+import { EventRunService } from './jobs/event-run-service';
 import { DirectSshExecutor } from './jobs/direct-ssh-executor';
 import { ArtifactStore } from './runners/artifact-store';
 import { loadTrustedKeys } from './runners/artifact-signing';
@@ -48,10 +51,17 @@ import { ExecutionService } from './execution/execution-service';
 import { ModePolicy } from './execution/mode-policy';
 import { RunnerProvisioning } from './execution/runner-provisioning';
 import { JobHelpers } from './execution/job-helpers';
+import { ServerScheduleService } from './server-schedules/server-schedule-service';
 import { registerRunnerJobResumer } from './jobs/runner-job-resumer';
 import { registerStreamingRoutes } from './listener/runner-routes-streaming';
 import { Scheduler } from './scheduler/scheduler';
 import { SqliteFireStore } from './scheduler/fire-store';
+import { MigrationWizard } from './rollout/migration-wizard';
+import { TargetProbe } from './rollout/target-probe';
+import { NotificationService } from './notifications/notification-service';
+import { AlertService } from './alerts/alert-service';
+import type { DeliveryPolicy } from './alerts/alert-delivery-queue';
+import { CatalogueService } from './catalogue/catalogue-service';
 
 export interface CoreConfig {
   /** Folder holding the SQLite file and the app's local caches. */
@@ -64,6 +74,8 @@ export interface CoreConfig {
   appVersion: string;
   /** Environment variables honoured as overrides (the change list's RUNNER_*, HELPER_*, LOG_STREAM_*). */
   env: Record<string, string | undefined>;
+  /** Alert delivery retries and timeouts (defaults in alerts/alert-delivery-queue.ts); tests shorten them. */
+  alertDelivery?: Partial<DeliveryPolicy>;
 }
 
 export interface CorePorts {
@@ -85,10 +97,12 @@ export interface Core {
   servers: ServerService;
   events: EventService;
   jobs: JobService;
+  /** Runs of an event over several servers: fleet summary, re-run failed, run again, cancel the rest. */
+  runs: EventRunService;
   /** The one home of "run this event on this server": mode policy, ensureRunner, attempt start. */
   execution: ExecutionService;
   /** The log pipeline: `store` (lines, statuses, queries) and `stream` (live pushes to subscribed renderers). */
-  logs: { store: LogStore; stream: LogStreamService };
+  logs: { store: LogStore; stream: LogStreamService; retention: LogRetention };
   /** Runner artifacts this workstation can deploy (verified on every load). */
   artifacts: ArtifactStore;
   /** Runner deployments, upgrades, rollbacks and health checks per server. */
@@ -105,6 +119,16 @@ export interface Core {
   workflows: WorkflowService;
   /** Schedules of events and workflows (fires, misfires, overlap); `wiring.notifyWake()` after a power resume. */
   scheduler: { scheduler: Scheduler; wiring: SchedulerWiring };
+  /** Server-held schedules (the resident runner on each server): install, keep in step, collect what fired there. */
+  serverSchedules: ServerScheduleService;
+  /** The rollout's phase 3: the migration wizard (check, consent, switch, test run, undo). */
+  migration: MigrationWizard;
+  /** The one source of notifications (centre history + alerts for the browser or native notifications). */
+  notifications: NotificationService;
+  /** Alert rules and their deliveries to webhooks, mail and commands (external channels; issue 17). */
+  alerts: AlertService;
+  /** Export and import of the catalogue as YAML (servers, events, schedules, workflows, variables). */
+  catalogue: CatalogueService;
   /** Starts background work (listener, monitors, scheduler). */
   start(): Promise<void>;
   /** Stops background work and closes the database; idempotent. */
@@ -122,10 +146,12 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const servers: ServerService = new ServerService({ db, secrets: ports.secrets, bus, clock, ssh: () => ssh });
   const ssh = new SshPool((serverId) => servers.resolveTarget(serverId), { clock });
   // Built before the catalogues that keep it current; it fires only once SchedulerWiring.start() gives it its targets.
-  const scheduler = new Scheduler({ clock, store: new SqliteFireStore(db), onRecord: (rec) => bus.emit('schedule/fired', rec) });
+  const fireStore = new SqliteFireStore(db);
+  const scheduler = new Scheduler({ clock, store: fireStore, onRecord: (rec) => bus.emit('schedule/fired', rec) });
   const events = new EventService({ db, secrets: ports.secrets, bus, clock, schedules: scheduler });
   const logStore = new LogStore(db, bus, clock);
   const logStream = new LogStreamService(logStore, bus);
+  const logRetention = new LogRetention(logStore, () => settings.current().logs, clock);
   const variables = new VariablesService({ db, secrets: ports.secrets, clock });
   // Link state of runner jobs: every change is a fresh 'jobs/changed' (the job view carries it).
   const jobLinks = new JobLinks((jobId) => {
@@ -160,7 +186,37 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   registerRunnerJobResumer(jobs, runnerExecutor);
   registerStreamingRoutes({ listener, auth: listenerAuth, db, bus, logs: logStore, events, payloads, hub: runnerStreams, helpers: jobHelpers });
   const workflows = new WorkflowService({ db, bus, clock, schedules: scheduler, jobs: new CoreJobRunner({ jobs }) });
+  const notifications = new NotificationService({
+    db,
+    bus,
+    clock,
+    preferences: () => settings.current().notifications,
+    jobs,
+    ownerName: async (kind, id) =>
+      kind === 'event' ? ((await events.store.names([id])).get(id) ?? null) : await workflows.get(id).then((w) => w.name, () => null),
+  });
+  const alerts = new AlertService({
+    db,
+    bus,
+    clock,
+    secrets: ports.secrets,
+    policy: config.alertDelivery,
+    names: {
+      event: async (id) => (await events.get(id)).name,
+      workflow: async (id) => (await workflows.get(id)).name,
+      server: async (id) => (await servers.get(id)).name,
+    },
+  });
+  const catalogue = new CatalogueService({
+    db, bus, clock, secrets: ports.secrets, schedules: scheduler, events, workflows, variables, workflowJobs: new CoreJobRunner({ jobs }),
+  });
   const schedulerWiring = new SchedulerWiring({ scheduler, clock, bus, events, jobs, workflows });
+  // Server-held schedules: the resident runner on each target fires them; this keeps it in step and collects.
+  const serverSchedules = new ServerScheduleService({ db, clock, bus, ssh, provisioning, runners, payloads, events, jobs, fires: fireStore });
+  const migration = new MigrationWizard({
+    db, clock, events, servers, jobs, policy,
+    probe: new TargetProbe({ ssh, runners, artifacts, settings, clock }),
+  });
 
   let stopped = false;
   const core: Core = {
@@ -176,7 +232,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     servers,
     events,
     jobs,
-    logs: { store: logStore, stream: logStream },
+    runs: new EventRunService(jobs),
+    logs: { store: logStore, stream: logStream, retention: logRetention },
     artifacts,
     runners,
     listenerAuth,
@@ -186,16 +243,28 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     runnerStreams,
     workflows,
     scheduler: { scheduler, wiring: schedulerWiring },
+    serverSchedules,
+    migration,
+    notifications,
+    alerts,
+    catalogue,
     async start() {
+      // First: outcomes recorded while the rest starts (re-attached jobs, missed schedules) must reach the centre.
+      notifications.start();
+      // Also first, for the same reason: alert rules see every outcome from here on.
+      await alerts.start();
       listenerAuth.assertConfigured(); // a too short HELPER_JWT_SECRET stops start-up here
       await listener.start(settings.current().listener.port);
       jobs.resumeHandedOver();
       runners.start();
       payloads.startCleanup(() => servers.store.ids());
+      logRetention.start();
       // After the handed-over jobs began re-attaching: runs detached at the last quit go on where they were.
       await workflows.resumeDetached();
       // Last: a fire may start jobs at once, so everything they need must be running.
       await schedulerWiring.start();
+      // Then the servers' resident runners: collects what fired while the app was away, installs what changed.
+      serverSchedules.start();
     },
     async stop() {
       if (stopped) return;
@@ -204,11 +273,16 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
       // database open); each failure is logged and the first one is rethrown at the end.
       const steps: Array<[string, () => unknown]> = [
         ['scheduler', () => schedulerWiring.stop()],
+        ['server schedules', () => serverSchedules.stop()],
         // Detach, never cancel: runs stay RUNNING and resume at the next start (their runner jobs go on remotely).
         ['workflows', () => workflows.stop()],
         ['jobs', () => jobs.stop()],
         ['runners', () => runners.stop()],
+        // After jobs and runners: their last outcomes still reach the centre.
+        ['notifications', () => notifications.stop()],
+        ['alerts', () => alerts.stop()],
         ['payload cleanup', () => payloads.stopCleanup()],
+        ['log retention', () => logRetention.stop()],
         ['SSH connections', () => ssh.closeAll()],
         ['log stream', () => logStream.close()],
         ['log store', () => logStore.close()],

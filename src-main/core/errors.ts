@@ -36,15 +36,5 @@ export function messageOf(err: unknown): string {
   return String(err);
 }
 
-/**
- * Zod issues as field messages ("runner.cacheTtlDays" -> message; "_" for the input as a whole), the first issue of
- * each field winning, so forms can place them. Used by the router and by services that validate their own input.
- */
-export function zodFieldErrors(issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of issues) {
-    const key = issue.path.map(String).join('.') || '_';
-    if (!(key in fields)) fields[key] = issue.message;
-  }
-  return fields;
-}
+/** Zod issues as field messages: one implementation, shared with the renderer's forms (src-shared/field-errors.ts). */
+export { zodFieldErrors } from '../../src-shared/field-errors';

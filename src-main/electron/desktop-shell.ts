@@ -6,6 +6,7 @@
 import { BrowserWindow, app, nativeImage, powerMonitor, session } from 'electron';
 import type { Core } from '../core/core';
 import { createHandlers } from '../rpc/handlers';
+import type { AppUpdatesPort } from '../rpc/app-updates';
 import { Router } from '../rpc/router';
 import { installAppProtocol } from './app-protocol';
 import { IpcTransport } from './ipc-transport';
@@ -35,6 +36,8 @@ export class DesktopShell {
   constructor(
     private readonly core: Core,
     private readonly paths: DesktopShellPaths,
+    /** The updater (updater.ts); without it the router answers that updates are unsupported. */
+    private readonly updates?: AppUpdatesPort,
   ) {}
 
   /** Call once, after app 'ready' and after the core started. */
@@ -42,7 +45,7 @@ export class DesktopShell {
     hardenSession(session.defaultSession);
     installAppProtocol(this.paths.renderer);
 
-    this.transport = new IpcTransport(new Router(createHandlers(this.core), this.core.bus, [this.core.logs.stream]), () => this.windows());
+    this.transport = new IpcTransport(new Router(createHandlers(this.core, { updates: this.updates }), this.core.bus, [this.core.logs.stream]), () => this.windows());
     this.transport.start();
 
     try {
@@ -50,9 +53,10 @@ export class DesktopShell {
     } catch (err) {
       console.warn('[desktop-shell] no tray on this desktop; closing the window will quit the app:', err);
     }
+    // Alerts come from the core's notification service (preferences, quiet hours and grouping already applied).
     const notifications = new NotificationController({
-      preferences: () => this.core.settings.current().notifications,
       onOpenLog: (logId) => this.showLog(logId),
+      onOpenWindow: () => this.showWindow(),
       icon: nativeImage.createFromPath(this.paths.icon),
     });
     this.unsubscribe = this.core.bus.subscribe((name, payload) => {

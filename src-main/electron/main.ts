@@ -9,7 +9,7 @@ import { createCore, type Core } from '../core/core';
 import { KeytarSecretStore } from '../core/secrets/keytar-secret-store';
 import { registerAppScheme } from './app-protocol';
 import { DesktopShell } from './desktop-shell';
-import { startUpdater, type UpdaterHandle } from './updater';
+import { AppUpdater } from './updater';
 import { hardenWebContents } from './window';
 import { messageOf } from '../core/errors';
 import { preparePrivateDataDir } from '../core/db/database';
@@ -19,7 +19,7 @@ const appRoot = app.getAppPath();
 
 let core: Core | null = null;
 let shell: DesktopShell | null = null;
-let updater: UpdaterHandle | null = null;
+let updater: AppUpdater | null = null;
 let shutdown: Promise<void> | null = null;
 let stopped = false;
 
@@ -53,18 +53,29 @@ async function startApp(): Promise<void> {
     return;
   }
 
+  const started = core;
+  updater = new AppUpdater({
+    isPackaged: app.isPackaged,
+    currentVersion: app.getVersion(),
+    settings: () => started.settings.current().updates,
+    publish: (state) => started.bus.emit('updates/changed', state),
+  });
+  const appUpdater = updater;
+  core.bus.subscribe((name) => {
+    if (name === 'settings/changed') appUpdater.applySettings();
+  });
   shell = new DesktopShell(core, {
     preload: path.join(appRoot, 'dist', 'preload', 'preload.cjs'),
     renderer: path.join(appRoot, 'dist', 'renderer'),
     icon: path.join(appRoot, 'resources', 'icons', 'icon.png'),
     trayIcon: path.join(appRoot, 'resources', 'icons', 'tray.png'),
-  });
+  }, updater);
   shell.start();
 
   core.secrets.check().catch((err: unknown) => {
     console.warn('[main] the keychain is unavailable; the UI shows why:', err instanceof Error ? err.message : err);
   });
-  updater = await startUpdater({ isPackaged: app.isPackaged });
+  await updater.start();
 }
 
 async function stopApp(): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * What the tray shows, as a pure model fed by contract events: how many jobs are running and the last few results.
+ * What the tray shows, as a pure model fed by contract events: how many jobs are running, the last few results and
+ * the notification centre's unread count (the same source as the notifications, 'notifications/changed').
  * It reads only the job fields it needs from 'jobs/changed' (parsed leniently, so new fields never break it) and
  * ignores every other event. It must never touch Electron: tray.ts turns its menu description into a real menu.
  */
@@ -20,6 +21,8 @@ export interface TrayResult {
 
 export interface TrayState {
   runningCount: number;
+  /** Unread entries of the notification centre (from 'notifications/changed', the core's notification service). */
+  unreadNotifications: number;
   /** Newest first, at most RECENT_RESULTS_LIMIT. */
   recent: readonly TrayResult[];
 }
@@ -33,9 +36,15 @@ export type TrayMenuItem =
 export class TrayModel {
   private readonly active = new Set<string>();
   private recent: TrayResult[] = [];
+  private unread = 0;
 
   /** Feeds one contract event; returns the state after it (unchanged for events the tray does not care about). */
   apply(eventName: string, payload: unknown): TrayState {
+    if (eventName === 'notifications/changed') {
+      const unread = (payload as { unread?: unknown } | null)?.unread;
+      if (typeof unread === 'number' && Number.isInteger(unread) && unread >= 0) this.unread = unread;
+      return this.state();
+    }
     const job = readJobChange(eventName, payload);
     if (!job) return this.state();
     if (ACTIVE_STATUSES.includes(job.status)) this.active.add(job.id);
@@ -55,7 +64,7 @@ export class TrayModel {
   }
 
   state(): TrayState {
-    return { runningCount: this.active.size, recent: [...this.recent] };
+    return { runningCount: this.active.size, recent: [...this.recent], unreadNotifications: this.unread };
   }
 }
 
@@ -64,12 +73,19 @@ export function runningLabel(count: number): string {
   return count === 1 ? '1 job running' : `${count} jobs running`;
 }
 
+export function unreadLabel(count: number): string {
+  return count === 1 ? '1 unread notification' : `${count} unread notifications`;
+}
+
 export function trayTooltip(state: TrayState): string {
-  return `Cronium Desktop: ${runningLabel(state.runningCount).toLowerCase()}`;
+  const unread = state.unreadNotifications > 0 ? `, ${unreadLabel(state.unreadNotifications)}` : '';
+  return `Cronium Desktop: ${runningLabel(state.runningCount).toLowerCase()}${unread}`;
 }
 
 export function buildTrayMenuTemplate(state: TrayState): TrayMenuItem[] {
-  const items: TrayMenuItem[] = [{ kind: 'item', label: runningLabel(state.runningCount), enabled: false }, { kind: 'separator' }];
+  const items: TrayMenuItem[] = [{ kind: 'item', label: runningLabel(state.runningCount), enabled: false }];
+  if (state.unreadNotifications > 0) items.push({ kind: 'item', label: unreadLabel(state.unreadNotifications), enabled: true, action: { type: 'open-window' } });
+  items.push({ kind: 'separator' });
   if (state.recent.length === 0) {
     items.push({ kind: 'item', label: 'No results yet', enabled: false });
   } else {

@@ -14,11 +14,19 @@ import { ServersPane } from './panes/ServersPane';
 import { SettingsPane } from './panes/SettingsPane';
 import { VariablesPane } from './panes/VariablesPane';
 import { WorkflowsPane } from './panes/WorkflowsPane';
+import { MigrationPane } from './panes/MigrationPane';
+import { AuditPane } from './panes/AuditPane';
+import { NotificationsPane } from './panes/NotificationsPane';
+import { UpcomingPane } from './panes/UpcomingPane';
+import { UnreadBadge } from './notifications/UnreadBadge';
+import { useNotificationsStore } from './stores/notifications-store';
 import { onEvent } from './rpc/client';
 import { useConnectionStore } from './stores/connection-store';
 import { useDashboardStore } from './stores/dashboard-store';
 import { PANES, PANE_TITLES, useNavigationStore, type PaneId } from './stores/navigation-store';
 import { useSettingsStore } from './stores/settings-store';
+import { useLayoutStore } from './stores/layout-store';
+import './shell.css';
 import { toast } from './stores/toast-store';
 
 const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {
@@ -28,7 +36,11 @@ const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {
   logs: LogsPane,
   variables: VariablesPane,
   runners: RunnersPane,
+  migration: MigrationPane,
   workflows: WorkflowsPane,
+  upcoming: UpcomingPane,
+  audit: AuditPane,
+  notifications: NotificationsPane,
   settings: SettingsPane,
 };
 
@@ -42,6 +54,8 @@ function useAppEvents(): void {
       }),
     [],
   );
+  // The notification centre's count and, in serve mode, browser notifications, for the app's lifetime.
+  useEffect(() => useNotificationsStore.getState().start(), []);
   // A notification or tray result was clicked: show that log.
   useEffect(() => onEvent('system/openLog', ({ logId }) => useNavigationStore.getState().openLog(logId)), []);
   // After a reconnection, reload what may have changed while the link was down.
@@ -57,17 +71,33 @@ export function App() {
   const pane = useNavigationStore((s) => s.pane);
   const navigate = useNavigationStore((s) => s.navigate);
   const connection = useConnectionStore((s) => s.state);
+  const collapsed = useLayoutStore((s) => s.sidebarCollapsed);
+  const toggleSidebar = useLayoutStore((s) => s.toggleSidebar);
   useAppEvents();
   const Pane = PANE_COMPONENTS[pane];
 
   return (
-    <div className="app">
-      <aside className="sidebar">
+    <div className={`app${collapsed ? ' app-sidebar-collapsed' : ''}`}>
+      <a className="skip-link" href="#main-content">
+        Skip to content
+      </a>
+      <aside className="sidebar" id="sidebar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">
             C
           </span>
           <span className="brand-name">Cronium</span>
+          <button
+            type="button"
+            className="sidebar-toggle"
+            aria-controls="sidebar"
+            aria-expanded={!collapsed}
+            aria-label={collapsed ? 'Expand sidebar' : 'Collapse sidebar'}
+            title={collapsed ? 'Expand sidebar' : 'Collapse sidebar'}
+            onClick={toggleSidebar}
+          >
+            <Icon name={collapsed ? 'expand' : 'collapse'} />
+          </button>
         </div>
         <nav aria-label="Main">
           <ul className="nav-list">
@@ -78,20 +108,22 @@ export function App() {
                   className={`nav-item${id === pane ? ' nav-item-active' : ''}`}
                   aria-current={id === pane ? 'page' : undefined}
                   onClick={() => navigate(id)}
+                  title={collapsed ? PANE_TITLES[id] : undefined}
                 >
                   <Icon name={id} />
-                  <span>{PANE_TITLES[id]}</span>
+                  <span className="nav-label">{PANE_TITLES[id]}</span>
+                  {id === 'notifications' && <UnreadBadge />}
                 </button>
               </li>
             ))}
           </ul>
         </nav>
-        <div className={`sidebar-status status-${connection}`} aria-label="Connection status">
+        <div className={`sidebar-status status-${connection}`} role="status" aria-label="Connection status" title={connection}>
           <span className="status-dot" aria-hidden="true" />
-          {connection === 'connected' ? 'Connected' : connection === 'disconnected' ? 'Disconnected' : 'Connecting…'}
+          <span className="nav-label">{connection === 'connected' ? 'Connected' : connection === 'disconnected' ? 'Disconnected' : 'Connecting…'}</span>
         </div>
       </aside>
-      <main className="content">
+      <main className="content" id="main-content" tabIndex={-1}>
         <ConnectionBanner />
         <Pane />
       </main>

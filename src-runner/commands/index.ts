@@ -10,6 +10,7 @@ import { attachCommand } from './attach';
 import { statusCommand } from './status';
 import { cancelCommand } from './cancel';
 import { helperCommand } from './helper';
+import { residentCommand } from './resident';
 
 export const commands: Record<string, RunnerCommand> = {
   version: versionCommand,
@@ -19,4 +20,5 @@ export const commands: Record<string, RunnerCommand> = {
   status: statusCommand,
   cancel: cancelCommand,
   helper: helperCommand,
+  resident: residentCommand,
 };

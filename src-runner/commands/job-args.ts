@@ -9,6 +9,8 @@ export interface JobArgs {
   payload?: string;
   grace?: number;
   resume?: boolean;
+  /** Started by the resident runner for a server-held schedule: no app is there, the script starts at once. */
+  'server-fired'?: boolean;
 }
 
 export function parseJobArgs(args: string[], allowed: Array<keyof JobArgs>): JobArgs {
@@ -16,8 +18,8 @@ export function parseJobArgs(args: string[], allowed: Array<keyof JobArgs>): Job
   for (let i = 0; i < args.length; i++) {
     const name = args[i].replace(/^--/, '') as keyof JobArgs;
     if (!args[i].startsWith('--') || !allowed.includes(name)) throw new Error(`unknown option ${args[i]}`);
-    if (name === 'resume') {
-      out.resume = true;
+    if (name === 'resume' || name === 'server-fired') {
+      out[name] = true;
       continue;
     }
     const value = args[++i];

@@ -9,6 +9,13 @@
  * Re-attach (documented choice): `cronium-runner attach` writes the new port and token to attach.json and sends the
  * supervisor SIGUSR1; the supervisor reads (and deletes) the file and reconnects there at once. When no supervisor is
  * alive any more, `attach` starts `run --resume`, which replays the spool and reports the exit recorded in state.json.
+ *
+ * Server-fired jobs (`run --server-fired`, started by the resident runner for a server-held schedule): no app is
+ * there, so there is no start file and no environment to wait for. The payload is verified with the key the resident
+ * manifest was verified with, the script starts at once (server-held events use no secrets: docs/security.md), and
+ * its helper calls are answered here while the app is away: output / setCondition / setVariable are recorded in
+ * state.json (the variables are handed to the app as helper requests when it attaches), getVariable / input answer
+ * that they are not available. Unattended at its exit, it stops at once; the app collects it later through `attach`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +45,7 @@ import { openPayload } from './payload';
 import { Spool } from './spool';
 import { giveUpDelayMs, isCollected } from './give-up';
 import { StreamClient, describeTunnel } from './stream-client';
+import { trustedKeyPem } from '../resident/manifest';
 
 export const START_FILE = 'start.json';
 export const ATTACH_FILE = 'attach.json';
@@ -58,6 +66,8 @@ export interface SupervisorOptions {
   /** Payload checksum (new jobs); absent with resume. */
   payload?: string;
   resume: boolean;
+  /** Started by the resident runner: no start file, no app, the script starts at once. */
+  serverFired?: boolean;
   log(text: string): void;
 }
 
@@ -108,6 +118,9 @@ export class JobSupervisor {
   private readonly pendingHelpers = new Map<string, { call: HelperCall; resolve(reply: HelperReply): void }>();
   private finished!: () => void;
   private readonly done = new Promise<void>((r) => (this.finished = r));
+  private serverFired = false;
+  /** setVariable calls a server-fired job made while the app was away, handed to the app when it attaches. */
+  private pendingSets: HelperCall[] = [];
 
   constructor(private readonly o: SupervisorOptions) {
     fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
@@ -116,14 +129,15 @@ export class JobSupervisor {
 
   /** Runs until the job is delivered (or abandoned after the linger time). Resolves with the process exit code. */
   async run(): Promise<number> {
-    const start = takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE));
-    this.bufferBytes = start.bufferSize ?? DEFAULT_BUFFER_BYTES;
-    this.publicKey = start.payloadPublicKey;
-    this.channelKey = start.channelKey ?? '';
+    this.serverFired = this.o.serverFired === true;
+    const start = this.serverFired ? null : takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE));
+    this.bufferBytes = start?.bufferSize ?? DEFAULT_BUFFER_BYTES;
+    this.publicKey = this.serverFired ? trustedKeyPem(this.o.env) : start?.payloadPublicKey;
+    this.channelKey = start?.channelKey ?? '';
     if (this.o.resume) this.recover();
     else this.prepare();
     this.writeState();
-    this.client = new StreamClient(this.o.jobId, { port: start.port, socket: start.socket, token: start.token }, {
+    this.client = new StreamClient(this.o.jobId, { port: start?.port, socket: start?.socket, token: start?.token ?? '' }, {
       onOpen: () => this.hello(),
       onMessage: (m) => {
         this.inbox = this.inbox.then(() => this.onMessage(m)).catch((err: unknown) => this.o.log(`handling ${m.type} failed: ${(err as Error).message}`));
@@ -135,6 +149,17 @@ export class JobSupervisor {
       log: (t) => this.o.log(t),
     });
     process.on('SIGUSR1', () => this.reattach());
+    if (this.serverFired) {
+      // Nobody to connect to: the script starts now and the client connects when `attach` names a tunnel.
+      if (!this.exit) {
+        await this.startScript({}, []).catch((err: unknown) => {
+          if (!this.exit) this.fail(`the script could not be started (${(err as NodeJS.ErrnoException)?.code ?? 'error'})`);
+        });
+      }
+      if (this.exit && !this.welcomed) this.shutdown();
+      await this.done;
+      return 0;
+    }
     this.armLinger();
     this.client.start();
     await this.done;
@@ -156,6 +181,8 @@ export class JobSupervisor {
     const record = readJobState(this.o.dir);
     this.output = record?.output;
     this.condition = record?.condition ?? null;
+    this.serverFired = record?.serverFired === true;
+    for (const call of record?.pendingSets ?? []) this.queueSet(call);
     if (record?.state === 'exited') {
       this.state = 'exited';
       this.exit = { code: record.exitCode ?? null, signal: record.signal ?? null, durationMs: record.durationMs ?? 0, ...(record.error ? { error: record.error } : {}) };
@@ -240,11 +267,11 @@ export class JobSupervisor {
         return;
       case 'env': {
         if (!(this.state === 'starting' && !this.child && !this.exit)) return;
-        const env = m.sealed ? SealedEnv.parse(JSON.parse(await this.open(m.sealed))) : { values: m.values, mask: m.mask ?? [] };
+        const env = m.sealed ? SealedEnv.parse(JSON.parse(await this.open(m.sealed))) : { values: m.values, mask: m.mask ?? [], plain: {} };
         if (this.state === 'starting' && !this.child && !this.exit) {
           // spawn throws on an environment value with a NUL byte: the job fails and the runner stays up to report it.
           // Only the error code is kept: Node's message quotes the offending value, which may be a secret.
-          this.startScript(env.values, env.mask).catch((err: unknown) => {
+          this.startScript(env.values, env.mask, env.plain).catch((err: unknown) => {
             if (this.exit) return;
             this.fail(`the script could not be started (${(err as NodeJS.ErrnoException)?.code ?? 'error'}); check the event's environment values`);
             this.pump();
@@ -355,7 +382,7 @@ export class JobSupervisor {
 
   // ---- the script -------------------------------------------------------------------------------------------------
 
-  private async startScript(secrets: Record<string, string>, alsoMask: string[]): Promise<void> {
+  private async startScript(secrets: Record<string, string>, alsoMask: string[], plain: Record<string, string> = {}): Promise<void> {
     const manifest = this.manifest!;
     const folder = path.join(this.o.dir, 'payload');
     const script = path.join(folder, manifest.entry);
@@ -372,6 +399,7 @@ export class JobSupervisor {
     const env: NodeJS.ProcessEnv = {
       ...this.o.env,
       ...manifest.env,
+      ...plain,
       ...secrets,
       CRONIUM_JOB_ID: this.o.jobId,
       CRONIUM_HELPER_SOCKET: socketPath,
@@ -421,6 +449,8 @@ export class JobSupervisor {
       this.state = 'exited';
       this.exit = { code, signal, durationMs: Date.now() - this.startedAt };
       this.writeState();
+      // A server-fired job nobody is attached to: its spool and state.json wait for the app's `attach`.
+      if (this.serverFired && !this.welcomed) return this.shutdown();
       this.armLinger();
       this.pump();
     });
@@ -443,12 +473,47 @@ export class JobSupervisor {
       // Known here: answered without a round trip (and while the app is away).
       return Promise.resolve({ id: call.id, ok: true, value: { ...this.manifest.job, jobId: this.o.jobId } });
     }
+    if (this.serverFired && !this.welcomed) return Promise.resolve(this.answerAway(call));
     return new Promise((resolve) => {
       const id = `h${++this.helperSeq}`;
       const wireCall = { ...call, id };
       this.pendingHelpers.set(id, { call: wireCall, resolve: (r) => resolve({ ...r, id: call.id }) });
       // Sent now if the app is there, else on the next welcome: the script waits meanwhile.
       if (this.welcomed) this.client.send({ type: 'helper.request', id, op: call.op, args: call.args });
+    });
+  }
+
+  /** A server-fired job's helper call while the app is away: recorded for the app, or refused with the reason. */
+  private answerAway(call: HelperCall): HelperReply {
+    const args = call.args as { value?: unknown; secret?: boolean };
+    switch (call.op) {
+      case 'output':
+        this.output = args.value;
+        this.writeState();
+        return { id: call.id, ok: true };
+      case 'setCondition':
+        this.condition = args.value === true;
+        this.writeState();
+        return { id: call.id, ok: true };
+      case 'setVariable':
+        if (args.secret) return { id: call.id, ok: false, error: 'a job fired on the server cannot set a secret variable (secrets never go to the server)' };
+        this.queueSet({ ...call, id: `s${this.pendingSets.length + 1}-${Date.now()}` });
+        this.writeState();
+        return { id: call.id, ok: true };
+      default:
+        return { id: call.id, ok: false, error: `${call.op} is not available to a job fired on the server while the app is away` };
+    }
+  }
+
+  /** Keeps a setVariable for the app: sent as a helper request on every welcome until the app has answered it. */
+  private queueSet(call: HelperCall): void {
+    this.pendingSets.push(call);
+    this.pendingHelpers.set(call.id, {
+      call,
+      resolve: () => {
+        this.pendingSets = this.pendingSets.filter((c) => c.id !== call.id);
+        this.writeState();
+      },
     });
   }
 
@@ -510,6 +575,7 @@ export class JobSupervisor {
         : {}),
       ...(this.output !== undefined ? { output: this.output } : {}),
       condition: this.condition,
+      ...(this.serverFired ? { serverFired: true, pendingSets: this.pendingSets } : {}),
       ...extra,
     };
     writeJobState(this.o.dir, record);

@@ -8,6 +8,10 @@ import { SelectableExecutionMode } from './settings';
 import { ScheduleSettingsFields, ScheduleSettingsViewFields } from './schedule';
 import { JobView } from './jobs';
 import { MIN_SECRET_LENGTH, refusedVariableNameReason, SECRET_TOO_SHORT_MESSAGE } from './variable-names';
+import { EventOption, ParameterValues } from './run-parameters';
+
+/** A server tag an event, a schedule or a workflow step can target (resolved to servers when a run starts). */
+export const TargetTag = z.string().trim().min(1).max(64);
 
 export const ScriptType = z.enum(['bash', 'python', 'node']);
 export type ScriptType = z.infer<typeof ScriptType>;
@@ -28,6 +32,10 @@ export const RunnerRequirements = z.object({
 });
 export type RunnerRequirements = z.infer<typeof RunnerRequirements>;
 
+/** Where a schedule fires: 'app' (this app's scheduler) or 'server' (the resident runner on each target, issue 15). */
+export const FiresOn = z.enum(['app', 'server']);
+export type FiresOn = z.infer<typeof FiresOn>;
+
 export const EventInput = z.object({
   id: z.string().min(1).optional(),
   name: z.string().trim().min(1, 'give the event a name').max(200),
@@ -42,8 +50,19 @@ export const EventInput = z.object({
   retryBackoffSeconds: z.number().int().min(0).max(3600).default(5),
   executionMode: SelectableExecutionMode.default('auto'),
   runnerRequirements: RunnerRequirements.nullable().default(null),
-  serverIds: z.array(z.string().min(1)).min(1, 'choose at least one server'),
+  /** Chosen servers; with targetTags, at least one of the two must name something. */
+  serverIds: z.array(z.string().min(1)).default([]),
+  /** Every server carrying one of these tags when a run starts. */
+  targetTags: z.array(TargetTag).max(20).default([]),
+  /** At most this many servers of one run at once (null: only each server's own limit). */
+  maxParallel: z.number().int().min(1, 'at least 1').max(1000).nullable().default(null),
+  /** Run-time parameters the event declares (run dialog, schedule values, workflow step values). */
+  options: z.array(EventOption).max(50).default([]),
+  /** Values a scheduled run uses (non-secret options; a secret option of a scheduled event is not supported). */
+  scheduleParameters: ParameterValues.default({}),
   ...ScheduleSettingsFields,
+  /** Who fires the schedule: this app (it must be running) or the resident runner on each target server. */
+  firesOn: FiresOn.default('app'),
 });
 export type EventInput = z.input<typeof EventInput>;
 
@@ -61,7 +80,12 @@ export const EventView = z.object({
   executionMode: SelectableExecutionMode,
   runnerRequirements: RunnerRequirements.nullable(),
   servers: z.array(z.object({ id: z.string(), name: z.string() })),
+  targetTags: z.array(z.string()),
+  maxParallel: z.number().int().nullable(),
+  options: z.array(EventOption),
+  scheduleParameters: ParameterValues,
   ...ScheduleSettingsViewFields,
+  firesOn: FiresOn,
   version: z.number().int(),
   nextRunAt: z.string().nullable(),
   lastRun: z.object({ jobId: z.string(), status: z.string(), at: z.string() }).nullable(),
@@ -87,8 +111,27 @@ export const eventsCalls = {
   'events/delete': call(z.object({ id: z.string().min(1) }), Ok),
   /** Run now: one job per target server (or the given subset). */
   'events/run': call(
-    z.object({ id: z.string().min(1), serverIds: z.array(z.string().min(1)).optional() }),
-    z.object({ jobs: z.array(JobView) }),
+    z.object({
+      id: z.string().min(1),
+      serverIds: z.array(z.string().min(1)).optional(),
+      /** Target these tags instead of the event's own targets (resolved now, recorded on the run). */
+      targetTags: z.array(TargetTag).max(20).optional(),
+      /** Values of the event's options; checked all at once (errors keyed parameters.<name>). */
+      parameters: ParameterValues.optional(),
+      /** Phase 5 ("direct-ssh only as fallback"): the user chose to run a direct-ssh event direct-ssh anyway. */
+      directSshAnyway: z.boolean().optional(),
+    }),
+    z.object({ jobs: z.array(JobView), runId: z.string().optional() }),
+  ),
+  /** Every saved version of the event's script, newest first (content left out: ask 'events/scriptVersion'). */
+  'events/scriptVersions': call(
+    z.object({ id: z.string().min(1) }),
+    z.array(z.object({ version: z.number().int(), scriptType: ScriptType, savedAt: z.string(), lines: z.number().int() })),
+  ),
+  /** One saved version of the event's script. */
+  'events/scriptVersion': call(
+    z.object({ id: z.string().min(1), version: z.number().int().min(1) }),
+    z.object({ version: z.number().int(), scriptType: ScriptType, savedAt: z.string(), content: z.string() }),
   ),
   /** Scheduled fires and skips, newest first. */
   'events/history': call(

@@ -11,10 +11,17 @@ import { scheduleCalls, scheduleEvents } from './schedule';
 import { serversCalls, serversEvents } from './servers';
 import { eventsCalls, eventsEvents } from './events';
 import { jobsCalls, jobsEvents } from './jobs';
+import { runsCalls, runsEvents } from './runs';
 import { logsCalls, logsEvents } from './logs';
 import { runnersCalls, runnersEvents } from './runners';
 import { workflowsCalls, workflowsEvents } from './workflows';
 import { variablesCalls, variablesEvents } from './variables';
+import { notificationsCalls, notificationsEvents } from './notifications';
+import { auditCalls, auditEvents } from './audit';
+import { rolloutCalls, rolloutEvents } from './rollout';
+import { alertsCalls, alertsEvents } from './alerts';
+import { catalogueCalls, catalogueEvents } from './catalogue';
+import { serverSchedulesCalls, serverSchedulesEvents } from './server-schedules';
 
 export const calls = {
   ...systemCalls,
@@ -23,10 +30,17 @@ export const calls = {
   ...serversCalls,
   ...eventsCalls,
   ...jobsCalls,
+  ...runsCalls,
   ...logsCalls,
   ...runnersCalls,
   ...workflowsCalls,
   ...variablesCalls,
+  ...notificationsCalls,
+  ...auditCalls,
+  ...rolloutCalls,
+  ...alertsCalls,
+  ...catalogueCalls,
+  ...serverSchedulesCalls,
 };
 
 export const events = {
@@ -36,10 +50,17 @@ export const events = {
   ...serversEvents,
   ...eventsEvents,
   ...jobsEvents,
+  ...runsEvents,
   ...logsEvents,
   ...runnersEvents,
   ...workflowsEvents,
   ...variablesEvents,
+  ...notificationsEvents,
+  ...auditEvents,
+  ...rolloutEvents,
+  ...alertsEvents,
+  ...catalogueEvents,
+  ...serverSchedulesEvents,
 };
 
 export type Calls = typeof calls;

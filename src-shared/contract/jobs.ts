@@ -36,6 +36,8 @@ export const JobView = z.object({
   serverId: z.string().nullable(),
   serverName: z.string().nullable(),
   workflowRunId: z.string().nullable(),
+  /** The event run (one start over several servers) this job belongs to. */
+  runId: z.string().nullable().optional(),
   status: JobStatus,
   trigger: z.enum(['manual', 'schedule', 'workflow']),
   attempt: z.number().int(),

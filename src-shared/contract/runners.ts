@@ -111,7 +111,32 @@ export const RunnerDeployManyItem = z.object({
 });
 export type RunnerDeployManyItem = z.infer<typeof RunnerDeployManyItem>;
 
+/** The version strategy per server (docs/architecture.md "Runner versions"), for the Runners pane. */
+export const RunnerVersionStatus = z.object({
+  /** The runner range this app speaks: protocol versions and the oldest runner release it uses. */
+  range: z.object({ protocolMin: z.number().int(), protocolMax: z.number().int(), minVersion: z.string() }),
+  /** The version runners follow (settings.runner.defaultVersion). */
+  targetVersion: z.string(),
+  policy: z.enum(['on-next-use', 'eager', 'manual']),
+  servers: z.array(
+    z.object({
+      serverId: z.string(),
+      serverName: z.string().nullable(),
+      version: z.string().nullable(),
+      protocolVersion: z.number().int().nullable(),
+      /** Why the runner is outside the range (then it is never used), or null. */
+      outOfRange: z.string().nullable(),
+      /** What the update policy does next, in words ("upgrades to 1.0.0 before its next job"). */
+      nextStep: z.string(),
+      lastUpgrade: z.object({ at: z.string(), outcome: z.enum(['upgraded', 'rolled-back', 'failed']), message: z.string() }).nullable(),
+    }),
+  ),
+});
+export type RunnerVersionStatus = z.infer<typeof RunnerVersionStatus>;
+
 export const runnersCalls = {
+  /** Per server: runner version, whether it is in the app's range, the update policy's next step, the last upgrade. */
+  'runners/versionStatus': call(NoInput, RunnerVersionStatus),
   'runners/artifacts': call(NoInput, RunnerArtifactsView),
   /** Every deployment (newest first), of one server or of all: the rows are the deployment history. */
   'runners/deployments': call(z.object({ serverId: z.string().min(1).optional() }).optional(), z.array(RunnerDeploymentView)),

@@ -112,9 +112,27 @@ export const SchedulePreview = z.object({
 });
 export type SchedulePreview = z.infer<typeof SchedulePreview>;
 
+/** One coming fire of an enabled event's or workflow's schedule, for the Upcoming view. */
+export const UpcomingFire = z.object({
+  ownerKind: z.enum(['event', 'workflow']),
+  ownerId: z.string(),
+  name: z.string(),
+  /** UTC ISO instant. */
+  at: z.string(),
+  /** The schedule's own zone (resolved: never null) and the wall clock there, e.g. "Mon 07 Dec 2026, 02:30:00 CET". */
+  timeZone: z.string(),
+  wallClock: z.string(),
+});
+export type UpcomingFire = z.infer<typeof UpcomingFire>;
+
 export const scheduleCalls = {
   /** Words and next runs for a schedule being edited; an invalid expression or zone fails with INVALID_SCHEDULE. */
   'schedule/preview': call(SchedulePreviewInput, SchedulePreview),
+  /** The next fires of every enabled schedule over the coming `days`, ascending; at most `limit` (truncated says so). */
+  'schedule/upcoming': call(
+    z.object({ days: z.number().int().min(1).max(31).default(7), limit: z.number().int().min(1).max(5000).default(1000) }).optional(),
+    z.object({ from: z.string(), to: z.string(), fires: z.array(UpcomingFire), truncated: z.boolean(), workstationTimeZone: z.string() }),
+  ),
 };
 
 export const scheduleEvents = {

@@ -19,6 +19,31 @@ export const FeatureFlag = z.enum([
 ]);
 export type FeatureFlag = z.infer<typeof FeatureFlag>;
 
+export const RunnerUpdatePolicy = z.enum(['on-next-use', 'eager', 'manual']);
+export type RunnerUpdatePolicy = z.infer<typeof RunnerUpdatePolicy>;
+
+/**
+ * The change list's rollout phases as settings (docs/architecture.md "Rollout"): phase 2 (new events default to
+ * runner mode) and phase 5 (direct-ssh deprecated; optionally direct-ssh only as a fallback). Read by ModePolicy.
+ */
+export const RolloutSettings = z.object({
+  /** Phase 2: a new event starts in runner mode (auto) while runner mode is on; off: it starts in direct-ssh. */
+  newEventsUseRunner: z.boolean(),
+  /** Phase 5: events still in direct-ssh show a warning linking to the migration wizard. */
+  directSshDeprecated: z.boolean(),
+  /** Phase 5: direct-ssh only as a fallback: a manual run of a direct-ssh event needs an explicit choice. */
+  directSshFallbackOnly: z.boolean(),
+});
+export type RolloutSettings = z.infer<typeof RolloutSettings>;
+
+/** App updates of the desktop build (electron-updater); serve mode shows them but cannot apply them. */
+export const UpdateSettings = z.object({
+  channel: z.enum(['stable', 'beta']),
+  /** A generic electron-updater feed (an organisation's own server); '' = the feed the build was published with. */
+  feedUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2048)]),
+});
+export type UpdateSettings = z.infer<typeof UpdateSettings>;
+
 const Semver = z.string().regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/, 'must be a version like 1.2.3');
 
 export const RunnerSettings = z.object({
@@ -33,7 +58,12 @@ export const RunnerSettings = z.object({
   fallbackToDirect: z.boolean(),
   /** RUNNER_DEFAULT_VERSION */
   defaultVersion: Semver,
-  updatePolicy: z.enum(['automatic', 'manual']),
+  /**
+   * How deployed runners follow this app's version (docs/architecture.md "Runner versions"): 'on-next-use' upgrades a
+   * runner before its next job, 'eager' upgrades every reachable server at once (start-up, policy change, health
+   * checks), 'manual' leaves it to a person. 'automatic' (stored by earlier builds) reads as 'on-next-use'.
+   */
+  updatePolicy: z.preprocess((v) => (v === 'automatic' ? 'on-next-use' : v), RunnerUpdatePolicy),
   /** RUNNER_CACHE_TTL_DAYS: payloads unused this long are removed locally and on servers. */
   cacheTtlDays: z.number().int().min(1).max(3650),
   /** HELPER_DOWNLOAD_TIMEOUT, seconds. */
@@ -55,8 +85,23 @@ export const RunnerSettings = z.object({
 });
 export type RunnerSettings = z.infer<typeof RunnerSettings>;
 
+/**
+ * Log retention (issue 18): whole log blocks older than retentionDays are removed, then the oldest until the logs fit
+ * in maxTotalMb (stored, compressed size); 0 = no limit. perEvent replaces either limit for one event's logs (its logs
+ * then count toward its own total, not the global one).
+ */
+const RetentionDays = z.number().int().min(0).max(36500);
+const RetentionMb = z.number().int().min(0).max(100_000_000);
+export const LogRetentionSettings = z.object({
+  retentionDays: RetentionDays,
+  maxTotalMb: RetentionMb,
+  perEvent: z.record(z.string().min(1), z.object({ retentionDays: RetentionDays.optional(), maxTotalMb: RetentionMb.optional() })),
+});
+export type LogRetentionSettings = z.infer<typeof LogRetentionSettings>;
+
 export const Settings = z.object({
   runner: RunnerSettings,
+  logs: LogRetentionSettings,
   streaming: z.object({
     /** LOG_STREAM_BUFFER_SIZE, bytes per batch. */
     bufferSize: z.number().int().min(1024).max(16 * 1024 * 1024),
@@ -67,10 +112,32 @@ export const Settings = z.object({
     /** HELPER_API_PORT; 0 = any free port. Takes effect at the next start. */
     port: z.number().int().min(0).max(65535),
   }),
+  /**
+   * Which kinds raise an alert (browser or native notification) and enter the notification centre, the quiet hours
+   * (centre only, no alert) and the window in which alerts of one kind are grouped into one ("40 jobs failed").
+   * No zod defaults here: a patch parsed with them would reset fields it does not name; defaults.ts fills them in.
+   */
   notifications: z.object({
+    /** Job failed or timed out. */
     onFailure: z.boolean(),
     onSuccess: z.boolean(),
+    /** A job succeeded after the previous run of the same event on the same server had failed. */
+    onRecovered: z.boolean(),
+    onRunnerUnhealthy: z.boolean(),
+    onLinkLost: z.boolean(),
+    onScheduleMissed: z.boolean(),
+    quietHours: z
+      .object({
+        enabled: z.boolean(),
+        /** HH:MM in the workstation's zone; an end before the start spans midnight. */
+        start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like 22:00'),
+        end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like 07:00'),
+      }),
+    /** Alerts of one kind arriving within this many seconds of the first are shown as one. */
+    groupWindowSeconds: z.number().int().min(1).max(600),
   }),
+  rollout: RolloutSettings,
+  updates: UpdateSettings,
   flags: z.record(FeatureFlag, z.boolean()),
 });
 export type Settings = z.infer<typeof Settings>;
@@ -79,8 +146,11 @@ export type Settings = z.infer<typeof Settings>;
 export const SettingsPatch = z.object({
   runner: RunnerSettings.partial().extend({ health: RunnerSettings.shape.health.partial().optional() }).optional(),
   streaming: Settings.shape.streaming.partial().optional(),
+  logs: LogRetentionSettings.partial().optional(),
   listener: Settings.shape.listener.partial().optional(),
   notifications: Settings.shape.notifications.partial().optional(),
+  rollout: RolloutSettings.partial().optional(),
+  updates: UpdateSettings.partial().optional(),
   flags: z.partialRecord(FeatureFlag, z.boolean()).optional(),
 });
 export type SettingsPatch = z.infer<typeof SettingsPatch>;

@@ -28,3 +28,6 @@ export const SECRET_TOO_SHORT_MESSAGE = `a secret needs at least ${MIN_SECRET_LE
 
 /** Direct-ssh mode hands a variable to the script under this prefix (never under its own name). */
 export const VARIABLE_ENV_PREFIX = 'CRONIUM_VAR_';
+
+/** A run-time parameter (an event option) reaches the script as CRONIUM_OPT_<NAME> (never under its own name). */
+export const OPTION_ENV_PREFIX = 'CRONIUM_OPT_';

@@ -65,8 +65,12 @@ export const WorkflowNodeView = WorkflowNodeInput.extend({
 });
 export type WorkflowNodeView = z.infer<typeof WorkflowNodeView>;
 
-/** INTERRUPTED: a step could not survive Cronium stopping (a direct-ssh job ends with its connection); resume the run from a step. */
-export const WorkflowRunStatus = z.enum(['RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'INTERRUPTED']);
+/**
+ * INTERRUPTED: a step could not survive Cronium stopping (a direct-ssh job ends with its connection); resume the run from a step.
+ * HANDLED_FAILURE: the run succeeded with a handled failure (a step failed and a failure/condition connection took over);
+ * a run in which a step failed is never reported as plain SUCCESS.
+ */
+export const WorkflowRunStatus = z.enum(['RUNNING', 'SUCCESS', 'HANDLED_FAILURE', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'INTERRUPTED']);
 export type WorkflowRunStatus = z.infer<typeof WorkflowRunStatus>;
 
 export const WorkflowStepStatus = z.enum(['WAITING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL', 'SKIPPED', 'INTERRUPTED']);

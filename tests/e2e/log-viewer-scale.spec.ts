@@ -1,5 +1,5 @@
-// Issue 13 item 6 end to end: a 5,000,000-line log (rows written straight into serve mode's SQLite file before it
-// starts, as a finished job would leave them; generating them through a real job takes ~45 s) opens in the real
+// Issue 13 item 6 end to end: a 5,000,000-line log (written by the LogStore into serve mode's SQLite file before it
+// starts, in compressed blocks as a finished job would leave them; generating them through a real job takes ~45 s) opens in the real
 // viewer, and "go to line", "Jump to latest" and End reach its last line past the browser's element-height limit
 // (1,677,762 rows of 20 px). ANSI colours are kept and timestamps can be shown. The same data shows the Variables
 // view's "set by job" column (issue 12 item 4).
@@ -7,6 +7,8 @@ import { expect, test, type Page } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from '../../src-main/core/db/database';
+import { EventBus } from '../../src-main/core/event-bus';
+import { LogStore } from '../../src-main/core/logs/log-store';
 import { makeDataDir, REPO_ROOT, startServe, type ServeProcess } from './serve-fixture';
 
 const LINES = 5_000_000;
@@ -21,19 +23,19 @@ function seedLongLog(dir: string): void {
   try {
     const at = '2026-01-01T00:00:00.000Z';
     db.sqlite.prepare(`INSERT INTO jobs (id, status, trigger, created_at, started_at, finished_at, updated_at) VALUES ('job-long', 'SUCCESS', 'manual', ?, ?, ?, ?)`).run(at, at, at, at);
+    // Counters start at 0: the LogStore below writes them with the lines.
     db.sqlite
-      .prepare(`INSERT INTO logs (id, job_id, status, line_count, last_sequence, byte_count, exit_code, started_at, finished_at, created_at, updated_at) VALUES ('log-long', 'job-long', 'SUCCESS', ?, ?, ?, 0, ?, ?, ?, ?)`)
-      .run(LINES, LINES, LINES * 14, at, at, at, at);
+      .prepare(`INSERT INTO logs (id, job_id, status, line_count, last_sequence, byte_count, exit_code, started_at, finished_at, created_at, updated_at) VALUES ('log-long', 'job-long', 'SUCCESS', 0, 0, 0, 0, ?, ?, ?, ?)`)
+      .run(at, at, at, at);
     db.sqlite
       .prepare(`INSERT INTO variables (id, scope, key, value, secret_ref, updated_at, set_by_job_id) VALUES ('var-1', 'global', 'greeting', 'hello', NULL, ?, 'job-long')`)
       .run(at);
-    const insert = db.sqlite.prepare(`INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES ('log-long', ?, 'stdout', ?, ?)`);
-    const batch = db.sqlite.transaction((from: number, to: number) => {
-      for (let seq = from; seq <= to; seq++) {
-        insert.run(seq, at, seq === LINES ? `\u001b[32mthe last line ${seq}\u001b[0m` : `line ${seq}`);
-      }
-    });
-    for (let from = 1; from <= LINES; from += 250_000) batch(from, Math.min(LINES, from + 249_999));
+    // Written by the app's own LogStore, in its compressed blocks, as a job's output would be.
+    const store = new LogStore(db, new EventBus());
+    for (let seq = 1; seq <= LINES; seq++) {
+      store.append('log-long', { seq, stream: 'stdout', ts: at, text: seq === LINES ? `\u001b[32mthe last line ${seq}\u001b[0m` : `line ${seq}` });
+    }
+    store.close();
   } finally {
     void db.close();
   }

@@ -66,6 +66,8 @@ export interface SshdOptions {
   port?: number;
   /** false: `AllowStreamLocalForwarding no` (Unix-socket forwarding refused, like Dropbear); default yes. */
   allowStreamLocalForwarding?: boolean;
+  /** false: `AllowTcpForwarding no` (TCP port forwarding refused, in both directions); default yes. */
+  allowTcpForwarding?: boolean;
 }
 export interface SshdHandle {
   readonly host: string;
@@ -452,7 +454,7 @@ class SshdInstance implements SshdHandle {
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
-      'AllowTcpForwarding yes',
+      `AllowTcpForwarding ${this.opts.allowTcpForwarding === false ? 'no' : 'yes'}`,
       `AllowStreamLocalForwarding ${this.opts.allowStreamLocalForwarding === false ? 'no' : 'yes'}`,
       'GatewayPorts no',
       'X11Forwarding no',

@@ -10,8 +10,12 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../errors';
 import { systemClock, type Clock } from '../clock';
 import { nowIso } from './ids';
+import { encodeLogBlock } from '../logs/log-block-codec';
+import type { LogLine, LogStream } from '../../../src-shared/contract/logs';
 
 const MIGRATION_FILE = /^(\d{4})_[A-Za-z0-9_-]+\.sql$/;
+/** A migration's marker line asking to run with foreign keys off (table rebuilds); see migrate(). */
+const FOREIGN_KEYS_OFF = /^-- migrator: foreign_keys off$/m;
 
 export interface MigrationFile {
   name: string;
@@ -52,8 +56,25 @@ function sha256(text: string): string {
   return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 }
 
+/**
+ * SQL functions that migrations may call for steps SQL cannot do alone: cronium_log_block(seq, stream, ts, text), an
+ * aggregate packing a group of log lines into one sealed log block (0009_log_blocks.sql).
+ */
+function registerMigrationFunctions(sqlite: BetterSqlite3.Database): void {
+  sqlite.aggregate('cronium_log_block', {
+    start: () => [] as LogLine[],
+    // Four SQL arguments: better-sqlite3 counts them from the function's declared parameters (typed as one in its d.ts).
+    step: ((lines: LogLine[], seq: number | bigint, stream: string, ts: string, text: string) => {
+      lines.push({ seq: Number(seq), stream: stream as LogStream, ts, text });
+      return lines;
+    }) as unknown as (lines: LogLine[], next: LogLine) => LogLine[],
+    result: (lines: LogLine[]) => encodeLogBlock(lines.sort((a, b) => a.seq - b.seq), true).data,
+  });
+}
+
 export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string, clock: Clock = systemClock): MigrationResult {
   const files = readMigrations(migrationsDir);
+  registerMigrationFunctions(sqlite);
   sqlite.exec(`CREATE TABLE IF NOT EXISTS migrations (
     name TEXT PRIMARY KEY,
     applied_at TEXT NOT NULL,
@@ -87,10 +108,18 @@ export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string, c
   const applied: string[] = [];
   for (const file of files) {
     if (done.has(file.name)) continue;
+    // A migration that rebuilds a referenced table (SQLite's 12-step ALTER) asks for foreign keys off while it runs:
+    // with them on, DROP TABLE would cascade into the child rows. The keys are checked before it commits.
+    const keysOff = FOREIGN_KEYS_OFF.test(file.sql) && sqlite.pragma('foreign_keys', { simple: true }) === 1;
     const apply = sqlite.transaction(() => {
       sqlite.exec(file.sql);
+      if (keysOff) {
+        const broken = sqlite.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`it would leave ${broken.length} rows pointing at missing rows (foreign_key_check)`);
+      }
       record.run(file.name, nowIso(clock.now()), file.checksum);
     });
+    if (keysOff) sqlite.pragma('foreign_keys = OFF');
     try {
       apply();
     } catch (err) {
@@ -98,6 +127,8 @@ export function migrate(sqlite: BetterSqlite3.Database, migrationsDir: string, c
         cause: err,
         details: { migration: file.name },
       });
+    } finally {
+      if (keysOff) sqlite.pragma('foreign_keys = ON');
     }
     applied.push(file.name);
   }

@@ -24,7 +24,7 @@ export interface ServersTable {
   host: string;
   port: Generated<number>;
   username: string;
-  auth_type: 'key' | 'password';
+  auth_type: 'key' | 'password' | 'agent';
   credential_ref: string;
   host_key_fingerprint: string | null;
   host_key_algorithm: string | null;
@@ -36,6 +36,10 @@ export interface ServersTable {
   last_latency_ms: number | null;
   created_at: IsoTime;
   updated_at: IsoTime;
+  /** 0005: agent forwarding, opt-in per server (agent credential only). */
+  agent_forwarding: Generated<SqlBool>;
+  /** 0005: JSON array of server ids, the jump hosts nearest to the workstation first. */
+  jump_server_ids: Generated<JsonText>;
 }
 
 export interface EventsTable {
@@ -59,6 +63,13 @@ export interface EventsTable {
   version: Generated<number>;
   created_at: IsoTime;
   updated_at: IsoTime;
+  // 0010
+  target_tags: Generated<JsonText>;
+  max_parallel: number | null;
+  options: Generated<JsonText>;
+  schedule_parameters: Generated<JsonText>;
+  /** 0006: 'app' (the app's scheduler fires it) or 'server' (the resident runner on each target does). */
+  fires_on: Generated<'app' | 'server'>;
 }
 
 export interface EventServersTable {
@@ -93,6 +104,10 @@ export interface JobsTable {
   execution_mode: string | null;
   requested_mode: string | null;
   fallback_reason: string | null;
+  // 0010
+  run_id: Generated<string | null>;
+  /** 0006: fired by the resident runner on the server (a server-held schedule), collected afterwards. */
+  fired_on_server: Generated<SqlBool>;
 }
 
 export interface LogsTable {
@@ -119,12 +134,21 @@ export interface LogsTable {
   reason: string | null;
 }
 
-export interface LogLinesTable {
+/** A block of a log's lines (0009_log_blocks.sql); read and written only by LogStore through its codec. */
+export interface LogBlocksTable {
+  id: Generated<number>;
   log_id: string;
-  seq: number;
-  stream: 'stdout' | 'stderr' | 'system';
-  ts: IsoTime;
-  text: string;
+  first_seq: number;
+  last_seq: number;
+  line_count: number;
+  output_count: number;
+  first_line: number;
+  byte_start: number;
+  byte_count: number;
+  stored_bytes: number;
+  sealed: 0 | 1;
+  created_at: IsoTime;
+  data: Buffer;
 }
 
 export interface VariablesTable {
@@ -162,6 +186,9 @@ export interface WorkflowNodesTable {
   timeout_seconds: number | null;
   position_x: Generated<number>;
   position_y: Generated<number>;
+  // 0010
+  target_tag: Generated<string | null>;
+  parameters: Generated<JsonText | null>;
 }
 
 export interface WorkflowEdgesTable {
@@ -269,6 +296,135 @@ export interface ExecutionPayloadsTable {
   size_bytes: number | null;
 }
 
+// 0011: the notification centre's history and every saved version of an event's script.
+
+export interface NotificationsTable {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  target_kind: string | null;
+  target_id: string | null;
+  group_id: string | null;
+  created_at: IsoTime;
+  read_at: IsoTime | null;
+}
+
+export interface EventScriptVersionsTable {
+  event_id: string;
+  version: number;
+  script_type: 'bash' | 'python' | 'node';
+  content: string;
+  saved_at: IsoTime;
+}
+
+// 0012: alert rules, their deliveries and each delivery attempt (issue 17).
+
+export interface AlertRulesTable {
+  id: string;
+  name: string;
+  subject_kind: 'event' | 'workflow' | 'runner';
+  subject_id: string | null;
+  triggers: JsonText;
+  channel_kind: 'webhook' | 'email' | 'command';
+  channel_config: JsonText;
+  secret_ref: string | null;
+  max_per_window: Generated<number>;
+  window_seconds: Generated<number>;
+  dedup_seconds: Generated<number>;
+  enabled: Generated<SqlBool>;
+  created_at: IsoTime;
+  updated_at: IsoTime;
+}
+
+export interface AlertDeliveriesTable {
+  id: string;
+  rule_id: string | null;
+  rule_name: string;
+  channel_kind: string;
+  trigger: string;
+  subject_kind: string;
+  subject_id: string | null;
+  subject_name: string | null;
+  dedup_key: string;
+  summary: string;
+  message: JsonText;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  suppressed: Generated<number>;
+  last_error: string | null;
+  created_at: IsoTime;
+  finished_at: IsoTime | null;
+}
+
+export interface AlertAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempt: number;
+  at: IsoTime;
+  ok: SqlBool;
+  error: string | null;
+  duration_ms: number;
+}
+
+// 0010: one run of an event over its resolved servers (the fleet summary, re-run failed, run again).
+export interface EventRunsTable {
+  id: string;
+  event_id: string | null;
+  trigger: string;
+  target_tags: Generated<JsonText>;
+  server_ids: Generated<JsonText>;
+  parameters: Generated<JsonText>;
+  secret_parameter_names: Generated<JsonText>;
+  max_parallel: number | null;
+  rerun_of: string | null;
+  workflow_run_id: string | null;
+  created_at: IsoTime;
+}
+
+// 0008: execution-mode switches made by the migration wizard (undo reads them).
+export interface ModeMigrationsTable {
+  id: string;
+  batch_id: string;
+  event_id: string;
+  previous_mode: string;
+  new_mode: string;
+  event_version: number;
+  migrated_at: IsoTime;
+  undone_at: IsoTime | null;
+}
+
+/** 0006: the resident runner on one server (server-held schedules). */
+export interface ServerResidentsTable {
+  server_id: string;
+  manifest_sha256: string | null;
+  /** Hash of the schedules last installed (without the issue time): equal means the server's copy is current. */
+  content_key: string | null;
+  installed_at: IsoTime | null;
+  start_mode: string | null;
+  systemd_note: string | null;
+  linger_command: string | null;
+  running: Generated<SqlBool>;
+  restarts: Generated<number>;
+  skew_ms: number | null;
+  manifest_error: string | null;
+  last_error: string | null;
+  last_contact_at: IsoTime | null;
+  last_collected_at: IsoTime | null;
+  updated_at: IsoTime;
+}
+
+/** 0006: one server's installed copy of a server-held schedule. */
+export interface ServerScheduleCopiesTable {
+  event_id: string;
+  server_id: string;
+  installed_version: number | null;
+  installed_at: IsoTime | null;
+  next_fire: IsoTime | null;
+  last_collected_fire: IsoTime | null;
+  updated_at: IsoTime;
+}
+
 export interface DB {
   migrations: MigrationsTable;
   servers: ServersTable;
@@ -276,7 +432,7 @@ export interface DB {
   event_servers: EventServersTable;
   jobs: JobsTable;
   logs: LogsTable;
-  log_lines: LogLinesTable;
+  log_blocks: LogBlocksTable;
   variables: VariablesTable;
   workflows: WorkflowsTable;
   workflow_nodes: WorkflowNodesTable;
@@ -290,6 +446,15 @@ export interface DB {
   runner_artifacts: RunnerArtifactsTable;
   runner_deployments: RunnerDeploymentsTable;
   execution_payloads: ExecutionPayloadsTable;
+  event_runs: EventRunsTable;
+  alert_rules: AlertRulesTable;
+  alert_deliveries: AlertDeliveriesTable;
+  alert_attempts: AlertAttemptsTable;
+  notifications: NotificationsTable;
+  event_script_versions: EventScriptVersionsTable;
+  mode_migrations: ModeMigrationsTable;
+  server_residents: ServerResidentsTable;
+  server_schedule_copies: ServerScheduleCopiesTable;
 }
 
 export type TableName = keyof DB;

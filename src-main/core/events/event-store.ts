@@ -1,7 +1,7 @@
 /**
  * EventStore: the one holder of the SQL over `events` and `event_servers` (an event and its server list are one
  * aggregate, written together in one transaction). EventService decides (validation, secrets, schedule); this only
- * reads and writes rows. Every write bumps `version`.
+ * reads and writes rows. Every write bumps `version` and keeps that version's script in `event_script_versions`.
  */
 import type { AppDatabase } from '../db/database';
 import type { Row } from '../db/schema';
@@ -32,12 +32,19 @@ export class EventStore {
   }
 
   /** Enabled events that have a schedule (what the scheduler loads at start). */
+  /** Ids of the events whose schedule the servers hold (enabled or not: a paused one is removed from its servers). */
+  async serverHeldIds(): Promise<string[]> {
+    return (await this.db.kysely.selectFrom('events').select('id').where('fires_on', '=', 'server').execute()).map((r) => r.id);
+  }
+
   scheduled(): Promise<Array<Pick<Row<'events'>, 'id' | 'schedule' | 'time_zone' | 'misfire_policy' | 'overlap_policy' | 'updated_at'>>> {
     return this.db.kysely
       .selectFrom('events')
       .select(['id', 'schedule', 'time_zone', 'misfire_policy', 'overlap_policy', 'updated_at'])
       .where('schedule', 'is not', null)
       .where('enabled', '=', 1)
+      // Server-held schedules fire on their servers (core/server-schedules), never from the app's scheduler.
+      .where('fires_on', '=', 'app')
       .execute();
   }
 
@@ -50,13 +57,56 @@ export class EventStore {
       } else {
         await trx.insertInto('events').values({ id, ...columns, version: 1, created_at: createdAt }).execute();
       }
+      // Every version's script is kept for the diff between two versions (removed with the event).
+      await trx
+        .insertInto('event_script_versions')
+        .values({ event_id: id, version: previousVersion === null ? 1 : previousVersion + 1, script_type: columns.script_type, content: columns.content, saved_at: columns.updated_at })
+        .onConflict((oc) => oc.columns(['event_id', 'version']).doUpdateSet({ script_type: columns.script_type, content: columns.content, saved_at: columns.updated_at }))
+        .execute();
       const unique = [...new Set(serverIds)];
       if (unique.length) await trx.insertInto('event_servers').values(unique.map((server_id) => ({ event_id: id, server_id }))).execute();
     });
   }
 
+  /**
+   * Switches only the execution mode (the migration wizard and its undo), bumping `version` like every edit. With
+   * `expectedVersion`, refuses (returns null) when the event was edited since it was read.
+   */
+  async setExecutionMode(id: string, mode: string, at: string, expectedVersion?: number): Promise<number | null> {
+    let query = this.db.kysely
+      .updateTable('events')
+      .set((eb) => ({ execution_mode: mode, updated_at: at, version: eb('version', '+', 1) }))
+      .where('id', '=', id);
+    if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+    const row = await query.returning('version').executeTakeFirst();
+    return row?.version ?? null;
+  }
+
+  /**
+   * Catalogue import only (core/catalogue): keeps the version the file carries and the secret names it lists (their
+   * values are never in a file; the keychain accounts stay empty until the user enters them).
+   */
+  async restoreImported(id: string, version: number, secretRefsJson: string): Promise<void> {
+    await this.db.kysely.updateTable('events').set({ version, secret_refs: secretRefsJson }).where('id', '=', id).execute();
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.kysely.deleteFrom('events').where('id', '=', id).execute();
+  }
+
+  /** The saved versions of an event's script, newest first, without their content. */
+  async scriptVersions(eventId: string): Promise<Array<{ version: number; scriptType: 'bash' | 'python' | 'node'; savedAt: string; lines: number }>> {
+    const rows = await this.db.kysely
+      .selectFrom('event_script_versions')
+      .select(['version', 'script_type', 'saved_at', 'content'])
+      .where('event_id', '=', eventId)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map((r) => ({ version: r.version, scriptType: r.script_type, savedAt: r.saved_at, lines: r.content.split('\n').length }));
+  }
+
+  scriptVersion(eventId: string, version: number): Promise<Row<'event_script_versions'> | undefined> {
+    return this.db.kysely.selectFrom('event_script_versions').selectAll().where('event_id', '=', eventId).where('version', '=', version).executeTakeFirst();
   }
 
   async serverIds(eventId: string): Promise<string[]> {

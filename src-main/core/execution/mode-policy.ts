@@ -11,6 +11,8 @@
  * A failure that retrying cannot fix (connection refused, no route, DNS, authentication, host key) is never retried
  * and never falls back: the attempt fails at once with the same message direct-ssh gives.
  * Every decision is announced to onDecision listeners (diagnostics and the single-path test).
+ * It also reads the rollout phases (settings.rollout): the mode a new event starts with (phase 2) and whether
+ * direct-ssh is deprecated or a fallback only (phase 5), so no other module reads those settings either.
  */
 import { AppError, messageOf } from '../errors';
 import { isPermanentConnectFailure } from '../ssh/errors';
@@ -19,6 +21,7 @@ import type { CompatibleRunner } from '../runners/runner-service';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
 import type { RunnerProvisioning } from './runner-provisioning';
+import type { RolloutStatus } from '../../../src-shared/contract/rollout';
 
 export type RunMode = 'direct-ssh' | 'runner-ssh';
 
@@ -79,6 +82,35 @@ export class ModePolicy {
   /** ssh_runner_streaming_logs: on = runner lines stored as they arrive; off = collected from the runner when the job ends. */
   streamingLogs(): boolean {
     return this.deps.settings.flag('ssh_runner_streaming_logs');
+  }
+
+  /**
+   * The rollout phases as they apply now. Phase 2: while runner mode is on and "new events default to runner mode"
+   * is set, a new event starts in the runner default (auto unless RunnerSettings says runner-ssh); otherwise direct-ssh.
+   * Phase 5 only means something while runner mode is on (there is nothing else to run with).
+   */
+  rolloutStatus(): RolloutStatus {
+    const s = this.deps.settings.current();
+    const runnerOn = this.runnerEnabled();
+    const runnerDefault = s.runner.defaultExecutionMode === 'runner-ssh' ? 'runner-ssh' : 'auto';
+    return {
+      runnerEnabled: runnerOn,
+      newEventMode: runnerOn && s.rollout.newEventsUseRunner ? runnerDefault : 'direct-ssh',
+      directSshDeprecated: runnerOn && s.rollout.directSshDeprecated,
+      directSshFallbackOnly: runnerOn && s.rollout.directSshFallbackOnly,
+    };
+  }
+
+  /**
+   * Phase 5's "direct-ssh only as fallback": a manual run of a direct-ssh event must say it means it. Throws
+   * DIRECT_RUN_NEEDS_CHOICE when it did not; schedules and workflow steps are not asked (nobody is there to choose).
+   */
+  checkManualRun(eventName: string, mode: ExecutionMode, explicitDirect: boolean): void {
+    if (mode !== 'direct-ssh' || explicitDirect || !this.rolloutStatus().directSshFallbackOnly) return;
+    throw new AppError(
+      'DIRECT_RUN_NEEDS_CHOICE',
+      `${eventName} runs in direct-ssh, which is only a fallback now (Settings > Rollout): choose "run direct-ssh anyway" to run it like this, or move it to runner mode in the migration wizard.`,
+    );
   }
 
   onDecision(listener: (record: DecisionRecord) => void): () => void {

@@ -12,7 +12,7 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { ENV_NAME_PATTERN, type ScriptType } from '../../../src-shared/contract/events';
-import { refusedVariableNameReason, VARIABLE_ENV_PREFIX } from '../../../src-shared/contract/variable-names';
+import { OPTION_ENV_PREFIX, refusedVariableNameReason, VARIABLE_ENV_PREFIX } from '../../../src-shared/contract/variable-names';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor';
 
 export interface DirectSshExecutorOptions {
@@ -197,7 +197,7 @@ export function bootstrapCommand(scriptType: ScriptType, nonce: string): string 
  * names, except names that change how a shell or interpreter starts (refused when the event is saved, skipped here
  * for events saved before that rule).
  */
-export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event' | 'secrets' | 'variables' | 'input'>, nonce: string): string {
+export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event' | 'secrets' | 'variables' | 'input' | 'parameters'>, nonce: string): string {
   const vars: Array<[string, string]> = [
     ['CRONIUM_JOB_ID', ctx.jobId],
     ['CRONIUM_EVENT_ID', ctx.event.id],
@@ -208,6 +208,10 @@ export function prelude(ctx: Pick<ExecutionContext, 'jobId' | 'attempt' | 'event
   if (ctx.input !== undefined) vars.push(['CRONIUM_INPUT', JSON.stringify(ctx.input)]);
   for (const [k, v] of Object.entries(ctx.variables ?? {})) if (ENV_NAME_PATTERN.test(k)) vars.push([`${VARIABLE_ENV_PREFIX}${k}`, v]);
   for (const [k, v] of [...Object.entries(ctx.event.env), ...Object.entries(ctx.secrets)]) if (refusedVariableNameReason(k) === null) vars.push([k, v]);
+  // Run-time parameters: always under CRONIUM_OPT_ (built by the JobService from checked option names).
+  for (const [k, v] of [...Object.entries(ctx.parameters?.env ?? {}), ...Object.entries(ctx.parameters?.secretEnv ?? {})]) {
+    if (k.startsWith(OPTION_ENV_PREFIX)) vars.push([k, v]);
+  }
   const lines = vars
     .filter(([k]) => ENV_NAME_PATTERN.test(k))
     .map(([k, v]) => `export ${k}=${shellQuote(v)}`);

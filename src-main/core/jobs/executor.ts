@@ -51,6 +51,11 @@ export interface ExecutionContext {
   variables: Record<string, string>;
   /** The previous workflow step's output, for the input() helper. */
   input: unknown;
+  /**
+   * The run's parameters as CRONIUM_OPT_<NAME> variables: `env` plain, `secretEnv` secret (masked in the log, kept in
+   * memory only). Absent for a job started before parameters existed (a resumed runner job).
+   */
+  parameters?: { env: Record<string, string>; secretEnv: Record<string, string> };
   log: LogSink;
   /** Aborted when the user cancels; the executor ends the remote process group and returns CANCELLED. */
   signal: AbortSignal;

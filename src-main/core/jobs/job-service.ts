@@ -30,6 +30,9 @@ import type { JobLinkState, JobStatus, JobView } from '../../../src-shared/contr
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
+import { checkParameters, optionEnvName, parameterText, type ParameterValue } from '../../../src-shared/contract/run-parameters';
+import { resolveRunTargets } from '../execution/run-targets';
+import { EventRunStore } from './event-run-store';
 
 export const CRASH_REASON_RUNNING = 'Cronium stopped while this job ran; a direct-ssh job ends with its connection';
 export const CRASH_REASON_QUEUED = 'Cronium stopped before this job started, so it was not run; run the event again if it is still needed';
@@ -45,6 +48,21 @@ export interface RunEventOptions {
   executionMode?: ExecutionMode;
   runnerRequirements?: RunnerRequirements | null;
   timeoutSeconds?: number;
+  /** Target these tags (with serverIds, if any) instead of the event's own targets; resolved now. */
+  targetTags?: string[];
+  /** Values of the event's options (a schedule fire gets the event's schedule values under them). */
+  parameters?: Record<string, unknown>;
+  /** Whole-run limit for this run (default: the event's). */
+  maxParallel?: number | null;
+  /** The run this one repeats (re-run failed, run again). */
+  rerunOf?: string;
+}
+
+/** A started run: its id (event_runs), the servers its targets resolved to, and its jobs (one per server). */
+export interface StartedRun {
+  runId: string;
+  serverIds: string[];
+  jobs: JobView[];
 }
 
 export type RunMode = 'direct-ssh' | 'runner-ssh';
@@ -93,6 +111,12 @@ interface RunPlan {
   retryBackoffSeconds: number;
   input: unknown;
   runnerRequirements: RunnerRequirements | null;
+  /** The run's parameters as CRONIUM_OPT_<NAME>: plain ones, and secret ones (masked, never stored). */
+  parameterEnv: Record<string, string>;
+  parameterSecretEnv: Record<string, string>;
+  runId: string;
+  /** At most this many jobs of the run hold a server at once (null: no whole-run limit). */
+  maxParallel: number | null;
 }
 
 export class JobService {
@@ -103,11 +127,16 @@ export class JobService {
   private readonly active = new Map<string, ActiveJob>();
   private readonly waiters = new Map<string, Array<(job: JobView) => void>>();
   private readonly slots = new ServerSlots();
+  /** The whole-run limit: the same FIFO slots, keyed by run id. */
+  private readonly runSlots = new ServerSlots();
+  /** event_runs: one row per run, with its resolved servers and non-secret parameters. */
+  readonly runs: EventRunStore;
   private handedOver: Row<'jobs'>[] = [];
   private stopping = false;
 
   constructor(private readonly deps: JobServiceDeps) {
     this.store = new JobStore(deps.db, () => deps.clock.now());
+    this.runs = new EventRunStore(deps.db);
   }
 
   /** Where attempts start (core/execution): the mode is decided and the executor chosen there, never here. */
@@ -121,24 +150,68 @@ export class JobService {
 
   /** Creates one job per server (QUEUED) and returns at once; the jobs run in the background. */
   async runEvent(opts: RunEventOptions): Promise<JobView[]> {
+    return (await this.startRun(opts)).jobs;
+  }
+
+  /**
+   * Starts a run: resolves its targets (chosen servers and tags, now), checks its parameters (every problem at once,
+   * fields `parameters.<name>`), records the run (event_runs: servers, non-secret values, secret names only) and
+   * creates one job per server (QUEUED); the jobs run in the background.
+   */
+  async startRun(opts: RunEventOptions): Promise<StartedRun> {
     if (this.stopping) throw new AppError('APP_STOPPING', 'the app is shutting down; no new job is started');
     const snapshot = await this.deps.events.getForRun(opts.eventId);
-    const serverIds = [...new Set(opts.serverIds ?? snapshot.serverIds)];
+    const explicit = opts.serverIds !== undefined || opts.targetTags !== undefined;
+    const tags = explicit ? (opts.targetTags ?? []) : snapshot.targetTags;
+    const targets = await resolveRunTargets(this.deps.db, { serverIds: explicit ? (opts.serverIds ?? []) : snapshot.serverIds, tags });
+    const serverIds = targets.serverIds;
     if (serverIds.length === 0) {
-      throw new AppError('INVALID_INPUT', `${snapshot.event.name} has no target server; edit the event and choose one`, { fields: { serverIds: 'choose at least one server' } });
+      const why = tags.length ? `no server carries the tag${tags.length > 1 ? 's' : ''} ${tags.join(', ')}` : `${snapshot.event.name} has no target server`;
+      throw new AppError('INVALID_INPUT', `${why}; tag a server or edit the event's targets`, { fields: { serverIds: 'choose at least one server or tag' } });
     }
-    for (const id of serverIds) await this.deps.servers.row(id);
+    const given = opts.trigger === 'schedule' ? { ...snapshot.scheduleParameters, ...(opts.parameters ?? {}) } : (opts.parameters ?? {});
+    const checked = checkParameters(snapshot.options, given);
+    if (Object.keys(checked.errors).length) {
+      throw new AppError('INVALID_INPUT', `${snapshot.event.name}: ${Object.entries(checked.errors).map(([k, v]) => `${k.slice('parameters.'.length)} ${v}`).join('; ')}`, { fields: checked.errors });
+    }
+    const secretNames = new Set(snapshot.options.filter((o) => o.secret).map((o) => o.name));
+    const plainValues: Record<string, ParameterValue> = {};
+    const parameterEnv: Record<string, string> = {};
+    const parameterSecretEnv: Record<string, string> = {};
+    for (const [name, value] of Object.entries(checked.values)) {
+      if (secretNames.has(name)) parameterSecretEnv[optionEnvName(name)] = parameterText(value);
+      else {
+        plainValues[name] = value;
+        parameterEnv[optionEnvName(name)] = parameterText(value);
+      }
+    }
     const event: ExecutionEvent = {
       ...snapshot.event,
       timeoutSeconds: opts.timeoutSeconds ?? snapshot.event.timeoutSeconds,
       runnerRequirements: opts.runnerRequirements !== undefined ? opts.runnerRequirements : snapshot.event.runnerRequirements,
     };
+    const runId = newId();
+    const maxParallel = opts.maxParallel !== undefined ? opts.maxParallel : snapshot.maxParallel;
     const plan: RunPlan = {
       event,
       secrets: snapshot.secrets,
       retryBackoffSeconds: snapshot.retryBackoffSeconds,
-      input: opts.input,
+      input: inputWithParameters(opts.input, checked.values),
       runnerRequirements: event.runnerRequirements,
+      parameterEnv,
+      parameterSecretEnv,
+      runId,
+      maxParallel,
+    };
+    let recorded = false;
+    const recordRun = async () => {
+      if (recorded) return;
+      recorded = true;
+      await this.runs.insert({
+        id: runId, eventId: event.id, trigger: opts.trigger, targetTags: tags, serverIds, parameters: plainValues,
+        secretParameterNames: Object.keys(checked.values).filter((n) => secretNames.has(n)), maxParallel,
+        rerunOf: opts.rerunOf ?? null, workflowRunId: opts.workflowRunId ?? null, createdAt: nowIso(this.deps.clock.now()),
+      });
     };
     const views: JobView[] = [];
     for (const serverId of serverIds) {
@@ -153,12 +226,13 @@ export class JobService {
       const id = newId();
       const at = nowIso(this.deps.clock.now());
       try {
+        await recordRun();
         await this.store.insertQueued({
             id, event_id: event.id, event_version: event.version, server_id: serverId, workflow_run_id: opts.workflowRunId ?? null,
             trigger: opts.trigger, attempt: 1, max_attempts: snapshot.retries + 1, exit_code: null, signal: null,
             reason: null, output: null, condition: null, remote_pid: null, idempotency_key: key, created_at: at, started_at: null,
             finished_at: null, updated_at: at, runner_id: null, payload_id: null, execution_mode: null,
-            requested_mode: opts.executionMode ?? snapshot.executionMode, fallback_reason: null,
+            requested_mode: opts.executionMode ?? snapshot.executionMode, fallback_reason: null, run_id: runId, fired_on_server: 0,
           });
       } catch (err) {
         // Another caller with the same idempotency key won the race: its job is the one.
@@ -173,7 +247,7 @@ export class JobService {
       views.push(view);
       this.track(id, event.id, (active) => this.drive(id, serverId, plan, active));
     }
-    return views;
+    return { runId: views[0]?.runId ?? runId, serverIds, jobs: views };
   }
 
   /** Resolves with the job once it has reached a terminal state. */
@@ -279,36 +353,67 @@ export class JobService {
   resumeHandedOver(): void {
     const rows = this.handedOver;
     this.handedOver = [];
-    for (const row of rows) {
-      const resumer = this.resumers.get(row.execution_mode ?? '');
-      if (!resumer) continue;
-      this.track(row.id, row.event_id, async (active) => {
-        const log = await this.latestLog(row.id);
-        // The same values an attempt masks: the event's secrets and the secret variables its script can read.
-        let secrets: string[] = [];
-        if (row.event_id) {
-          const eventSecrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
-          const variableSecrets = (await this.deps.variables.visibleTo(row.event_id).catch(() => null))?.secretValues ?? [];
-          secrets = [...eventSecrets, ...variableSecrets];
-        }
-        const sink = log ? new LogSinkImpl(log.id, this.deps.logs, secrets, () => this.deps.clock.now()) : null;
-        let finished = false;
-        const ctx: ResumeContext = {
-          log: sink,
-          signal: active.controller.signal,
-          markRunning: (info) => this.markRunning(row.id, null, 'runner-ssh', info),
-          finish: async (result) => {
-            finished = true;
-            return this.finalize(row.id, sink, result);
-          },
-        };
-        try {
-          await resumer(row, ctx);
-        } catch (err) {
-          if (!finished) await this.finalize(row.id, sink, { status: 'FAILURE', exitCode: null, signal: null, reason: `re-attaching after a restart failed: ${messageOf(err)}` });
-        }
+    for (const row of rows) this.resumeRow(row);
+  }
+
+  /**
+   * A job the resident runner fired on a server for a server-held schedule (core/server-schedules): recorded like an
+   * app-fired scheduled job (fired_on_server set, started when the server started it), then handed to the
+   * 'runner-ssh' resumer, which replays its spool and collects its exit, or attaches live when it still runs. The job
+   * id comes from the fire key, so a fire met again (another collection, another app start) is never recorded twice.
+   * Returns false when the job is already known.
+   */
+  async adoptServerFired(f: { jobId: string; eventId: string; eventVersion: number; serverId: string; fireKey: string; startedAt: string }): Promise<boolean> {
+    if (this.stopping || (await this.store.find(f.jobId))) return false;
+    const at = nowIso(this.deps.clock.now());
+    try {
+      await this.store.insertQueued({
+        id: f.jobId, event_id: f.eventId, event_version: f.eventVersion, server_id: f.serverId, workflow_run_id: null,
+        trigger: 'schedule', attempt: 1, max_attempts: 1, exit_code: null, signal: null,
+        reason: null, output: null, condition: null, remote_pid: null, idempotency_key: `server:${f.fireKey}`, created_at: f.startedAt, started_at: null,
+        finished_at: null, updated_at: at, runner_id: null, payload_id: null, execution_mode: 'runner-ssh',
+        requested_mode: 'runner-ssh', fallback_reason: null, run_id: null, fired_on_server: 1,
       });
+    } catch (err) {
+      if (await this.store.find(f.jobId)) return false; // another collection recorded it first
+      throw err;
     }
+    await this.move(f.jobId, 'DISPATCHING', {});
+    await this.deps.logs.create({ jobId: f.jobId, eventId: f.eventId, serverId: f.serverId });
+    await this.move(f.jobId, 'RUNNING', { started_at: f.startedAt });
+    this.resumeRow(await this.store.row(f.jobId));
+    return true;
+  }
+
+  private resumeRow(row: Row<'jobs'>): void {
+    const resumer = this.resumers.get(row.execution_mode ?? '');
+    if (!resumer) return;
+    this.track(row.id, row.event_id, async (active) => {
+      const log = await this.latestLog(row.id);
+      // The same values an attempt masks: the event's secrets and the secret variables its script can read.
+      let secrets: string[] = [];
+      if (row.event_id) {
+        const eventSecrets = Object.values((await this.deps.events.getForRun(row.event_id).catch(() => null))?.secrets ?? {});
+        const variableSecrets = (await this.deps.variables.visibleTo(row.event_id).catch(() => null))?.secretValues ?? [];
+        secrets = [...eventSecrets, ...variableSecrets];
+      }
+      const sink = log ? new LogSinkImpl(log.id, this.deps.logs, secrets, () => this.deps.clock.now()) : null;
+      let finished = false;
+      const ctx: ResumeContext = {
+        log: sink,
+        signal: active.controller.signal,
+        markRunning: (info) => this.markRunning(row.id, null, 'runner-ssh', info),
+        finish: async (result) => {
+          finished = true;
+          return this.finalize(row.id, sink, result);
+        },
+      };
+      try {
+        await resumer(row, ctx);
+      } catch (err) {
+        if (!finished) await this.finalize(row.id, sink, { status: 'FAILURE', exitCode: null, signal: null, reason: `re-attaching after a restart failed: ${messageOf(err)}` });
+      }
+    });
   }
 
   /** Stops every job this process drives (their executors end the remote processes) and waits a bounded time. */
@@ -350,10 +455,14 @@ export class JobService {
         await this.move(jobId, 'FAILURE', { reason: 'its server was deleted before the job started', finished_at: nowIso(this.deps.clock.now()) });
         return;
       }
+      // The whole-run limit first, then the server's own: a job holding a run slot only waits for its server.
+      let releaseRun: () => void = () => undefined;
       let release: () => void;
       try {
+        if (plan.maxParallel !== null) releaseRun = await this.runSlots.acquire(plan.runId, plan.maxParallel, active.controller.signal);
         release = await this.slots.acquire(serverId, server.max_concurrent_jobs, active.controller.signal);
       } catch {
+        releaseRun();
         await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled before it started'), finished_at: nowIso(this.deps.clock.now()) });
         return;
       }
@@ -362,6 +471,7 @@ export class JobService {
         retryInMs = await this.attempt(jobId, server, plan, active);
       } finally {
         release();
+        releaseRun();
       }
       if (retryInMs === null) return;
       const waited = await sleep(this.deps.clock, retryInMs, active.controller.signal);
@@ -382,7 +492,7 @@ export class JobService {
     const logId = await this.deps.logs.create({ jobId, eventId: plan.event.id, serverId: server.id });
     // Secret variables the script does not name stay in the keychain (they are still masked if they show up).
     const variables = await this.deps.variables.forJob({ id: plan.event.id, content: plan.event.content });
-    const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...variables.secretValues], () => this.deps.clock.now());
+    const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...Object.values(plan.parameterSecretEnv), ...variables.secretValues], () => this.deps.clock.now());
     await this.emitJob(jobId);
 
     let result: ExecutionResult;
@@ -401,6 +511,7 @@ export class JobService {
         secrets: plan.secrets,
         variables: variables.values,
         input: plan.input,
+        parameters: { env: plan.parameterEnv, secretEnv: plan.parameterSecretEnv },
         log: sink,
         signal: active.controller.signal,
         markRunning: (info) => {
@@ -543,6 +654,18 @@ export class JobService {
   private latestLog(jobId: string): Promise<Row<'logs'> | undefined> {
     return this.deps.logs.latestOfJob(jobId);
   }
+}
+
+/**
+ * What input() returns: the step input as given when the run has no parameters; otherwise an object holding the
+ * parameter values over the step input's fields (a step input that is not an object is kept under `input`).
+ */
+function inputWithParameters(input: unknown, values: Record<string, ParameterValue>): unknown {
+  if (Object.keys(values).length === 0) return input;
+  const base = input !== null && typeof input === 'object' && !Array.isArray(input)
+    ? (input as Record<string, unknown>)
+    : input === undefined || input === null ? {} : { input };
+  return { ...base, ...values };
 }
 
 function abortReason(active: ActiveJob, fallback: string): string {

@@ -21,6 +21,8 @@ export interface JobListFilter {
   eventId?: string;
   serverId?: string;
   workflowRunId?: string;
+  /** The jobs of one event run (event_runs). */
+  runId?: string;
   limit?: number;
 }
 
@@ -98,6 +100,7 @@ export class JobStore {
     if (filter.eventId) q = q.where('jobs.event_id', '=', filter.eventId);
     if (filter.serverId) q = q.where('jobs.server_id', '=', filter.serverId);
     if (filter.workflowRunId) q = q.where('jobs.workflow_run_id', '=', filter.workflowRunId);
+    if (filter.runId) q = q.where('jobs.run_id', '=', filter.runId);
     const rows = await q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(filter.limit ?? 100).execute();
     return rows.map(toJobView);
   }
@@ -137,6 +140,7 @@ function toJobView(r: JobViewRow): JobView {
     serverId: r.server_id,
     serverName: r.server_name,
     workflowRunId: r.workflow_run_id,
+    runId: r.run_id ?? null,
     status: r.status as JobStatus,
     trigger: r.trigger as JobView['trigger'],
     attempt: r.attempt,

@@ -99,6 +99,8 @@ export interface RunnerSessionInit {
   initialRunnerSeq: number;
   initialLogStatus: LogStatus;
   secrets: Record<string, string>;
+  /** Run-time parameters (CRONIUM_OPT_*): plain ones set as environment; secret ones travel with `secrets`. */
+  parameterEnv?: Record<string, string>;
   input: unknown;
   signal: AbortSignal;
   /** When the job started (the timeout counts from here). */
@@ -561,7 +563,7 @@ export class RunnerJobSession {
         : (await this.deps.variables.visibleTo(id)).secretValues;
       if (ch !== this.channel || this.finished) return;
       // Sealed for this connection: only the runner that proved the key can open it, even through a relay.
-      ch.send({ type: 'env', values: {}, sealed: await seal(JSON.stringify({ values: this.init.secrets, mask: secretValues })) });
+      ch.send({ type: 'env', values: {}, sealed: await seal(JSON.stringify({ values: this.init.secrets, mask: secretValues, plain: this.init.parameterEnv ?? {} })) });
     }
     if (this.stopKind && hello.state !== 'exited') ch.send({ type: 'cancel', graceMs: this.o.cancelGraceMs });
     if (this.logStatus === 'PENDING' || this.logStatus === 'PARTIAL') {

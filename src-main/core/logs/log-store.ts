@@ -1,10 +1,14 @@
 /**
- * LogStore: owns the `logs` and `log_lines` rows. Lines are buffered and written in batches (one prepared statement
- * inside one transaction, every FLUSH_INTERVAL_MS or when the buffer is full), together with the log's counters and
- * its bounded `partial_output` tail. A full buffer is flushed synchronously, which blocks the event loop until the
- * batch is on disk: that is the backpressure that keeps memory bounded however fast a job prints (the SSH channel's
- * window is not replenished meanwhile). It never masks or interprets text (LogSinkImpl does) and moves a log's
- * status only through the job state machine.
+ * LogStore: owns the `logs` and `log_blocks` rows. A log's lines are kept in compressed blocks (up to BLOCK_MAX_LINES
+ * lines or BLOCK_MAX_CHARS characters a row, deflated, with the block's sequence range, line index and text offset
+ * indexed) instead of one row per line: a typical log takes less space than its text, and writing is bound by the
+ * link, not by SQLite. The block being filled (the open block) is readable live: every flush (each FLUSH_INTERVAL_MS,
+ * or before any read of the log) writes its new lines as an uncompressed chunk row (sealed = 0), and sealing the block
+ * replaces those chunks by one compressed row in the same transaction. Counters and the bounded `partial_output` tail
+ * are written with each batch and only count lines that are on disk (a re-attaching runner resumes from them).
+ * Too many lines not yet on disk flushes synchronously, blocking the event loop until the batch is written: that is
+ * the backpressure that keeps memory bounded however fast a job prints. It never masks or interprets text (LogSinkImpl
+ * does) and moves a log's status only through the job state machine. Retention removes whole blocks.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { expressionBuilder, sql } from 'kysely';
@@ -17,14 +21,18 @@ import { AppError } from '../errors';
 import { assertLogTransition } from '../jobs/job-state-machine';
 import type { LogLine, LogStatus, LogView } from '../../../src-shared/contract/logs';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
+import { blockLine, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock } from './log-block-codec';
 
 export const FLUSH_INTERVAL_MS = 50;
-/** Lines buffered (across all logs) before a synchronous flush. */
-export const MAX_BUFFERED_LINES = 5000;
+/** Lines not yet on disk (across all logs) before a synchronous flush. */
+export const MAX_BUFFERED_LINES = 20_000;
 /** Characters of the newest output kept in logs.partial_output. */
 export const PARTIAL_TAIL_CHARS = 64 * 1024;
-/** Rows per INSERT statement: one native call per row costs about twice as much as one per ROWS_PER_INSERT rows. */
-const ROWS_PER_INSERT = 100;
+/** A block is sealed (compressed and written as one row) at this many lines or characters, whichever comes first. */
+export const BLOCK_MAX_LINES = 2048;
+export const BLOCK_MAX_CHARS = 64 * 1024;
+/** Decoded blocks kept for readers paging through a log (the viewer asks for neighbouring ranges). */
+const DECODED_CACHE_BLOCKS = 16;
 
 export interface LogListFilter {
   status?: LogStatus;
@@ -36,28 +44,66 @@ export interface LogListFilter {
   offset: number;
 }
 
+/** Retention limits; null means no limit. Per-event limits replace the defaults for that event's logs. */
+export interface LogRetentionLimits {
+  maxAgeDays: number | null;
+  maxTotalBytes: number | null;
+}
+export interface LogRetentionPolicy extends LogRetentionLimits {
+  perEvent?: Record<string, Partial<LogRetentionLimits>>;
+}
+
 interface OpenLog {
+  status: LogStatus;
+  /** Appended (on disk or not). */
   lastSequence: number;
   lineCount: number;
   byteCount: number;
-  buffer: LogLine[];
+  /** On disk (what the logs row says). */
+  durableLastSequence: number;
+  durableLineCount: number;
+  durableByteCount: number;
+  /** Appended lines not yet on disk, in order (handed to listeners once written). */
+  unwritten: LogLine[];
+  /** The open block's lines; the first `openWritten` of them are on disk as chunk rows. */
+  openLines: LogLine[];
+  openChars: number;
+  openWritten: number;
+  openWrittenChars: number;
+  /** Line index and text offset (in the log) of the open block's first line. */
+  openFirstLine: number;
+  openByteStart: number;
+  /** Sealed blocks waiting for the next flush, with their line index and text offset. */
+  sealed: Array<{ block: EncodedBlock; firstLine: number; byteStart: number }>;
+  /** Whether chunk rows of this log are on disk (sealing must delete them). */
+  chunkRows: boolean;
   tail: string[];
   tailStart: number;
   tailChars: number;
-  status: LogStatus;
 }
 
 type StoredListener = (logId: string, lines: LogLine[]) => void;
 
+interface BlockRow {
+  id: number;
+  first_seq: number;
+  last_seq: number;
+  sealed: number;
+  data: Buffer;
+}
+
 export class LogStore {
   private readonly open = new Map<string, OpenLog>();
+  /** Lines appended and not yet on disk, across logs. */
   private buffered = 0;
   private timer: { cancel(): void } | undefined;
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
-  private readonly insertLine: BetterSqlite3.Statement;
-  private readonly insertLines: BetterSqlite3.Statement;
+  private readonly insertBlock: BetterSqlite3.Statement;
+  private readonly deleteChunks: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
+  private readonly blocksFrom: BetterSqlite3.Statement;
+  private readonly decoded = new Map<string, DecodedBlock>();
   private readonly listeners = new Set<StoredListener>();
   private closed = false;
 
@@ -67,12 +113,16 @@ export class LogStore {
     /** Stamps rows and paces the write batches (the LogAggregators of its logs use it too). */
     readonly clock: Clock = systemClock,
   ) {
-    this.insertLine = db.sqlite.prepare('INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES (?, ?, ?, ?, ?)');
-    this.insertLines = db.sqlite.prepare(
-      `INSERT INTO log_lines (log_id, seq, stream, ts, text) VALUES ${new Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+    this.insertBlock = db.sqlite.prepare(
+      `INSERT INTO log_blocks (log_id, first_seq, last_seq, line_count, output_count, first_line, byte_start, byte_count, stored_bytes, sealed, created_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.deleteChunks = db.sqlite.prepare('DELETE FROM log_blocks WHERE log_id = ? AND sealed = 0 AND last_seq <= ?');
     this.updateCounters = db.sqlite.prepare(
       'UPDATE logs SET line_count = ?, last_sequence = ?, byte_count = ?, partial_output = ?, updated_at = ? WHERE id = ?',
+    );
+    this.blocksFrom = db.sqlite.prepare(
+      'SELECT id, first_seq, last_seq, sealed, data FROM log_blocks WHERE log_id = ? AND last_seq > ? ORDER BY last_seq',
     );
   }
 
@@ -111,7 +161,9 @@ export class LogStore {
     if (line.seq <= state.lastSequence) {
       throw new AppError('LOG_SEQUENCE_INVALID', `line ${line.seq} of log ${logId} comes after ${state.lastSequence}; lines must be appended in order`);
     }
-    state.buffer.push(line);
+    state.unwritten.push(line);
+    state.openLines.push(line);
+    state.openChars += line.text.length;
     state.lastSequence = line.seq;
     state.lineCount++;
     state.byteCount += line.text.length + 1;
@@ -125,8 +177,25 @@ export class LogStore {
       state.tail = state.tail.slice(state.tailStart);
       state.tailStart = 0;
     }
-    if (++this.buffered >= MAX_BUFFERED_LINES) this.flushAll();
-    else if (!this.timer) this.scheduleFlush();
+    if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
+    if (++this.buffered >= MAX_BUFFERED_LINES) {
+      // Sealed blocks first (the cheap, compressed rows); chunks of open blocks only if that was not enough.
+      this.flushAll(undefined, true);
+      if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
+    } else if (!this.timer) this.scheduleFlush();
+  }
+
+  /** Compresses the open block into a sealed one (written at the next flush) and starts a new open block. */
+  private seal(state: OpenLog): void {
+    if (state.openLines.length === 0) return;
+    const block = encodeLogBlock(state.openLines, true);
+    state.sealed.push({ block, firstLine: state.openFirstLine, byteStart: state.openByteStart });
+    state.openFirstLine += block.lineCount;
+    state.openByteStart += block.textBytes;
+    state.openLines = [];
+    state.openChars = 0;
+    state.openWritten = 0;
+    state.openWrittenChars = 0;
   }
 
   /**
@@ -147,36 +216,24 @@ export class LogStore {
     }
   }
 
-  /** Writes the buffered lines of every log (or just `logId`) now. */
-  flushAll(logId?: string): void {
+  /**
+   * Writes the pending lines of every log (or just `logId`) now: sealed blocks, then the open block's new lines as a
+   * chunk row (unless `sealedOnly`, the backpressure path, which leaves open blocks to fill up).
+   */
+  flushAll(logId?: string, sealedOnly = false): void {
     if (this.closed) return;
     const batches: Array<[string, LogLine[]]> = [];
     const at = nowIso(this.clock.now());
     const write = this.db.sqlite.transaction(() => {
       for (const [id, state] of this.open) {
         if (logId !== undefined && id !== logId) continue;
-        if (state.buffer.length === 0) continue;
-        const lines = state.buffer;
-        state.buffer = [];
-        let i = 0;
-        const args: unknown[] = new Array(ROWS_PER_INSERT * 5);
-        for (; i + ROWS_PER_INSERT <= lines.length; i += ROWS_PER_INSERT) {
-          for (let k = 0; k < ROWS_PER_INSERT; k++) {
-            const l = lines[i + k];
-            const o = k * 5;
-            args[o] = id;
-            args[o + 1] = l.seq;
-            args[o + 2] = l.stream;
-            args[o + 3] = l.ts;
-            args[o + 4] = l.text;
-          }
-          this.insertLines.run(args);
-        }
-        for (; i < lines.length; i++) this.insertLine.run(id, lines[i].seq, lines[i].stream, lines[i].ts, lines[i].text);
+        if (state.unwritten.length === 0 && state.sealed.length === 0) continue;
+        const written = this.writePending(id, state, at, sealedOnly);
+        if (written.length === 0) continue;
         const tail = state.tail.slice(state.tailStart).join('\n');
-        this.updateCounters.run(state.lineCount, state.lastSequence, state.byteCount, tail, at, id);
-        this.buffered -= lines.length;
-        batches.push([id, lines]);
+        this.updateCounters.run(state.durableLineCount, state.durableLastSequence, state.durableByteCount, tail, at, id);
+        this.buffered -= written.length;
+        batches.push([id, written]);
       }
     });
     write();
@@ -195,6 +252,55 @@ export class LogStore {
       }
     }
   }
+
+  /** Inside the flush transaction: writes one log's sealed blocks and open chunk; returns the lines now on disk. */
+  private writePending(id: string, state: OpenLog, at: string, sealedOnly: boolean): LogLine[] {
+    let frontier = state.durableLastSequence;
+    if (state.sealed.length > 0) {
+      for (const { block, firstLine, byteStart } of state.sealed) {
+        this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, block.data.length, 1, at, block.data);
+        frontier = block.lastSeq;
+      }
+      if (state.chunkRows) this.deleteChunks.run(id, frontier);
+      state.chunkRows = false;
+      state.sealed = [];
+    }
+    if (!sealedOnly && state.openLines.length > state.openWritten) {
+      const fresh = state.openLines.slice(state.openWritten);
+      const chunk = encodeLogBlock(fresh, false);
+      this.insertBlock.run(
+        id, chunk.firstSeq, chunk.lastSeq, chunk.lineCount, chunk.outputCount, state.openFirstLine + state.openWritten,
+        state.openByteStart + state.openWrittenChars + state.openWritten, chunk.textBytes, chunk.data.length, 0, at, chunk.data,
+      );
+      state.openWritten = state.openLines.length;
+      state.openWrittenChars = state.openChars;
+      state.chunkRows = true;
+      frontier = chunk.lastSeq;
+    }
+    // The unwritten lines up to the frontier are on disk now (they are in sequence order).
+    const pending = state.unwritten;
+    let k = pending.length;
+    if (k > 0 && pending[k - 1].seq > frontier) {
+      let lo = 0;
+      let hi = k;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pending[mid].seq <= frontier) lo = mid + 1;
+        else hi = mid;
+      }
+      k = lo;
+    }
+    if (k === 0) return [];
+    const written = k === pending.length ? pending : pending.slice(0, k);
+    state.unwritten = k === pending.length ? [] : pending.slice(k);
+    let chars = 0;
+    for (let i = 0; i < written.length; i++) chars += written[i].text.length;
+    state.durableLineCount += written.length;
+    state.durableByteCount += chars + written.length;
+    state.durableLastSequence = written[written.length - 1].seq;
+    return written;
+  }
+
 
   /**
    * Moves a log to `status` (checked by the state machine), flushing its lines first. Final statuses record the end
@@ -246,13 +352,15 @@ export class LogStore {
   get openLogCount(): number {
     return this.open.size;
   }
-
-  /** Writes what the log still has buffered (lines may arrive while setStatus awaits) and forgets its state. */
+  /** Writes what the log still has buffered (lines may arrive while setStatus awaits), seals it, and forgets its state. */
   private release(logId: string): void {
-    if (!this.open.has(logId)) return;
+    const state = this.open.get(logId);
+    if (!state) return;
+    this.seal(state);
     this.flushAll(logId);
     this.open.delete(logId);
   }
+
 
   async get(logId: string): Promise<LogView> {
     const row = await this.viewQuery().where('logs.id', '=', logId).executeTakeFirst();
@@ -296,13 +404,13 @@ export class LogStore {
   /** How many runner lines (stdout and stderr, not the app's own 'system' lines) a log holds; buffered lines count. */
   runnerLineCount(logId: string): number {
     this.flushAll(logId);
-    return (this.db.sqlite.prepare("SELECT count(*) AS n FROM log_lines WHERE log_id = ? AND stream != 'system'").get(logId) as { n: number }).n;
+    return (this.db.sqlite.prepare('SELECT coalesce(sum(output_count), 0) AS n FROM log_blocks WHERE log_id = ?').get(logId) as { n: number }).n;
   }
 
   /** Whether the log holds any stdout or stderr line (its buffered lines are flushed first); 'system' lines do not count. */
   hasOutput(logId: string): boolean {
     this.flushAll(logId);
-    return this.db.sqlite.prepare("SELECT 1 FROM log_lines WHERE log_id = ? AND stream <> 'system' LIMIT 1").get(logId) !== undefined;
+    return this.db.sqlite.prepare('SELECT 1 FROM log_blocks WHERE log_id = ? AND output_count > 0 LIMIT 1').get(logId) !== undefined;
   }
 
   /** Stored lines with seq > afterSeq (buffered lines are flushed first so a reader never misses any). */
@@ -310,27 +418,130 @@ export class LogStore {
     this.flushAll(logId);
     const row = await this.db.kysely.selectFrom('logs').select('last_sequence').where('id', '=', logId).executeTakeFirst();
     if (!row) throw new AppError('LOG_NOT_FOUND', `there is no log ${logId}`);
-    const lines = this.db.sqlite
-      .prepare('SELECT seq, stream, ts, text FROM log_lines WHERE log_id = ? AND seq > ? ORDER BY seq LIMIT ?')
-      .all(logId, afterSeq, limit) as LogLine[];
+    const lines: LogLine[] = [];
+    for (const block of this.blocksFrom.iterate(logId, afterSeq) as IterableIterator<BlockRow>) {
+      const b = this.decode(logId, block);
+      // First line of the block after afterSeq (seqs ascend).
+      let lo = 0;
+      let hi = b.lineCount;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (b.seqs[mid] <= afterSeq) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < b.lineCount && lines.length < limit; i++) lines.push(blockLine(b, i));
+      if (lines.length >= limit) break;
+    }
     return { lines, lastSequence: row.last_sequence };
   }
 
+  /**
+   * Sequence numbers of the lines containing `query`, case-insensitively, in order: a scan of the log's blocks (each
+   * decompressed and searched as one string), stopping at `limit` matches.
+   */
   async search(logId: string, query: string, limit: number): Promise<{ seqs: number[]; truncated: boolean }> {
     this.flushAll(logId);
-    const rows = this.db.sqlite
-      .prepare('SELECT seq FROM log_lines WHERE log_id = ? AND instr(lower(text), lower(?)) > 0 ORDER BY seq LIMIT ?')
-      .all(logId, query, limit + 1) as Array<{ seq: number }>;
-    const truncated = rows.length > limit;
-    return { seqs: rows.slice(0, limit).map((r) => r.seq), truncated };
+    const needle = query.toLowerCase();
+    const seqs: number[] = [];
+    for (const block of this.blocksFrom.iterate(logId, 0) as IterableIterator<BlockRow>) {
+      const b = block.sealed ? decodeLogBlock(block.data) : this.decode(logId, block);
+      for (const i of searchBlock(b, needle)) {
+        seqs.push(b.seqs[i]);
+        if (seqs.length > limit) return { seqs: seqs.slice(0, limit), truncated: true };
+      }
+    }
+    return { seqs, truncated: false };
+  }
+
+  /**
+   * Removes whole blocks of finished logs (never of a log being written): those older than maxAgeDays, then the
+   * oldest until the logs' blocks total at most maxTotalBytes (stored size). An event's own limits replace the
+   * defaults for its logs (and its logs then do not count toward the default total). Returns what was removed.
+   */
+  applyRetention(policy: LogRetentionPolicy): { blocks: number; bytes: number } {
+    const now = this.clock.now();
+    const perEvent = policy.perEvent ?? {};
+    const overridden = Object.keys(perEvent);
+    const busy = [...this.open.keys()];
+    const removed = { blocks: 0, bytes: 0 };
+    const scopes: Array<{ eventId: string | null; limits: LogRetentionLimits }> = [
+      { eventId: null, limits: { maxAgeDays: policy.maxAgeDays, maxTotalBytes: policy.maxTotalBytes } },
+      ...overridden.map((eventId) => ({
+        eventId,
+        limits: {
+          maxAgeDays: perEvent[eventId].maxAgeDays !== undefined ? perEvent[eventId].maxAgeDays! : policy.maxAgeDays,
+          maxTotalBytes: perEvent[eventId].maxTotalBytes !== undefined ? perEvent[eventId].maxTotalBytes! : policy.maxTotalBytes,
+        },
+      })),
+    ];
+    const json = (a: string[]) => JSON.stringify(a);
+    // Blocks in a scope: those of one event, or (the defaults) those of every event without limits of its own.
+    const scopeWhere =
+      'log_id IN (SELECT id FROM logs WHERE (CASE WHEN ? IS NULL THEN (event_id IS NULL OR event_id NOT IN (SELECT value FROM json_each(?))) ELSE event_id = ? END))' +
+      ' AND log_id NOT IN (SELECT value FROM json_each(?))';
+    const run = this.db.sqlite.transaction(() => {
+      for (const { eventId, limits } of scopes) {
+        const scopeArgs = [eventId, json(overridden), eventId, json(busy)];
+        if (limits.maxAgeDays !== null) {
+          const cutoff = nowIso(now - limits.maxAgeDays * 86_400_000);
+          const r = this.db.sqlite
+            .prepare(`SELECT count(*) AS n, coalesce(sum(stored_bytes), 0) AS b FROM log_blocks WHERE created_at < ? AND ${scopeWhere}`)
+            .get(cutoff, ...scopeArgs) as { n: number; b: number };
+          this.db.sqlite.prepare(`DELETE FROM log_blocks WHERE created_at < ? AND ${scopeWhere}`).run(cutoff, ...scopeArgs);
+          removed.blocks += r.n;
+          removed.bytes += r.b;
+        }
+        if (limits.maxTotalBytes !== null) {
+          const total = (this.db.sqlite.prepare(`SELECT coalesce(sum(stored_bytes), 0) AS b FROM log_blocks WHERE ${scopeWhere}`).get(...scopeArgs) as { b: number }).b;
+          let excess = total - limits.maxTotalBytes;
+          if (excess <= 0) continue;
+          const oldest = this.db.sqlite.prepare(`SELECT id, stored_bytes FROM log_blocks WHERE ${scopeWhere} ORDER BY created_at, id`);
+          const victims: number[] = [];
+          for (const r of oldest.iterate(...scopeArgs) as IterableIterator<{ id: number; stored_bytes: number }>) {
+            if (excess <= 0) break;
+            victims.push(r.id);
+            excess -= r.stored_bytes;
+            removed.bytes += r.stored_bytes;
+          }
+          const del = this.db.sqlite.prepare('DELETE FROM log_blocks WHERE id = ?');
+          for (const v of victims) del.run(v);
+          removed.blocks += victims.length;
+        }
+      }
+    });
+    run();
+    if (removed.blocks > 0) this.decoded.clear();
+    return removed;
+  }
+
+  /** Stored size of every log's blocks (what retention's total counts). */
+  storedBytes(): number {
+    return (this.db.sqlite.prepare('SELECT coalesce(sum(stored_bytes), 0) AS b FROM log_blocks').get() as { b: number }).b;
+  }
+
+  /** A decoded block, from a small cache for sealed blocks (they never change; chunk rows are replaced on sealing). */
+  private decode(logId: string, row: BlockRow): DecodedBlock {
+    if (!row.sealed) return decodeLogBlock(row.data);
+    const key = `${row.id}:${logId}:${row.first_seq}`;
+    const hit = this.decoded.get(key);
+    if (hit) {
+      this.decoded.delete(key);
+      this.decoded.set(key, hit);
+      return hit;
+    }
+    const b = decodeLogBlock(row.data);
+    this.decoded.set(key, b);
+    if (this.decoded.size > DECODED_CACHE_BLOCKS) this.decoded.delete(this.decoded.keys().next().value!);
+    return b;
   }
 
   async emitChanged(logId: string): Promise<void> {
     this.bus.emit('logs/changed', { log: await this.get(logId) });
   }
 
-  /** Flushes everything and stops accepting lines (core stop). */
+  /** Flushes and seals everything and stops accepting lines (core stop). */
   close(): void {
+    for (const state of this.open.values()) this.seal(state);
     this.flushAll();
     this.closed = true;
     this.timer?.cancel();
@@ -346,17 +557,35 @@ export class LogStore {
         .get(logId) as Pick<Row<'logs'>, 'status' | 'line_count' | 'last_sequence' | 'byte_count' | 'partial_output'> | undefined;
       if (!row) throw new AppError('LOG_NOT_FOUND', `there is no log ${logId}`);
       state = emptyOpenLog(row.status as LogStatus);
-      state.lineCount = row.line_count;
-      state.lastSequence = row.last_sequence;
-      state.byteCount = row.byte_count;
+      state.lineCount = state.durableLineCount = row.line_count;
+      state.lastSequence = state.durableLastSequence = row.last_sequence;
+      state.byteCount = state.durableByteCount = row.byte_count;
       if (row.partial_output) {
         state.tail = [row.partial_output];
         state.tailChars = row.partial_output.length + 1;
       }
+      // Chunk rows left by an open block that was never sealed (the app stopped abruptly) stay its open block.
+      const chunks = this.db.sqlite
+        .prepare('SELECT id, first_seq, last_seq, sealed, data FROM log_blocks WHERE log_id = ? AND sealed = 0 ORDER BY last_seq')
+        .all(logId) as BlockRow[];
+      for (const chunk of chunks) {
+        const b = decodeLogBlock(chunk.data);
+        for (let i = 0; i < b.lineCount; i++) {
+          const line = blockLine(b, i);
+          state.openLines.push(line);
+          state.openChars += line.text.length;
+        }
+      }
+      state.openWritten = state.openLines.length;
+      state.openWrittenChars = state.openChars;
+      state.chunkRows = chunks.length > 0;
+      state.openFirstLine = state.lineCount - state.openLines.length;
+      state.openByteStart = state.byteCount - state.openChars - state.openLines.length;
       this.open.set(logId, state);
     }
     return state;
   }
+
 
   private viewQuery() {
     return this.db.kysely
@@ -374,7 +603,27 @@ export class LogStore {
 }
 
 function emptyOpenLog(status: LogStatus): OpenLog {
-  return { lastSequence: 0, lineCount: 0, byteCount: 0, buffer: [], tail: [], tailStart: 0, tailChars: 0, status };
+  return {
+    status,
+    lastSequence: 0,
+    lineCount: 0,
+    byteCount: 0,
+    durableLastSequence: 0,
+    durableLineCount: 0,
+    durableByteCount: 0,
+    unwritten: [],
+    openLines: [],
+    openChars: 0,
+    openWritten: 0,
+    openWrittenChars: 0,
+    openFirstLine: 0,
+    openByteStart: 0,
+    sealed: [],
+    chunkRows: false,
+    tail: [],
+    tailStart: 0,
+    tailChars: 0,
+  };
 }
 
 interface LogViewRow {

@@ -99,6 +99,12 @@ export class PayloadService {
     return (await this.signingKey()).publicKeyPem;
   }
 
+  /** Signs another text the runner verifies with the payload key (the resident runner's schedule manifest). */
+  async signText(text: string): Promise<{ signature: string; keyId: string }> {
+    const key = await this.signingKey();
+    return { signature: sign(null, Buffer.from(text), key.privateKey).toString('base64'), keyId: key.keyId };
+  }
+
   /** The payload for this event version and these limits: the registered one when its content is unchanged. */
   generatePayload(event: ExecutionEvent): Promise<Payload> {
     // Same event content -> same archive: concurrent callers share one build and one registration.

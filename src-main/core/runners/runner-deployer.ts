@@ -18,6 +18,7 @@ import { retryWithBackoff } from '../backoff';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
+import { RESIDENT_REMOVAL_SHELL } from '../../../src-shared/protocol/resident';
 import { platformOfUname, type ArtifactRecord, type ArtifactStore } from './artifact-store';
 import {
   FINGERPRINT_FUNCTION,
@@ -409,9 +410,12 @@ export class RunnerDeployer {
     return parseFullCheck(r.stdout ?? '');
   }
 
-  /** Deletes every runner version from the server (jobs and payloads folders are left alone). */
+  /**
+   * Deletes every runner version from the server, and the resident runner with it (its process, its systemd unit,
+   * its schedules and the folders of its server-fired jobs: RESIDENT_REMOVAL_SHELL). Other jobs and payloads stay.
+   */
   async removeAll(serverId: string, name: string, signal: AbortSignal, deadline: number): Promise<void> {
-    const r = await this.exec(serverId, name, `rm -rf "$HOME/${REMOTE_RUNNERS_DIR}"`, 'remove', signal, deadline);
+    const r = await this.exec(serverId, name, `${RESIDENT_REMOVAL_SHELL}; rm -rf "$HOME/${REMOTE_RUNNERS_DIR}"`, 'remove', signal, deadline);
     if (r.code !== 0) {
       throw deployError('RUNNER_REMOVE_FAILED', 'remove', `Removing the runners from ${name} failed (exit ${r.code}): ${(r.stderr ?? '').trim().slice(0, 200)}. Check permissions of ~/${REMOTE_RUNNERS_DIR}.`);
     }

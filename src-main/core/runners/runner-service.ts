@@ -6,6 +6,7 @@
  * server except through RunnerDeployer and HealthMonitor.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { recordAudit } from '../audit-log';
 import type {
   RunnerArtifactsView,
   RunnerCompatibility,
@@ -32,6 +33,9 @@ import { compareVersions, isAtLeast } from './runner-version';
 import { describeFingerprint, type RunnerFingerprint } from './runner-integrity';
 import { messageOf } from '../errors';
 import { runnerAutoDeployAllowed } from '../execution/mode-policy';
+import { APP_RUNNER_RANGE, type RunnerRange } from '../../../src-shared/protocol/runner-range';
+import type { RunnerVersionStatus } from '../../../src-shared/contract/runners';
+import { describeFollowStep, followStep, rangeProblem } from './runner-version-policy';
 
 /** How long the cheap and full integrity checks may take on one server. */
 const INTEGRITY_CHECK_TIMEOUT_MS = 30_000;
@@ -44,7 +48,12 @@ export interface RunnerServiceDeps {
   clock: Clock;
   ssh: SshPool;
   artifacts: ArtifactStore;
+  /** The runner range this app speaks (APP_RUNNER_RANGE unless a test simulates another app build). */
+  range?: RunnerRange;
 }
+
+/** History events that record an upgrade's outcome on the deployment that is active after it. */
+const UPGRADE_OUTCOME_EVENTS = new Set(['upgrade-ok', 'upgrade-rolled-back', 'upgrade-failed']);
 
 /** What the executors get: where the runner is and how to start it. */
 export interface CompatibleRunner {
@@ -80,8 +89,11 @@ export class RunnerService {
   /** Per-server chain of operations: deploy / upgrade / rollback / remove run one at a time per server. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private scanned: Promise<unknown> | undefined;
+  readonly range: RunnerRange;
+  private unsubscribeSettings: (() => void) | undefined;
 
   constructor(private readonly deps: RunnerServiceDeps) {
+    this.range = deps.range ?? APP_RUNNER_RANGE;
     this.deployments = new RunnerDeployments(deps.db, deps.clock);
     this.deployer = new RunnerDeployer({ ssh: deps.ssh, artifacts: deps.artifacts, clock: deps.clock });
     this.health = new HealthMonitor({
@@ -109,9 +121,21 @@ export class RunnerService {
 
   start(): void {
     this.health.start();
+    // The eager policy: after an app update, every reachable runner behind it follows now (and again whenever the
+    // policy is turned to eager); the others follow at their next use or health check.
+    const sweep = () => void this.followAppVersion().catch((err: unknown) => console.warn(`[runners] eager follow failed: ${messageOf(err)}`));
+    let policy = this.deps.settings.current().runner.updatePolicy;
+    this.unsubscribeSettings = this.deps.bus.subscribe((name) => {
+      if (name !== 'settings/changed') return;
+      const now = this.deps.settings.current().runner.updatePolicy;
+      if (now === 'eager' && policy !== 'eager') sweep();
+      policy = now;
+    });
+    sweep();
   }
 
   async stop(): Promise<void> {
+    this.unsubscribeSettings?.();
     await this.health.stop();
   }
 
@@ -183,21 +207,18 @@ export class RunnerService {
   }
 
   /**
-   * A compatible runner for the server, deploying (or, with the automatic update policy, upgrading) first when the
-   * settings allow it. Throws RUNNER_NOT_DEPLOYED saying what to do when they do not.
+   * A compatible runner for the server, deploying (or, under the 'on-next-use' / 'eager' update policy, upgrading a
+   * runner behind the app) first when the settings allow it. A runner outside the app's range is never returned.
+   * Throws RUNNER_NOT_DEPLOYED / RUNNER_OUT_OF_RANGE saying what to do.
    */
   async ensureRunner(serverId: string, requirements?: RunnerRequirements | null, opts: { mayDeploy?: boolean } = {}): Promise<CompatibleRunner> {
     const settings = this.deps.settings.current().runner;
+    // The version strategy first: a runner behind this app follows the update policy before it is used.
+    await this.followPolicyBeforeUse(serverId);
     let compatible = await this.getCompatibleRunner(serverId, requirements);
     // Recorded before fingerprints existed: hash it once and record one, so every later use is checked cheaply.
     if (compatible && !compatible.fingerprint) compatible = await this.settleIntegrity(compatible, 'first use');
-    if (compatible) {
-      if (settings.updatePolicy === 'automatic' && compareVersions(settings.defaultVersion, compatible.version) > 0) {
-        const result = await this.upgrade(serverId, settings.defaultVersion);
-        if (!result.rolledBack) return (await this.getCompatibleRunner(serverId, requirements)) ?? compatible;
-      }
-      return (await this.getCompatibleRunner(serverId, requirements)) ?? compatible;
-    }
+    if (compatible) return compatible;
     const server = await this.deployments.requireServer(serverId);
     const active = await this.deployments.active(serverId);
     // The mode policy's answer when it asked (every execution path does); a direct caller gets the same rule.
@@ -244,11 +265,22 @@ export class RunnerService {
 
   /** Deploys `version` (default: settings.runner.defaultVersion). Re-deploying the active version transfers nothing. */
   deployRunner(serverId: string, version?: string): Promise<RunnerDeploymentView> {
-    return this.serial(serverId, async () => this.deployments.view(await this.deployRunnerNow(serverId, version)));
+    return this.serial(serverId, async () => this.deployments.view(await this.deployRunnerNow(serverId, version))).then((view) =>
+      this.audit('runner.deploy', serverId, { version: view.version, serverName: view.serverName }).then(() => view),
+    );
   }
 
   upgrade(serverId: string, version: string): Promise<RunnerUpgradeResult> {
-    return this.serial(serverId, () => this.upgradeNow(serverId, version, null));
+    return this.serial(serverId, () => this.upgradeNow(serverId, version, null)).then((result) =>
+      this.audit('runner.upgrade', serverId, { version, rolledBack: result.rolledBack, serverName: result.deployment.serverName }).then(() => result),
+    );
+  }
+
+  /** One audit line for a runner action a person asked for (the subject is the server). */
+  private async audit(action: string, serverId: string, detail: Record<string, unknown>): Promise<void> {
+    await recordAudit(this.deps.db, { at: this.deps.clock.now(), actor: 'user', action, subject: serverId, detail }).catch((err: unknown) =>
+      console.error(`[runners] could not record ${action} in the audit log:`, err),
+    );
   }
 
   /** Re-activates the previous version (the most recent superseded one), reinstalling it if it is gone or altered. */
@@ -265,6 +297,7 @@ export class RunnerService {
         }
         const restored = await this.restore(op, previous, current, `rolled back by request from ${current?.version ?? 'no active runner'}`);
         op.progress('done', `${op.serverName} runs runner ${restored.version} again`);
+        await this.audit('runner.rollback', serverId, { version: restored.version, from: current?.version ?? null, serverName: op.serverName });
         return this.deployments.view(restored);
       } finally {
         op.finish();
@@ -284,6 +317,7 @@ export class RunnerService {
           this.deployments.update(d.id, { status: 'removed', history: { event: 'removed', message: `runner removed from ${op.serverName}` } });
         }
         op.progress('done', `Runners removed from ${op.serverName}`);
+        await this.audit('runner.remove', serverId, { serverName: op.serverName });
         this.changed(serverId, null);
       } finally {
         op.finish();
@@ -470,12 +504,19 @@ export class RunnerService {
         return { deployment: await this.deployments.view(record), rolledBack: false, reason: null };
       }
       try {
-        const record = await this.installAndRecord(op, version, req, previous, { firstHealthCheck: true });
+        const installed = await this.installAndRecord(op, version, req, previous, { firstHealthCheck: true });
+        const record = installed.version === previous.version
+          ? installed
+          : this.deployments.update(installed.id, { history: { event: 'upgrade-ok', message: `upgraded from ${previous.version} to ${installed.version}` } });
         return { deployment: await this.deployments.view(record), rolledBack: false, reason: null };
       } catch (err) {
         const reason = isAppError(err) ? err.message : String(err);
         op.progress('rollback', `Upgrade of ${op.serverName} failed; rolling back to ${previous.version}`);
-        const restored = await this.restore(op, previous, null, `rolled back: ${reason}`);
+        const restored = await this.restore(op, previous, null, `rolled back: ${reason}`).catch((rollbackErr: unknown) => {
+          this.deployments.update(previous.id, { history: { event: 'upgrade-failed', message: `upgrade to ${version ?? 'a newer version'} failed (${reason}) and so did the rollback` } });
+          throw rollbackErr;
+        });
+        this.deployments.update(restored.id, { history: { event: 'upgrade-rolled-back', message: `upgrade to ${version ?? 'a newer version'} failed and was rolled back to ${restored.version}: ${reason}` } });
         const message = `Runner upgrade on ${op.serverName} to ${version ?? 'a newer version'} failed and was rolled back to ${restored.version}: ${reason}`;
         this.deps.bus.emit('system/notice', { level: 'warning', message });
         op.progress('done', message);
@@ -625,18 +666,112 @@ export class RunnerService {
     }
   }
 
-  /** After a scheduled health check: with the automatic policy, upgrade a runner older than the default version. */
+  /** After a scheduled health check: with the eager policy, a runner behind the app is upgraded at once. */
   private async autoUpgrade(record: DeploymentRecord): Promise<void> {
     const settings = this.deps.settings.current().runner;
-    if (settings.updatePolicy !== 'automatic' || !record.serverId) return;
-    if (compareVersions(settings.defaultVersion, record.version) <= 0) return;
-    await this.upgrade(record.serverId, settings.defaultVersion).catch((err) => {
-      console.warn(`[runners] automatic upgrade of ${record.serverId} failed: ${(err as Error).message}`);
+    if (settings.updatePolicy !== 'eager' || !record.serverId) return;
+    const step = followStep({ policy: 'eager', range: this.range, target: settings.defaultVersion, runner: { version: record.version, protocolVersion: record.metadata.protocolVersion } });
+    if (step.kind !== 'upgrade') return;
+    await this.upgrade(record.serverId, step.to).catch((err) => {
+      console.warn(`[runners] eager upgrade of ${record.serverId} failed: ${(err as Error).message}`);
     });
+  }
+
+  /**
+   * Before a runner is used (ensureRunner): 'on-next-use' and 'eager' upgrade a runner behind the app (upgrade with
+   * rollback); 'manual' leaves it, and a runner outside the range is then refused with what to do. A rolled-back
+   * upgrade of a runner outside the range is refused too (the old one may not be used).
+   */
+  private async followPolicyBeforeUse(serverId: string): Promise<void> {
+    const active = await this.deployments.active(serverId);
+    if (!active || !active.metadata.path) return;
+    const settings = this.deps.settings.current().runner;
+    const step = followStep({ policy: settings.updatePolicy, range: this.range, target: settings.defaultVersion, runner: { version: active.version, protocolVersion: active.metadata.protocolVersion } });
+    if (step.kind === 'current') return;
+    const serverName = (await this.deployments.serverName(serverId)) ?? 'the server';
+    if (step.kind === 'manual') {
+      if (!step.outOfRange) return;
+      throw new AppError(
+        'RUNNER_OUT_OF_RANGE',
+        `${serverName} cannot run this in runner mode: ${step.outOfRange}. The runner update policy is manual, so it was left as it is: upgrade it to ${step.to} from the Runners pane, or choose "on next use" in Settings.`,
+        { details: { serverId, version: active.version } },
+      );
+    }
+    const result = await this.upgrade(serverId, step.to);
+    if (result.rolledBack && step.outOfRange) {
+      throw new AppError('RUNNER_OUT_OF_RANGE', `${serverName} cannot run this in runner mode: ${step.outOfRange}, and the upgrade to ${step.to} failed and was rolled back: ${result.reason ?? 'see the Runners pane'}.`, {
+        details: { serverId, version: active.version },
+      });
+    }
+  }
+
+  /**
+   * The eager policy's sweep (start-up, the policy turned to eager): every server whose active runner is behind the
+   * app is upgraded, deployParallelism at a time; an unreachable server is skipped and tried again at its next use
+   * or health check. Returns the servers it upgraded (or tried to).
+   */
+  async followAppVersion(): Promise<string[]> {
+    const settings = this.deps.settings.current().runner;
+    if (settings.updatePolicy !== 'eager') return [];
+    const behind: string[] = [];
+    for (const d of await this.deployments.list()) {
+      if (d.status !== 'active' || !d.serverId) continue;
+      const step = followStep({ policy: 'eager', range: this.range, target: settings.defaultVersion, runner: { version: d.version, protocolVersion: d.metadata.protocolVersion } });
+      if (step.kind === 'upgrade') behind.push(d.serverId);
+    }
+    const limit = Math.max(1, settings.deployParallelism);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < behind.length; i = next++) {
+        await this.upgrade(behind[i], settings.defaultVersion).catch((err) => {
+          console.warn(`[runners] eager upgrade of ${behind[i]} failed: ${messageOf(err)}`);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, behind.length) }, worker));
+    return behind;
+  }
+
+  /** Per server with a runner: its version, whether it is in range, the policy's next step and the last upgrade's outcome. */
+  async versionStatus(): Promise<RunnerVersionStatus> {
+    const settings = this.deps.settings.current().runner;
+    const all = await this.deployments.list();
+    const servers = new Map<string, DeploymentRecord[]>();
+    for (const d of all) {
+      if (!d.serverId) continue;
+      servers.set(d.serverId, [...(servers.get(d.serverId) ?? []), d]);
+    }
+    const rows: RunnerVersionStatus['servers'] = [];
+    for (const [serverId, list] of servers) {
+      const active = list.find((d) => d.status === 'active') ?? null;
+      const outcomes = list.flatMap((d) => d.metadata.history.filter((h) => UPGRADE_OUTCOME_EVENTS.has(h.event)));
+      outcomes.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+      const last = outcomes[0] ?? null;
+      const facts = active ? { version: active.version, protocolVersion: active.metadata.protocolVersion } : null;
+      const step = facts ? followStep({ policy: settings.updatePolicy, range: this.range, target: settings.defaultVersion, runner: facts }) : null;
+      rows.push({
+        serverId,
+        serverName: (await this.deployments.serverName(serverId)) ?? null,
+        version: active?.version ?? null,
+        protocolVersion: active?.metadata.protocolVersion ?? null,
+        outOfRange: facts ? rangeProblem(facts, this.range) : null,
+        nextStep: step ? describeFollowStep(step) : 'no active runner: deployed at its first runner job when auto deploy is on',
+        lastUpgrade: last ? { at: last.at, outcome: last.event === 'upgrade-ok' ? 'upgraded' : last.event === 'upgrade-rolled-back' ? 'rolled-back' : 'failed', message: last.message } : null,
+      });
+    }
+    rows.sort((a, b) => (a.serverName ?? '').localeCompare(b.serverName ?? ''));
+    return {
+      range: { protocolMin: this.range.protocol.min, protocolMax: this.range.protocol.max, minVersion: this.range.minVersion },
+      targetVersion: settings.defaultVersion,
+      policy: settings.updatePolicy,
+      servers: rows,
+    };
   }
 
   private incompatibility(d: DeploymentRecord, req?: RunnerRequirements | null): string | null {
     if (!d.metadata.path || !d.metadata.kind) return 'its deployment has no runner path recorded';
+    const outside = rangeProblem({ version: d.version, protocolVersion: d.metadata.protocolVersion }, this.range);
+    if (outside) return outside;
     if (req?.minVersion && !isAtLeast(d.version, req.minVersion)) return `runner ${d.version} is older than the required ${req.minVersion}`;
     const missing = (req?.capabilities ?? []).filter((c) => !d.metadata.capabilities.includes(c));
     if (missing.length) return `runner ${d.version} lacks ${missing.join(', ')}`;

@@ -116,6 +116,7 @@ export class SqliteFireStore implements FireStore {
   private readonly countStmt: BetterSqlite3.Statement;
   private readonly queuedStmt: BetterSqlite3.Statement;
   private readonly historyStmt: BetterSqlite3.Statement;
+  private readonly jobIdsStmt: BetterSqlite3.Statement;
 
   constructor(db: { sqlite: BetterSqlite3.Database }) {
     const sqlite = db.sqlite;
@@ -139,6 +140,7 @@ export class SqliteFireStore implements FireStore {
     this.queuedStmt = sqlite.prepare(
       `SELECT * FROM schedule_fires WHERE owner_kind = ? AND owner_id = ? AND outcome = 'queued' ORDER BY scheduled_for`,
     );
+    this.jobIdsStmt = sqlite.prepare(`SELECT job_ids FROM schedule_fires WHERE idempotency_key = ?`);
     this.historyStmt = sqlite.prepare(
       `SELECT * FROM schedule_fires WHERE owner_kind = ? AND owner_id = ? ORDER BY scheduled_for DESC, fired_at DESC LIMIT ?`,
     );
@@ -163,6 +165,12 @@ export class SqliteFireStore implements FireStore {
   }
   async complete(key: string, jobIds: string[], reason?: string): Promise<void> {
     this.completeStmt.run(JSON.stringify(jobIds), reason ?? null, key);
+  }
+  /** Adds a job to a fire (a server-held fire collected from a second server: one fire key, one job per server). */
+  async appendJob(key: string, jobId: string): Promise<void> {
+    const row = this.jobIdsStmt.get(key) as { job_ids: string } | undefined;
+    const ids = row ? parseJsonColumn<string[]>(row.job_ids, []) : [];
+    if (!ids.includes(jobId)) this.completeStmt.run(JSON.stringify([...ids, jobId]), null, key);
   }
   async lastFire(kind: OwnerKind, id: string): Promise<Date | null> {
     const row = this.lastStmt.get(kind, id) as { last: string | null } | undefined;

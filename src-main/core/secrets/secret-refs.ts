@@ -30,6 +30,11 @@ export function variableSecretRef(scope: string, key: string): string {
   return `variable:${part('variable scope', scope)}:${part('variable key', key)}`;
 }
 
+/** The secret of an alert rule's channel: a webhook URL (it usually carries a token) or an SMTP password. */
+export function alertChannelSecretRef(ruleId: string): string {
+  return `alert:${part('alert rule id', ruleId)}:channel-secret`;
+}
+
 /** Refuses what cannot be a keychain account: empty names or names with control characters. */
 export function assertSecretAccount(account: string): void {
   if (typeof account !== 'string' || account.trim() === '' || /\p{Cc}/u.test(account)) {

@@ -17,14 +17,20 @@ import type { SecretStore } from '../secrets/secret-store';
 import { serverCredentialRef } from '../secrets/secret-refs';
 import { hostKeyChanged } from '../ssh/errors';
 import { probeHostKey, sameFingerprint, type HostKeyInfo } from '../ssh/host-key';
+import { probeHostKeyVia } from '../ssh/ssh-handshake';
+import { defaultAgentSocket } from '../ssh/ssh-agent';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { SshAuth, SshTarget } from '../ssh/types';
 import { recordAudit } from '../audit-log';
 import { workflowsUsing } from '../workflows/workflow-store';
 import { ServerStore } from './server-store';
-import type { ConnectionTestResult, ServerInput, ServerView } from '../../../src-shared/contract/servers';
+import { planSshConfigImport, type ImportOptions, type ImportPlan } from './ssh-config-import';
+import type { NewRow, RowUpdate } from '../db/schema';
+import type { ConnectionTestResult, ServerInput, ServerView, SshConfigPreview } from '../../../src-shared/contract/servers';
 
-export type ServerSaveInput = z.output<typeof ServerInput>;
+/** The contract's input; agentForwarding and jumpServerIds may be left out by internal callers (kept as they are on edit). */
+export type ServerSaveInput = Omit<z.output<typeof ServerInput>, 'agentForwarding' | 'jumpServerIds'> &
+  Partial<Pick<z.output<typeof ServerInput>, 'agentForwarding' | 'jumpServerIds'>>;
 
 export interface ServerServiceDeps {
   db: AppDatabase;
@@ -35,12 +41,18 @@ export interface ServerServiceDeps {
   ssh: () => SshPool;
   /** Reads a server's host key without authenticating (replaceable only to reach an edge a test cannot). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<HostKeyInfo>;
+  /** Where 'agent' servers find the ssh-agent (default: SSH_AUTH_SOCK of the app's environment, read at each connect). */
+  agentSocket?: () => string | undefined;
 }
 
 /** Bound on "Test connection" and trust probes. */
 export const TEST_TIMEOUT_MS = 10_000;
 
-type StoredCredential = SshAuth;
+/** What the keychain holds for a server: a key or a password ('agent' servers keep nothing there). */
+type StoredCredential = Exclude<SshAuth, { type: 'agent' }>;
+
+/** Jump hosts a server is reached through, at most: deeper chains are refused as a likely mistake. */
+const MAX_HOPS = 8;
 
 export class ServerService {
   readonly store: ServerStore;
@@ -69,6 +81,12 @@ export class ServerService {
       throw new AppError('INVALID_INPUT', `a server named ${input.name} already exists; choose another name`, { fields: { name: 'this name is already used' } });
     }
     const id = existing?.id ?? newId();
+    const agentForwarding = input.agentForwarding ?? existing?.agent_forwarding === 1;
+    const jumpServerIds = input.jumpServerIds ?? (existing ? parseIds(existing.jump_server_ids) : []);
+    if (agentForwarding && input.authType !== 'agent') {
+      throw new AppError('INVALID_INPUT', 'agent forwarding needs the ssh-agent credential kind', { fields: { agentForwarding: 'only with the ssh-agent credential' } });
+    }
+    await this.hopIds(id, input.name, jumpServerIds);
     const credential = await this.credentialFor(input, existing);
     const at = nowIso(this.deps.clock.now());
     const ref = serverCredentialRef(id);
@@ -81,6 +99,7 @@ export class ServerService {
         await this.store.update(id, {
             name: input.name, host: input.host, port: input.port, username: input.username, auth_type: input.authType,
             credential_ref: ref, tags, max_concurrent_jobs: input.maxConcurrentJobs, updated_at: at,
+            agent_forwarding: agentForwarding ? 1 : 0, jump_server_ids: JSON.stringify(jumpServerIds),
             // A pinned key belongs to the address it was seen at: a new address must be trusted again.
             ...(endpointChanged ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
         });
@@ -93,15 +112,27 @@ export class ServerService {
             credential_ref: ref, host_key_fingerprint: null, host_key_algorithm: null, tags,
             max_concurrent_jobs: input.maxConcurrentJobs, last_connection_at: null, last_connection_ok: null,
             last_connection_message: null, last_latency_ms: null, created_at: at, updated_at: at,
+            agent_forwarding: agentForwarding ? 1 : 0, jump_server_ids: JSON.stringify(jumpServerIds),
         });
       }
     } catch (err) {
       if (!existing && credential) await this.deps.secrets.delete(ref).catch(() => undefined);
       throw err;
     }
+    await recordAudit(db, {
+      at: this.deps.clock.now(), actor: 'user', action: existing ? 'server.update' : 'server.create', subject: id,
+      detail: { name: input.name, host: input.host, port: input.port, username: input.username },
+    });
     if (credential && existing) await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.credential_replaced', subject: id, detail: { authType: input.authType } });
-    // Address, user or credential may have changed: connections made with the old ones must not be reused.
-    this.deps.ssh().invalidate(id);
+    if (input.authType === 'agent' && existing && existing.auth_type !== 'agent') {
+      // The agent holds the keys now: the key or password stored before must not linger in the keychain.
+      await this.deps.secrets.delete(existing.credential_ref).catch(() => undefined);
+    }
+    if ((existing?.agent_forwarding ?? 0) !== (agentForwarding ? 1 : 0)) {
+      await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.agent_forwarding', subject: id, detail: { enabled: agentForwarding } });
+    }
+    // Address, user, credential or hops may have changed: connections made with the old ones must not be reused.
+    await this.invalidateWithDependents(id);
     const view = await this.get(id);
     this.deps.bus.emit('servers/changed', { server: view });
     return view;
@@ -118,6 +149,14 @@ export class ServerService {
         { details: { workflows: users } },
       );
     }
+    const through = (await this.store.list()).filter((r) => r.id !== id && parseIds(r.jump_server_ids).includes(id));
+    if (through.length > 0) {
+      throw new AppError(
+        'SERVER_IN_USE',
+        `“${row.name}” is the jump host of ${through.map((r) => `“${r.name}”`).join(', ')}; choose another jump host for ${through.length > 1 ? 'them' : 'it'} first`,
+        { details: { servers: through.map((r) => r.name) } },
+      );
+    }
     this.deps.ssh().invalidate(id);
     await this.store.delete(id);
     await this.deps.secrets.delete(row.credential_ref).catch((err) => {
@@ -130,6 +169,23 @@ export class ServerService {
   /** The SshTargetResolver: the server's address and its credential, read from the keychain at this moment. */
   resolveTarget = async (serverId: string): Promise<SshTarget> => {
     const row = await this.row(serverId);
+    const hopIds = await this.hopIds(row.id, row.name, parseIds(row.jump_server_ids));
+    const hops = await Promise.all(hopIds.map((hopId) => this.resolveOne(hopId)));
+    const target = await this.resolveOne(row.id);
+    return { ...target, ...(hops.length > 0 ? { hops } : {}) };
+  };
+
+  /** One server's address, credential and pin, without its hops. */
+  private async resolveOne(serverId: string): Promise<SshTarget> {
+    const row = await this.row(serverId);
+    const base = {
+      serverId: row.id, name: row.name, host: row.host, port: row.port, username: row.username,
+      pinnedFingerprint: row.host_key_fingerprint,
+    };
+    if (row.auth_type === 'agent') {
+      const socket = this.deps.agentSocket ? this.deps.agentSocket() : defaultAgentSocket();
+      return { ...base, auth: { type: 'agent', socket }, agentForwarding: row.agent_forwarding === 1 };
+    }
     const raw = await this.deps.secrets.get(row.credential_ref);
     if (!raw) {
       throw new AppError('CREDENTIAL_MISSING', `no credential for ${row.name} is stored in the keychain (${this.deps.secrets.description}); edit the server and enter its key or password again`);
@@ -140,11 +196,57 @@ export class ServerService {
     } catch {
       throw new AppError('CREDENTIAL_MISSING', `the stored credential for ${row.name} cannot be read; edit the server and enter its key or password again`);
     }
-    return {
-      serverId: row.id, name: row.name, host: row.host, port: row.port, username: row.username, auth,
-      pinnedFingerprint: row.host_key_fingerprint,
+    return { ...base, auth };
+  }
+
+  /**
+   * The full hop list of a server whose own jump hosts are `direct` (ProxyJump semantics: a hop that has jump hosts
+   * of its own is reached through them first), nearest to the workstation first. Refuses (JUMP_HOST_INVALID) a
+   * missing server, the server itself, a loop, or more than MAX_HOPS hops, naming the servers involved.
+   */
+  async hopIds(serverId: string, serverName: string, direct: string[]): Promise<string[]> {
+    const rows = new Map((await this.store.list()).map((r) => [r.id, r]));
+    const nameOf = (id: string) => (id === serverId ? serverName : rows.get(id)?.name ?? id);
+    const out: string[] = [];
+    const expand = (ids: string[], path: string[]) => {
+      for (const hopId of ids) {
+        if (hopId === serverId || path.includes(hopId)) {
+          const loop = [...path, hopId].map(nameOf).join(' → ');
+          throw new AppError('JUMP_HOST_INVALID', `the jump hosts of ${serverName} form a loop (${loop}); a server cannot be reached through itself`, {
+            fields: { jumpServerIds: 'these jump hosts lead back to this server' }, details: { loop },
+          });
+        }
+        const hop = rows.get(hopId);
+        if (!hop) {
+          throw new AppError('JUMP_HOST_INVALID', `a jump host of ${serverName} (${hopId}) no longer exists; choose another`, { fields: { jumpServerIds: 'a chosen jump host was deleted' } });
+        }
+        expand(parseIds(hop.jump_server_ids), [...path, hopId]);
+        if (!out.includes(hopId)) out.push(hopId);
+      }
     };
-  };
+    expand(direct, [serverId]);
+    if (out.length > MAX_HOPS) {
+      throw new AppError('JUMP_HOST_INVALID', `${serverName} would be reached through ${out.length} jump hosts; at most ${MAX_HOPS} are allowed`, { fields: { jumpServerIds: `at most ${MAX_HOPS} hops` } });
+    }
+    return out;
+  }
+
+  /** The host key a server presents, read through its jump hosts when it has any (never authenticating to it). */
+  private async presentedKey(row: Row<'servers'>): Promise<HostKeyInfo> {
+    const hopIds = await this.hopIds(row.id, row.name, parseIds(row.jump_server_ids));
+    if (hopIds.length === 0) return this.probe(row.host, row.port, TEST_TIMEOUT_MS);
+    const hops = await Promise.all(hopIds.map((hopId) => this.resolveOne(hopId)));
+    return probeHostKeyVia(hops, row, TEST_TIMEOUT_MS, this.deps.clock);
+  }
+
+  /** Drops pooled connections of the server and of every server that reaches it as a jump host. */
+  private async invalidateWithDependents(id: string): Promise<void> {
+    const pool = this.deps.ssh();
+    pool.invalidate(id);
+    for (const r of await this.store.list()) {
+      if (parseIds(r.jump_server_ids).includes(id)) pool.invalidate(r.id);
+    }
+  }
 
   /**
    * "Test connection": shows the host key on first contact, refuses a changed one before any credential is sent, and
@@ -156,7 +258,7 @@ export class ServerService {
     let latencyMs: number | null = null;
     let presented: HostKeyInfo | undefined;
     try {
-      presented = await this.probe(row.host, row.port, TEST_TIMEOUT_MS);
+      presented = await this.presentedKey(row);
     } catch (err) {
       result = errorResult(err);
     }
@@ -210,7 +312,7 @@ export class ServerService {
         { details: { pinned: row.host_key_fingerprint, fingerprint } },
       );
     }
-    const presented = await this.probe(row.host, row.port, TEST_TIMEOUT_MS);
+    const presented = await this.presentedKey(row);
     if (!sameFingerprint(presented.fingerprint, fingerprint)) {
       throw new AppError(
         'HOST_KEY_MISMATCH',
@@ -223,10 +325,93 @@ export class ServerService {
       at: this.deps.clock.now(), actor: 'user', action: row.host_key_fingerprint ? 'server.replace_host_key' : 'server.trust_host_key', subject: id,
       detail: { fingerprint: presented.fingerprint, algorithm: presented.algorithm, previous: row.host_key_fingerprint },
     });
-    this.deps.ssh().invalidate(id);
+    await this.invalidateWithDependents(id);
     const view = await this.get(id);
     this.deps.bus.emit('servers/changed', { server: view });
     return view;
+  }
+
+  /** Reads an OpenSSH config and known_hosts and says what an import would do; saves nothing. */
+  async importPreview(opts: ImportOptions): Promise<SshConfigPreview> {
+    return (await this.planImport(opts)).preview;
+  }
+
+  /**
+   * Imports what importPreview() shows, read again now: refused while the preview has errors; keys go to the
+   * keychain, the rows in one transaction (on failure the keychain is put back as it was), nothing half-imported.
+   */
+  async importApply(opts: ImportOptions): Promise<{ created: string[]; updated: string[] }> {
+    const plan = await this.planImport(opts);
+    const { errors } = plan.preview;
+    if (errors.length > 0) {
+      throw new AppError('SSH_CONFIG_INVALID', `nothing was imported: ${errors.length} problem${errors.length > 1 ? 's' : ''} in the SSH config — ${errors.slice(0, 3).map((e) => e.message).join('; ')}${errors.length > 3 ? '; …' : ''}`, {
+        details: { errors },
+      });
+    }
+    const chosen = plan.entries.filter((e) => !e.preview.excluded && e.preview.action !== 'unchanged');
+    const ids = new Map<string, string>();
+    for (const e of plan.entries) ids.set(e.preview.alias, e.existingId ?? (await this.store.idByName(e.preview.alias)) ?? newId());
+    const at = nowIso(this.deps.clock.now());
+    const inserts: Array<NewRow<'servers'>> = [];
+    const updates: Array<{ id: string; set: RowUpdate<'servers'> }> = [];
+    const written: Array<{ ref: string; previous: string | null; created: boolean }> = [];
+    try {
+      for (const e of chosen) {
+        const p = e.preview;
+        const id = ids.get(p.alias)!;
+        const ref = serverCredentialRef(id);
+        if (e.privateKey !== null) {
+          const previous = e.existingId ? await this.deps.secrets.get(ref) : null;
+          await this.deps.secrets.set(ref, JSON.stringify({ type: 'key', privateKey: e.privateKey } satisfies StoredCredential));
+          written.push({ ref, previous, created: e.existingId === null });
+        }
+        const common = {
+          host: p.host, port: p.port, username: p.username, auth_type: p.authType, credential_ref: ref,
+          jump_server_ids: JSON.stringify(p.jumpHosts.map((alias) => ids.get(alias)!)), updated_at: at,
+          ...(e.pin ? { host_key_fingerprint: e.pin.fingerprint, host_key_algorithm: e.pin.algorithm } : {}),
+          ...(e.unpin ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
+        };
+        if (e.existingId) {
+          updates.push({ id, set: { ...common, ...(p.authType === 'agent' ? { agent_forwarding: 0 } : {}) } });
+        } else {
+          inserts.push({
+            id, name: p.alias, ...common, host_key_fingerprint: e.pin?.fingerprint ?? null, host_key_algorithm: e.pin?.algorithm ?? null,
+            tags: JSON.stringify(['ssh-config']), max_concurrent_jobs: 4, last_connection_at: null, last_connection_ok: null,
+            last_connection_message: null, last_latency_ms: null, created_at: at, agent_forwarding: 0,
+          });
+        }
+      }
+      await this.store.saveMany(inserts, updates);
+    } catch (err) {
+      for (const w of written.reverse()) {
+        if (w.previous !== null) await this.deps.secrets.set(w.ref, w.previous).catch(() => undefined);
+        else if (w.created) await this.deps.secrets.delete(w.ref).catch(() => undefined);
+      }
+      throw err;
+    }
+    const created = chosen.filter((e) => !e.existingId).map((e) => e.preview.alias);
+    const updated = chosen.filter((e) => e.existingId).map((e) => e.preview.alias);
+    await recordAudit(this.deps.db, {
+      at: this.deps.clock.now(), actor: 'user', action: 'server.import_ssh_config', subject: null,
+      detail: { config: plan.preview.configPath, created, updated, pinned: chosen.filter((e) => e.pin).map((e) => ({ server: e.preview.alias, fingerprint: e.pin!.fingerprint })) },
+    });
+    for (const e of chosen) {
+      const id = ids.get(e.preview.alias)!;
+      await this.invalidateWithDependents(id);
+      this.deps.bus.emit('servers/changed', { server: await this.get(id) });
+    }
+    return { created, updated };
+  }
+
+  private async planImport(opts: ImportOptions): Promise<ImportPlan> {
+    const rows = await this.store.list();
+    return planSshConfigImport(
+      opts,
+      rows.map((r) => ({
+        id: r.id, name: r.name, host: r.host, port: r.port, username: r.username, authType: r.auth_type,
+        pinnedFingerprint: r.host_key_fingerprint, jumpServerIds: parseIds(r.jump_server_ids),
+      })),
+    );
   }
 
   /** The raw row (for other services: jobs read max_concurrent_jobs and names). */
@@ -239,6 +424,7 @@ export class ServerService {
   /** Validates a new credential, or returns null to keep the stored one (edits without a new secret). */
   private async credentialFor(input: ServerSaveInput, existing: Row<'servers'> | undefined): Promise<StoredCredential | null> {
     const switching = existing !== undefined && existing.auth_type !== input.authType;
+    if (input.authType === 'agent') return null;
     if (input.authType === 'password') {
       if (input.password) return { type: 'password', password: input.password };
       if (!existing || switching) throw new AppError('INVALID_INPUT', 'enter the password for this server', { fields: { password: 'enter the password' } });
@@ -260,14 +446,19 @@ export class ServerService {
   }
 
   private async toView(r: Row<'servers'>): Promise<ServerView> {
-    let hasCredential = false;
-    try {
-      hasCredential = (await this.deps.secrets.get(r.credential_ref)) !== null;
-    } catch {
-      hasCredential = false;
+    let hasCredential = r.auth_type === 'agent';
+    if (!hasCredential) {
+      try {
+        hasCredential = (await this.deps.secrets.get(r.credential_ref)) !== null;
+      } catch {
+        hasCredential = false;
+      }
     }
+    const jumpIds = parseIds(r.jump_server_ids);
+    const jumpHosts = await Promise.all(jumpIds.map(async (jid) => ({ id: jid, name: (await this.store.find(jid))?.name ?? jid })));
     return {
       id: r.id, name: r.name, host: r.host, port: r.port, username: r.username, authType: r.auth_type, hasCredential,
+      agentForwarding: r.agent_forwarding === 1, jumpHosts,
       hostKeyFingerprint: r.host_key_fingerprint, tags: parseTags(r.tags), maxConcurrentJobs: r.max_concurrent_jobs,
       lastConnection: r.last_connection_at
         ? { at: r.last_connection_at, ok: r.last_connection_ok === 1, message: r.last_connection_message, latencyMs: r.last_latency_ms }
@@ -294,6 +485,11 @@ export function checkPrivateKey(key: string, passphrase: string | undefined): vo
   if (!first || !first.isPrivateKey()) {
     throw new AppError('KEY_INVALID', 'this is a public key; paste the private key (the file without .pub)', { fields: { privateKey: 'this is a public key' } });
   }
+}
+
+/** A JSON array of server ids (jump hosts); anything else reads as none. */
+function parseIds(text: string): string[] {
+  return parseTags(text);
 }
 
 function parseTags(text: string): string[] {

@@ -32,6 +32,14 @@ export class ServerStore {
     await this.db.kysely.deleteFrom('servers').where('id', '=', id).execute();
   }
 
+  /** Inserts and updates several servers in one transaction: all of them are saved, or none (the SSH config import). */
+  async saveMany(inserts: Array<NewRow<'servers'>>, updates: Array<{ id: string; set: RowUpdate<'servers'> }>): Promise<void> {
+    await this.db.kysely.transaction().execute(async (trx) => {
+      for (const row of inserts) await trx.insertInto('servers').values(row).execute();
+      for (const u of updates) await trx.updateTable('servers').set(u.set).where('id', '=', u.id).execute();
+    });
+  }
+
   async ids(): Promise<string[]> {
     return (await this.db.kysely.selectFrom('servers').select('id').execute()).map((r) => r.id);
   }

@@ -42,8 +42,22 @@ export function defaultSettings(): Settings {
       },
     },
     streaming: { bufferSize: 65536, timeoutSeconds: 300 },
+    // Keep every log until the administrator sets a limit.
+    logs: { retentionDays: 0, maxTotalMb: 0, perEvent: {} },
     listener: { port: 0 },
-    notifications: { onFailure: true, onSuccess: false },
+    notifications: {
+      onFailure: true,
+      onSuccess: false,
+      onRecovered: true,
+      onRunnerUnhealthy: true,
+      onLinkLost: true,
+      onScheduleMissed: true,
+      quietHours: { enabled: false, start: '22:00', end: '07:00' },
+      groupWindowSeconds: 5,
+    },
+    // Phase 2 on (it only matters while runner mode is on); phase 5 is the administrator's call.
+    rollout: { newEventsUseRunner: true, directSshDeprecated: false, directSshFallbackOnly: false },
+    updates: { channel: 'stable', feedUrl: '' },
     flags: { ...DEFAULT_FLAGS },
   };
 }

@@ -17,11 +17,12 @@ import { nowIso } from '../db/ids';
 import { AppError, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
 import { defaultSettings } from './defaults';
+import { recordAudit } from '../audit-log';
 import { SettingsStore } from './settings-store';
 import { helperJwtSecretFromEnv, readEnvOverrides, type EnvOverride } from './env-overrides';
 
 type SectionKey = Exclude<keyof Settings, 'flags'>;
-const SECTIONS: readonly SectionKey[] = ['runner', 'streaming', 'listener', 'notifications'];
+const SECTIONS: readonly SectionKey[] = ['runner', 'logs', 'streaming', 'listener', 'notifications', 'rollout', 'updates'];
 
 export class SettingsService {
   private stored: Settings;
@@ -29,7 +30,7 @@ export class SettingsService {
   private readonly store: SettingsStore;
 
   constructor(
-    db: AppDatabase,
+    private readonly db: AppDatabase,
     private readonly env: Record<string, string | undefined>,
     private readonly bus: EventBus,
     private readonly clock: Clock = systemClock,
@@ -84,7 +85,14 @@ export class SettingsService {
     const sections = SECTIONS.filter((section) => parsedPatch.data[section] !== undefined).map((section): [string, string] => [section, JSON.stringify(next[section])]);
     const flags = Object.entries(parsedPatch.data.flags ?? {}).filter((e): e is [string, boolean] => e[1] !== undefined);
     this.store.save(sections, flags, at);
+    const previous = this.stored;
     this.stored = next;
+    const changes = changedPaths(parsedPatch.data).filter((p) => JSON.stringify(valueAt(previous, p)) !== JSON.stringify(valueAt(next, p)));
+    if (changes.length > 0) {
+      recordAudit(this.db, { at: this.clock.now(), actor: 'user', action: 'settings.update', subject: changes[0]!.split('.')[0]!, detail: { changed: Object.fromEntries(changes.map((p) => [p, valueAt(next, p)])) } }).catch(
+        (err: unknown) => console.error('[settings] could not record the change in the audit log:', err),
+      );
+    }
 
     const view = this.view();
     this.bus.emit('settings/changed', view);
@@ -121,6 +129,16 @@ export class SettingsService {
     }
     return result;
   }
+}
+
+/** Dotted paths of the leaves a patch sets, e.g. ["notifications.onSuccess", "flags.ssh_runner_enabled"]. */
+function changedPaths(patch: unknown, prefix = ''): string[] {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return prefix ? [prefix] : [];
+  return Object.entries(patch).flatMap(([k, v]) => (v === undefined ? [] : changedPaths(v, prefix ? `${prefix}.${k}` : k)));
+}
+
+function valueAt(root: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), root);
 }
 
 function invalid(issues: z.ZodError['issues']): AppError {

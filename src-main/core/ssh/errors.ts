@@ -19,6 +19,7 @@ export const SshErrorCode = {
   SFTP_FAILED: 'SFTP_FAILED',
   SSH_PROTOCOL_ERROR: 'SSH_PROTOCOL_ERROR',
   POOL_CLOSED: 'POOL_CLOSED',
+  AGENT_UNAVAILABLE: 'AGENT_UNAVAILABLE',
 } as const;
 
 export interface SshErrorContext {
@@ -26,7 +27,9 @@ export interface SshErrorContext {
   host: string;
   port: number;
   username: string;
-  authType: 'key' | 'password' | undefined;
+  authType: 'key' | 'password' | 'agent' | undefined;
+  /** With authType 'agent': where the agent was asked (SSH_AUTH_SOCK), named in a refused login. */
+  agentSocket?: string;
 }
 
 const where = (c: { name: string; host: string; port: number }) =>
@@ -95,6 +98,22 @@ export function sshErrorToAppError(err: unknown, ctx: SshErrorContext, connectTi
       { details: { host: ctx.host, port: ctx.port, timeoutMs: connectTimeoutMs } },
     );
   }
+  if (e.level === 'client-authentication' && ctx.authType === 'agent') {
+    return new AppError(
+      SshErrorCode.AUTH_FAILED,
+      `the server ${target} accepted none of the keys the ssh-agent at ${ctx.agentSocket ?? 'SSH_AUTH_SOCK'} holds for ` +
+        `user ${ctx.username}; add the right key to the agent (ssh-add) or put its public key in the user's authorized_keys`,
+      { details: { agent: ctx.agentSocket } },
+    );
+  }
+  if (e.level === 'agent') {
+    return new AppError(
+      SshErrorCode.AGENT_UNAVAILABLE,
+      `the ssh-agent at ${ctx.agentSocket ?? 'SSH_AUTH_SOCK'} could not be used for ${target} (${message}); ` +
+        'check that the agent is running and unlocked',
+      { details: { agent: ctx.agentSocket } },
+    );
+  }
   if (e.level === 'client-authentication') {
     const what = ctx.authType === 'password' ? 'password' : 'key';
     return new AppError(
@@ -131,6 +150,7 @@ const PERMANENT_CONNECT_CODES = new Set<string>([
   SshErrorCode.KEY_INVALID,
   SshErrorCode.HOST_KEY_CHANGED,
   SshErrorCode.HOST_KEY_UNTRUSTED,
+  SshErrorCode.AGENT_UNAVAILABLE,
 ]);
 
 export function isPermanentConnectFailure(err: unknown): err is AppError {

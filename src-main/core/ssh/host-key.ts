@@ -4,7 +4,8 @@
  * It never trusts a key by itself: approving a fingerprint is the user's act, recorded by the caller.
  */
 import crypto from 'node:crypto';
-import { Client } from 'ssh2';
+import type { Duplex } from 'node:stream';
+import { Client, type ConnectConfig } from 'ssh2';
 import { systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { hostKeyChanged, hostKeyUntrusted, sshErrorToAppError } from './errors';
@@ -67,7 +68,7 @@ export class HostKeyVerifier {
  * Connects, reads the host key the server presents, and aborts the handshake: nothing is authenticated, no
  * credential is needed or sent. Used to show the fingerprint for approval on first contact. `timeoutMs` runs on `clock`.
  */
-export function probeHostKey(host: string, port: number, timeoutMs = 10_000, clock: Clock = systemClock): Promise<HostKeyInfo> {
+export function probeHostKey(host: string, port: number, timeoutMs = 10_000, clock: Clock = systemClock, sock?: Duplex): Promise<HostKeyInfo> {
   const where = { name: `${host}:${port}`, host, port, username: '', authType: undefined };
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -91,6 +92,8 @@ export function probeHostKey(host: string, port: number, timeoutMs = 10_000, clo
     client.connect({
       host,
       port,
+      // Through jump hosts: a channel the last hop opened to host:port (see probeHostKeyVia).
+      ...(sock ? { sock: sock as ConnectConfig['sock'] } : {}),
       username: 'cronium-host-key-probe',
       readyTimeout: 0,
       hostVerifier: (rawKey: Buffer) => {

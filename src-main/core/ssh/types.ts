@@ -5,7 +5,9 @@
 
 export type SshAuth =
   | { type: 'key'; privateKey: string; passphrase?: string }
-  | { type: 'password'; password: string };
+  | { type: 'password'; password: string }
+  /** The keys an ssh-agent holds, tried in the agent's order; `socket` is SSH_AUTH_SOCK (or 'pageant' / a pipe). */
+  | { type: 'agent'; socket: string | undefined };
 
 export interface SshTarget {
   serverId: string;
@@ -17,6 +19,13 @@ export interface SshTarget {
   auth: SshAuth;
   /** 'SHA256:...' the user approved, or null when no key has been trusted yet (the connection is then refused). */
   pinnedFingerprint: string | null;
+  /**
+   * Jump hosts (ProxyJump), nearest to the workstation first. Each hop is a full target of its own: its own credential
+   * and its own pinned key, checked before anything is sent to it. Absent or empty: a direct TCP connection.
+   */
+  hops?: SshTarget[];
+  /** OpenSSH agent forwarding on this connection's sessions; only with an 'agent' credential, off unless set. */
+  agentForwarding?: boolean;
 }
 
 export type SshTargetResolver = (serverId: string) => Promise<SshTarget>;

@@ -19,7 +19,8 @@
  *   whole-run timeout cancels every running step (they end TIMEOUT), skips the rest, and ends the run TIMEOUT.
  * - Run status: CANCELLED or TIMEOUT as above; INTERRUPTED when a step could not survive Cronium stopping (no edge
  *   fires from it; the user resumes the run from a step); FAILURE when some step ended other than SUCCESS and none of
- *   its outgoing edges fired (nothing handled it); otherwise SUCCESS.
+ *   its outgoing edges fired (nothing handled it); HANDLED_FAILURE ("succeeded with a handled failure") when steps
+ *   ended other than SUCCESS but each had an outgoing edge that fired; otherwise SUCCESS.
  * - Quitting detaches (detach()): nothing is cancelled or recorded, the run and its running steps stay RUNNING, and
  *   the next start resumes it (resume()): recorded ends are replayed without writing, running steps wait for their
  *   (re-attached) jobs, and the steps after them run as the graph says.
@@ -438,11 +439,13 @@ class RunExecution implements RunHandle {
       const interrupted = [...this.steps.values()].filter((s) => s.status === 'INTERRUPTED');
       reason = `${interrupted.map((s) => `${s.node.label} was interrupted${s.result?.reason ? ` (${s.result.reason})` : ''}`).join('; ')}; resume the run from a step to go on`;
     } else {
-      const unhandled = [...this.steps.values()].filter((s) => s.result && s.result.status !== 'SUCCESS' && !s.handled);
-      status = unhandled.length > 0 ? 'FAILURE' : 'SUCCESS';
-      if (unhandled.length > 0) {
-        reason = unhandled.map((s) => `${s.node.label} ended ${s.result!.status}${s.result!.reason ? ` (${s.result!.reason})` : ''}`).join('; ');
-      }
+      const failed = [...this.steps.values()].filter((s) => s.result && s.result.status !== 'SUCCESS');
+      const unhandled = failed.filter((s) => !s.handled);
+      const ended = (s: StepState) => `${s.node.label} ended ${s.result!.status}${s.result!.reason ? ` (${s.result!.reason})` : ''}`;
+      // A step that failed is never hidden behind a plain SUCCESS: handled failures get their own status and reason.
+      status = unhandled.length > 0 ? 'FAILURE' : failed.length > 0 ? 'HANDLED_FAILURE' : 'SUCCESS';
+      if (unhandled.length > 0) reason = unhandled.map(ended).join('; ');
+      else if (failed.length > 0) reason = `${failed.map(ended).join('; ')}; handled by the workflow's failure or condition connections`;
     }
     const at = this.now();
     this.record(() => this.deps.recorder.runEnded(this.runId, { status, reason, at }));

@@ -29,6 +29,7 @@ import { WorkflowExecutor, type PriorStep, type RunHandle, type WorkflowJobRunne
 import type { WorkflowPlan } from './workflow-graph';
 import { CRASH_REASON_QUEUED, CRASH_REASON_RUNNING } from '../jobs/job-service';
 import { WorkflowStore, type WorkflowRecord } from './workflow-store';
+import { recordAudit } from '../audit-log';
 
 export type WorkflowSaveInput = z.output<typeof WorkflowInput>;
 
@@ -158,6 +159,10 @@ export class WorkflowService {
       },
       nowIso(this.deps.clock.now()),
     );
+    await recordAudit(this.deps.db, {
+      at: this.deps.clock.now(), actor: 'user', action: input.id ? 'workflow.update' : 'workflow.create', subject: id,
+      detail: { name: input.name, steps: nodes.length, connections: input.edges.length },
+    });
     // Tell the scheduler first, so the view carries the new next run.
     this.updateSchedule(await this.store.view(id, null));
     const view = await this.get(id);
@@ -167,7 +172,9 @@ export class WorkflowService {
 
   async delete(id: string): Promise<void> {
     for (const run of this.active.values()) if (run.workflowId === id) await run.handle.cancel('the workflow was deleted');
+    const name = await this.store.row(id).then((r) => r.name, () => null);
     await this.store.delete(id);
+    await recordAudit(this.deps.db, { at: this.deps.clock.now(), actor: 'user', action: 'workflow.delete', subject: id, detail: { name } });
     this.deps.schedules.remove('workflow', id);
     this.deps.bus.emit('workflows/changed', { workflow: null, deletedId: id });
   }

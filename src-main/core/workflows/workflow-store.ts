@@ -160,6 +160,11 @@ export class WorkflowStore implements RunRecorder {
     });
   }
 
+  /** Catalogue import only (core/catalogue): keeps the version the imported file carries. */
+  async restoreVersion(id: string, version: number): Promise<void> {
+    await this.db.kysely.updateTable('workflows').set({ version }).where('id', '=', id).execute();
+  }
+
   async delete(id: string): Promise<void> {
     await this.row(id);
     await this.db.kysely.transaction().execute(async (trx) => {

@@ -11,7 +11,8 @@ export type RunnersCallName =
   | 'runners/rollback'
   | 'runners/remove'
   | 'runners/checkHealth'
-  | 'runners/compatibility';
+  | 'runners/compatibility'
+  | 'runners/versionStatus';
 
 export function runnersHandlers(runners: RunnerService): HandlersFor<RunnersCallName> {
   return {
@@ -27,5 +28,6 @@ export function runnersHandlers(runners: RunnerService): HandlersFor<RunnersCall
     },
     'runners/checkHealth': (input) => runners.checkRunnerHealth(input.deploymentId),
     'runners/compatibility': (input) => runners.compatibility(input.serverIds, input.requirements),
+    'runners/versionStatus': () => runners.versionStatus(),
   };
 }

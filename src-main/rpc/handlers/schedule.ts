@@ -2,8 +2,31 @@
  * schedule/* handlers: the event editor's preview of a schedule (words, next runs in the event's zone). Pure: no
  * database, no scheduler state; an invalid expression or zone fails with INVALID_SCHEDULE and the reason per field.
  */
-import { compileSchedule, describeSchedule, isoInZone, wallClockIn } from '../../core/scheduler/schedule-math';
+import type { Core } from '../../core/core';
+import { compileSchedule, describeSchedule, isoInZone, wallClockIn, workstationTimeZone } from '../../core/scheduler/schedule-math';
+import { upcomingFires, type ScheduledOwner } from '../../core/scheduler/upcoming';
 import type { HandlersFor } from '../router';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** schedule/upcoming: the next fires of every enabled event and workflow schedule, read from their catalogues. */
+export function scheduleUpcomingHandlers(core: Core): HandlersFor<'schedule/upcoming'> {
+  return {
+    'schedule/upcoming': async (input) => {
+      const days = input?.days ?? 7;
+      const limit = input?.limit ?? 1000;
+      const [events, workflows] = await Promise.all([core.events.list(), core.workflows.list()]);
+      const owners: ScheduledOwner[] = [
+        ...events.map((e) => ({ ownerKind: 'event' as const, ownerId: e.id, name: e.name, schedule: e.schedule, timeZone: e.timeZone, enabled: e.enabled })),
+        ...workflows.map((w) => ({ ownerKind: 'workflow' as const, ownerId: w.id, name: w.name, schedule: w.schedule, timeZone: w.timeZone, enabled: w.enabled })),
+      ];
+      const from = core.clock.now();
+      const to = from + days * DAY_MS;
+      const { fires, truncated } = upcomingFires(owners, from, to, limit);
+      return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), fires, truncated, workstationTimeZone: workstationTimeZone() };
+    },
+  };
+}
 
 export function scheduleHandlers(now: () => number = Date.now): HandlersFor<'schedule/preview'> {
   return {

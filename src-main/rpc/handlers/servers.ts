@@ -4,7 +4,9 @@ import type { HandlersFor } from '../router';
 
 export function serversHandlers(
   core: Core,
-): HandlersFor<'servers/list' | 'servers/get' | 'servers/save' | 'servers/delete' | 'servers/test' | 'servers/trustHostKey'> {
+): HandlersFor<
+  'servers/list' | 'servers/get' | 'servers/save' | 'servers/delete' | 'servers/test' | 'servers/trustHostKey' | 'servers/importPreview' | 'servers/importApply'
+> {
   return {
     'servers/list': (input) => core.servers.list(input ?? {}),
     'servers/get': ({ id }) => core.servers.get(id),
@@ -15,5 +17,7 @@ export function serversHandlers(
     },
     'servers/test': ({ id }) => core.servers.test(id),
     'servers/trustHostKey': ({ id, fingerprint, replace }) => core.servers.trustHostKey(id, fingerprint, replace),
+    'servers/importPreview': (input) => core.servers.importPreview(input),
+    'servers/importApply': (input) => core.servers.importApply(input),
   };
 }

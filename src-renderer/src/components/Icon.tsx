@@ -6,7 +6,13 @@ const PATHS: Record<string, string> = {
   logs: 'M5 4h14v16H5zM8 8h8M8 12h8M8 16h5',
   variables: 'M7 4c-2 0-2 2-2 4s-1 4-2 4c1 0 2 2 2 4s0 4 2 4M17 4c2 0 2 2 2 4s1 4 2 4c-1 0-2 2-2 4s0 4-2 4M10 9l4 6M14 9l-4 6',
   runners: 'M13 2 4 14h7l-1 8 9-12h-7l1-8z',
+  migration: 'M4 7h12l-3-3M20 17H8l3 3M4 7v4M20 17v-4',
   workflows: 'M6 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM18 15a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM6 9v3a3 3 0 0 0 3 3h6',
+  upcoming: 'M4 5h16v15H4zM4 9h16M8 3v4M16 3v4M12 12v3l2 2',
+  audit: 'M9 4h6v3H9zM6 5h3M15 5h3v16H6V5M9 12h6M9 16h4',
+  notifications: 'M6 16V11a6 6 0 1 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
+  collapse: 'M15 6l-6 6 6 6M4 4v16',
+  expand: 'M9 6l6 6-6 6M20 4v16',
   settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12a7 7 0 0 0-.1-1.2l2-1.6-2-3.4-2.4 1a7 7 0 0 0-2-1.2L14 3h-4l-.5 2.6a7 7 0 0 0-2 1.2l-2.4-1-2 3.4 2 1.6a7 7 0 0 0 0 2.4l-2 1.6 2 3.4 2.4-1a7 7 0 0 0 2 1.2L10 21h4l.5-2.6a7 7 0 0 0 2-1.2l2.4 1 2-3.4-2-1.6c.1-.4.1-.8.1-1.2z',
 };
 

@@ -29,3 +29,26 @@ export function formatAge(iso: string | null | undefined, now = Date.now()): str
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
+
+/** The workstation's IANA time zone (what times without a zone of their own are shown in). */
+export function workstationZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
+ * A fire time as a schedule means it: in the schedule's zone (or the workstation's), with that zone's name written
+ * after it, so a next-run time is never shown without its zone.
+ */
+export function formatTimeInZone(iso: string | null | undefined, timeZone?: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const zone = timeZone || workstationZone();
+  let text: string;
+  try {
+    text = d.toLocaleString(undefined, { timeZone: zone, year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  } catch {
+    return `${formatTime(iso)} ${workstationZone()}`;
+  }
+  return `${text} ${zone}`;
+}

@@ -11,7 +11,8 @@ import CodeMirror from '@uiw/react-codemirror';
 import { useEffect, useMemo, useState } from 'react';
 import type { ScriptType } from '../../../src-shared/contract/events';
 
-const LANGUAGES = {
+/** The highlighting of each script type (shared with the script diff). */
+export const LANGUAGES = {
   bash: () => StreamLanguage.define(shell),
   python: () => python(),
   node: () => javascript(),

@@ -15,8 +15,14 @@ import { useJobsStore } from '../stores/jobs-store';
 import { useNavigationStore } from '../stores/navigation-store';
 import { errorMessage } from '../rpc/client';
 import { useScheduleWords } from './useScheduleWords';
+import { useRunsStore } from '../stores/runs-store';
+import { toast } from '../stores/toast-store';
+import { FleetSummary } from './FleetSummary';
+import { RunParametersDialog } from './RunParametersDialog';
+import type { ParameterValues } from '../../../src-shared/contract/run-parameters';
+import { ScriptDiff } from './ScriptDiff';
 
-type Tab = 'overview' | 'logs' | 'history';
+type Tab = 'overview' | 'logs' | 'history' | 'versions';
 const NO_JOBS: JobView[] = [];
 
 function JobsTable({ jobs, selectedLogId, onSelect }: { jobs: JobView[]; selectedLogId?: string | null; onSelect: (job: JobView) => void }) {
@@ -114,7 +120,9 @@ function HistoryTab({ eventId }: { eventId: string }) {
 }
 
 export function EventDetails({ event, onEdit, onDelete }: { event: EventView; onEdit: () => void; onDelete: () => void }) {
-  const run = useEventsStore((s) => s.run);
+  const startRun = useRunsStore((s) => s.start);
+  const latestRunId = useRunsStore((s) => s.latestByEvent[event.id]);
+  const [askingParameters, setAskingParameters] = useState(false);
   const duplicate = useEventsStore((s) => s.duplicate);
   const jobs = useJobsStore((s) => s.byEvent[event.id] ?? NO_JOBS);
   const loadJobs = useJobsStore((s) => s.loadForEvent);
@@ -134,15 +142,26 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
   // The Logs tab shows the newest run that has a log unless the user picked one.
   const shownLogId = logId ?? jobs.find((j) => j.logId)?.logId ?? null;
 
-  const runNow = async () => {
+  /** Starts a run (with the dialog's values when the event has options); a run over several servers shows its summary. */
+  const runWith = async (parameters?: ParameterValues) => {
     setRunning(true);
-    const started = await run(event.id);
+    const outcome = await startRun(event.id, parameters);
     setRunning(false);
-    if (started && started.length > 0) {
+    if (!outcome.ok) {
+      if (!parameters) toast.error(outcome.message);
+      return outcome;
+    }
+    const started = outcome.jobs;
+    if (started.length > 0) {
       addJobs(started);
       setLogId(started[0]!.logId);
-      setTab('logs');
+      setTab(started.length > 1 ? 'overview' : 'logs');
     }
+    return outcome;
+  };
+  const runNow = async () => {
+    if (event.options.length > 0) return setAskingParameters(true);
+    await runWith();
   };
 
   const dup = async () => {
@@ -174,9 +193,9 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
       </header>
 
       <div className="tabs" role="tablist" aria-label="Event sections">
-        {(['overview', 'logs', 'history'] as const).map((t) => (
+        {(['overview', 'logs', 'history', 'versions'] as const).map((t) => (
           <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? ' tab-active' : ''}`} onClick={() => setTab(t)}>
-            {t === 'overview' ? 'Overview' : t === 'logs' ? 'Logs' : 'History'}
+            {t === 'overview' ? 'Overview' : t === 'logs' ? 'Logs' : t === 'history' ? 'History' : 'Script versions'}
           </button>
         ))}
       </div>
@@ -188,6 +207,21 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
             <dd>{event.scriptType}</dd>
             <dt>Servers</dt>
             <dd>{event.servers.map((s) => s.name).join(', ') || '—'}</dd>
+            {event.targetTags.length > 0 && (
+              <>
+                <dt>Tags</dt>
+                <dd data-testid="event-target-tags">
+                  {event.targetTags.join(', ')}
+                  {event.maxParallel ? <span className="muted"> · at most {event.maxParallel} servers at once</span> : null}
+                </dd>
+              </>
+            )}
+            {event.options.length > 0 && (
+              <>
+                <dt>Parameters</dt>
+                <dd className="mono">{event.options.map((o) => `${o.name}${o.required ? '*' : ''}${o.secret ? ' (secret)' : ''}`).join(', ')}</dd>
+              </>
+            )}
             <dt>Mode</dt>
             <dd>{event.executionMode}</dd>
             <dt>Schedule</dt>
@@ -206,6 +240,7 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
               {Object.keys(event.env).length} plain, {event.secrets.length} secret
             </dd>
           </dl>
+          {latestRunId && <FleetSummary runId={latestRunId} event={event} />}
           <h3 className="detail-section-title">Recent runs</h3>
           <JobsTable jobs={jobs.slice(0, 10)} onSelect={(j) => j.logId && openLog(j.logId)} />
         </div>
@@ -222,6 +257,24 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
         <div role="tabpanel" aria-label="History">
           <HistoryTab eventId={event.id} />
         </div>
+      )}
+
+      {tab === 'versions' && (
+        <div role="tabpanel" aria-label="Script versions">
+          <ScriptDiff eventId={event.id} latestVersion={event.version} />
+        </div>
+      )}
+      {askingParameters && (
+        <RunParametersDialog
+          title={`Run ${event.name}`}
+          submitLabel="Run"
+          options={event.options}
+          onSubmit={async (values) => {
+            const outcome = await runWith(values);
+            return outcome.ok ? { ok: true } : outcome;
+          }}
+          onClose={() => setAskingParameters(false)}
+        />
       )}
     </article>
   );

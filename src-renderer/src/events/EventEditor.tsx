@@ -15,12 +15,14 @@ import { runnerCompatibility, useEventsStore } from '../stores/events-store';
 import { useServersStore } from '../stores/servers-store';
 import { useSettingsStore } from '../stores/settings-store';
 import { CodeEditor } from './CodeEditor';
-import { emptyForm, formFromEvent, inputFromForm, SCRIPT_TEMPLATES, type EventForm, type SelectableMode } from './event-form';
+import { allFormErrors, emptyForm, formFromEvent, inputFromForm, SCRIPT_TEMPLATES, type EventForm, type SelectableMode } from './event-form';
 import { ScheduleFields } from './ScheduleFields';
+import { OptionsEditor } from './OptionsEditor';
 
 const CLAIMED = [
   'name', 'description', 'scriptType', 'content', 'env', 'secrets', 'timeoutSeconds', 'retries', 'retryBackoffSeconds',
   'executionMode', 'runnerRequirements', 'serverIds', 'schedule', 'timeZone', 'misfirePolicy', 'overlapPolicy', 'enabled',
+  'firesOn', 'targetTags', 'maxParallel', 'options', 'scheduleParameters',
 ];
 
 const MODE_HELP: Record<SelectableMode, string> = {
@@ -89,9 +91,12 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const built = inputFromForm(form, event?.id);
-    if ('errors' in built) {
-      setErrors(built.errors);
-      setFormError('Not saved: fix the fields marked below.');
+    const problems = allFormErrors(form, event?.id);
+    if ('errors' in built || Object.keys(problems).length > 0) {
+      // Every invalid field at once, each at its field (never one round per error).
+      setErrors(problems);
+      const stray = unclaimedErrors(problems, CLAIMED);
+      setFormError(`Not saved: ${Object.keys(problems).length} field${Object.keys(problems).length === 1 ? '' : 's'} to fix${stray.length ? ` (${stray.join('; ')})` : ', marked below'}.`);
       showFirstError();
       return;
     }
@@ -236,6 +241,18 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
           )}
         </Field>
         <div className="form-grid">
+          <Field label="Target tags" error={err('targetTags')} help="Every server carrying one of these tags when a run starts, comma separated.">
+            {({ id, describedBy, invalid }) => (
+              <input id={id} type="text" value={form.targetTags} placeholder="web, eu" aria-invalid={invalid || undefined} aria-describedby={describedBy} onChange={(e) => setField('targetTags', e.target.value)} />
+            )}
+          </Field>
+          <Field label="Servers at once" error={err('maxParallel')} help="At most this many servers of one run at the same time; empty for no limit.">
+            {({ id, describedBy, invalid }) => (
+              <input id={id} type="text" inputMode="numeric" value={form.maxParallel} aria-invalid={invalid || undefined} aria-describedby={describedBy} onChange={(e) => setField('maxParallel', e.target.value)} />
+            )}
+          </Field>
+        </div>
+        <div className="form-grid">
           <Field label="Execution mode" error={err('executionMode')} help={MODE_HELP[form.executionMode]}>
             {({ id, describedBy }) => (
               <select id={id} value={form.executionMode} aria-describedby={describedBy} onChange={(e) => setField('executionMode', e.target.value as SelectableMode)}>
@@ -274,7 +291,30 @@ export function EventEditor({ event, onClose, onSaved }: { event: EventView | nu
         )}
       </fieldset>
 
+      <OptionsEditor rows={form.options} errors={errors} onChange={(rows) => setField('options', rows)} />
+
       <ScheduleFields form={form} errors={errors} setField={setField} />
+      {form.scheduleKind !== 'none' && (
+        <fieldset className="editor-section" data-testid="fires-on">
+          <legend>Where the schedule fires</legend>
+          <Field
+            label="Fires"
+            error={err('firesOn')}
+            help={
+              form.firesOn === 'server'
+                ? 'Each target server keeps this schedule in its resident runner and fires it even while this app is closed; the app collects the runs when it connects. No secrets: they never go to a server.'
+                : 'This app fires the schedule; runs missed while it is closed follow the misfire policy.'
+            }
+          >
+            {({ id, describedBy }) => (
+              <select id={id} value={form.firesOn} aria-describedby={describedBy} onChange={(e) => setField('firesOn', e.target.value as EventForm['firesOn'])}>
+                <option value="app">from this app</option>
+                <option value="server">on the server</option>
+              </select>
+            )}
+          </Field>
+        </fieldset>
+      )}
 
       <fieldset className="editor-section">
         <legend>State</legend>

@@ -1,10 +1,12 @@
 /**
- * The event editor's form model: what the user types (strings, rows) <-> the contract's EventInput. It checks only
- * what the form itself must (numbers are numbers); the rules themselves are the main process's, whose field errors
- * the editor shows. Secret values typed here go into the input once and are never read back from a view.
+ * The event editor's form model: what the user types (strings, rows) <-> the contract's EventInput. It checks what
+ * the form itself must (numbers are numbers) and, before sending, the contract's own schema over the whole input so
+ * every invalid field is reported at once; the main process's field errors are shown the same way. Secret values typed here go into the input once and are never read back from a view.
  */
-import type { EventInput, EventView, ScriptType } from '../../../src-shared/contract/events';
+import { EventInput, type EventView, type ScriptType } from '../../../src-shared/contract/events';
+import { zodFieldErrors } from '../../../src-shared/field-errors';
 import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-shared/contract/schedule';
+import type { EventOption, OptionType, ParameterValue } from '../../../src-shared/contract/run-parameters';
 
 export type ScheduleKind = 'none' | 'cron' | 'interval';
 export type SelectableMode = 'auto' | 'direct-ssh' | 'runner-ssh';
@@ -44,6 +46,46 @@ export interface EventForm {
   misfirePolicy: MisfirePolicy;
   overlapPolicy: OverlapPolicy;
   enabled: boolean;
+  /** 'app': this app fires the schedule; 'server': the resident runner on each target does (issue 15). */
+  firesOn: 'app' | 'server';
+  /** Tags whose servers the event also targets, comma separated (resolved when a run starts). */
+  targetTags: string;
+  /** Whole-run limit: at most this many servers of one run at once; '' = no limit. */
+  maxParallel: string;
+  /** Run-time parameters the event declares. */
+  options: OptionRow[];
+  /** Kept as saved (values a scheduled run uses). */
+  scheduleParameters: Record<string, ParameterValue>;
+}
+
+export interface OptionRow {
+  name: string;
+  type: OptionType;
+  /** choice: the allowed values, comma separated. */
+  choices: string;
+  /** '' = no default. */
+  defaultValue: string;
+  required: boolean;
+  secret: boolean;
+}
+
+export const emptyOptionRow = (): OptionRow => ({ name: '', type: 'string', choices: '', defaultValue: '', required: false, secret: false });
+
+function optionRowOf(o: EventOption): OptionRow {
+  return {
+    name: o.name, type: o.type, choices: o.choices.join(', '), defaultValue: o.default === null ? '' : String(o.default), required: o.required, secret: o.secret,
+  };
+}
+
+/** The option a row declares; its default typed as the option's type (the contract checks the rest). */
+function optionOfRow(row: OptionRow): EventOption {
+  const text = row.defaultValue.trim();
+  let def: ParameterValue | null = null;
+  if (text !== '') def = row.type === 'number' ? (Number.isFinite(Number(text)) ? Number(text) : text) : row.type === 'boolean' ? (text === 'true' ? true : text === 'false' ? false : text) : row.defaultValue;
+  return {
+    name: row.name.trim(), label: '', type: row.type, default: def, required: row.required, secret: row.secret,
+    choices: row.type === 'choice' ? row.choices.split(',').map((c) => c.trim()).filter(Boolean) : [],
+  };
 }
 
 export const SCRIPT_TEMPLATES: Record<ScriptType, string> = {
@@ -83,6 +125,11 @@ export function emptyForm(defaultMode: SelectableMode = 'auto'): EventForm {
     misfirePolicy: 'run_once',
     overlapPolicy: 'skip',
     enabled: true,
+    firesOn: 'app',
+    targetTags: '',
+    maxParallel: '',
+    options: [],
+    scheduleParameters: {},
   };
 }
 
@@ -122,6 +169,11 @@ export function formFromEvent(event: EventView): EventForm {
     serverIds: event.servers.map((s) => s.id),
     ...scheduleFormFields(event, '0 */15 * * * *'),
     enabled: event.enabled,
+    firesOn: event.firesOn ?? 'app',
+    targetTags: (event.targetTags ?? []).join(', '),
+    maxParallel: event.maxParallel ? String(event.maxParallel) : '',
+    options: (event.options ?? []).map(optionRowOf),
+    scheduleParameters: event.scheduleParameters ?? {},
   };
 }
 
@@ -157,8 +209,11 @@ export function scheduleFromForm(form: EventForm): { schedule: ScheduleSpec | nu
   return { schedule: { kind: 'interval', everySeconds: every ?? 1, ...bounds }, errors };
 }
 
-/** The EventInput to save, or the field errors found before sending anything. */
-export function inputFromForm(form: EventForm, id: string | undefined): { input: EventInput } | { errors: Record<string, string> } {
+/**
+ * The EventInput the form describes (numbers the form could not read replaced by placeholders), the form's own field
+ * errors, and for each secret in the input the form row it came from (so the contract's messages land on that row).
+ */
+function buildInput(form: EventForm, id: string | undefined): { input: EventInput; errors: Record<string, string>; secretRows: number[] } {
   const errors: Record<string, string> = {};
   const timeout = wholeNumber(form.timeoutSeconds);
   const retries = wholeNumber(form.retries);
@@ -176,6 +231,7 @@ export function inputFromForm(form: EventForm, id: string | undefined): { input:
     else env[key] = row.value;
   });
   const secrets: Array<{ name: string; value?: string }> = [];
+  const secretRows: number[] = [];
   const seen = new Set<string>();
   form.secrets.forEach((row, i) => {
     const name = row.name.trim();
@@ -186,11 +242,17 @@ export function inputFromForm(form: EventForm, id: string | undefined): { input:
     else {
       seen.add(name);
       secrets.push(row.value ? { name, value: row.value } : { name });
+      secretRows.push(i);
     }
   });
   const { schedule, errors: scheduleErrors } = scheduleFromForm(form);
   Object.assign(errors, scheduleErrors);
-  if (Object.keys(errors).length > 0) return { errors };
+  let maxParallel: number | null = null;
+  if (form.maxParallel.trim()) {
+    maxParallel = wholeNumber(form.maxParallel);
+    if (maxParallel === null || maxParallel < 1) errors.maxParallel = 'a whole number of at least 1, or empty for no limit';
+  }
+  const targetTags = form.targetTags.split(',').map((t) => t.trim()).filter(Boolean);
   return {
     input: {
       ...(id ? { id } : {}),
@@ -200,9 +262,9 @@ export function inputFromForm(form: EventForm, id: string | undefined): { input:
       content: form.content,
       env,
       secrets,
-      timeoutSeconds: timeout!,
-      retries: retries!,
-      retryBackoffSeconds: backoff!,
+      timeoutSeconds: timeout ?? 1,
+      retries: retries ?? 0,
+      retryBackoffSeconds: backoff ?? 0,
       executionMode: form.executionMode,
       serverIds: form.serverIds,
       schedule,
@@ -210,8 +272,38 @@ export function inputFromForm(form: EventForm, id: string | undefined): { input:
       misfirePolicy: form.misfirePolicy,
       overlapPolicy: form.overlapPolicy,
       enabled: form.enabled,
+      firesOn: form.scheduleKind === 'none' ? 'app' : form.firesOn,
+      targetTags,
+      maxParallel: maxParallel ?? null,
+      options: form.options.map(optionOfRow),
+      scheduleParameters: form.scheduleParameters,
     },
+    errors,
+    secretRows,
   };
+}
+
+/** The EventInput to save, or the field errors the form itself found before sending anything. */
+export function inputFromForm(form: EventForm, id: string | undefined): { input: EventInput } | { errors: Record<string, string> } {
+  const { input, errors } = buildInput(form, id);
+  return Object.keys(errors).length > 0 ? { errors } : { input };
+}
+
+/**
+ * Every problem the form can know before sending, at once: its own checks and the contract's rules (a name, a
+ * script, a server, limits) over the whole input, so the user never fixes one field only to be shown the next.
+ * Empty when the input may be sent (the main process still has the last word).
+ */
+export function allFormErrors(form: EventForm, id: string | undefined): Record<string, string> {
+  const { input, errors, secretRows } = buildInput(form, id);
+  const parsed = EventInput.safeParse(input);
+  const contract = parsed.success ? {} : zodFieldErrors(parsed.error.issues);
+  const placed: Record<string, string> = {};
+  for (const [key, message] of Object.entries(contract)) {
+    const secret = /^secrets\.(\d+)(\..*)?$/.exec(key);
+    placed[secret ? `secrets.${secretRows[Number(secret[1])] ?? secret[1]}` : key] ??= message;
+  }
+  return { ...placed, ...errors };
 }
 
 /** The workstation's IANA zone and every zone the browser knows, for the time zone select. */

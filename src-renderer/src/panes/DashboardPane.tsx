@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import type { SystemStats } from '../../../src-shared/contract/system';
 import { JobActivityList } from '../dashboard/JobActivityList';
 import { RunnersSummary } from '../dashboard/RunnersSummary';
+import { WorkflowRunsSummary } from '../dashboard/WorkflowRunsSummary';
 import '../dashboard/dashboard.css';
 import { Badge } from '../components/Badge';
 import { Button } from '../components/Button';
@@ -137,6 +138,9 @@ export function DashboardPane() {
           ) : (
             <p className="muted">{loading ? 'Loading…' : 'Not loaded.'}</p>
           )}
+        </Card>
+        <Card title="Workflows">
+          <WorkflowRunsSummary now={now} />
         </Card>
         <Card title="About this app">
           {info ? (

@@ -11,7 +11,7 @@ import { EmptyState } from '../components/EmptyState';
 import { Icon } from '../components/Icon';
 import { PaneHeader } from '../components/PaneHeader';
 import { StatusBadge } from '../components/StatusBadge';
-import { formatAge } from '../components/format';
+import { formatAge, formatTimeInZone } from '../components/format';
 import { EventDetails } from '../events/EventDetails';
 import { EventEditor } from '../events/EventEditor';
 import { useScheduleWords } from '../events/useScheduleWords';
@@ -149,7 +149,13 @@ export function EventsPane() {
       )}
       {deleting && (
         <ConfirmDialog title={`Delete ${deleting.name}?`} confirmLabel="Delete event" busy={deleteBusy} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
-          <p>The event, its schedule and its secret variables are removed. Logs of its past runs are kept.</p>
+          <p>The event, its script history and its secret variables (in the keychain) are removed. Logs of its past runs are kept.</p>
+          <p data-testid="delete-consequence">
+            {deleting.schedule
+              ? `Its schedule is removed${deleting.nextRunAt ? `: the next run (${formatTimeInZone(deleting.nextRunAt, deleting.timeZone)}) will not happen` : ''}.`
+              : 'It has no schedule.'}{' '}
+            Servers affected: {deleting.servers.length ? deleting.servers.map((v) => v.name).join(', ') : 'none'} (nothing is changed on them).
+          </p>
         </ConfirmDialog>
       )}
     </div>

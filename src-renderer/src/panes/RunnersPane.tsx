@@ -13,6 +13,7 @@ import { formatAge } from '../components/format';
 import { RunnerActions } from '../runners/RunnerActions';
 import { RunnerHealthIndicator, healthSummary } from '../runners/RunnerHealthIndicator';
 import { RunnerStatusBadge } from '../runners/RunnerStatusBadge';
+import { RunnerVersionsCard } from '../runners/RunnerVersionsCard';
 import { useNavigationStore } from '../stores/navigation-store';
 import { currentDeployment, deploymentsOf, useRunnersStore } from '../stores/runners-store';
 import { useServersStore } from '../stores/servers-store';
@@ -154,6 +155,7 @@ export function RunnersPane() {
           Could not load runners: {error}
         </p>
       )}
+      <RunnerVersionsCard />
       <Card title="Artifacts">
         <ArtifactsTable />
       </Card>

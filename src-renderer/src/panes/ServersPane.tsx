@@ -16,6 +16,7 @@ import { ServerForm } from '../servers/ServerForm';
 import { useConnectionStore } from '../stores/connection-store';
 import { useNavigationStore } from '../stores/navigation-store';
 import { allTags, useServersStore } from '../stores/servers-store';
+import { useEventsStore } from '../stores/events-store';
 import '../components/admin.css';
 
 function ConnectionCell({ server }: { server: ServerView }) {
@@ -47,6 +48,15 @@ export function ServersPane() {
   const [editing, setEditing] = useState<ServerView | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServerView | null>(null);
   const [deleteBusy, setDeleteBusy] = useState(false);
+  const events = useEventsStore((s) => s.events);
+  const eventsLoaded = useEventsStore((s) => s.loaded);
+  const loadEvents = useEventsStore((s) => s.load);
+  // The delete dialog names the events that target the server: load them if the Events pane has not yet.
+  useEffect(() => {
+    if (deleting && !eventsLoaded) void loadEvents();
+  }, [deleting, eventsLoaded, loadEvents]);
+  const affected = deleting ? events.filter((e) => e.servers.some((v) => v.id === deleting.id)) : [];
+  const orphaned = affected.filter((e) => e.servers.length === 1);
 
   useEffect(() => {
     void load();
@@ -162,8 +172,12 @@ export function ServersPane() {
       {deleting && (
         <ConfirmDialog title={`Delete ${deleting.name}?`} confirmLabel="Delete server" busy={deleteBusy} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
           <p>
-            Cronium forgets {deleting.username}@{deleting.host}:{deleting.port}, its pinned host key and its credential in the keychain. Events that target only
-            this server will need another one. Logs of past runs are kept.
+            Cronium forgets {deleting.username}@{deleting.host}:{deleting.port}, its pinned host key and its credential in the keychain. Logs of past runs are kept.
+          </p>
+          <p data-testid="delete-consequence">
+            {affected.length === 0
+              ? 'No event targets this server.'
+              : `Events affected (${affected.length}): ${affected.map((e) => e.name).join(', ')}.${orphaned.length ? ` ${orphaned.map((e) => e.name).join(', ')} will have no server left and cannot run or fire on schedule until you choose another.` : ''}`}
           </p>
         </ConfirmDialog>
       )}

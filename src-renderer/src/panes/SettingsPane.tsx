@@ -9,6 +9,7 @@ import { Field } from '../components/Field';
 import { PaneHeader } from '../components/PaneHeader';
 import { ToggleSwitch } from '../components/ToggleSwitch';
 import { SETTINGS_SECTIONS, type SettingsField } from '../stores/settings-fields';
+import { AppUpdatesCard } from '../rollout/AppUpdatesCard';
 import { changedFields, useSettingsStore } from '../stores/settings-store';
 
 function SettingInput({ field }: { field: SettingsField }) {
@@ -118,6 +119,7 @@ export function SettingsPane() {
           </div>
         </form>
       )}
+      {loaded && <AppUpdatesCard />}
     </div>
   );
 }

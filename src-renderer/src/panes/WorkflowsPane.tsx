@@ -3,12 +3,14 @@
  * inspector for the selected item, the schedule with the event editor's fields and preview), save / run / delete, and
  * the run view with run history. Reads the workflows store only, never the transport.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Button } from '../components/Button';
+import { ConfirmDialog } from '../components/Dialog';
 import { EmptyState } from '../components/EmptyState';
 import { Field } from '../components/Field';
 import { Icon } from '../components/Icon';
 import { PaneHeader } from '../components/PaneHeader';
+import { formatTimeInZone } from '../components/format';
 import { StatusBadge } from '../components/StatusBadge';
 import { ScheduleFields } from '../events/ScheduleFields';
 import { useNavigationStore } from '../stores/navigation-store';
@@ -28,7 +30,12 @@ function WorkflowEditor() {
   const selectedId = useWorkflowsStore((s) => s.selectedId);
   const newEdgeKind = useWorkflowsStore((s) => s.newEdgeKind);
   const running = useWorkflowsStore((s) => s.run?.status === 'RUNNING');
+  const runs = useWorkflowsStore((s) => s.runs);
+  const saved = useWorkflowsStore((s) => s.workflows.find((w) => w.id === s.selectedId) ?? null);
   const store = useWorkflowsStore.getState();
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const serverNames = saved ? [...new Set(saved.nodes.map((n) => n.serverName).filter((n): n is string => Boolean(n)))] : [];
 
   return (
     <div className="wf-editor">
@@ -48,9 +55,33 @@ function WorkflowEditor() {
           <Button disabled={running || (!selectedId && !dirty)} onClick={() => void store.runNow()}>
             {dirty ? 'Save and run' : 'Run'}
           </Button>
-          {selectedId && <Button variant="ghost" onClick={() => void store.remove()}>Delete</Button>}
+          {selectedId && <Button variant="ghost" onClick={() => setConfirmingDelete(true)}>Delete</Button>}
         </div>
       </div>
+      {confirmingDelete && saved && (
+        <ConfirmDialog
+          title={`Delete workflow ${saved.name}?`}
+          confirmLabel="Delete workflow"
+          busy={deleting}
+          onCancel={() => setConfirmingDelete(false)}
+          onConfirm={async () => {
+            setDeleting(true);
+            await store.remove();
+            setDeleting(false);
+            setConfirmingDelete(false);
+          }}
+        >
+          <p>The workflow, its {saved.nodes.length} step{saved.nodes.length === 1 ? '' : 's'} and connections are removed.</p>
+          <ul className="steps" data-testid="delete-consequence">
+            <li>
+              Runs lost: its run history ({runs.length >= 50 ? '50 or more runs' : `${runs.length} run${runs.length === 1 ? '' : 's'}`}) is deleted with it; the logs of
+              each step's job are kept in the Logs pane.
+            </li>
+            <li>{saved.schedule ? `Its schedule is removed${saved.nextRunAt ? `: the next run (${formatTimeInZone(saved.nextRunAt, saved.timeZone)}) will not happen` : ''}.` : 'It has no schedule.'}</li>
+            <li>Servers affected: {serverNames.length ? `${serverNames.join(', ')} (nothing is changed on them)` : 'none named'}. The events it runs are kept.</li>
+          </ul>
+        </ConfirmDialog>
+      )}
       {formError && <p className="form-error" role="alert">{formError}</p>}
       {errors.graph && <p className="form-error wf-graph-error" role="alert">{errors.graph}</p>}
       <div className="wf-toolbar" role="toolbar" aria-label="Graph tools">

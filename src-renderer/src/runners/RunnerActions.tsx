@@ -1,10 +1,12 @@
 /**
  * RunnerActions: deploy / upgrade / roll back / remove / check health for one server, with the progress of the action
  * in flight. Reads the runners store only; the version offered for deploy and upgrade comes from the artifacts list.
+ * Removing asks once, naming the server and what is lost.
  */
 import { useState } from 'react';
 import type { RunnerDeploymentView } from '../../../src-shared/contract/runners';
 import { Button } from '../components/Button';
+import { ConfirmDialog } from '../components/Dialog';
 import { useRunnersStore } from '../stores/runners-store';
 
 function compareVersions(a: string, b: string): number {
@@ -21,6 +23,7 @@ export function RunnerActions({ serverId, serverName, current, history }: { serv
   const { deploy, upgrade, rollback, remove, checkHealth } = useRunnersStore.getState();
   const versions = [...new Set((artifacts?.artifacts ?? []).map((a) => a.version))].sort((a, b) => compareVersions(b, a));
   const [version, setVersion] = useState<string>('');
+  const [confirmingRemove, setConfirmingRemove] = useState(false);
   const chosen = version || versions[0] || '';
   const active = current?.status === 'active' ? current : null;
   const canRollback = history.some((d) => d.status === 'superseded' && d.version !== active?.version);
@@ -52,9 +55,26 @@ export function RunnerActions({ serverId, serverName, current, history }: { serv
       <Button busy={busy === 'rollback'} disabled={!!busy || !canRollback} onClick={() => void rollback(serverId)} aria-label={`Roll back runner on ${serverName}`}>
         Roll back
       </Button>
-      <Button variant="danger" busy={busy === 'remove'} disabled={!!busy || !current || current.status === 'removed'} onClick={() => void remove(serverId)} aria-label={`Remove runner from ${serverName}`}>
+      <Button variant="danger" busy={busy === 'remove'} disabled={!!busy || !current || current.status === 'removed'} onClick={() => setConfirmingRemove(true)} aria-label={`Remove runner from ${serverName}`}>
         Remove
       </Button>
+      {confirmingRemove && (
+        <ConfirmDialog
+          title={`Remove the runner from ${serverName}?`}
+          confirmLabel="Remove runner"
+          onCancel={() => setConfirmingRemove(false)}
+          onConfirm={() => {
+            setConfirmingRemove(false);
+            void remove(serverId);
+          }}
+        >
+          <p>
+            Every runner version on {serverName} is deleted (~/.cronium/runners{current ? `, active ${current.version}` : ''}), with its spooled output. Runner-mode
+            jobs on {serverName} cannot start until a runner is deployed again; events in auto mode deploy one on their next run or fall back to direct SSH
+            if the settings allow it. Its deployment history stays in Cronium.
+          </p>
+        </ConfirmDialog>
+      )}
       {busy && progress && (
         <span className="muted runner-progress" role="status" aria-live="polite">
           {progress}

@@ -4,7 +4,8 @@
  * appear at their field and everything the user typed stays in the form.
  */
 import { useState, type FormEvent } from 'react';
-import type { ServerInput, ServerView } from '../../../src-shared/contract/servers';
+import { ServerInput as ServerInputSchema, type ServerInput, type ServerView } from '../../../src-shared/contract/servers';
+import { zodFieldErrors } from '../../../src-shared/field-errors';
 import { Button } from '../components/Button';
 import { Dialog } from '../components/Dialog';
 import { Field } from '../components/Field';
@@ -84,9 +85,15 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
     const maxJobs = wholeNumber(form.maxConcurrentJobs);
     if (port === null) local.port = 'port must be a number from 1 to 65535';
     if (maxJobs === null) local.maxConcurrentJobs = 'enter a whole number';
-    if (Object.keys(local).length) {
-      setErrors(local);
-      setFormError('Not saved: fix the fields marked below.');
+    // Every invalid field at once: the contract's rules over the whole input too, not one round per error.
+    const candidate = { name: form.name, host: form.host, port: port ?? 22, username: form.username, authType: form.authType, tags: parseTags(form.tags), maxConcurrentJobs: maxJobs ?? 4 };
+    const parsed = ServerInputSchema.safeParse(candidate);
+    const problems = { ...(parsed.success ? {} : zodFieldErrors(parsed.error.issues)), ...local };
+    if (!editing && form.authType === 'key' && !form.privateKey.trim()) problems.privateKey ??= 'paste a private key (or pick its file)';
+    if (!editing && form.authType === 'password' && !form.password) problems.password ??= 'enter the password';
+    if (Object.keys(problems).length) {
+      setErrors(problems);
+      setFormError(`Not saved: ${Object.keys(problems).length} field${Object.keys(problems).length === 1 ? '' : 's'} to fix, marked below.`);
       return;
     }
     const input: ServerInput = {

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 
-export const PANES = ['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'workflows', 'settings'] as const;
+export const PANES = ['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'migration', 'workflows', 'upcoming', 'audit', 'notifications', 'settings'] as const;
 export type PaneId = (typeof PANES)[number];
 
 export const PANE_TITLES: Record<PaneId, string> = {
@@ -14,7 +14,11 @@ export const PANE_TITLES: Record<PaneId, string> = {
   logs: 'Logs',
   variables: 'Variables',
   runners: 'Runners',
+  migration: 'Migration',
   workflows: 'Workflows',
+  upcoming: 'Upcoming',
+  audit: 'Audit',
+  notifications: 'Notifications',
   settings: 'Settings',
 };
 

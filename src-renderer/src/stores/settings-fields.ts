@@ -57,9 +57,11 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
         path: 'runner.updatePolicy',
         label: 'Update policy',
         kind: 'select',
+        help: 'How runners follow this app after an update. A runner outside the range this app speaks is never used.',
         options: [
-          { value: 'manual', label: 'Manual' },
-          { value: 'automatic', label: 'Automatic' },
+          { value: 'on-next-use', label: 'On next use (upgrade before its next job)' },
+          { value: 'eager', label: 'Eagerly, on all reachable servers' },
+          { value: 'manual', label: 'Manual (upgrade from the Runners pane)' },
         ],
       },
       { path: 'runner.artifactCachePath', label: 'Artifact folder', kind: 'text', help: 'Empty = the runner-artifacts folder inside the data folder.' },
@@ -70,6 +72,33 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
       { path: 'runner.cacheTtlDays', label: 'Payload cache TTL', kind: 'int', unit: 'days', help: 'Payloads unused this long are removed here and on servers.' },
       { path: 'runner.downloadTimeout', label: 'Download timeout', kind: 'int', unit: 'seconds' },
       { path: 'runner.maxPayloadBytes', label: 'Maximum payload size', kind: 'int', unit: 'bytes' },
+    ],
+  },
+  {
+    id: 'rollout',
+    title: 'Rollout',
+    description: 'The move from direct SSH to runner mode. Existing events move in the Migration pane, with your consent.',
+    fields: [
+      { path: 'rollout.newEventsUseRunner', label: 'New events default to runner mode', kind: 'toggle', help: 'While the SSH runner is on, a new event starts in runner mode (auto).' },
+      { path: 'rollout.directSshDeprecated', label: 'Direct SSH is deprecated', kind: 'toggle', help: 'Events still in direct SSH show a warning with a link to the Migration pane.' },
+      { path: 'rollout.directSshFallbackOnly', label: 'Direct SSH only as fallback', kind: 'toggle', help: 'Running a direct-SSH event by hand asks you to choose "run direct-ssh anyway".' },
+    ],
+  },
+  {
+    id: 'updates',
+    title: 'App updates',
+    description: 'Updates of the desktop app. Serve mode shows them but they apply to the desktop build only.',
+    fields: [
+      {
+        path: 'updates.channel',
+        label: 'Update channel',
+        kind: 'select',
+        options: [
+          { value: 'stable', label: 'Stable' },
+          { value: 'beta', label: 'Beta (pre-releases)' },
+        ],
+      },
+      { path: 'updates.feedUrl', label: 'Update feed URL', kind: 'text', help: "Empty = the feed the build was published with; or your organisation's own (generic) update server." },
     ],
   },
   {

@@ -39,6 +39,7 @@ export function RunPanel() {
           </header>
           <div className="card-body">
             {run.reason && <p className="muted">{run.reason}</p>}
+            <div className="wf-table-scroll">
             <table className="wf-table">
               <thead>
                 <tr><th>Step</th><th>State</th><th>Exit</th><th>Took</th><th>Why</th><th /></tr>
@@ -63,6 +64,7 @@ export function RunPanel() {
                 ))}
               </tbody>
             </table>
+            </div>
           </div>
         </section>
       )}

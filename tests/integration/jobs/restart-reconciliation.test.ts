@@ -19,10 +19,10 @@ async function leaveJob(core: Core, id: string, status: string, logStatus: strin
   const at = nowIso(Date.now());
   await core.db.kysely.insertInto('jobs').values({ id, status, created_at: at, updated_at: at, started_at: status === 'RUNNING' ? at : null, execution_mode: mode } as never).execute();
   const logId = `${id}-log`;
-  await core.db.kysely.insertInto('logs').values({ id: logId, job_id: id, status: logStatus, line_count: lines, last_sequence: lines, created_at: at, updated_at: at } as never).execute();
-  for (let i = 1; i <= lines; i++) {
-    await core.db.kysely.insertInto('log_lines').values({ log_id: logId, seq: i, stream: 'stdout', ts: at, text: `line ${i}` }).execute();
-  }
+  await core.db.kysely.insertInto('logs').values({ id: logId, job_id: id, status: logStatus, created_at: at, updated_at: at } as never).execute();
+  // Through the store, as the job wrote them: chunk rows of an open block, and the log's counters.
+  for (let i = 1; i <= lines; i++) core.logs.store.append(logId, { seq: i, stream: 'stdout', ts: at, text: `line ${i}` });
+  core.logs.store.flushAll(logId);
 }
 
 describe('start-up reconciliation', () => {

@@ -55,11 +55,15 @@ describe('the log pipeline', () => {
       const stored = crypto.createHash('sha256');
       let count = 0;
       let seqOk = true;
-      const rows = world.test.core.db.sqlite.prepare('SELECT seq, text FROM log_lines WHERE log_id = ? ORDER BY seq').iterate(job.logId!) as Iterable<{ seq: number; text: string }>;
-      for (const row of rows) {
-        count++;
-        if (row.seq !== count) seqOk = false;
-        stored.update(`${row.text}\n`);
+      for (let after = 0; ; ) {
+        const page = await world.test.core.logs.store.lines(job.logId!, after, 20_000);
+        if (page.lines.length === 0) break;
+        for (const row of page.lines) {
+          count++;
+          if (row.seq !== count) seqOk = false;
+          stored.update(`${row.text}\n`);
+        }
+        after = page.lines[page.lines.length - 1].seq;
       }
       expect(count).toBe(1_000_000);
       expect(seqOk).toBe(true);

@@ -39,7 +39,8 @@ export function requireBuiltArtifacts(): void {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function writeJsVariant(root: string, version: string, source: string, key: SigningKey): void {
+/** A signed JS-only artifact `version` made from `source` (the real runner bundle, edited), under root/<version>/js. */
+export function writeJsVariant(root: string, version: string, source: string, key: SigningKey): void {
   const dir = path.join(root, version, 'js');
   fs.mkdirSync(dir, { recursive: true });
   const raw = Buffer.from(source);

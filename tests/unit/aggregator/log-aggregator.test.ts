@@ -85,7 +85,7 @@ describe('LogAggregator', () => {
   describe('when lines are committed to the database', () => {
     it('reports a runner sequence durable only once its line is in SQLite, committing within a few ms', async () => {
       const agg = new LogAggregator(sink, store, metrics, 0);
-      const committed = () => (db.sqlite.prepare('SELECT count(*) AS n FROM log_lines WHERE log_id = ?').get(sink.logId) as { n: number }).n;
+      const committed = () => (db.sqlite.prepare('SELECT coalesce(sum(line_count), 0) AS n FROM log_blocks WHERE log_id = ?').get(sink.logId) as { n: number }).n;
       const acks: Array<{ upTo: number; committed: number }> = [];
       agg.onDurable((upTo) => acks.push({ upTo, committed: committed() }));
       agg.accept(lines(1, 10));

@@ -68,7 +68,7 @@ describe('log writing on the injected clock', () => {
 
   const line = (seq: number) => ({ seq, stream: 'stdout' as const, ts: new Date(T0).toISOString(), text: `line ${seq}` });
   // Read straight from SQLite: store.lines() would flush first.
-  const storedCount = async () => (db.sqlite.prepare('SELECT count(*) AS n FROM log_lines WHERE log_id = ?').get(logId) as { n: number }).n;
+  const storedCount = async () => (db.sqlite.prepare('SELECT coalesce(sum(line_count), 0) AS n FROM log_blocks WHERE log_id = ?').get(logId) as { n: number }).n;
 
   it('writes the first line at once, then batches the next until FLUSH_INTERVAL_MS has passed on the clock', async () => {
     store.append(logId, line(1));

@@ -17,9 +17,10 @@ const REPO_MIGRATIONS = path.resolve(__dirname, '../../../migrations');
 
 /** Every table the schema types declare, apart from the migrator's own. */
 const SCHEMA_TABLES: (keyof DB)[] = [
-  'servers', 'events', 'event_servers', 'jobs', 'logs', 'log_lines', 'variables', 'workflows', 'workflow_nodes',
+  'servers', 'events', 'event_servers', 'jobs', 'logs', 'log_blocks', 'variables', 'workflows', 'workflow_nodes',
   'workflow_edges', 'workflow_runs', 'workflow_step_runs', 'settings', 'feature_flags', 'audit_log', 'schedule_fires',
-  'runner_artifacts', 'runner_deployments', 'execution_payloads',
+  'runner_artifacts', 'runner_deployments', 'execution_payloads', 'notifications', 'event_script_versions', 'event_runs',
+  'mode_migrations',
 ];
 
 let tmp: string;

@@ -6,6 +6,7 @@ import { createTestCore, REPO_ROOT, type TestCore } from '../../harness/test-cor
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../../src-shared/contract/wire';
 import { jobChanged } from './job-events';
+import { ManualClock } from '../../harness/manual-clock';
 import {
   BrowserWindow,
   invokeFromRenderer,
@@ -33,6 +34,7 @@ describe('the desktop shell', () => {
   let secrets: MemorySecretStore;
   let shell: InstanceType<typeof DesktopShell>;
   let win: BrowserWindow;
+  let clock: ManualClock;
 
   // The bus is typed by the merged contract; 'jobs/changed' is emitted by the jobs service, simulated here.
   const emitJob = (payload: unknown) => (testCore.core.bus.emit as (name: string, payload: unknown) => void)('jobs/changed', payload);
@@ -47,7 +49,10 @@ describe('the desktop shell', () => {
   beforeEach(async () => {
     resetFakeElectron();
     secrets = new MemorySecretStore();
-    testCore = await createTestCore({ secrets });
+    clock = new ManualClock('2026-03-02T12:00:00.000Z');
+    testCore = await createTestCore({ secrets, clock });
+    // main.ts starts the whole core; this test starts only the notification service the shell's alerts come from.
+    testCore.core.notifications.start();
     shell = new DesktopShell(testCore.core, paths);
     shell.start();
     win = BrowserWindow.getAllWindows()[0];
@@ -88,15 +93,24 @@ describe('the desktop shell', () => {
     });
   });
 
+  /** Lets the notification service record what the bus carried and close its group window. */
+  const settleAlerts = async () => {
+    await testCore.core.notifications.idle();
+    await clock.advance(testCore.core.settings.current().notifications.groupWindowSeconds * 1000);
+  };
+
   describe('when a job fails', () => {
-    beforeEach(() => {
+    beforeEach(async () => {
       emitJob(jobChanged('a', 'RUNNING'));
       emitJob(jobChanged('a', 'FAILURE', { reason: 'exit code 2' }));
+      await settleAlerts();
     });
 
-    it('notifies and lists the result in the tray', () => {
+    it('notifies, lists the result in the tray and counts the unread notification there', () => {
       expect(notifications.map((n) => [n.options.title, n.options.body])).toEqual([['backup a', 'db-1: failed (exit code 2)']]);
       expect(trays[0].contextMenu?.items.map((i) => i.label)).toContain('backup a on db-1: failed');
+      expect(trays[0].contextMenu?.items.map((i) => i.label)).toContain('1 unread notification');
+      expect(trays[0].tooltip).toBe('Cronium Desktop: no jobs running, 1 unread notification');
     });
 
     describe('and the user clicks the notification while the window is hidden', () => {
@@ -121,11 +135,13 @@ describe('the desktop shell', () => {
   describe('when the user turns on success notifications from the page', () => {
     it('saves the setting and notifies on the next success', async () => {
       emitJob(jobChanged('s1', 'SUCCESS'));
+      await settleAlerts();
       expect(notifications).toHaveLength(0);
       const updated = await invoke('settings/update', { notifications: { onSuccess: true } });
       expect(updated.ok).toBe(true);
       expect(eventsSentToWindow('settings/changed')).toHaveLength(1);
       emitJob(jobChanged('s2', 'SUCCESS'));
+      await settleAlerts();
       expect(notifications.map((n) => n.options.body)).toEqual(['db-1: succeeded']);
     });
   });

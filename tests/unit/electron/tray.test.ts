@@ -70,6 +70,20 @@ describe('the tray', () => {
     });
   });
 
+  describe('when the notification centre has unread entries', () => {
+    it('counts them in the tooltip and offers to open the window, from the same source as the notifications', () => {
+      const model = new TrayModel();
+      model.apply('notifications/changed', { unread: 40, added: [] });
+      expect(trayTooltip(model.state())).toBe('Cronium Desktop: no jobs running, 40 unread notifications');
+      const entry = buildTrayMenuTemplate(model.state()).find((i) => i.kind === 'item' && i.label === '40 unread notifications');
+      expect(entry).toEqual({ kind: 'item', label: '40 unread notifications', enabled: true, action: { type: 'open-window' } });
+      model.apply('notifications/changed', { unread: 0, added: [] });
+      expect(labels(model)).toEqual(['No jobs running', '---', 'No results yet', '---', 'Open Cronium', 'Quit']);
+      model.apply('notifications/changed', { unread: -3 });
+      expect(model.state().unreadNotifications).toBe(0);
+    });
+  });
+
   describe('when other or malformed events arrive', () => {
     it('ignores them', () => {
       const model = new TrayModel();

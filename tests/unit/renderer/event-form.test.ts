@@ -52,7 +52,7 @@ describe('event form', () => {
       id: 'e1', name: 'n', description: '', scriptType: 'python', content: 'print(1)', env: { A: '1' }, secrets: [{ name: 'S', isSet: true }],
       timeoutSeconds: 60, retries: 2, retryBackoffSeconds: 3, executionMode: 'direct-ssh', runnerRequirements: null, servers: [{ id: 's1', name: 'db' }],
       schedule: { kind: 'interval', everySeconds: 90 }, timeZone: 'Europe/Berlin', misfirePolicy: 'skip', overlapPolicy: 'queue', enabled: false, version: 4,
-      nextRunAt: null, lastRun: null, createdAt: '', updatedAt: '',
+      nextRunAt: null, lastRun: null, createdAt: '', updatedAt: '', targetTags: [], maxParallel: null, options: [], scheduleParameters: {}, firesOn: 'app',
     });
     expect(form).toMatchObject({ scriptType: 'python', env: [{ key: 'A', value: '1' }], secrets: [{ name: 'S', isSet: true, value: '' }], scheduleKind: 'interval', everySeconds: '90', timeZone: 'Europe/Berlin', enabled: false });
   });

@@ -62,7 +62,16 @@ describe('settings', () => {
       });
       expect(s.streaming).toEqual({ bufferSize: 65536, timeoutSeconds: 300 });
       expect(s.listener.port).toBe(0);
-      expect(s.notifications).toEqual({ onFailure: true, onSuccess: false });
+      expect(s.notifications).toEqual({
+        onFailure: true,
+        onSuccess: false,
+        onRecovered: true,
+        onRunnerUnhealthy: true,
+        onLinkLost: true,
+        onScheduleMissed: true,
+        quietHours: { enabled: false, start: '22:00', end: '07:00' },
+        groupWindowSeconds: 5,
+      });
       expect(s.flags).toEqual({
         ssh_runner_enabled: true,
         ssh_runner_streaming_logs: true,

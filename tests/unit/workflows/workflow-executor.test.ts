@@ -112,16 +112,18 @@ describe('WorkflowExecutor', () => {
       expect(await handle.done).toBe('SUCCESS');
     });
 
-    it('runs C and skips B after A fails; the failure is handled, so the run succeeds', async () => {
+    it('runs C and skips B after A fails; the failure is handled, so the run succeeds with a handled failure, never plain SUCCESS', async () => {
       const { jobs, recorder, handle } = setup(graph());
       await settle();
-      jobs.finish('A', { status: 'FAILURE', exitCode: 3 });
+      jobs.finish('A', { status: 'FAILURE', exitCode: 3, reason: 'exit code 3' });
       await settle();
       expect(recorder.status('B')).toBe('SKIPPED');
       expect(jobs.isRunning('C')).toBe(true);
       jobs.finish('C', { status: 'SUCCESS' });
-      expect(await handle.done).toBe('SUCCESS');
+      expect(await handle.done).toBe('HANDLED_FAILURE');
       expect(recorder.status('A')).toBe('FAILURE');
+      expect(recorder.run?.status).toBe('HANDLED_FAILURE');
+      expect(recorder.run?.reason).toMatch(/A ended FAILURE \(exit code 3\); handled by/);
     });
 
     it('fails the run when a failing step has no edge that handles it', async () => {
@@ -189,7 +191,7 @@ describe('WorkflowExecutor', () => {
       expect(jobs.isRunning('onFail')).toBe(true);
       jobs.finish('cond', { status: 'SUCCESS' });
       jobs.finish('onFail', { status: 'SUCCESS' });
-      expect(await handle.done).toBe('SUCCESS');
+      expect(await handle.done).toBe('HANDLED_FAILURE');
       expect(recorder.status('A')).toBe('PARTIAL');
     });
   });
@@ -255,7 +257,7 @@ describe('WorkflowExecutor', () => {
       expect(recorder.status('A')).toBe('FAILURE');
       expect(recorder.steps.get('A')!.reason).toMatch(/could not be started: its server refused the connection/);
       jobs.finish('B', { status: 'SUCCESS' });
-      expect(await handle.done).toBe('SUCCESS');
+      expect(await handle.done).toBe('HANDLED_FAILURE');
     });
   });
 
@@ -272,7 +274,7 @@ describe('WorkflowExecutor', () => {
       expect(recorder.steps.get('A')!.reason).toMatch(/did not finish within its timeout of 30 s/);
       expect(jobs.isRunning('B')).toBe(true);
       jobs.finish('B', { status: 'SUCCESS' });
-      expect(await handle.done).toBe('SUCCESS');
+      expect(await handle.done).toBe('HANDLED_FAILURE');
     });
 
     it('cancels running steps, skips the rest and ends the run TIMEOUT at the whole-run timeout', async () => {
