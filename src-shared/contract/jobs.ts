@@ -55,6 +55,8 @@ export const JobView = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
+  /** Fired by the resident runner on its server (a server-held schedule), collected afterwards. */
+  firedOnServer: z.boolean().optional(),
   /** Set while a runner job's link is lost (in memory: this process's view of the link). */
   link: JobLinkState.nullable().optional(),
 });

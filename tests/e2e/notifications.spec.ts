@@ -92,7 +92,7 @@ test.describe('notifications in serve mode', () => {
 
     const entries = page.getByRole('list', { name: 'Notification history' }).getByTestId('notification-entry');
     await expect(entries).toHaveCount(FAILURES, { timeout: 60_000 });
-    await expect(entries.first()).toContainText('failed (exit code 3)');
+    await expect(entries.first()).toContainText('failed (exited with code 3)');
     await expect(nav(page, /^Notifications/)).toHaveAccessibleName(new RegExp(`^Notifications\\s*${FAILURES} unread$`));
 
     // One grouped browser notification once the group window closed.

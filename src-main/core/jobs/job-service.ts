@@ -370,7 +370,7 @@ export class JobService {
       await this.store.insertQueued({
         id: f.jobId, event_id: f.eventId, event_version: f.eventVersion, server_id: f.serverId, workflow_run_id: null,
         trigger: 'schedule', attempt: 1, max_attempts: 1, exit_code: null, signal: null,
-        reason: null, output: null, condition: null, remote_pid: null, idempotency_key: `server:${f.fireKey}`, created_at: f.startedAt, started_at: null,
+        reason: null, output: null, condition: null, remote_pid: null, idempotency_key: `server:${f.serverId}:${f.fireKey}`, created_at: f.startedAt, started_at: null,
         finished_at: null, updated_at: at, runner_id: null, payload_id: null, execution_mode: 'runner-ssh',
         requested_mode: 'runner-ssh', fallback_reason: null, run_id: null, fired_on_server: 1,
       });

@@ -158,6 +158,7 @@ function toJobView(r: JobViewRow): JobView {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     durationMs: started !== null && finished !== null ? Math.max(0, finished - started) : null,
+    ...(r.fired_on_server === 1 ? { firedOnServer: true } : {}),
   };
 }
 

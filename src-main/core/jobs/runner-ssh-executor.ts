@@ -159,7 +159,11 @@ export class RunnerSshExecutor implements Executor {
       signal: ctx.signal,
       startedAtMs: Date.parse(job.started_at ?? job.created_at),
     });
-    sink.system(`Cronium restarted at ${nowIso(this.deps.clock.now())} while this job ran; re-attaching to the runner`);
+    sink.system(
+      job.fired_on_server === 1
+        ? `fired on the server by its resident runner (server-held schedule); collected at ${nowIso(this.deps.clock.now())}`
+        : `Cronium restarted at ${nowIso(this.deps.clock.now())} while this job ran; re-attaching to the runner`,
+    );
     session.resume();
     await ctx.finish(await session.result);
   }

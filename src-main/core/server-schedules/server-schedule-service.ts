@@ -119,7 +119,15 @@ export class ServerScheduleService {
   async sweep(): Promise<SyncResult[]> {
     if (this.stopped) return [];
     const servers = new Set([...(await this.store.serversToSweep()), ...(await this.wantedServers()).keys()]);
-    const results = await Promise.all([...servers].map((id) => this.sync(id).catch(() => null)));
+    // An unreachable server is tried again at the next sweep; its error is on its row (shown in the Schedules view).
+    const results = await Promise.all(
+      [...servers].map((id) =>
+        this.sync(id).catch((err: unknown) => {
+          console.warn(`[server-schedules] ${id}: ${messageOf(err)}`);
+          return null;
+        }),
+      ),
+    );
     return results.filter((r): r is SyncResult => r !== null);
   }
 
@@ -163,6 +171,8 @@ export class ServerScheduleService {
       const sha256 = createHash('sha256').update(text).digest('hex');
       const current = await this.store.resident(serverId);
       let installed = 0;
+      // A manifest the server refused (bad signature, altered on disk) is reported, then replaced by a good one.
+      const refused = status.manifestError;
       // Compared with what this app last installed (the manifest text carries an issue time, so not with the server's).
       const needsInstall =
         status.manifestError !== null || status.manifestSha256 === null || status.manifestSha256 !== current?.manifest_sha256 || current?.content_key !== manifest.contentKey;
@@ -195,7 +205,7 @@ export class ServerScheduleService {
         running: status.running ? 1 : 0,
         restarts: status.restarts,
         skew_ms: skewMs,
-        manifest_error: status.manifestError,
+        manifest_error: status.manifestError ?? (refused ? `refused at ${nowIso(this.deps.clock.now())} and installed again: ${refused}` : null),
         last_error: Math.abs(skewMs) >= SKEW_WARN_MS ? skewMessage(skewMs) : null,
         last_contact_at: nowIso(this.deps.clock.now()),
         last_collected_at: nowIso(this.deps.clock.now()),

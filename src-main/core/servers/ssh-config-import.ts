@@ -99,6 +99,8 @@ class ConfigReader {
 
   constructor(
     private readonly homeDir: string,
+    /** Relative Includes are read from here: the main config's folder (~/.ssh for the default config, as ssh does). */
+    private readonly includeBase: string,
     private readonly display: (file: string) => string,
   ) {}
 
@@ -135,6 +137,7 @@ class ConfigReader {
         bad = true;
         this.errors.push({ file: shown, line: i + 1, host: null, message: `${shown} line ${i + 1}: ${why}` });
       };
+      if (!m && /^[A-Za-z][A-Za-z0-9]*$/.test(line)) return fail(`${line} has no value`);
       if (!m) return fail(`cannot read “${line.slice(0, 80)}”: a line is a keyword and its value (e.g. “HostName 10.0.0.5”)`);
       if (m[2]!.trim() === '') return fail(`${m[1]} has no value`);
       if ((m[2]!.match(/"/g) ?? []).length % 2 !== 0) return fail(`${m[1]} has an unbalanced quote`);
@@ -183,10 +186,10 @@ class ConfigReader {
     }
   }
 
-  /** Include paths: ~ expanded, relative ones under ~/.ssh (as ssh reads a user config), globs in the last part. */
+  /** Include paths: ~ expanded, relative ones under the main config's folder, globs in the last part. */
   private resolveInclude(pattern: string): string[] {
     let p = pattern.startsWith('~') ? path.join(this.homeDir, pattern.slice(1)) : pattern;
-    if (!path.isAbsolute(p)) p = path.join(this.homeDir, '.ssh', p);
+    if (!path.isAbsolute(p)) p = path.join(this.includeBase, p);
     const base = path.basename(p);
     if (!/[*?]/.test(base)) return [p];
     const dir = path.dirname(p);
@@ -219,7 +222,7 @@ export function planSshConfigImport(opts: ImportOptions, existing: ExistingServe
   const knownHostsPath = opts.knownHostsPath ? expandHome(opts.knownHostsPath, home) : path.join(home, '.ssh', 'known_hosts');
   const display = (f: string) => (f.startsWith(home + path.sep) ? `~${f.slice(home.length)}` : f);
   const exclude = new Set(opts.exclude ?? []);
-  const reader = new ConfigReader(home, display);
+  const reader = new ConfigReader(home, path.dirname(configPath), display);
   const preview: SshConfigPreview = {
     configPath: display(configPath), knownHostsPath: display(knownHostsPath), files: reader.files, servers: [], unsupported: [], errors: reader.errors,
   };
@@ -419,9 +422,12 @@ export function planSshConfigImport(opts: ImportOptions, existing: ExistingServe
   const visit = (alias: string, pathSoFar: string[]) => {
     for (const hop of jumpsOf.get(alias)?.hops ?? []) {
       if (pathSoFar.includes(hop)) {
-        const loop = [...pathSoFar, hop].join(' → ');
-        if (reported.has(loop)) continue;
-        reported.add(loop);
+        const cycle = [...pathSoFar.slice(pathSoFar.indexOf(hop)), hop];
+        const loop = cycle.join(' → ');
+        // The same cycle seen from each of its hosts is reported once.
+        const key = [...new Set(cycle)].sort().join(',');
+        if (reported.has(key)) continue;
+        reported.add(key);
         const at = jumpsOf.get(alias)!.place;
         hostErrors.push({ ...at, host: alias, message: `${at.file}${at.line ? ` line ${at.line}` : ''}, host ${alias}: ProxyJump loop ${loop}; a host cannot be reached through itself` });
         continue;

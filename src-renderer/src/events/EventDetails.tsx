@@ -2,7 +2,7 @@
  * EventDetails: one event: its facts and recent runs (Overview), the live log of any run (Logs, the same viewer as
  * the Logs pane) and its schedule history (History). "Run now" starts one job per target server and shows its log.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { EventView } from '../../../src-shared/contract/events';
 import type { JobView } from '../../../src-shared/contract/jobs';
 import { Badge } from '../components/Badge';
@@ -21,6 +21,8 @@ import { FleetSummary } from './FleetSummary';
 import { RunParametersDialog } from './RunParametersDialog';
 import type { ParameterValues } from '../../../src-shared/contract/run-parameters';
 import { ScriptDiff } from './ScriptDiff';
+import { ConfirmDialog } from '../components/Dialog';
+import { useRolloutStore } from '../stores/rollout-store';
 
 type Tab = 'overview' | 'logs' | 'history' | 'versions';
 const NO_JOBS: JobView[] = [];
@@ -123,6 +125,9 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
   const startRun = useRunsStore((s) => s.start);
   const latestRunId = useRunsStore((s) => s.latestByEvent[event.id]);
   const [askingParameters, setAskingParameters] = useState(false);
+  const [askingDirect, setAskingDirect] = useState(false);
+  const directChosen = useRef(false);
+  const directFallbackOnly = useRolloutStore((s) => s.status?.directSshFallbackOnly === true);
   const duplicate = useEventsStore((s) => s.duplicate);
   const jobs = useJobsStore((s) => s.byEvent[event.id] ?? NO_JOBS);
   const loadJobs = useJobsStore((s) => s.loadForEvent);
@@ -145,7 +150,8 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
   /** Starts a run (with the dialog's values when the event has options); a run over several servers shows its summary. */
   const runWith = async (parameters?: ParameterValues) => {
     setRunning(true);
-    const outcome = await startRun(event.id, parameters);
+    const outcome = await startRun(event.id, parameters, { directSshAnyway: directChosen.current });
+    directChosen.current = false;
     setRunning(false);
     if (!outcome.ok) {
       if (!parameters) toast.error(outcome.message);
@@ -160,8 +166,15 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
     return outcome;
   };
   const runNow = async () => {
+    // Phase 5: with direct-ssh only a fallback, running a direct-ssh event by hand is an explicit choice.
+    if (directFallbackOnly && event.executionMode === 'direct-ssh' && !directChosen.current) return setAskingDirect(true);
     if (event.options.length > 0) return setAskingParameters(true);
     await runWith();
+  };
+  const runDirectAnyway = async () => {
+    setAskingDirect(false);
+    directChosen.current = true;
+    await runNow();
   };
 
   const dup = async () => {
@@ -264,6 +277,18 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
           <ScriptDiff eventId={event.id} latestVersion={event.version} />
         </div>
       )}
+      {askingDirect && (
+        <ConfirmDialog
+          title={`Run ${event.name} over direct SSH?`}
+          confirmLabel="Run direct-ssh anyway"
+          danger={false}
+          onConfirm={() => void runDirectAnyway()}
+          onCancel={() => setAskingDirect(false)}
+        >
+          Direct SSH is only a fallback now: this event still runs in direct-ssh. Run it like this anyway, or move it to runner mode in
+          the Migration pane.
+        </ConfirmDialog>
+      )}
       {askingParameters && (
         <RunParametersDialog
           title={`Run ${event.name}`}
@@ -273,7 +298,10 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
             const outcome = await runWith(values);
             return outcome.ok ? { ok: true } : outcome;
           }}
-          onClose={() => setAskingParameters(false)}
+          onClose={() => {
+            directChosen.current = false;
+            setAskingParameters(false);
+          }}
         />
       )}
     </article>

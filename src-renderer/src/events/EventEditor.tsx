@@ -14,6 +14,7 @@ import { ToggleSwitch } from '../components/ToggleSwitch';
 import { runnerCompatibility, useEventsStore } from '../stores/events-store';
 import { useServersStore } from '../stores/servers-store';
 import { useSettingsStore } from '../stores/settings-store';
+import { useRolloutStore } from '../stores/rollout-store';
 import { CodeEditor } from './CodeEditor';
 import { allFormErrors, emptyForm, formFromEvent, inputFromForm, SCRIPT_TEMPLATES, type EventForm, type SelectableMode } from './event-form';
 import { ScheduleFields } from './ScheduleFields';
@@ -54,7 +55,9 @@ function useRunnerWarning(mode: SelectableMode, serverIds: string[], names: Map<
 export function EventEditor({ event, onClose, onSaved }: { event: EventView | null; onClose: () => void; onSaved: (e: EventView) => void }) {
   const servers = useServersStore((s) => s.servers);
   const save = useEventsStore((s) => s.save);
-  const defaultMode = useSettingsStore((s) => s.view?.settings.runner.defaultExecutionMode) as SelectableMode | undefined;
+  // Phase 2: the mode a new event starts with is the policy's (rollout/status), else the settings' default.
+  const settingsMode = useSettingsStore((s) => s.view?.settings.runner.defaultExecutionMode) as SelectableMode | undefined;
+  const defaultMode = (useRolloutStore((s) => s.status?.newEventMode) as SelectableMode | undefined) ?? settingsMode;
   const [form, setForm] = useState<EventForm>(() => (event ? formFromEvent(event) : emptyForm(defaultMode ?? 'auto')));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);

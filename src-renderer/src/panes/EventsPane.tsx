@@ -18,9 +18,27 @@ import { useScheduleWords } from '../events/useScheduleWords';
 import { useConnectionStore } from '../stores/connection-store';
 import { useEventsStore } from '../stores/events-store';
 import { useNavigationStore } from '../stores/navigation-store';
+import { useRolloutStore } from '../stores/rollout-store';
+import '../rollout/rollout.css';
 import { useServersStore } from '../stores/servers-store';
 import '../components/admin.css';
 import '../logs/logs.css';
+
+/** Phase 5: while direct-ssh is deprecated, an event still using it says so and links to the migration wizard. */
+function DirectSshDeprecation() {
+  const deprecated = useRolloutStore((s) => s.status?.directSshDeprecated === true);
+  const navigate = useNavigationStore((s) => s.navigate);
+  if (!deprecated) return null;
+  return (
+    <span className="deprecation-warning">
+      {' '}
+      <Badge tone="warning">deprecated</Badge>
+      <button type="button" className="link" onClick={(e) => (e.stopPropagation(), navigate('migration'))}>
+        Move to runner mode
+      </button>
+    </span>
+  );
+}
 
 function EventRow({ event, selected, onSelect }: { event: EventView; selected: boolean; onSelect: () => void }) {
   const words = useScheduleWords(event);
@@ -35,7 +53,10 @@ function EventRow({ event, selected, onSelect }: { event: EventView; selected: b
         <span className="tag">{event.scriptType}</span>
       </td>
       <td className="muted">{event.servers.map((s) => s.name).join(', ')}</td>
-      <td className="muted">{event.executionMode}</td>
+      <td className="muted">
+        {event.executionMode}
+        {event.executionMode === 'direct-ssh' && <DirectSshDeprecation />}
+      </td>
       <td>{words}</td>
       <td>{event.enabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>}</td>
       <td>
@@ -68,6 +89,7 @@ export function EventsPane() {
   useEffect(() => {
     void load();
     void loadServers();
+    void useRolloutStore.getState().loadStatus();
   }, [load, loadServers, sessions]);
 
   const selected = events.find((e) => e.id === selectedId) ?? null;

@@ -13,6 +13,7 @@ import { PaneHeader } from '../components/PaneHeader';
 import { formatAge } from '../components/format';
 import { ServerDetails } from '../servers/ServerDetails';
 import { ServerForm } from '../servers/ServerForm';
+import { SshImportDialog } from '../servers/SshImportDialog';
 import { useConnectionStore } from '../stores/connection-store';
 import { useNavigationStore } from '../stores/navigation-store';
 import { allTags, useServersStore } from '../stores/servers-store';
@@ -47,6 +48,7 @@ export function ServersPane() {
   const sessions = useConnectionStore((s) => s.sessions);
   const [editing, setEditing] = useState<ServerView | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServerView | null>(null);
+  const [importing, setImporting] = useState(false);
   const [deleteBusy, setDeleteBusy] = useState(false);
   const events = useEventsStore((s) => s.events);
   const eventsLoaded = useEventsStore((s) => s.loaded);
@@ -66,9 +68,12 @@ export function ServersPane() {
   const shown = tagFilter ? servers.filter((s) => s.tags.includes(tagFilter)) : servers;
   const selected = servers.find((s) => s.id === selectedId) ?? null;
   const addButton = (
-    <Button variant="primary" onClick={() => setEditing('new')}>
-      Add server
-    </Button>
+    <>
+      <Button onClick={() => setImporting(true)}>Import from SSH config</Button>{' '}
+      <Button variant="primary" onClick={() => setEditing('new')}>
+        Add server
+      </Button>
+    </>
   );
 
   const confirmDelete = async () => {
@@ -169,6 +174,7 @@ export function ServersPane() {
           }}
         />
       )}
+      {importing && <SshImportDialog onClose={() => setImporting(false)} />}
       {deleting && (
         <ConfirmDialog title={`Delete ${deleting.name}?`} confirmLabel="Delete server" busy={deleteBusy} onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
           <p>

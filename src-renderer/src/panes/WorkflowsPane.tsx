@@ -116,18 +116,22 @@ export function WorkflowsPane() {
   const selectedId = useWorkflowsStore((s) => s.selectedId);
   const events = useWorkflowsStore((s) => s.events);
   const store = useWorkflowsStore.getState();
+  const load = useWorkflowsStore((s) => s.load);
+  const open = useWorkflowsStore((s) => s.open);
   const wanted = useNavigationStore((s) => s.selection.workflowId);
 
+  // Once per visit: getState() is a new object after every change, so it must not be an effect dependency (that
+  // reloaded the lists in a loop and re-laid the graph out each time).
   useEffect(() => {
-    void store.load();
-  }, [store]);
+    void load();
+  }, [load]);
   // Another pane asked for a workflow (navigation selection): open it once per request.
   const handled = useRef<string | undefined>(undefined);
   useEffect(() => {
     if (!wanted || !loaded || handled.current === wanted) return;
     handled.current = wanted;
-    void store.open(wanted);
-  }, [wanted, loaded, store]);
+    void open(wanted);
+  }, [wanted, loaded, open]);
 
   const newWorkflow = () => store.create();
   return (

@@ -167,9 +167,20 @@ export function ServerDetails({ server, onEdit, onDelete }: { server: ServerView
         <dl className="facts">
           <dt>Authentication</dt>
           <dd>
-            {server.authType === 'key' ? 'Private key' : 'Password'}{' '}
-            {server.hasCredential ? <Badge tone="success">in keychain</Badge> : <Badge tone="warning">missing</Badge>}
+            {server.authType === 'agent' ? (
+              <>
+                ssh-agent (SSH_AUTH_SOCK){' '}
+                {server.agentForwarding && <Badge tone="warning">agent forwarding on</Badge>}
+              </>
+            ) : (
+              <>
+                {server.authType === 'key' ? 'Private key' : 'Password'}{' '}
+                {server.hasCredential ? <Badge tone="success">in keychain</Badge> : <Badge tone="warning">missing</Badge>}
+              </>
+            )}
           </dd>
+          <dt>Jump hosts</dt>
+          <dd data-testid="jump-hosts">{server.jumpHosts.length ? server.jumpHosts.map((h) => h.name).join(' → ') : <span className="muted">none (direct)</span>}</dd>
           <dt>Host key</dt>
           <dd>{server.hostKeyFingerprint ? <code data-testid="pinned-fingerprint">{server.hostKeyFingerprint}</code> : <span className="muted">not trusted yet: run Test connection</span>}</dd>
           <dt>Last connection</dt>

@@ -11,15 +11,19 @@ import { Dialog } from '../components/Dialog';
 import { Field } from '../components/Field';
 import { useServersStore } from '../stores/servers-store';
 import { fieldError, unclaimedErrors } from '../components/field-errors';
+import './ssh-import.css';
 
-const FORM_FIELDS = ['name', 'host', 'port', 'username', 'authType', 'privateKey', 'passphrase', 'password', 'tags', 'maxConcurrentJobs'];
+const FORM_FIELDS = ['name', 'host', 'port', 'username', 'authType', 'privateKey', 'passphrase', 'password', 'tags', 'maxConcurrentJobs', 'agentForwarding', 'jumpServerIds'];
 
 interface FormState {
   name: string;
   host: string;
   port: string;
   username: string;
-  authType: 'key' | 'password';
+  authType: 'key' | 'password' | 'agent';
+  agentForwarding: boolean;
+  /** Jump hosts, nearest to this workstation first. */
+  jumpServerIds: string[];
   privateKey: string;
   passphrase: string;
   password: string;
@@ -34,6 +38,8 @@ function initialState(server: ServerView | null): FormState {
     port: String(server?.port ?? 22),
     username: server?.username ?? '',
     authType: server?.authType ?? 'key',
+    agentForwarding: server?.agentForwarding ?? false,
+    jumpServerIds: server?.jumpHosts.map((h) => h.id) ?? [],
     privateKey: '',
     passphrase: '',
     password: '',
@@ -53,6 +59,7 @@ function wholeNumber(text: string): number | null {
 
 export function ServerForm({ server, onClose, onSaved }: { server: ServerView | null; onClose: () => void; onSaved: (s: ServerView) => void }) {
   const save = useServersStore((s) => s.save);
+  const allServers = useServersStore((s) => s.servers);
   const [form, setForm] = useState<FormState>(() => initialState(server));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -105,11 +112,13 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
       authType: form.authType,
       tags: parseTags(form.tags),
       maxConcurrentJobs: maxJobs!,
+      agentForwarding: form.authType === 'agent' && form.agentForwarding,
+      jumpServerIds: form.jumpServerIds,
     };
     if (form.authType === 'key') {
       if (form.privateKey.trim()) input.privateKey = form.privateKey;
       if (form.passphrase) input.passphrase = form.passphrase;
-    } else if (form.password) {
+    } else if (form.authType === 'password' && form.password) {
       input.password = form.password;
     }
     setSaving(true);
@@ -165,9 +174,34 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
           <label>
             <input type="radio" name="authType" checked={form.authType === 'password'} onChange={() => setField('authType', 'password')} /> Password
           </label>
+          <label>
+            <input type="radio" name="authType" checked={form.authType === 'agent'} onChange={() => setField('authType', 'agent')} /> ssh-agent
+          </label>
         </fieldset>
 
-        {form.authType === 'key' ? (
+        {form.authType === 'agent' ? (
+          <div className="stack-form">
+            <p className="field-help">
+              The keys of the ssh-agent Cronium was started with (SSH_AUTH_SOCK; Pageant or the OpenSSH agent on Windows), tried in the agent’s order.
+              No key is stored by Cronium.
+            </p>
+            <label className="checkbox-row">
+              <input
+                type="checkbox"
+                checked={form.agentForwarding}
+                onChange={(e) => setField('agentForwarding', e.target.checked)}
+                aria-describedby="agent-forwarding-warning"
+              />{' '}
+              Allow agent forwarding
+            </label>
+            {form.agentForwarding && (
+              <p id="agent-forwarding-warning" className="form-warning" role="alert">
+                Warning: while a job runs, anyone with root (or this user) on {form.host || 'the server'} can use your agent’s keys to log in elsewhere as you.
+                Enable it only for a server you trust as much as this workstation, and only if its jobs need it.
+              </p>
+            )}
+          </div>
+        ) : form.authType === 'key' ? (
           <>
             <Field
               label="Private key"
@@ -209,6 +243,14 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
           </Field>
         )}
 
+        <JumpHostChooser
+          serverId={server?.id ?? null}
+          servers={allServers}
+          value={form.jumpServerIds}
+          error={err('jumpServerIds')}
+          onChange={(ids) => setField('jumpServerIds', ids)}
+        />
+
         <div className="form-grid">
           <Field label="Tags" error={err('tags')} help="Separated by commas or spaces, e.g. prod, db">
             {({ id, describedBy, invalid }) => (
@@ -232,5 +274,64 @@ export function ServerForm({ server, onClose, onSaved }: { server: ServerView | 
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * Jump hosts (ProxyJump): other servers this one is reached through, nearest to this workstation first. Each hop keeps
+ * its own credential and pinned host key, so a hop must be trusted (Test connection on it) before it can carry others.
+ */
+function JumpHostChooser({
+  serverId, servers, value, error, onChange,
+}: { serverId: string | null; servers: ServerView[]; value: string[]; error: string | undefined; onChange: (ids: string[]) => void }) {
+  const candidates = servers.filter((s) => s.id !== serverId && !value.includes(s.id));
+  const nameOf = (id: string) => servers.find((s) => s.id === id)?.name ?? id;
+  return (
+    <fieldset className="jump-hosts" aria-label="Jump hosts">
+      <legend className="field-label">Jump hosts</legend>
+      {value.length === 0 ? (
+        <p className="field-help">None: Cronium connects to this server directly.</p>
+      ) : (
+        <ol className="jump-host-list">
+          {value.map((id, i) => (
+            <li key={id}>
+              <span>{nameOf(id)}</span>{' '}
+              <Button onClick={() => onChange(value.filter((v) => v !== id))} aria-label={`Remove jump host ${nameOf(id)}`}>
+                Remove
+              </Button>
+              {i > 0 && (
+                <Button onClick={() => onChange([...value.slice(0, i - 1), id, value[i - 1]!, ...value.slice(i + 1)])} aria-label={`Move ${nameOf(id)} earlier`}>
+                  ↑
+                </Button>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+      <label className="checkbox-row">
+        Add a jump host{' '}
+        <select
+          aria-label="Add a jump host"
+          value=""
+          onChange={(e) => {
+            if (e.target.value) onChange([...value, e.target.value]);
+          }}
+          disabled={candidates.length === 0}
+        >
+          <option value="">{candidates.length === 0 ? 'no other server' : 'choose a server…'}</option>
+          {candidates.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name} ({s.username}@{s.host})
+            </option>
+          ))}
+        </select>
+      </label>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <p className="field-help">Reached in this order, each hop with its own credential and pinned host key (trust each hop first).</p>
+    </fieldset>
   );
 }

@@ -17,7 +17,8 @@ interface RunsStore {
   byId: Record<string, RunView | undefined>;
   /** The newest run of each event started or repeated from this window. */
   latestByEvent: Record<string, string | undefined>;
-  start: (eventId: string, parameters?: ParameterValues) => Promise<RunOutcome>;
+  /** `directSshAnyway`: the user chose to run a direct-ssh event while direct-ssh is only a fallback (phase 5). */
+  start: (eventId: string, parameters?: ParameterValues, opts?: { directSshAnyway?: boolean }) => Promise<RunOutcome>;
   load: (runId: string) => Promise<void>;
   rerunFailed: (runId: string, parameters?: ParameterValues) => Promise<RunOutcome>;
   runAgain: (runId: string, parameters?: ParameterValues) => Promise<RunOutcome>;
@@ -57,10 +58,10 @@ export const useRunsStore = create<RunsStore>((set, get) => {
     byId: {},
     latestByEvent: {},
 
-    start: async (eventId, parameters) => {
+    start: async (eventId, parameters, opts) => {
       listen();
       try {
-        const { jobs, runId } = await invoke('events/run', { id: eventId, ...(parameters ? { parameters } : {}) });
+        const { jobs, runId } = await invoke('events/run', { id: eventId, ...(parameters ? { parameters } : {}), ...(opts?.directSshAnyway ? { directSshAnyway: true } : {}) });
         toast.info(`Started ${jobs.length} job${jobs.length === 1 ? '' : 's'}.`);
         if (runId) {
           set((s) => ({ latestByEvent: { ...s.latestByEvent, [eventId]: runId } }));

@@ -4,7 +4,7 @@
  * here afterwards; field errors from AppError.fields are returned to the form, which keeps what the user typed.
  */
 import { create } from 'zustand';
-import type { ConnectionTestResult, ServerInput, ServerView } from '../../../src-shared/contract/servers';
+import type { ConnectionTestResult, ServerInput, ServerView, SshConfigPreview, SshConfigSource } from '../../../src-shared/contract/servers';
 import { errorMessage, invoke, onEvent, RpcError } from '../rpc/client';
 import { toast } from './toast-store';
 import { ErrorCode } from '../../../src-shared/errors';
@@ -33,6 +33,9 @@ interface ServersStore {
   test: (id: string) => Promise<ConnectionTestResult | null>;
   /** Pins the fingerprint the user saw; `replace` is the explicit re-trust of a changed key. */
   trust: (id: string, fingerprint: string, replace: boolean) => Promise<boolean>;
+  /** Import from ~/.ssh/config: the preview (nothing saved), then the import of what it showed. */
+  importPreview: (source: SshConfigSource) => Promise<SaveOutcome<SshConfigPreview>>;
+  importApply: (source: SshConfigSource) => Promise<SaveOutcome<{ created: string[]; updated: string[] }>>;
 }
 
 let stopListening: (() => void) | undefined;
@@ -111,6 +114,25 @@ export const useServersStore = create<ServersStore>((set, get) => ({
       return result;
     } finally {
       set((s) => ({ testing: { ...s.testing, [id]: false } }));
+    }
+  },
+
+  importPreview: async (source) => {
+    try {
+      return { ok: true, value: await invoke('servers/importPreview', source) };
+    } catch (err) {
+      return failureOf(err);
+    }
+  },
+
+  importApply: async (source) => {
+    try {
+      const result = await invoke('servers/importApply', source);
+      await get().load();
+      toast.success(`Imported from the SSH config: ${result.created.length} created, ${result.updated.length} updated.`);
+      return { ok: true, value: result };
+    } catch (err) {
+      return failureOf(err);
     }
   },
 
