@@ -26,6 +26,16 @@ export async function recordAudit(
     .execute();
 }
 
+/** recordAudit for synchronous callers (SettingsService): the row is written before this returns. */
+export function recordAuditSync(
+  db: AppDatabase,
+  entry: { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at: number },
+): void {
+  db.sqlite
+    .prepare('INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
+    .run(nowIso(entry.at), entry.actor, entry.action, entry.subject ?? null, entry.detail === undefined ? null : JSON.stringify(entry.detail));
+}
+
 /** What an action is about: 'server.trust_host_key' -> host_key, 'settings.update' -> setting, 'runner.deploy' -> runner. */
 export function auditObjectKind(action: string): AuditObjectKind {
   if (action.includes('host_key')) return 'host_key';

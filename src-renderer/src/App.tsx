@@ -18,6 +18,8 @@ import { MigrationPane } from './panes/MigrationPane';
 import { AuditPane } from './panes/AuditPane';
 import { NotificationsPane } from './panes/NotificationsPane';
 import { UpcomingPane } from './panes/UpcomingPane';
+import { AlertsPane } from './panes/AlertsPane';
+import { CataloguePane } from './panes/CataloguePane';
 import { UnreadBadge } from './notifications/UnreadBadge';
 import { useNotificationsStore } from './stores/notifications-store';
 import { onEvent } from './rpc/client';
@@ -41,6 +43,8 @@ const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {
   upcoming: UpcomingPane,
   audit: AuditPane,
   notifications: NotificationsPane,
+  alerts: AlertsPane,
+  catalogue: CataloguePane,
   settings: SettingsPane,
 };
 

@@ -149,7 +149,8 @@ export class JobSupervisor {
       log: (t) => this.o.log(t),
     });
     process.on('SIGUSR1', () => this.reattach());
-    if (this.serverFired) {
+    // A fresh server fire (not its later `run --resume`, which delivers to the app like any resumed job).
+    if (this.o.serverFired === true && !this.o.resume) {
       // Nobody to connect to: the script starts now and the client connects when `attach` names a tunnel.
       if (!this.exit) {
         await this.startScript({}, []).catch((err: unknown) => {

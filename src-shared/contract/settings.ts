@@ -148,7 +148,7 @@ export const SettingsPatch = z.object({
   streaming: Settings.shape.streaming.partial().optional(),
   logs: LogRetentionSettings.partial().optional(),
   listener: Settings.shape.listener.partial().optional(),
-  notifications: Settings.shape.notifications.partial().optional(),
+  notifications: Settings.shape.notifications.partial().extend({ quietHours: Settings.shape.notifications.shape.quietHours.partial().optional() }).optional(),
   rollout: RolloutSettings.partial().optional(),
   updates: UpdateSettings.partial().optional(),
   flags: z.partialRecord(FeatureFlag, z.boolean()).optional(),

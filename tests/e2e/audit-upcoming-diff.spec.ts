@@ -2,6 +2,7 @@
 // 800x600, with screenshots in the test output. Changes are made through the contract as the renderer makes them
 // (a server, an event edited twice, a workflow, a setting); the panes must show who changed what, linked to the
 // object, the week's fires with their zones, and the difference between two versions of the event's script.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import fs from 'node:fs';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
@@ -38,6 +39,12 @@ test.afterAll(async () => {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Serious or critical axe-core violations on the page as it is now (the panes must stay usable with assistive tech). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name, exact: true });
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
@@ -60,6 +67,7 @@ for (const size of SIZES) {
       await expect(table.locator('[data-action="event.update"]')).toHaveCount(2);
       await expect(table.locator('[data-action="settings.update"]')).toContainText('notifications.onSuccess: true');
       await shot(page, testInfo, 'audit');
+      expect(await seriousViolations(page)).toEqual([]);
 
       // Filter to events only.
       await page.getByRole('combobox', { name: 'Object' }).selectOption('event');
@@ -88,6 +96,7 @@ for (const size of SIZES) {
       await expect(fires.filter({ hasText: 'tokyo-report' }).first()).toContainText('Asia/Tokyo');
       await expect(page.getByTestId('upcoming-count')).toHaveText('12 runs');
       await shot(page, testInfo, 'upcoming');
+      expect(await seriousViolations(page)).toEqual([]);
       await page.getByRole('combobox', { name: 'Show the next' }).selectOption('1');
       await expect(fires.filter({ hasText: 'paris-backup' })).toHaveCount(1);
     });
@@ -103,8 +112,10 @@ for (const size of SIZES) {
       await expect(diff.locator('.cm-mergeView')).toBeVisible();
       await expect(diff.getByRole('textbox', { name: 'Script version 2' })).toContainText('echo done');
       await expect(diff.getByRole('textbox', { name: 'Script version 3' })).toContainText('set -e');
+      await diff.scrollIntoViewIfNeeded();
       await expect(diff.locator('.cm-changedLine').first()).toBeVisible();
       await shot(page, testInfo, 'script-diff');
+      expect(await seriousViolations(page)).toEqual([]);
 
       await details.getByRole('combobox', { name: 'From version' }).selectOption('1');
       await expect(details.getByTestId('script-diff-summary')).toHaveText('Changes from v1 (left) to v3 (right).');

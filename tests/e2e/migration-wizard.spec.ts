@@ -78,6 +78,14 @@ test.describe('the migration wizard', () => {
     await reportRow.getByRole('button', { name: 'Test run in runner mode' }).click();
     await expect(reportRow.getByText('test job started')).toBeVisible({ timeout: 60_000 });
     expect(await modeOf(ids.report)).toBe('direct-ssh');
+    // The test run deployed a runner: the Runners pane shows its version and the policy's next step.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Runners', exact: true }).click();
+    await expect(page.locator('[data-runner-range]')).toContainText('This app speaks runner protocol 1 and uses runners 1.0.0 or newer');
+    const versionRow = page.getByRole('table', { name: 'Runner versions per server' }).locator('tr[data-version-server="mig-e2e-open"]');
+    await expect(versionRow).toContainText('1.0.0', { timeout: 60_000 });
+    await expect(versionRow).toContainText('up to date');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Migration', exact: true }).click();
+    await expect(table.locator('tr[data-migration-event]')).toHaveCount(3);
 
     // Consent to two; the move button says how many.
     await table.getByRole('checkbox', { name: 'Move e2e-backup' }).check();

@@ -3,6 +3,7 @@
 // the same time, and the page shows ONE grouped browser notification ("40 jobs failed") while the centre lists 40
 // entries with an unread count on its sidebar entry. Browser notifications are counted by wrapping the real
 // window.Notification in an init script (the permission itself is granted to the origin by the test).
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import fs from 'node:fs';
 import { startSshd, type SshdHandle } from '../harness/sshd';
@@ -66,6 +67,12 @@ test.afterAll(async () => {
   await sshd?.stop();
 });
 
+/** Serious or critical axe-core violations on the page as it is now (the panes must stay usable with assistive tech). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
 const nav = (page: Page, name: RegExp | string) => page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name });
 
 test.describe('notifications in serve mode', () => {
@@ -81,6 +88,7 @@ test.describe('notifications in serve mode', () => {
     await expect(page.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
     const card = page.getByRole('region', { name: 'Be told when something goes wrong' });
     await expect(card).toContainText('40 failures are one notification');
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await permissionRequests(page)).toBe(0);
     await card.getByRole('button', { name: 'Allow browser notifications' }).click();
     await expect(page.getByTestId('browser-notifications-state')).toHaveText('Browser notifications are on for this page.');
@@ -107,12 +115,14 @@ test.describe('notifications in serve mode', () => {
     expect(centre.items).toHaveLength(FAILURES);
     expect(centre.unread).toBe(FAILURES);
     await page.screenshot({ path: testInfo.outputPath('notification-centre-1920x1080.png'), fullPage: false });
+    expect(await seriousViolations(page)).toEqual([]);
 
     // At 800x600 the centre still works: filter, open one, mark everything read.
     await page.setViewportSize({ width: 800, height: 600 });
     await page.getByRole('checkbox', { name: 'Unread only' }).check();
     await expect(entries).toHaveCount(FAILURES);
     await page.screenshot({ path: testInfo.outputPath('notification-centre-800x600.png'), fullPage: false });
+    expect(await seriousViolations(page)).toEqual([]);
     await entries.first().getByRole('button', { name: /^Mark .* read$/ }).click();
     await expect(entries).toHaveCount(FAILURES - 1);
     await page.getByRole('button', { name: 'Mark all read' }).click();

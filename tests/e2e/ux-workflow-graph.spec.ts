@@ -68,7 +68,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const graph = page.getByRole('region', { name: 'Workflow graph' });
       await expect(graph.getByTestId('workflow-step')).toHaveCount(3);
       await expect(graph.locator('.react-flow__edge')).toHaveCount(3);
-      await expect(graph.locator('.react-flow__edge-text')).toHaveText(['on success', 'always', 'on failure'], { useInnerText: true });
+      await expect(graph.locator('.react-flow__edge-text')).toHaveText(['on success', 'always', 'on failure']);
       // Each kind keeps its own colour class, so the label and the line say the same thing.
       await expect(graph.locator('.react-flow__edge.wf-edge-on_failure')).toHaveCount(1);
       expect(await edgesThroughSteps(page)).toEqual([]);
@@ -96,9 +96,13 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await expect(overlay).toContainText('SUCCESS WITH HANDLED FAILURE');
       await expect(page.getByTestId('run-status')).toHaveText('SUCCESS WITH HANDLED FAILURE');
       await expect(page.getByTestId('run-status')).not.toHaveText(/^SUCCESS$/);
-      await expect(page.getByRole('region', { name: 'Run' })).toContainText('extract ended FAILURE');
+      await expect(page.getByRole('region', { name: 'Run', exact: true })).toContainText('extract ended FAILURE');
       await page.getByTestId('run-status').scrollIntoViewIfNeeded();
       await shot(page, testInfo, `workflow-run-overlay-${size}`);
+      // The step that handled the failure opens its log.
+      await page.getByTestId('run-step').filter({ hasText: 'notify' }).getByRole('button', { name: 'Open log' }).click();
+      await expect(page.getByText('notifying the team').first()).toBeVisible({ timeout: 30_000 });
+      await shot(page, testInfo, `log-${size}`, size === 'large' ? 'screenshot-logs.png' : undefined);
     });
 
     test('tells succeeded, succeeded with a handled failure and failed apart in the list and on the dashboard', async ({ page }, testInfo) => {

@@ -17,7 +17,7 @@ import { nowIso } from '../db/ids';
 import { AppError, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
 import { defaultSettings } from './defaults';
-import { recordAudit } from '../audit-log';
+import { recordAuditSync } from '../audit-log';
 import { SettingsStore } from './settings-store';
 import { helperJwtSecretFromEnv, readEnvOverrides, type EnvOverride } from './env-overrides';
 
@@ -89,9 +89,7 @@ export class SettingsService {
     this.stored = next;
     const changes = changedPaths(parsedPatch.data).filter((p) => JSON.stringify(valueAt(previous, p)) !== JSON.stringify(valueAt(next, p)));
     if (changes.length > 0) {
-      recordAudit(this.db, { at: this.clock.now(), actor: 'user', action: 'settings.update', subject: changes[0]!.split('.')[0]!, detail: { changed: Object.fromEntries(changes.map((p) => [p, valueAt(next, p)])) } }).catch(
-        (err: unknown) => console.error('[settings] could not record the change in the audit log:', err),
-      );
+      recordAuditSync(this.db, { at: this.clock.now(), actor: 'user', action: 'settings.update', subject: changes[0]!.split('.')[0]!, detail: { changed: Object.fromEntries(changes.map((p) => [p, valueAt(next, p)])) } });
     }
 
     const view = this.view();

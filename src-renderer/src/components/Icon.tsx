@@ -11,6 +11,8 @@ const PATHS: Record<string, string> = {
   upcoming: 'M4 5h16v15H4zM4 9h16M8 3v4M16 3v4M12 12v3l2 2',
   audit: 'M9 4h6v3H9zM6 5h3M15 5h3v16H6V5M9 12h6M9 16h4',
   notifications: 'M6 16V11a6 6 0 1 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
+  alerts: 'M12 3 2 20h20L12 3zM12 10v4M12 17h.01',
+  catalogue: 'M12 3v12M7 10l5 5 5-5M4 17v3h16v-3',
   collapse: 'M15 6l-6 6 6 6M4 4v16',
   expand: 'M9 6l6 6-6 6M20 4v16',
   settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12a7 7 0 0 0-.1-1.2l2-1.6-2-3.4-2.4 1a7 7 0 0 0-2-1.2L14 3h-4l-.5 2.6a7 7 0 0 0-2 1.2l-2.4-1-2 3.4 2 1.6a7 7 0 0 0 0 2.4l-2 1.6 2 3.4 2.4-1a7 7 0 0 0 2 1.2L10 21h4l.5-2.6a7 7 0 0 0 2-1.2l2.4 1 2-3.4-2-1.6c.1-.4.1-.8.1-1.2z',

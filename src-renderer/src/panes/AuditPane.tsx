@@ -20,10 +20,17 @@ function actionWords(action: string): string {
   return (rest.join(' ') || action).replace(/_/g, ' ');
 }
 
+function valueText(v: unknown): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+/** "name: backup · version: 3"; a nested record (a settings change) is listed by its own keys. */
 function detailText(detail: AuditEntryView['detail']): string {
   if (!detail) return '';
   return Object.entries(detail)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
+    .flatMap(([k, v]) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.entries(v).map(([sk, sv]) => `${sk}: ${valueText(sv)}`) : [`${k}: ${valueText(v)}`],
+    )
     .join(' · ');
 }
 

@@ -122,7 +122,7 @@ export function SshImportDialog({ onClose }: { onClose: () => void }) {
                 {preview.servers.map((s) => (
                   <tr key={s.alias} data-testid={`ssh-import-row-${s.alias}`} className={s.excluded ? 'muted' : undefined}>
                     <td>
-                      <input type="checkbox" aria-label={`Import ${s.alias}`} checked={!s.excluded} onChange={() => toggle(s.alias)} disabled={busy} />
+                      <input type="checkbox" aria-label={`Import ${s.alias}`} checked={!exclude.includes(s.alias)} onChange={() => toggle(s.alias)} />
                     </td>
                     <td>
                       <strong>{s.alias}</strong>

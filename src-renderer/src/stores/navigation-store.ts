@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 
-export const PANES = ['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'migration', 'workflows', 'upcoming', 'audit', 'notifications', 'settings'] as const;
+export const PANES = ['dashboard', 'servers', 'events', 'logs', 'variables', 'runners', 'migration', 'workflows', 'upcoming', 'audit', 'notifications', 'alerts', 'catalogue', 'settings'] as const;
 export type PaneId = (typeof PANES)[number];
 
 export const PANE_TITLES: Record<PaneId, string> = {
@@ -19,6 +19,8 @@ export const PANE_TITLES: Record<PaneId, string> = {
   upcoming: 'Upcoming',
   audit: 'Audit',
   notifications: 'Notifications',
+  alerts: 'Alerts',
+  catalogue: 'Import / export',
   settings: 'Settings',
 };
 

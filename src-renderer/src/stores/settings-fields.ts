@@ -132,10 +132,19 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
   {
     id: 'notifications',
     title: 'Notifications',
-    description: 'When the desktop app tells you about finished jobs.',
+    description:
+      'What Cronium tells you about, in the notification centre and as browser or desktop notifications. During quiet hours the centre still records everything, without a notification.',
     fields: [
-      { path: 'notifications.onFailure', label: 'Notify when a job fails', kind: 'toggle' },
+      { path: 'notifications.onFailure', label: 'Notify when a job fails', kind: 'toggle', help: 'A job failed or timed out.' },
+      { path: 'notifications.onRecovered', label: 'Notify when a job recovers', kind: 'toggle', help: 'A job succeeded after the previous run of the same event on the same server had failed.' },
       { path: 'notifications.onSuccess', label: 'Notify when a job succeeds', kind: 'toggle' },
+      { path: 'notifications.onRunnerUnhealthy', label: 'Notify when a runner becomes unhealthy', kind: 'toggle', help: 'Degraded or unhealthy, with the reason.' },
+      { path: 'notifications.onLinkLost', label: 'Notify when the link to a runner job is lost', kind: 'toggle', help: 'After the time set in Runner (unreachable notice).' },
+      { path: 'notifications.onScheduleMissed', label: 'Notify when a scheduled run is missed', kind: 'toggle', help: 'Skipped because the app was closed or asleep, or the previous run was still going.' },
+      { path: 'notifications.quietHours.enabled', label: 'Quiet hours', kind: 'toggle', help: 'No notifications between the times below (the centre still records them).' },
+      { path: 'notifications.quietHours.start', label: 'Quiet from', kind: 'text', help: 'HH:MM in this workstation’s time zone, e.g. 22:00.' },
+      { path: 'notifications.quietHours.end', label: 'Quiet until', kind: 'text', help: 'HH:MM; an end before the start spans midnight, e.g. 07:00.' },
+      { path: 'notifications.groupWindowSeconds', label: 'Group notifications within', kind: 'int', unit: 's', help: 'Notifications of one kind within this window are shown as one ("40 jobs failed").' },
     ],
   },
 ];

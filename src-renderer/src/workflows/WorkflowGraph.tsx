@@ -13,7 +13,6 @@ import {
   Controls,
   Handle,
   MarkerType,
-  Panel,
   Position,
   ReactFlow,
   getSmoothStepPath,
@@ -246,40 +245,46 @@ export function WorkflowGraph() {
   };
 
   return (
-    <div className="wf-canvas" aria-label="Workflow graph" role="region" data-laid-out={laid ? 'true' : 'false'}>
-      <ReactFlow
-        nodes={placedNodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        onInit={setFlow}
-        onNodesChange={onNodesChange}
-        onEdgesChange={onEdgesChange}
-        onConnect={(c) => c.source && c.target && connect(c.source, c.target)}
-        onPaneClick={() => select(null)}
-        nodesDraggable={false}
-        fitViewOptions={{ maxZoom: 1 }}
-        minZoom={0.2}
-        proOptions={{ hideAttribution: true }}
-        deleteKeyCode={['Delete']}
-      >
-        <Background gap={16} />
-        <Controls showInteractive={false} />
-        {run && (
-          <Panel position="top-left" className="wf-run-overlay">
+    <div className="wf-graph" aria-label="Workflow graph" role="region" data-laid-out={laid ? 'true' : 'false'}>
+      <div className="wf-graph-bar">
+        {run ? (
+          <span className="wf-run-overlay">
             <span className="muted">Shown run</span> <StatusBadge status={run.status} />
             <span className="sr-only">: the run {RUN_WORDS[run.status] ?? run.status}</span>
-          </Panel>
+          </span>
+        ) : (
+          <span className="muted">No run shown yet.</span>
         )}
-        <Panel position="top-right" className="wf-legend" aria-label="Connection kinds">
+        <span className="wf-legend" aria-label="Connection kinds" role="note">
           {(Object.keys(EDGE_KIND_LABELS) as WorkflowEdgeKind[]).map((k) => (
             <span key={k} className={`wf-legend-item wf-legend-${k.toLowerCase()}`}>
               <svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" /></svg>
               {EDGE_KIND_LABELS[k]}
             </span>
           ))}
-        </Panel>
-      </ReactFlow>
+        </span>
+      </div>
+      <div className="wf-canvas">
+        <ReactFlow
+          nodes={placedNodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
+          onInit={setFlow}
+          onNodesChange={onNodesChange}
+          onEdgesChange={onEdgesChange}
+          onConnect={(c) => c.source && c.target && connect(c.source, c.target)}
+          onPaneClick={() => select(null)}
+          nodesDraggable={false}
+          fitViewOptions={{ maxZoom: 1 }}
+          minZoom={0.2}
+          proOptions={{ hideAttribution: true }}
+          deleteKeyCode={['Delete']}
+        >
+          <Background gap={16} />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </div>
     </div>
   );
 }

@@ -3,6 +3,8 @@
 // changes nothing; the user consents to all five and four switch while the one on mig2 stays with its reason; a test
 // run goes through a real runner without changing the event; every switch is in the audit log; undo puts all four
 // back. Users k162 (mig1) and k163 (mig2) are this suite's.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type NetHost } from '../../harness/netns';
 import type { SshdHandle, SshdKeyUser } from '../../harness/sshd';
@@ -88,6 +90,11 @@ describe('the migration wizard', () => {
       expect(byName.get('closed-host job')).toMatchObject({ ready: false });
       expect(byName.get('closed-host job')!.blockers[0]).toMatch(/refuses both TCP and Unix-socket forwarding/);
 
+      // The forwarding probe gave back what it asked for: no probe socket is left on either server.
+      for (const u of [userA, userB]) {
+        const dir = path.join(u.home, '.cronium');
+        expect(fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith('.forward-probe')) : []).toEqual([]);
+      }
       // Nothing changed: every event still direct-ssh at the same version, no switch recorded.
       expect(Object.values(await modes())).toEqual(Array(5).fill('direct-ssh'));
       expect(await Promise.all(Object.values(ids).map(async (id) => (await tc.core.events.get(id)).version))).toEqual(versions);

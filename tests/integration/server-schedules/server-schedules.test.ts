@@ -108,6 +108,8 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-server-schedules-'));
   tc = await startCore();
   for (let i = 0; i < 2; i++) serverIds.push(await addServer(tc.core, sshds[i]!, users[i]!, `held-${i + 1}`));
+  // The runners first, one after the other (as the fan-out suite does): this suite is about schedules, not deploys.
+  for (const id of serverIds) await tc.core.execution.ensureRunner(id);
 }, 180_000);
 
 afterAll(async () => {
@@ -181,11 +183,14 @@ describe('server-held schedules (resident runner)', () => {
     await core.serverSchedules.sweep();
     expect(core.scheduler.scheduler.nextFire('event', event.id)).toBeNull(); // the app's scheduler does not own it
     await waitFor('two fires', () => firesOnHost(users[0]!).filter((f) => f.scheduleId === event.id).length >= 2, 60_000, 250);
+    let seen: JobView[] = [];
     const jobs = await waitFor('2 jobs collected', async () => {
       await core.serverSchedules.sweep();
-      const list = await jobsOf(core, event.id);
-      return list.length >= 2 && list.every((j) => j.status === 'SUCCESS') ? list : null;
-    }, 60_000, 500);
+      seen = await jobsOf(core, event.id);
+      return seen.length >= 2 && seen.every((j) => j.status === 'SUCCESS') ? seen : null;
+    }, 60_000, 500).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; jobs: ${JSON.stringify(seen.map((j) => [j.status, j.reason]))}`);
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     await core.serverSchedules.sweep();
     const final = await jobsOf(core, event.id);
