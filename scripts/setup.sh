@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 # What the tests and the app need from the system: sshd/ssh (harness), chromium (Playwright), gnome-keyring + dbus +
 # libsecret (keychain; libsecret-1-dev lets keytar compile when its prebuilt cannot be fetched), xvfb (screenshots),
 # iproute2/iptables (test hosts in network namespaces, cutting links), procps/psmisc (process checks), build tools
-# (compiler, python3, pkg-config) for the native modules (better-sqlite3, keytar, ssh2).
+# (compiler, python3, pkg-config) for the native modules (better-sqlite3, keytar, ssh2); pssh (parallel-ssh) and
+# ansible, the references `npm run bench` measures against.
 packages=(
   openssh-server openssh-client chromium gnome-keyring dbus libsecret-1-dev xvfb
   iproute2 iptables procps psmisc build-essential pkg-config python3 ca-certificates
+  pssh ansible
 )
 
 missing=()

@@ -10,12 +10,12 @@
  *
  * Construction order: bus, clock, database, settings, metrics, listener -> servers + SSH pool -> Scheduler (schedule
  * book, not firing) -> events -> logs, variables, jobs + executors -> runners, payloads, runner streams, execution
- * -> workflows -> SchedulerWiring -> ServerScheduleService. Then, before createCore returns: jobs.reconcile(), workflows.reconcile().
- * start(): listener -> re-attach handed-over jobs -> runners -> payload clean-up -> resume detached workflow runs ->
+ * -> workflows -> notifications -> SchedulerWiring -> ServerScheduleService. Then, before createCore returns: jobs.reconcile(), workflows.reconcile().
+ * start(): notifications (listening first) -> listener -> re-attach handed-over jobs -> runners -> payload clean-up -> resume detached workflow runs ->
  *   scheduler (last: a fire may start jobs at once, so everything they need must be running) -> server schedules
  *   (sweep: collect server fires, install changed schedules).
  * stop(): scheduler -> server schedules -> workflows (detach: runs stay RUNNING, nothing is cancelled) -> jobs (runner jobs detach, direct
- *   ones end) -> runners -> payload clean-up -> SSH -> log stream -> log store -> listener -> database.
+ *   ones end) -> runners -> notifications -> payload clean-up -> SSH -> log stream -> log store -> listener -> database.
  */
 import path from 'node:path';
 import { EventBus } from './event-bus';

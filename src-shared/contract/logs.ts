@@ -1,5 +1,5 @@
 /**
- * Logs: the output of a job, stored line by line with sequence numbers (log_lines) and streamed live to subscribed
+ * Logs: the output of a job, stored as lines with sequence numbers (in compressed blocks, log_blocks) and streamed live to subscribed
  * renderers. Statuses follow ARCHITECTURE.md (PENDING, RUNNING, STREAMING, final, PARTIAL).
  */
 import { z } from 'zod';

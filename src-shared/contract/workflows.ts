@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { call, Ok } from './define';
 import { SelectableExecutionMode } from './settings';
 import { RunnerRequirements } from './events';
+import { ParameterValues } from './run-parameters';
 import { ScheduleSettingsFields, ScheduleSettingsViewFields } from './schedule';
 
 export const WorkflowEdgeKind = z.enum(['ALWAYS', 'ON_SUCCESS', 'ON_FAILURE', 'ON_CONDITION']);
@@ -29,6 +30,8 @@ export const WorkflowNodeInput = z.object({
   runnerRequirements: RunnerRequirements.nullable().default(null),
   /** Per-step timeout; null = the event's timeout. */
   timeoutSeconds: z.number().int().min(1, 'at least 1 second').max(7 * 86400, 'at most 7 days').nullable().default(null),
+  /** Values of the event's run-time parameters for this step (non-secret options only; defaults fill the rest). */
+  parameters: ParameterValues.default({}),
   position: z.object({ x: z.number().finite(), y: z.number().finite() }).default({ x: 0, y: 0 }),
 });
 export type WorkflowNodeInput = z.input<typeof WorkflowNodeInput>;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { startSshd, type SshdHandle } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
 import { serveRpc } from './server-fixture';
-import { openPane, seed, sidebarPanes, VIEWPORTS } from './ux-fixture';
+import { openApp, openPaneAt, seed, sidebarPaneCount, VIEWPORTS } from './ux-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
@@ -42,12 +42,14 @@ for (const viewport of Object.values(VIEWPORTS)) {
 
     test('no pane the sidebar lists has a serious or critical axe violation', async ({ page }, testInfo) => {
       test.setTimeout(180_000);
-      await page.goto(serve!.url);
-      const panes = await sidebarPanes(page);
-      expect(panes.length).toBeGreaterThanOrEqual(7);
+      await openApp(page, serve!.url);
+      const count = await sidebarPaneCount(page);
+      expect(count).toBeGreaterThanOrEqual(7);
       const found: string[] = [];
-      for (const pane of panes) {
-        await openPane(page, pane);
+      const panes: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const pane = await openPaneAt(page, i);
+        panes.push(pane);
         await page.waitForLoadState('networkidle');
         found.push(...(await seriousViolations(page, pane)));
         if (pane === 'Workflows') {

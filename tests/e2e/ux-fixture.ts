@@ -79,16 +79,32 @@ export async function shot(page: Page, testInfo: TestInfo, name: string, docsNam
   if (docsName && process.env.CRONIUM_UPDATE_SCREENSHOTS === '1') fs.copyFileSync(file, path.join(REPO_ROOT, 'docs', docsName));
 }
 
-/** The panes as the sidebar lists them right now (so panes added later are covered without editing the specs). */
-export async function sidebarPanes(page: Page): Promise<string[]> {
+/** Opens the app and waits until it is ready (the token exchange may reload the page once). */
+export async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button').first()).toBeVisible();
+  await expect(page.locator('main h1').first()).toBeVisible();
+}
+
+/**
+ * How many panes the sidebar lists right now (so panes added later are covered without editing the specs). Panes are
+ * then opened by position, since a button's name may carry more than the pane's title (an unread count).
+ */
+export async function sidebarPaneCount(page: Page): Promise<number> {
   const nav = page.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByRole('button').first()).toBeVisible();
-  const names: string[] = [];
-  for (const button of await nav.getByRole('button').all()) names.push(((await button.textContent()) ?? '').trim());
-  return names.filter(Boolean);
+  return nav.getByRole('button').count();
+}
+
+/** Opens the sidebar's n-th pane and returns its title (its h1). */
+export async function openPaneAt(page: Page, index: number): Promise<string> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button').nth(index).click();
+  const h1 = page.locator('main h1').first();
+  await expect(h1).toBeVisible();
+  return ((await h1.textContent()) ?? '').trim();
 }
 
 export async function openPane(page: Page, name: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name, exact: true }).click();
-  await expect(page.locator('main h1').first()).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { startSshd, type SshdHandle } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
 import { serveRpc } from './server-fixture';
-import { openPane, seed, shot, sidebarPanes, VIEWPORTS } from './ux-fixture';
+import { openApp, openPane, openPaneAt, seed, shot, sidebarPaneCount, VIEWPORTS } from './ux-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
@@ -60,7 +60,7 @@ test.describe('at 800x600', () => {
   test.use({ viewport: VIEWPORTS.small });
 
   test('the sidebar starts collapsed to icons, expands and collapses by button, and remembers the choice', async ({ page }, testInfo) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await page.evaluate(() => localStorage.removeItem('cronium.sidebarCollapsed'));
     await page.reload();
     const nav = page.getByRole('navigation', { name: 'Main' });
@@ -83,7 +83,7 @@ test.describe('at 800x600', () => {
   });
 
   test('reaches a pane, a workflow step and its panel by keyboard alone, with a visible focus ring', async ({ page }, testInfo) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await page.keyboard.press('Tab');
     const skip = page.getByRole('link', { name: 'Skip to content' });
     await expect(skip).toBeFocused();
@@ -122,12 +122,13 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
 
     test('fits its window: nothing sticks out sideways, the rest scrolls', async ({ page }, testInfo) => {
       test.setTimeout(120_000);
-      await page.goto(serve!.url);
-      const panes = await sidebarPanes(page);
-      expect(panes).toEqual(expect.arrayContaining(['Dashboard', 'Servers', 'Events', 'Logs', 'Runners', 'Workflows', 'Settings']));
+      await openApp(page, serve!.url);
+      const count = await sidebarPaneCount(page);
       const problems: string[] = [];
-      for (const pane of panes) {
-        await openPane(page, pane);
+      const seen: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const pane = await openPaneAt(page, i);
+        seen.push(pane);
         if (pane === 'Workflows') {
           await page.getByRole('navigation', { name: 'Workflows' }).getByRole('button', { name: /nightly ETL/ }).click();
           await expect(page.getByRole('region', { name: 'Workflow graph' })).toHaveAttribute('data-laid-out', 'true');
@@ -135,8 +136,9 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
         if (pane === 'Servers') await page.getByRole('table', { name: 'Servers' }).getByRole('button', { name: 'web-1' }).click();
         await page.waitForLoadState('networkidle');
         for (const p of await horizontalClipping(page)) problems.push(`${pane}: ${p}`);
-        await shot(page, testInfo, `pane-${pane.toLowerCase()}-${size}`);
+        await shot(page, testInfo, `pane-${pane.toLowerCase().replace(/\W+/g, '-')}-${size}`);
       }
+      expect(seen).toEqual(expect.arrayContaining(['Dashboard', 'Servers', 'Events', 'Logs', 'Runners', 'Workflows', 'Settings']));
       expect(problems).toEqual([]);
     });
   });
@@ -146,7 +148,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   test.use({ viewport: VIEWPORTS.small });
 
   test('deleting a workflow asks once, naming it and the runs and schedule lost; Cancel keeps it, confirming deletes it', async ({ page }, testInfo) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await openPane(page, 'Workflows');
     await page.getByRole('navigation', { name: 'Workflows' }).getByRole('button', { name: /daily report/ }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -166,7 +168,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   });
 
   test('deleting a server or an event names the events and schedule affected', async ({ page }) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await openPane(page, 'Servers');
     await page.getByRole('table', { name: 'Servers' }).getByRole('button', { name: 'web-1' }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -185,7 +187,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   });
 
   test('a form reports every invalid field at once, each next to its field', async ({ page }, testInfo) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await openPane(page, 'Servers');
     await page.getByRole('button', { name: 'Add server' }).first().click();
     const form = page.getByRole('form', { name: 'Add server' });
@@ -203,14 +205,16 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
     await page.getByRole('button', { name: 'New event' }).first().click();
     const editor = page.getByRole('form', { name: 'New event' });
     await editor.getByLabel('Timeout', { exact: true }).fill('ten');
+    await editor.getByLabel('Retries', { exact: true }).fill('11');
     await editor.getByRole('button', { name: 'Save event' }).click();
-    await expect(editor.getByRole('textbox', { name: 'Name', exact: true })).toHaveAttribute('aria-invalid', 'true');
-    await expect(editor.getByRole('textbox', { name: 'Timeout', exact: true })).toHaveAttribute('aria-invalid', 'true');
-    await expect(editor.locator('.field-error', { hasText: 'choose at least one server' })).toBeVisible();
+    // The form's own check (timeout) and the contract's (name, retries) in one round.
+    await expect(editor.locator('.field-error', { hasText: 'give the event a name' })).toBeVisible();
+    await expect(editor.locator('.field-error', { hasText: 'enter a whole number of seconds' })).toBeVisible();
+    await expect(editor.locator('.field-error', { hasText: 'at most 10 retries' })).toBeVisible();
   });
 
   test('the same error twice is one toast with a count, and it can be dismissed', async ({ page }) => {
-    await page.goto(serve!.url);
+    await openApp(page, serve!.url);
     await openPane(page, 'Events');
     // extract is a step of a workflow: the main process refuses to delete it, with the same message each time.
     for (let i = 0; i < 2; i++) {

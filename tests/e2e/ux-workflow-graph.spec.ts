@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { startSshd, type SshdHandle } from '../harness/sshd';
 import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
 import { serveRpc } from './server-fixture';
-import { openPane, seed, shot, VIEWPORTS } from './ux-fixture';
+import { openApp, openPane, seed, shot, VIEWPORTS } from './ux-fixture';
 
 let dataDir: string;
 let serve: ServeProcess | undefined;
@@ -63,7 +63,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     test.use({ viewport });
 
     test('lays the steps out, labels every connection by kind and draws none through a step', async ({ page }, testInfo) => {
-      await page.goto(serve!.url);
+      await openApp(page, serve!.url);
       await openWorkflow(page, 'nightly ETL');
       const graph = page.getByRole('region', { name: 'Workflow graph' });
       await expect(graph.getByTestId('workflow-step')).toHaveCount(3);
@@ -79,7 +79,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     });
 
     test('colours each step by its outcome and says the run succeeded with a handled failure, not SUCCESS', async ({ page }, testInfo) => {
-      await page.goto(serve!.url);
+      await openApp(page, serve!.url);
       await openWorkflow(page, 'nightly ETL');
       const step = (label: string) => page.getByTestId('workflow-step').filter({ hasText: label });
       await expect(step('extract')).toHaveAttribute('data-status', 'FAILURE');
@@ -106,7 +106,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     });
 
     test('tells succeeded, succeeded with a handled failure and failed apart in the list and on the dashboard', async ({ page }, testInfo) => {
-      await page.goto(serve!.url);
+      await openApp(page, serve!.url);
       await openPane(page, 'Workflows');
       const list = page.getByRole('navigation', { name: 'Workflows' });
       const statusOf = (name: string) => list.getByRole('button', { name: new RegExp(name) }).locator('.status-badge');

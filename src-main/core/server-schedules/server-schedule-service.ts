@@ -35,6 +35,7 @@ import { DEFAULT_MISFIRE_WINDOW_SECONDS } from '../../../src-shared/contract/sch
 import type { ServerScheduleView } from '../../../src-shared/contract/server-schedules';
 import {
   RESIDENT_MANIFEST_FORMAT,
+  RESIDENT_REMOVAL_SHELL,
   ResidentStatus,
   residentJobIdFromHash,
   residentJobSeed,
@@ -210,6 +211,12 @@ export class ServerScheduleService {
         last_contact_at: nowIso(this.deps.clock.now()),
         last_collected_at: nowIso(this.deps.clock.now()),
       });
+      // The runner was removed while this sync ran (removal and sync are separate operations): undo what it put back.
+      if ((await this.deps.runners.listDeployments(serverId))[0]?.status === 'removed') {
+        await this.deps.ssh.exec(serverId, RESIDENT_REMOVAL_SHELL, { timeoutMs: 30_000 });
+        await this.store.removeResident(serverId);
+        return { serverId, installed: 0, collected, skewMs, started: false };
+      }
       if (installed > 0 || collected > 0 || started) this.deps.bus.emit('serverSchedules/changed', { serverId });
       return { serverId, installed, collected, skewMs, started };
     } catch (err) {

@@ -290,7 +290,11 @@ export class ServerService {
       }
     }
     const ok = result!.status === 'ok';
-    await this.store.update(id, { last_connection_at: nowIso(this.deps.clock.now()), last_connection_ok: ok ? 1 : 0, last_connection_message: result!.message, last_latency_ms: latencyMs });
+    // First contact is a question to the user ("awaiting your approval"), not a failed connection: it is not recorded
+    // as the last connection, so the server never shows a red "failed" for a key nobody has looked at yet.
+    if (result!.status !== 'untrusted') {
+      await this.store.update(id, { last_connection_at: nowIso(this.deps.clock.now()), last_connection_ok: ok ? 1 : 0, last_connection_message: result!.message, last_latency_ms: latencyMs });
+    }
     await recordAudit(this.deps.db, {
       at: this.deps.clock.now(), actor: 'user', action: 'server.test', subject: id,
       detail: { status: result!.status, ...(presented ? { fingerprint: presented.fingerprint } : {}), ...(result!.status === 'error' ? { code: result!.code } : {}) },

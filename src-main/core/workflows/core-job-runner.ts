@@ -25,6 +25,7 @@ export class CoreJobRunner implements WorkflowJobRunner {
       ...(node.executionMode !== null ? { executionMode: node.executionMode } : {}),
       ...(node.runnerRequirements !== null ? { runnerRequirements: node.runnerRequirements } : {}),
       ...(node.timeoutSeconds !== null ? { timeoutSeconds: node.timeoutSeconds } : {}),
+      ...(node.parameters && Object.keys(node.parameters).length > 0 ? { parameters: node.parameters } : {}),
     });
     if (!job) throw new Error('no job was created for the step');
     return { jobId: job.id };

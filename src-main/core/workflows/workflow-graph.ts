@@ -6,6 +6,7 @@
 import type { WorkflowEdgeKind } from '../../../src-shared/contract/workflows';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
+import type { ParameterValue } from '../../../src-shared/contract/run-parameters';
 import { checkCondition } from './workflow-condition';
 
 export interface PlanNode {
@@ -18,6 +19,8 @@ export interface PlanNode {
   executionMode: ExecutionMode | null;
   runnerRequirements: RunnerRequirements | null;
   timeoutSeconds: number | null;
+  /** The step's values of the event's run-time parameters (absent: the event's defaults). */
+  parameters?: Record<string, ParameterValue>;
 }
 
 export interface PlanEdge {

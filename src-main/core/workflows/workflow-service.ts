@@ -30,6 +30,7 @@ import type { WorkflowPlan } from './workflow-graph';
 import { CRASH_REASON_QUEUED, CRASH_REASON_RUNNING } from '../jobs/job-service';
 import { WorkflowStore, type WorkflowRecord } from './workflow-store';
 import { recordAudit } from '../audit-log';
+import { parseJsonColumn } from '../db/json-column';
 
 export type WorkflowSaveInput = z.output<typeof WorkflowInput>;
 
@@ -121,6 +122,11 @@ export class WorkflowService {
         fields[key] = `${name} has no server; choose a server for this step or add one to the event.`;
         continue;
       }
+      const secretGiven = await this.secretOptionsIn(n.eventId, Object.keys(n.parameters));
+      if (secretGiven.length > 0) {
+        fields[key] = `${secretGiven.join(', ')} ${secretGiven.length > 1 ? 'are secret options' : 'is a secret option'} of ${name}; a workflow step cannot store a secret value`;
+        continue;
+      }
       nodes.push({ ...n, serverId, label: n.label || null });
     }
     const labelled = input.nodes.map((n) => ({ id: n.id, label: n.label || eventName.get(n.eventId) || n.id }));
@@ -168,6 +174,14 @@ export class WorkflowService {
     const view = await this.get(id);
     this.deps.bus.emit('workflows/changed', { workflow: view });
     return view;
+  }
+
+  /** Which of `names` are secret options of the event (their values are never stored with a step). */
+  private async secretOptionsIn(eventId: string, names: string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const row = await this.events.find(eventId);
+    const options = parseJsonColumn<Array<{ name: string; secret?: boolean }>>(row?.options ?? '[]', []);
+    return names.filter((n) => options.some((o) => o.name === n && o.secret));
   }
 
   async delete(id: string): Promise<void> {

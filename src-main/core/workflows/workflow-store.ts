@@ -12,6 +12,7 @@ import { parseJsonColumn } from '../db/json-column';
 import type { Row } from '../db/schema';
 import { AppError } from '../errors';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
+import type { ParameterValue } from '../../../src-shared/contract/run-parameters';
 import type { MisfirePolicy, OverlapPolicy, ScheduleSpec } from '../../../src-shared/contract/schedule';
 import type { SelectableExecutionMode } from '../../../src-shared/contract/settings';
 import type { z } from 'zod';
@@ -50,6 +51,7 @@ export interface WorkflowRecord {
     executionMode: z.infer<typeof SelectableExecutionMode> | null;
     runnerRequirements: RunnerRequirements | null;
     timeoutSeconds: number | null;
+    parameters: Record<string, ParameterValue>;
     position: { x: number; y: number };
   }>;
   edges: Array<{ id: string; source: string; target: string; kind: WorkflowEdgeKind; condition: string | null }>;
@@ -147,6 +149,7 @@ export class WorkflowStore implements RunRecorder {
               id: n.id, workflow_id: rec.id, event_id: n.eventId, server_id: n.serverId, label: n.label,
               execution_mode: n.executionMode, runner_requirements: n.runnerRequirements ? JSON.stringify(n.runnerRequirements) : null,
               timeout_seconds: n.timeoutSeconds, position_x: n.position.x, position_y: n.position.y,
+              parameters: Object.keys(n.parameters).length ? JSON.stringify(n.parameters) : null,
             })),
           )
           .execute();
@@ -214,6 +217,7 @@ export class WorkflowStore implements RunRecorder {
         executionMode: n.execution_mode as WorkflowView['nodes'][number]['executionMode'],
         runnerRequirements: parseJsonColumn<RunnerRequirements | null>(n.runner_requirements, null),
         timeoutSeconds: n.timeout_seconds,
+        parameters: parseJsonColumn<Record<string, ParameterValue>>(n.parameters, {}),
         position: { x: n.position_x, y: n.position_y },
         eventName: n.event_name,
         serverName: n.server_name,
@@ -258,6 +262,7 @@ export class WorkflowStore implements RunRecorder {
           executionMode: n.execution_mode as PlanNode['executionMode'],
           runnerRequirements: parseJsonColumn<RunnerRequirements | null>(n.runner_requirements, null),
           timeoutSeconds: n.timeout_seconds,
+          parameters: parseJsonColumn<Record<string, ParameterValue>>(n.parameters, {}),
         }),
       ),
       edges: edges.map((e) => ({ id: e.id, source: e.source_node_id, target: e.target_node_id, kind: e.kind, condition: e.condition_expr })),

@@ -50,3 +50,26 @@ export function StatusBadge({ status, detail }: { status: string; detail?: strin
     </span>
   );
 }
+
+/**
+ * A log's state in the job's words: a log that is STREAMING (runner) or RUNNING (direct SSH) belongs to a RUNNING job,
+ * and PENDING to a job being dispatched; how the output travels is the badge's detail, so a job and its log never
+ * show two different words (RUNNING and STREAMING) at once. Ended states are the same words for both.
+ */
+export function jobWordsForLog(logStatus: string): { status: string; detail: string | null } {
+  switch (logStatus) {
+    case 'STREAMING':
+      return { status: 'RUNNING', detail: 'streaming from the runner' };
+    case 'RUNNING':
+      return { status: 'RUNNING', detail: 'over SSH' };
+    case 'PENDING':
+      return { status: 'DISPATCHING', detail: 'waiting to start' };
+    default:
+      return { status: logStatus, detail: null };
+  }
+}
+
+export function LogStatusBadge({ status }: { status: string }) {
+  const words = jobWordsForLog(status);
+  return <StatusBadge status={words.status} detail={words.detail} />;
+}

@@ -5,6 +5,7 @@
 import { describeJobLink, type JobView } from '../../../src-shared/contract/jobs';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatAge, formatDuration } from '../components/format';
+import { DeployProgressNote } from '../runners/DeployProgressNote';
 
 export interface JobActivityListProps {
   jobs: JobView[];
@@ -16,7 +17,8 @@ export interface JobActivityListProps {
 function describeWhen(job: JobView, now: number): string {
   if (job.status === 'QUEUED') return `queued ${formatAge(job.createdAt, now)}`;
   if (job.finishedAt) return `${formatAge(job.finishedAt, now)} · took ${formatDuration(job.durationMs)}`;
-  return `started ${formatAge(job.startedAt ?? job.createdAt, now)}`;
+  if (job.startedAt) return `running for ${formatDuration(Math.max(0, now - new Date(job.startedAt).getTime()))}`;
+  return `dispatching since ${formatAge(job.createdAt, now)}`;
 }
 
 function JobLine({ job, now }: { job: JobView; now: number }) {
@@ -27,6 +29,7 @@ function JobLine({ job, now }: { job: JobView; now: number }) {
         <span className="muted"> on {job.serverName ?? 'a removed server'}</span>
         {job.attempt > 1 && <span className="muted"> · attempt {job.attempt} of {job.maxAttempts}</span>}
         {job.link && <span className="partial-note" role="status"> · {describeJobLink(job.link)}</span>}
+        <DeployProgressNote serverId={job.serverId} waiting={job.status === 'QUEUED' || job.status === 'DISPATCHING'} />
       </span>
       <span className="job-activity-when muted">{describeWhen(job, now)}</span>
       <StatusBadge status={job.status} />

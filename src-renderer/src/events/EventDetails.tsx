@@ -18,6 +18,7 @@ import { useScheduleWords } from './useScheduleWords';
 import { useRunsStore } from '../stores/runs-store';
 import { toast } from '../stores/toast-store';
 import { FleetSummary } from './FleetSummary';
+import { ServerHeldPanel } from './ServerHeldPanel';
 import { RunParametersDialog } from './RunParametersDialog';
 import type { ParameterValues } from '../../../src-shared/contract/run-parameters';
 import { ScriptDiff } from './ScriptDiff';
@@ -57,6 +58,7 @@ function JobsTable({ jobs, selectedLogId, onSelect }: { jobs: JobView[]; selecte
             <td>{job.serverName ?? '—'}</td>
             <td className="muted">
               {job.trigger}
+              {job.firedOnServer ? <span data-testid="fired-on-server"> · fired on the server</span> : null}
               {job.maxAttempts > 1 ? ` · attempt ${job.attempt}/${job.maxAttempts}` : ''}
             </td>
             <td>{formatTime(job.startedAt ?? job.createdAt)}</td>
@@ -242,6 +244,12 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
               {words}
               {event.timeZone ? ` (${event.timeZone})` : ''}
               {event.nextRunAt && <span className="muted"> · next {formatTime(event.nextRunAt)}</span>}
+              {event.schedule && (
+                <span className="muted" data-testid="fires-where">
+                  {' '}
+                  · {event.firesOn === 'server' ? 'fires on the server' : 'fires from this app'}
+                </span>
+              )}
             </dd>
             <dt>Limits</dt>
             <dd>
@@ -253,6 +261,7 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
               {Object.keys(event.env).length} plain, {event.secrets.length} secret
             </dd>
           </dl>
+          {event.firesOn === 'server' && <ServerHeldPanel eventId={event.id} />}
           {latestRunId && <FleetSummary runId={latestRunId} event={event} />}
           <h3 className="detail-section-title">Recent runs</h3>
           <JobsTable jobs={jobs.slice(0, 10)} onSelect={(j) => j.logId && openLog(j.logId)} />

@@ -1,13 +1,15 @@
 /**
  * LogHeader: what a person checks first about a run: status (with a live indicator while it runs, and a clear note
- * when it is PARTIAL), event, server, mode, times, duration, exit code and the reason it ended the way it did.
+ * when it is PARTIAL), event, server, mode, times, duration, exit code and the reason it ended the way it did. The
+ * status speaks the job's words (RUNNING), with the log's stream state as its detail (streaming from the runner).
  */
 import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
-import { StatusBadge } from '../components/StatusBadge';
+import { LogStatusBadge } from '../components/StatusBadge';
 import { formatDuration, formatTime } from '../components/format';
 import { LIVE_LOG_STATUSES, type LogSession } from '../stores/logs-store';
 import { useJobsStore } from '../stores/jobs-store';
+import { DeployProgressNote } from '../runners/DeployProgressNote';
 import { describeJobLink } from '../../../src-shared/contract/jobs';
 
 function useNow(active: boolean): number {
@@ -34,12 +36,9 @@ export function LogHeader({ session }: { session: LogSession }) {
   return (
     <section className="log-header" aria-label="Log summary" data-status={log.status}>
       <div className="log-header-top">
-        <StatusBadge status={log.status} />
-        {live && (
-          <span className="live-note" role="status">
-            {log.status === 'PENDING' ? 'waiting to start' : log.status === 'STREAMING' ? 'streaming from the runner' : 'running'}
-          </span>
-        )}
+        <span role="status">
+          <LogStatusBadge status={log.status} />
+        </span>
         {log.status === 'PARTIAL' && (
           <span className="partial-note" role="status" data-testid="job-link-state">
             {link ? `partial: ${describeJobLink(link)}` : 'partial: connection lost, waiting to re-attach'}
@@ -47,6 +46,7 @@ export function LogHeader({ session }: { session: LogSession }) {
         )}
         <h2 className="log-header-title">{log.eventName ?? 'Deleted event'}</h2>
         <span className="muted">on {log.serverName ?? 'a deleted server'}</span>
+        <DeployProgressNote serverId={log.serverId} waiting={log.status === 'PENDING'} />
       </div>
       <dl className="facts log-facts">
         <div>

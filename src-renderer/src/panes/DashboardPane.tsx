@@ -29,7 +29,8 @@ export function DashboardPane() {
   const follow = useDashboardStore((s) => s.follow);
   const navigate = useNavigationStore((s) => s.navigate);
   const openLog = useNavigationStore((s) => s.openLog);
-  const now = useNow(AGE_TICK_MS);
+  // Running jobs show a duration that ticks every second; otherwise ages only need a slow refresh.
+  const now = useNow(live.length > 0 ? LIVE_TICK_MS : AGE_TICK_MS);
 
   useEffect(() => {
     const stop = follow();
@@ -203,6 +204,7 @@ export function DashboardPane() {
 
 /** Ages ("2 min ago") are re-rendered this often while the Dashboard is shown. */
 const AGE_TICK_MS = 15_000;
+const LIVE_TICK_MS = 1_000;
 
 function useNow(intervalMs: number): number {
   const [now, setNow] = useState(() => Date.now());

@@ -8,7 +8,7 @@ import { Button } from '../components/Button';
 import { EmptyState } from '../components/EmptyState';
 import { Icon } from '../components/Icon';
 import { PaneHeader } from '../components/PaneHeader';
-import { StatusBadge } from '../components/StatusBadge';
+import { LogStatusBadge } from '../components/StatusBadge';
 import { formatDuration, formatTime } from '../components/format';
 import { LogViewer } from '../logs/LogViewer';
 import { useConnectionStore } from '../stores/connection-store';
@@ -129,7 +129,7 @@ function LogList() {
           {items.map((log) => (
             <tr key={log.id} className="row-clickable" onClick={() => openLog(log.id)} data-log-id={log.id}>
               <td>
-                <StatusBadge status={log.status} />
+                <LogStatusBadge status={log.status} />
               </td>
               <td>
                 <button type="button" className="link row-link" onClick={(e) => (e.stopPropagation(), openLog(log.id))}>

@@ -22,7 +22,7 @@ import '../components/admin.css';
 
 function ConnectionCell({ server }: { server: ServerView }) {
   const last = server.lastConnection;
-  if (!server.hostKeyFingerprint) return <Badge tone="warning">host key not trusted</Badge>;
+  if (!server.hostKeyFingerprint) return <Badge tone="info">awaiting your approval</Badge>;
   if (!last) return <span className="muted">not tested</span>;
   return (
     <span>

@@ -1,5 +1,6 @@
 /**
- * Settings pane: the form over RunnerSettings, streaming, listener, notifications and the four feature flags.
+ * Settings pane: the form over RunnerSettings, streaming, listener, notifications and the four feature flags, each
+ * flag beside the runner setting that gates the same feature, with what they add up to in words.
  * Fields pinned by an environment variable are read-only and say which variable; field errors stay at their field and
  * the user's input is kept. Reads the settings store only.
  */
@@ -61,6 +62,24 @@ function SettingInput({ field }: { field: SettingsField }) {
   );
 }
 
+/** What the flags and their shadowing settings add up to, in words, from the values in the form (saved or not). */
+function EffectiveRunnerFeatures() {
+  const form = useSettingsStore((s) => s.form);
+  const on = (path: string) => form[path] === true;
+  const runner = on('flags.ssh_runner_enabled') && on('runner.enabled');
+  const fallback = on('flags.ssh_runner_fallback') && on('runner.fallbackToDirect');
+  const autoDeploy = runner && on('flags.ssh_runner_auto_deploy');
+  const streaming = runner && on('flags.ssh_runner_streaming_logs');
+  const word = (b: boolean) => (b ? 'on' : 'off');
+  return (
+    <p className="settings-effective" role="status" data-testid="effective-runner-features">
+      In effect: runner mode <strong>{word(runner)}</strong>
+      {!runner && (on('flags.ssh_runner_enabled') || on('runner.enabled')) ? ' (one of its two switches is off)' : ''}, fallback to direct SSH{' '}
+      <strong>{word(fallback)}</strong>, automatic deployment <strong>{word(autoDeploy)}</strong>, streaming logs <strong>{word(streaming)}</strong>.
+    </p>
+  );
+}
+
 export function SettingsPane() {
   const load = useSettingsStore((s) => s.load);
   const save = useSettingsStore((s) => s.save);
@@ -99,6 +118,7 @@ export function SettingsPane() {
             <fieldset key={section.id} className="settings-section">
               <legend>{section.title}</legend>
               <p className="section-description">{section.description}</p>
+              {section.id === 'flags' && <EffectiveRunnerFeatures />}
               <div className={section.fields.every((f) => f.kind === 'toggle') ? 'field-list' : 'field-grid'}>
                 {section.fields.map((field) => (
                   <SettingInput key={field.path} field={field} />

@@ -182,7 +182,7 @@ export function ServerDetails({ server, onEdit, onDelete }: { server: ServerView
           <dt>Jump hosts</dt>
           <dd data-testid="jump-hosts">{server.jumpHosts.length ? server.jumpHosts.map((h) => h.name).join(' → ') : <span className="muted">none (direct)</span>}</dd>
           <dt>Host key</dt>
-          <dd>{server.hostKeyFingerprint ? <code data-testid="pinned-fingerprint">{server.hostKeyFingerprint}</code> : <span className="muted">not trusted yet: run Test connection</span>}</dd>
+          <dd>{server.hostKeyFingerprint ? <code data-testid="pinned-fingerprint">{server.hostKeyFingerprint}</code> : <span className="muted" data-testid="host-key-pending">awaiting your approval: run Test connection to see its fingerprint</span>}</dd>
           <dt>Last connection</dt>
           <dd data-testid="last-connection">
             {last ? (

@@ -26,13 +26,16 @@ export interface SettingsSection {
 export const SETTINGS_SECTIONS: SettingsSection[] = [
   {
     id: 'flags',
-    title: 'Feature flags',
-    description: 'Turn the SSH runner and its parts on or off. Changes apply to the next job.',
+    title: 'SSH runner features',
+    description:
+      'The feature flags and the runner settings that gate the same thing, side by side: a feature is on only when every switch for it is on (the summary above says what is in effect). Changes apply to the next job.',
     fields: [
-      { path: 'flags.ssh_runner_enabled', label: 'SSH runner', kind: 'toggle', help: 'Allow events to run through a runner deployed on the server.' },
-      { path: 'flags.ssh_runner_streaming_logs', label: 'Streaming logs', kind: 'toggle', help: 'Stream runner output live through the SSH tunnel.' },
-      { path: 'flags.ssh_runner_auto_deploy', label: 'Automatic runner deployment', kind: 'toggle', help: 'Deploy a compatible runner when a job needs one.' },
-      { path: 'flags.ssh_runner_fallback', label: 'Fallback to direct SSH', kind: 'toggle', help: 'When the runner cannot be used, run the job over a plain SSH exec.' },
+      { path: 'flags.ssh_runner_enabled', label: 'SSH runner', kind: 'toggle', help: 'Feature flag ssh_runner_enabled: allow events to run through a runner deployed on the server.' },
+      { path: 'runner.enabled', label: 'Runner enabled', kind: 'toggle', help: 'Runner setting, gates the same feature: runner mode needs this and the SSH runner flag.' },
+      { path: 'flags.ssh_runner_fallback', label: 'Fallback to direct SSH', kind: 'toggle', help: 'Feature flag ssh_runner_fallback: when the runner cannot be used, run the job over a plain SSH exec.' },
+      { path: 'runner.fallbackToDirect', label: 'Fall back to direct SSH when the runner fails', kind: 'toggle', help: 'Runner setting, gates the same fallback: it happens only when this and the flag are on.' },
+      { path: 'flags.ssh_runner_auto_deploy', label: 'Automatic runner deployment', kind: 'toggle', help: 'Feature flag ssh_runner_auto_deploy: deploy a compatible runner when a job needs one (needs runner mode).' },
+      { path: 'flags.ssh_runner_streaming_logs', label: 'Streaming logs', kind: 'toggle', help: 'Feature flag ssh_runner_streaming_logs: stream runner output live through the SSH tunnel.' },
     ],
   },
   {
@@ -40,7 +43,6 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
     title: 'Runner',
     description: 'How runners are chosen, deployed, kept healthy and cleaned up.',
     fields: [
-      { path: 'runner.enabled', label: 'Runner enabled', kind: 'toggle' },
       {
         path: 'runner.defaultExecutionMode',
         label: 'Default execution mode',
@@ -51,7 +53,6 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
           { value: 'runner-ssh', label: 'Runner over SSH' },
         ],
       },
-      { path: 'runner.fallbackToDirect', label: 'Fall back to direct SSH when the runner fails', kind: 'toggle' },
       { path: 'runner.defaultVersion', label: 'Default runner version', kind: 'text', help: 'A version like 1.2.3.' },
       {
         path: 'runner.updatePolicy',

@@ -254,7 +254,7 @@ describe('server-held schedules (resident runner)', () => {
     for (const id of serverIds) await core.runners.remove(id);
     for (let i = 0; i < 2; i++) {
       await waitFor('the resident runner stopped', () => !alive(pids[i]!), 10_000);
-      expect(fs.existsSync(residentDir(users[i]!))).toBe(false);
+      expect(fs.existsSync(residentDir(users[i]!)) ? fs.readdirSync(residentDir(users[i]!)) : 'gone').toBe('gone');
       expect(fs.existsSync(path.join(users[i]!.home, '.config', 'systemd', 'user', 'cronium-resident.service'))).toBe(false);
       const jobs = path.join(users[i]!.home, '.cronium', 'jobs');
       const left = fs.existsSync(jobs) ? fs.readdirSync(jobs).filter((d) => fs.existsSync(path.join(jobs, d, 'fire.json'))) : [];

@@ -8,6 +8,7 @@ import { startSshd, type SshdHandle, type SshdKeyUser } from '../../harness/sshd
 import { RESOURCES_DIR, createTestCore, type TestCore } from '../../harness/test-core';
 import { EventInput } from '../../../src-shared/contract/events';
 import { ServerInput } from '../../../src-shared/contract/servers';
+import { WorkflowInput } from '../../../src-shared/contract/workflows';
 import type { JobView } from '../../../src-shared/contract/jobs';
 import type { ScriptType } from '../../../src-shared/contract/events';
 import { MASK } from '../../../src-shared/logs/secret-masker';
@@ -148,6 +149,34 @@ describe('run-time parameters', () => {
     expect((await tc.core.runs.get(again.id)).parameters).toEqual(run.parameters);
     expect((await stdoutOf(job.logId!))[0]).toBe(`env eu 3 false plain text ${MASK}`);
   }, 180_000);
+
+  it('a schedule fire uses the event\'s schedule values and a workflow step supplies its own', async () => {
+    const plain = OPTIONS.filter((o) => !o.secret);
+    const event = await tc.core.events.save(EventInput.parse({
+      name: 'params scheduled', scriptType: 'bash', executionMode: 'direct-ssh', timeoutSeconds: 60, serverIds: [serverId], options: plain,
+      scheduleParameters: { region: 'eu', count: 9 }, content: 'echo "env $CRONIUM_OPT_REGION $CRONIUM_OPT_COUNT $CRONIUM_OPT_LABEL"\n',
+    }));
+    const fired = await tc.core.jobs.startRun({ eventId: event.id, trigger: 'schedule' });
+    const firedJob = await tc.core.jobs.waitForJob(fired.jobs[0]!.id);
+    expect((await stdoutOf(firedJob.logId!))[0]).toBe('env eu 9 plain text');
+
+    const wf = await tc.core.workflows.save(WorkflowInput.parse({
+      name: 'params step', nodes: [{ id: 'a', eventId: event.id, parameters: { region: 'us', label: 'from the step' } }], edges: [],
+    }));
+    expect(wf.nodes[0]!.parameters).toEqual({ region: 'us', label: 'from the step' });
+    const run = await tc.core.workflows.startRun(wf.id, { trigger: 'manual' });
+    await tc.core.workflows.waitForRun(run.id);
+    const [stepJob] = await tc.core.jobs.list({ workflowRunId: run.id });
+    expect(stepJob!.status).toBe('SUCCESS');
+    expect((await stdoutOf(stepJob!.logId!))[0]).toBe('env us 3 from the step');
+
+    // A secret option's value is never stored with a step.
+    const secretEvent = await saveParamEvent('bash', 'direct-ssh');
+    const refused = await tc.core.workflows.save(WorkflowInput.parse({
+      name: 'secret step', nodes: [{ id: 'a', eventId: secretEvent.id, parameters: { region: 'eu', token: SECRET } }], edges: [],
+    })).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'INVALID_WORKFLOW', extra: { fields: { 'nodes.a': expect.stringContaining('token') } } });
+  }, 120_000);
 
   it('leaves the secret value nowhere in the SQLite file', async () => {
     // Everything written so far reaches the main file: checkpoint the WAL, then read every file of the database.

@@ -5,6 +5,8 @@ import type { EventPayload } from '../../../src-shared/contract';
 import type { JobView } from '../../../src-shared/contract/jobs';
 import type { NotificationAlert } from '../../../src-shared/contract/notifications';
 import { inQuietHours } from '../../../src-main/core/notifications/notification-content';
+import { NotificationService } from '../../../src-main/core/notifications/notification-service';
+import { EventBus } from '../../../src-main/core/event-bus';
 import { ManualClock } from '../../harness/manual-clock';
 import { createTestCore, type TestCore } from '../../harness/test-core';
 
@@ -136,6 +138,33 @@ describe('the notification service', () => {
         ['runner_unhealthy', 'Runner unhealthy on web-1', 'disk 100 MB free, below 256 MB', { kind: 'server', id: 's1' }],
         ['schedule_missed', 'Deleted event', 'run for 2026-03-02T03:00:00.000Z skipped: missed while the app was closed', { kind: 'event', id: 'gone' }],
       ]);
+    });
+  });
+
+  describe('when a job succeeds after the previous run of the same event on the same server failed', () => {
+    it('records a recovery (and a plain success stays quiet by default)', async () => {
+      const bus = new EventBus();
+      const previous: Record<string, JobView[]> = {
+        'event-1': [job(1, 'SUCCESS', { id: 'job-1b' }), job(1, 'FAILURE', { id: 'job-1a' })],
+        'event-2': [job(2, 'SUCCESS', { id: 'job-2b' }), job(2, 'SUCCESS', { id: 'job-2a' })],
+      };
+      const service = new NotificationService({
+        db: t.core.db,
+        bus,
+        clock,
+        preferences: () => t.core.settings.current().notifications,
+        // Stands in for JobService.list: the recent runs of one event on one server, newest first.
+        jobs: { list: async ({ eventId }) => previous[eventId!] ?? [], get: async () => job(9, 'RUNNING') },
+        ownerName: async () => null,
+        timeZone: 'UTC',
+      });
+      service.start();
+      bus.emit('jobs/changed', { job: job(1, 'SUCCESS', { id: 'job-1b' }) });
+      bus.emit('jobs/changed', { job: job(2, 'SUCCESS', { id: 'job-2b' }) });
+      await service.idle();
+      const { items } = await service.list({ limit: 10, unreadOnly: false });
+      expect(items.map((e) => [e.kind, e.title, e.body])).toEqual([['job_recovered', 'backup 1', 'db-1: succeeded again after a failure']]);
+      await service.stop();
     });
   });
 

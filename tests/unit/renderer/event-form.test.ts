@@ -57,3 +57,21 @@ describe('event form', () => {
     expect(form).toMatchObject({ scriptType: 'python', env: [{ key: 'A', value: '1' }], secrets: [{ name: 'S', isSet: true, value: '' }], scheduleKind: 'interval', everySeconds: '90', timeZone: 'Europe/Berlin', enabled: false });
   });
 });
+
+describe('event form, all problems at once', () => {
+  it("reports the form's own errors and the contract's together, each at its field", async () => {
+    const { allFormErrors } = await import('../../../src-renderer/src/events/event-form');
+    const errors = allFormErrors({ ...emptyForm(), name: '', content: '   ', serverIds: ['s1'], timeoutSeconds: 'ten', retries: '11' }, undefined);
+    expect(errors).toMatchObject({
+      name: 'give the event a name',
+      content: 'the script is empty',
+      retries: 'at most 10 retries',
+      timeoutSeconds: 'enter a whole number of seconds',
+    });
+  });
+
+  it('finds nothing in a valid form', async () => {
+    const { allFormErrors } = await import('../../../src-renderer/src/events/event-form');
+    expect(allFormErrors(filled(), undefined)).toEqual({});
+  });
+});
