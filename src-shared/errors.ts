@@ -75,7 +75,6 @@ const ERRORS = {
   EVENT_IN_USE: { message: 'The event is still used by a workflow.', action: 'Remove it from the workflow first.' },
   EVENT_VERSION_NOT_FOUND: { message: 'That version of the event was not kept.', action: 'Choose another version; only versions saved since the version history was added are kept.' },
   EVENT_CHANGED: { message: 'The event was edited since it was checked.', action: 'Check it again, then switch it.' },
-  MIGRATION_BLOCKED: { message: 'The event cannot move to runner mode yet.', action: 'Fix the blocker shown for it, then check again.' },
   MIGRATION_NOT_FOUND: { message: 'The migration check or batch was not found.', action: 'Check the events again in the migration wizard.' },
   DIRECT_RUN_NEEDS_CHOICE: { message: 'direct-ssh is only a fallback now: a manual direct run needs an explicit choice.', action: 'Choose "run direct-ssh anyway", or move the event to runner mode.' },
   INVALID_SCHEDULE: { message: 'The schedule is not valid.', action: 'Correct the cron expression or interval.' },

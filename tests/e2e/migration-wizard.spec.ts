@@ -109,7 +109,7 @@ test.describe('the migration wizard', () => {
     await expect(page.getByRole('list', { name: 'Migration batches' })).toContainText('0 still moved');
   });
 
-  test('with direct-ssh only as fallback, a manual direct run needs the explicit choice', async ({ page }) => {
+  test('with direct-ssh only as fallback, a manual direct run needs the explicit choice; phase 2 off, new events start direct', async ({ page }) => {
     await rpc('settings/update', { rollout: { directSshFallbackOnly: true } });
     // The contract refuses a direct run without the choice, saying what to do.
     await expect(rpc('events/run', { id: ids.backup })).rejects.toThrow(/only a fallback now.*run direct-ssh anyway/);
@@ -126,5 +126,14 @@ test.describe('the migration wizard', () => {
     const jobs = await rpc('jobs/list', { eventId: ids.backup });
     const job = (jobs.items ?? jobs).find((j: { requestedMode: string }) => j.requestedMode === 'direct-ssh');
     expect(job).toBeDefined();
+
+    // Phase 2 turned off: a new event starts in direct-ssh (on, as installed, it starts in auto).
+    await rpc('settings/update', { rollout: { newEventsUseRunner: false } });
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Events', exact: true }).click();
+    // The rollout status has arrived once the deprecation badge shows.
+    await expect(page.locator('tr', { hasText: 'e2e-backup' }).getByText('deprecated')).toBeVisible();
+    await page.getByRole('button', { name: 'New event' }).first().click();
+    await expect(page.getByRole('form', { name: 'New event' }).getByLabel('Execution mode')).toHaveValue('direct-ssh');
   });
 });

@@ -123,7 +123,7 @@ test.describe('notifications in serve mode', () => {
     await expect(entries).toHaveCount(FAILURES);
     await page.screenshot({ path: testInfo.outputPath('notification-centre-800x600.png'), fullPage: false });
     expect(await seriousViolations(page)).toEqual([]);
-    await entries.first().getByRole('button', { name: /^Mark .* read$/ }).click();
+    await entries.first().getByRole('button', { name: /^Mark read: / }).click();
     await expect(entries).toHaveCount(FAILURES - 1);
     await page.getByRole('button', { name: 'Mark all read' }).click();
     await expect(entries).toHaveCount(0);
@@ -139,7 +139,7 @@ test.describe('notifications in serve mode', () => {
     expect(await permissionRequests(page)).toBe(0);
 
     // A click on an entry opens that job's log.
-    await entries.first().getByRole('button', { name: /^Open log of / }).click();
+    await entries.first().getByRole('button', { name: /^Open log: / }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Logs' })).toBeVisible();
   });
 });

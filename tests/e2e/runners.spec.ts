@@ -52,7 +52,7 @@ test.describe('the Runners pane', () => {
       await expect(row.locator('[data-runner-status="active"]')).toBeVisible({ timeout: 90_000 });
       await expect(row).toContainText('1.0.0 (sea)');
 
-      await row.getByRole('button', { name: 'Check runner health on e2e-runner' }).click();
+      await row.getByRole('button', { name: 'Check health of the runner on e2e-runner' }).click();
       await expect(row.locator('[data-runner-health="healthy"]')).toBeVisible({ timeout: 30_000 });
       await expect(row).toContainText(/just now|s ago/);
     });

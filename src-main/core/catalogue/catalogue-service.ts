@@ -183,6 +183,10 @@ export class CatalogueService {
     if (!result.success) {
       return { formatVersion, problems: result.error.issues.map((i) => `${describePath(i.path, header)}: ${i.message}`) };
     }
+    // Nested objects of the contract's schemas (a schedule, an option) are not strict: a key they dropped is unknown.
+    const dropped: string[] = [];
+    droppedKeys(value, result.data, [], header, dropped);
+    if (dropped.length > 0) return { formatVersion, problems: dropped };
     return { doc: result.data };
   }
 
@@ -456,6 +460,23 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => cmp(x, y))) : v,
   );
+}
+
+/** Keys present in the file but absent from what the schema kept, each as a problem with its place. */
+function droppedKeys(raw: unknown, kept: unknown, path: PropertyKey[], root: Record<string, unknown>, out: string[]): void {
+  if (Array.isArray(raw) && Array.isArray(kept)) {
+    raw.forEach((item, i) => droppedKeys(item, kept[i], [...path, i], root, out));
+    return;
+  }
+  if (!isPlainObject(raw) || !isPlainObject(kept)) return;
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in kept)) out.push(`${describePath(path, root)}: Unrecognized key: "${key}"`);
+    else droppedKeys(value, kept[key], [...path, key], root, out);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function duplicates(names: string[], what: string, problems: string[]): void {

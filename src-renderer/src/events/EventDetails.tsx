@@ -8,7 +8,7 @@ import type { JobView } from '../../../src-shared/contract/jobs';
 import { Badge } from '../components/Badge';
 import { Button } from '../components/Button';
 import { StatusBadge, LIVE_STATUSES } from '../components/StatusBadge';
-import { formatDuration, formatTime } from '../components/format';
+import { formatDuration, formatTime, formatTimeInZone, workstationZone } from '../components/format';
 import { LogViewer } from '../logs/LogViewer';
 import { useEventsStore, type ScheduleFire } from '../stores/events-store';
 import { useJobsStore } from '../stores/jobs-store';
@@ -242,8 +242,12 @@ export function EventDetails({ event, onEdit, onDelete }: { event: EventView; on
             <dt>Schedule</dt>
             <dd>
               {words}
-              {event.timeZone ? ` (${event.timeZone})` : ''}
-              {event.nextRunAt && <span className="muted"> · next {formatTime(event.nextRunAt)}</span>}
+              {/* The zone once: written on the next-run time (in the schedule's zone), or after the words when none is due. */}
+              {event.nextRunAt ? (
+                <span className="muted" data-testid="next-run"> · next {formatTimeInZone(event.nextRunAt, event.timeZone)}</span>
+              ) : event.schedule ? (
+                ` (${event.timeZone ?? workstationZone()})`
+              ) : null}
               {event.schedule && (
                 <span className="muted" data-testid="fires-where">
                   {' '}

@@ -30,8 +30,8 @@ function sideExtensions(side: Side, label: string) {
   return [
     lineNumbers(),
     LANGUAGES[side.scriptType](),
+    // Read-only but focusable, so the keyboard can reach and scroll each side (a non-editable view takes no focus).
     EditorState.readOnly.of(true),
-    EditorView.editable.of(false),
     EditorView.contentAttributes.of({ 'aria-label': label, 'aria-readonly': 'true' }),
   ] as never[];
 }

@@ -146,7 +146,7 @@ export function AuditPane() {
                 </td>
                 <td>{e.actor}</td>
                 <td>
-                  <Badge tone="info">{AUDIT_OBJECT_LABELS[e.objectKind]}</Badge> {actionWords(e.action)}
+                  <Badge>{AUDIT_OBJECT_LABELS[e.objectKind]}</Badge> {actionWords(e.action)}
                 </td>
                 <td>
                   <ObjectLink entry={e} />

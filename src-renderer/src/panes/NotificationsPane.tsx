@@ -138,7 +138,7 @@ export function NotificationsPane() {
                 {n.target && (
                   <Button
                     variant="secondary"
-                    aria-label={`Open ${n.target.kind} of ${n.title}`}
+                    aria-label={`Open ${n.target.kind}: ${n.title}`}
                     onClick={() => {
                       if (n.readAt === null) void markRead([n.id]);
                       openNotificationTarget(n.target);
@@ -148,7 +148,7 @@ export function NotificationsPane() {
                   </Button>
                 )}
                 {n.readAt === null && (
-                  <Button variant="ghost" aria-label={`Mark ${n.title} read`} onClick={() => void markRead([n.id])}>
+                  <Button variant="ghost" aria-label={`Mark read: ${n.title}`} onClick={() => void markRead([n.id])}>
                     Mark read
                   </Button>
                 )}

@@ -130,7 +130,7 @@ function DeployAllButton() {
   const busy = useRunnersStore((s) => servers.some((server) => s.busy[server.id] !== undefined));
   if (servers.length === 0) return null;
   return (
-    <Button busy={busy} disabled={busy} onClick={() => void useRunnersStore.getState().deployMany(servers.map((server) => server.id))} aria-label="Deploy runner to all servers">
+    <Button busy={busy} disabled={busy} onClick={() => void useRunnersStore.getState().deployMany(servers.map((server) => server.id))} aria-label="Deploy to all servers (runner)">
       Deploy to all servers
     </Button>
   );

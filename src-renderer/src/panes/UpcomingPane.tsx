@@ -80,7 +80,7 @@ export function UpcomingPane() {
                   {f.timeZone !== zone && <div className="upcoming-zone muted">{formatTimeInZone(f.at, zone)}</div>}
                 </div>
                 <div>
-                  <Badge tone="info">{f.ownerKind === 'event' ? 'Event' : 'Workflow'}</Badge>{' '}
+                  <Badge>{f.ownerKind === 'event' ? 'Event' : 'Workflow'}</Badge>{' '}
                   <button
                     type="button"
                     className="link row-link"

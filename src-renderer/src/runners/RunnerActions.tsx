@@ -49,7 +49,7 @@ export function RunnerActions({ serverId, serverName, current, history }: { serv
           {compareVersions(chosen, active.version) > 0 ? 'Upgrade' : 'Switch'} to {chosen}
         </Button>
       )}
-      <Button busy={busy === 'check'} disabled={!!busy || !active} onClick={() => active && void checkHealth(serverId, active.id)} aria-label={`Check runner health on ${serverName}`}>
+      <Button busy={busy === 'check'} disabled={!!busy || !active} onClick={() => active && void checkHealth(serverId, active.id)} aria-label={`Check health of the runner on ${serverName}`}>
         Check health
       </Button>
       <Button busy={busy === 'rollback'} disabled={!!busy || !canRollback} onClick={() => void rollback(serverId)} aria-label={`Roll back runner on ${serverName}`}>

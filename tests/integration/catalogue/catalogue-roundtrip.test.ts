@@ -183,6 +183,11 @@ describe('a bad catalogue file', () => {
     }
   });
 
+  it('is refused for an unknown field inside a nested object (a schedule)', async () => {
+    const problems = await refused(target.core, exported.replace("expression: 30 2 * * *\n", "expression: 30 2 * * *\n      every: monday\n"));
+    expect(problems).toEqual(['events[1].schedule (nightly backup): Unrecognized key: "every"']);
+  });
+
   it('is refused when written by a newer format version', async () => {
     const problems = await refused(target.core, exported.replace('formatVersion: 1', 'formatVersion: 2'));
     expect(problems).toEqual([expect.stringContaining('written by a newer Cronium (format version 2; this one reads up to 1)')]);

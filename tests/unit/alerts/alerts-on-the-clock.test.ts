@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlertService } from '../../../src-main/core/alerts/alert-service';
 import { decideAlert } from '../../../src-main/core/alerts/alert-gate';
+import { webhookBody } from '../../../src-main/core/alerts/alert-message';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { EventBus } from '../../../src-main/core/event-bus';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
@@ -35,7 +36,8 @@ beforeEach(async () => {
   okFlag = path.join(dir, 'pager-up');
   script = path.join(dir, 'page.sh');
   // Records the alert, then succeeds only while the "pager" is up.
-  fs.writeFileSync(script, '#!/bin/sh\ncat >> "$1"\necho >> "$1"\n[ -e "$2" ] && exit 0\necho "pager down" >&2\nexit 2\n', { mode: 0o755 });
+  // One append per alert (O_APPEND, one small write), so alerts sent at the same time do not interleave.
+  fs.writeFileSync(script, '#!/bin/sh\ndata=$(cat)\nprintf \'%s\\n\' "$data" >> "$1"\n[ -e "$2" ] && exit 0\necho "pager down" >&2\nexit 2\n', { mode: 0o755 });
   alerts = new AlertService({
     db, bus, clock, secrets: new MemorySecretStore(),
     names: { event: async () => 'sync', workflow: async () => 'wf', server: async () => 'host-1' },
@@ -135,6 +137,53 @@ describe('alerts on the injected clock', () => {
       expect(delivery!.attempts.map((a) => a.ok)).toEqual([false, false, true]);
       expect(received()).toHaveLength(3);
     });
+  });
+});
+
+describe('alerts for workflows, runners and missed schedules', () => {
+  it('raises failure and recovery for a workflow run and a runner, and missed for a misfired schedule', async () => {
+    fs.writeFileSync(okFlag, '');
+    const channel = { kind: 'command' as const, config: { command: script, args: [outFile, okFlag] } };
+    await alerts.saveRule({ name: 'wf', subjectKind: 'workflow', subjectId: null, triggers: ['failure', 'recovery', 'missed'], channel, dedupSeconds: 0 });
+    await alerts.saveRule({ name: 'runner', subjectKind: 'runner', subjectId: null, triggers: ['failure', 'recovery'], channel, dedupSeconds: 0 });
+    const run = (id: string, status: 'FAILURE' | 'SUCCESS') => ({
+      run: { id, workflowId: 'wf-1', workflowVersion: 1, status, trigger: 'schedule' as const, reason: status === 'FAILURE' ? 'step backup failed' : null, startedAt: 'x', finishedAt: 'y', steps: [] },
+    });
+    bus.emit('workflows/runChanged', run('r1', 'FAILURE'));
+    bus.emit('workflows/runChanged', run('r1', 'FAILURE')); // pushed twice: alerted once
+    bus.emit('workflows/runChanged', run('r2', 'SUCCESS'));
+    bus.emit('runners/healthChanged', { serverId: 'srv-1', serverName: 'host-1', deploymentId: 'd1', from: 'healthy', to: 'unhealthy', reason: 'disk 10 MB free' });
+    bus.emit('runners/healthChanged', { serverId: 'srv-1', serverName: 'host-1', deploymentId: 'd1', from: 'unhealthy', to: 'healthy', reason: null });
+    bus.emit('schedule/fired', { ownerKind: 'workflow', ownerId: 'wf-1', scheduledFor: '2021-06-01T09:00:00.000Z', idempotencyKey: 'k', outcome: 'skipped_misfire', reason: 'the app was closed', jobIds: [], firedAt: 'z' });
+    await alerts.idle();
+    // Deliveries of different rules run side by side: compare as a set.
+    expect(received().map((a) => `${a.trigger}: ${a.summary}`).sort()).toEqual([
+      'failure: workflow wf ended FAILURE: step backup failed',
+      'recovery: workflow wf recovered: it succeeded after a failure',
+      'failure: the runner on host-1 is unhealthy: disk 10 MB free',
+      'recovery: the runner on host-1 is healthy again',
+      'missed: workflow wf missed its run of 2021-06-01T09:00:00.000Z: the app was closed',
+    ].sort());
+  });
+
+  it('refuses a rule with a command that is not an executable file, with every other mistake', async () => {
+    const err = await alerts
+      .saveRule({ name: 'x', subjectKind: 'runner', subjectId: null, triggers: ['missed'], channel: { kind: 'command', config: { command: path.join(dir, 'nope') } } })
+      .then(() => null, (e: unknown) => e as { code: string; extra: { fields: Record<string, string> } });
+    expect(err).toMatchObject({ code: 'INVALID_INPUT' });
+    expect(err!.extra.fields).toEqual({ triggers: 'runners have no schedule to miss', 'channel.config.command': 'the command is not an executable file on this workstation' });
+  });
+});
+
+describe('webhook payloads', () => {
+  const message = {
+    trigger: 'failure' as const, subject: { kind: 'event' as const, id: 'e1', name: 'backup' }, serverName: 'db-1', status: 'FAILURE', summary: 'backup failed on db-1: exit code 3',
+    reason: 'exit code 3', at: '2021-06-01T10:00:00.000Z', jobId: 'j1', workflowRunId: null, ruleName: 'r',
+  };
+  it('speaks Slack (text + blocks), Teams (MessageCard) and a versioned generic JSON', () => {
+    expect(webhookBody('slack', message)).toMatchObject({ text: '[Cronium] backup failed on db-1: backup failed on db-1: exit code 3', blocks: [{ type: 'header' }, { type: 'section' }, { type: 'section' }] });
+    expect(webhookBody('teams', message)).toMatchObject({ '@type': 'MessageCard', '@context': 'https://schema.org/extensions', title: '[Cronium] backup failed on db-1', themeColor: 'D13438' });
+    expect(webhookBody('json', message)).toMatchObject({ version: 1, trigger: 'failure', jobId: 'j1' });
   });
 });
 
