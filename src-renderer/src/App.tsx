@@ -28,7 +28,6 @@ import { useDashboardStore } from './stores/dashboard-store';
 import { PANES, PANE_TITLES, useNavigationStore, type PaneId } from './stores/navigation-store';
 import { useSettingsStore } from './stores/settings-store';
 import { useLayoutStore } from './stores/layout-store';
-import './shell.css';
 import { toast } from './stores/toast-store';
 
 const PANE_COMPONENTS: Record<PaneId, () => React.JSX.Element> = {

@@ -11,6 +11,8 @@ import type { RpcTransport } from './rpc/transport';
 import { removeTokenFromAddressBar, rpcUrlForPage, WsTransport } from './rpc/ws-transport';
 import { bindConnection } from './stores/connection-store';
 import './styles.css';
+// After styles.css: the shell's rules for small and large windows and the focus ring refine the base styles.
+import './shell.css';
 
 function createTransport(): RpcTransport {
   if (window.cronium) return new IpcTransport(window.cronium);

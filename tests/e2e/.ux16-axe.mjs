@@ -27,6 +27,9 @@ for (const vp of [{ width: 1920, height: 1080 }, { width: 800, height: 600 }]) {
     await page.waitForTimeout(700);
     const title = await page.locator('main h1').first().textContent().catch(() => '?');
     if (title === 'Workflows') { await page.getByRole('navigation', { name: 'Workflows' }).getByRole('button').first().click(); await page.waitForTimeout(1000); }
+    const clip = await page.evaluate(() => { const out = []; const d = document.scrollingElement; if (d.scrollWidth > innerWidth + 1) out.push('page ' + d.scrollWidth); const m = document.querySelector('main'); if (m.scrollWidth > m.clientWidth + 1) { const right = m.getBoundingClientRect().right; const c = [...m.querySelectorAll('*')].find((el) => { const r = el.getBoundingClientRect(); if (r.right <= right + 1 || r.width === 0) return false; for (let p = el.parentElement; p && p !== m; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o !== 'visible') return false; } return true; }); out.push('main ' + m.scrollWidth + '/' + m.clientWidth + ' ' + (c ? c.tagName + '.' + c.className : '')); } return out; });
+    if (clip.length) console.log('CLIP', vp.width, title, clip.join(' | '));
+    await page.screenshot({ path: `/tmp/ux16/shot-${vp.width}-${i}.png` });
     const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
     for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) console.log(vp.width, title, v.id, v.impact, v.nodes.length, v.nodes.slice(0, 4).map((x) => x.target.join(' ') + ' :: ' + (x.failureSummary ?? '').split('\n').slice(1, 2).join('')).join(' || '));
   }

@@ -376,7 +376,8 @@ export class ServerService {
           ...(e.unpin ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
         };
         if (e.existingId) {
-          updates.push({ id, set: { ...common, ...(p.authType === 'agent' ? { agent_forwarding: 0 } : {}) } });
+          // Forwarding belongs to agent servers only; an agent server keeps the choice the user made.
+          updates.push({ id, set: { ...common, ...(p.authType !== 'agent' ? { agent_forwarding: 0 } : {}) } });
         } else {
           inserts.push({
             id, name: p.alias, ...common, host_key_fingerprint: e.pin?.fingerprint ?? null, host_key_algorithm: e.pin?.algorithm ?? null,
@@ -392,6 +393,10 @@ export class ServerService {
         else if (w.created) await this.deps.secrets.delete(w.ref).catch(() => undefined);
       }
       throw err;
+    }
+    for (const e of chosen) {
+      // A server that now uses the agent must not leave its former key or password in the keychain.
+      if (e.existingId && e.preview.authType === 'agent') await this.deps.secrets.delete(serverCredentialRef(e.existingId)).catch(() => undefined);
     }
     const created = chosen.filter((e) => !e.existingId).map((e) => e.preview.alias);
     const updated = chosen.filter((e) => e.existingId).map((e) => e.preview.alias);

@@ -5,6 +5,7 @@
  * as its socket, so every hop is verified against its own pinned key and logs in with its own credential.
  * Nothing here keeps a credential after the handshake; SshConnection owns what this returns.
  */
+import { handshakeGate } from './handshake-gate';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
@@ -113,6 +114,8 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
   const clock = options.clock ?? systemClock;
   if (target.auth.type === 'agent') await checkAgent(target.auth.socket, target.name, options.connectTimeoutMs, clock);
   const verifier = new HostKeyVerifier(target);
+  // At most MAX_CONCURRENT_HANDSHAKES at once across the app; the connect timeout below starts with our turn.
+  const release = await handshakeGate.acquire();
   let sock: Duplex;
   if (carrier) {
     sock = carrier;
@@ -129,6 +132,7 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
+      release();
       timer.cancel();
       client.removeAllListeners('ready');
       client.on('error', () => undefined);
@@ -143,6 +147,7 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     client.once('ready', () => {
       if (settled) return;
       settled = true;
+      release();
       timer.cancel();
       client.removeAllListeners('error');
       client.removeAllListeners('close');

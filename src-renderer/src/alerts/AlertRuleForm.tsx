@@ -14,7 +14,7 @@ import { useAlertsStore } from '../stores/alerts-store';
 
 type ChannelKind = 'webhook' | 'email' | 'command';
 
-interface FormState {
+export interface FormState {
   name: string;
   subjectKind: AlertSubjectKind;
   subjectId: string;
@@ -46,7 +46,7 @@ const TRIGGERS: Array<[AlertTrigger, string]> = [
 
 const CLAIMED = ['name', 'subjectKind', 'subjectId', 'triggers', 'channel', 'maxPerWindow', 'windowSeconds', 'dedupSeconds', 'enabled'];
 
-function initialState(rule: AlertRuleView | null): FormState {
+export function initialState(rule: AlertRuleView | null): FormState {
   const c = (rule?.channelConfig ?? {}) as Record<string, unknown>;
   return {
     name: rule?.name ?? '',

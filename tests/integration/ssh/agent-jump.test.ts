@@ -107,6 +107,26 @@ describe('ssh-agent authentication', () => {
     expect(out).toEqual([`agent says ${jumpSshd.extraUsers[0]!.username}`]);
   }, 60_000);
 
+  it('agent forwarding is off unless the server enables it; then the job can use the agent', async () => {
+    const script = 'echo "sock=${SSH_AUTH_SOCK:+set}"; ssh-add -l >/dev/null 2>&1; echo "keys=$?"\n';
+    const stdout = async () => {
+      const done = await tc.core.jobs.waitForJob((await runEvent(jumpId, 'direct-ssh', script)).id);
+      expect(done.status).toBe('SUCCESS');
+      return (await linesOf(tc.core, done.logId!)).filter((l) => l.stream === 'stdout').map((l) => l.text);
+    };
+    expect(await stdout()).toEqual(['sock=', 'keys=2']);
+    const view = await tc.core.servers.get(jumpId);
+    const save = (agentForwarding: boolean) =>
+      tc.core.servers.save({ id: jumpId, name: view.name, host: view.host, port: view.port, username: view.username, authType: 'agent', tags: [], maxConcurrentJobs: 8, agentForwarding });
+    await save(true);
+    try {
+      expect((await tc.core.servers.get(jumpId)).agentForwarding).toBe(true);
+      expect(await stdout()).toEqual(['sock=set', 'keys=0']);
+    } finally {
+      await save(false);
+    }
+  }, 60_000);
+
   describe('when the agent cannot be used, the error names the agent', () => {
     const withSocket = async (socket: string | undefined, fn: () => Promise<void>) => {
       if (socket === undefined) delete process.env.SSH_AUTH_SOCK;

@@ -20,7 +20,7 @@ const SCHEMA_TABLES: (keyof DB)[] = [
   'servers', 'events', 'event_servers', 'jobs', 'logs', 'log_blocks', 'variables', 'workflows', 'workflow_nodes',
   'workflow_edges', 'workflow_runs', 'workflow_step_runs', 'settings', 'feature_flags', 'audit_log', 'schedule_fires',
   'runner_artifacts', 'runner_deployments', 'execution_payloads', 'notifications', 'event_script_versions', 'event_runs',
-  'mode_migrations', 'alert_rules', 'alert_deliveries', 'alert_attempts',
+  'mode_migrations', 'alert_rules', 'alert_deliveries', 'alert_attempts', 'server_residents', 'server_schedule_copies',
 ];
 
 let tmp: string;

@@ -1,0 +1,39 @@
+/**
+ * HandshakeGate: bounds how many SSH handshakes run at once across the app (first come, first served). Starting
+ * hundreds at once (one command on a 200-server fleet) starves the CPU of both ends: every key exchange then
+ * misses its connect timeout and the whole run fails. A handshake's timeout starts when it gets its turn.
+ */
+export const MAX_CONCURRENT_HANDSHAKES = 24;
+
+export class HandshakeGate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly limit: number = MAX_CONCURRENT_HANDSHAKES) {}
+
+  /** Resolves with a release function once a slot is free; call it exactly once when the handshake has settled. */
+  async acquire(): Promise<() => void> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter, so `running` stays counted for it.
+      if (next) next();
+      else this.running--;
+    };
+  }
+
+  get active(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+}
+
+/** The one gate every connection of the app goes through (ssh-handshake.ts). */
+export const handshakeGate = new HandshakeGate();
