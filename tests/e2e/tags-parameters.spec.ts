@@ -125,7 +125,6 @@ test.describe('groups by tag and run-time parameters', () => {
 
     await expect(details.getByRole('tab', { name: 'Logs' })).toHaveAttribute('aria-selected', 'true');
     const runs = details.getByRole('table', { name: 'Runs' });
-    for (let i = 0; i < 20; i++) { const j = await rpc('jobs/list', {}); console.log('DEBUG', i, j.map((x: { status: string; eventName: string }) => `${x.eventName}:${x.status}`).join(',')); if (j.every((x: { status: string }) => x.status !== 'QUEUED' && x.status !== 'RUNNING' && x.status !== 'DISPATCHING')) break; await page.waitForTimeout(1000); }
     await expect(runs.getByRole('row').filter({ hasText: 'fleet-1' }).first()).toContainText('SUCCESS', { timeout: 30_000 });
     // The stored log, as the Logs pane shows it: the values arrived, the secret is masked.
     await nav(page, 'Logs').click();

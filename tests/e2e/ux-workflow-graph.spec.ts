@@ -102,7 +102,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       // The step that handled the failure opens its log.
       await page.getByTestId('run-step').filter({ hasText: 'notify' }).getByRole('button', { name: 'Open log' }).click();
       await expect(page.getByText('notifying the team').first()).toBeVisible({ timeout: 30_000 });
-      await shot(page, testInfo, `log-${size}`, size === 'large' ? 'screenshot-logs.png' : undefined);
+      await shot(page, testInfo, `log-${size}`);
     });
 
     test('tells succeeded, succeeded with a handled failure and failed apart in the list and on the dashboard', async ({ page }, testInfo) => {
@@ -125,6 +125,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await card.getByRole('button', { name: /fragile import/ }).click();
       await expect(page.getByLabel('Workflow name')).toHaveValue('fragile import');
       await openPane(page, 'Dashboard');
+      await page.locator('main').evaluate((el) => el.scrollTo(0, 0));
       await shot(page, testInfo, `dashboard-${size}`, size === 'large' ? 'screenshot.png' : 'screenshot-small.png');
     });
   });

@@ -272,7 +272,8 @@ export class ArtifactStore {
         throw this.tampered(manifest, `${executable} has sha256 ${sha.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…`);
       }
     } else {
-      const tmp = `${executable}.${process.pid}.tmp`;
+      // A unique name per unpack: two deploys in one process may unpack the same artifact at once.
+      const tmp = `${executable}.${process.pid}.${newId()}.tmp`;
       const hash = createHash('sha256');
       try {
         await pipeline(fs.createReadStream(compressedPath), zlib.createGunzip(), async function* (source) {
@@ -322,7 +323,7 @@ export class ArtifactStore {
     fs.mkdirSync(destDir, { recursive: true });
     // A new artifact invalidates the unpacked copy of the old one.
     fs.rmSync(path.join(destDir, uncompressedName(manifest.kind)), { force: true });
-    const tmp = `${dest}.${process.pid}.tmp`;
+    const tmp = `${dest}.${process.pid}.${newId()}.tmp`;
     try {
       fs.copyFileSync(source, tmp);
     } catch (err) {

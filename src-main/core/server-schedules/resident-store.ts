@@ -82,5 +82,4 @@ export class ResidentStore {
     const rows = await this.db.kysely.selectFrom('server_residents').select('server_id').execute();
     return rows.map((r) => r.server_id);
   }
-
 }

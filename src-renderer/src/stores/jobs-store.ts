@@ -65,7 +65,11 @@ export const useJobsStore = create<JobsStore>((set) => ({
   add: (jobs) =>
     set((s) => {
       const byEvent = { ...s.byEvent };
-      for (const job of jobs) if (job.eventId) byEvent[job.eventId] = merge(byEvent[job.eventId], [job]);
+      // A push for the job may have arrived before the call that created it returned: that view is newer, keep it.
+      for (const job of jobs) {
+        if (!job.eventId || byEvent[job.eventId]?.some((j) => j.id === job.id)) continue;
+        byEvent[job.eventId] = merge(byEvent[job.eventId], [job]);
+      }
       return { byEvent };
     }),
 

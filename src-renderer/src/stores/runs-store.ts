@@ -27,13 +27,15 @@ interface RunsStore {
 
 let stopListening: (() => void) | undefined;
 const pending = new Set<string>();
+/** Runs shown or being loaded: a push for one of their jobs reads the run again (even before its first read returns). */
+const watched = new Set<string>();
 
 export const useRunsStore = create<RunsStore>((set, get) => {
   const listen = () => {
     // A job of a run we show changed: read the run again (batched, so ten jobs ending at once cost one read each run).
     stopListening ??= onEvent('jobs/changed', ({ job }) => {
       const runId = job.runId;
-      if (!runId || !get().byId[runId] || pending.has(runId)) return;
+      if (!runId || !watched.has(runId) || pending.has(runId)) return;
       pending.add(runId);
       setTimeout(() => {
         pending.delete(runId);
@@ -41,8 +43,12 @@ export const useRunsStore = create<RunsStore>((set, get) => {
       }, 150);
     });
   };
-  const remember = (run: RunView) =>
+  const remember = (run: RunView) => {
+    watched.add(run.id);
+    // Jobs may have moved on while the call returned: read the run once more.
+    void get().load(run.id);
     set((s) => ({ byId: { ...s.byId, [run.id]: run }, latestByEvent: run.eventId ? { ...s.latestByEvent, [run.eventId]: run.id } : s.latestByEvent }));
+  };
   const repeat = async (call: 'runs/rerunFailed' | 'runs/runAgain', runId: string, parameters?: ParameterValues): Promise<RunOutcome> => {
     listen();
     try {
@@ -65,7 +71,7 @@ export const useRunsStore = create<RunsStore>((set, get) => {
         toast.info(`Started ${jobs.length} job${jobs.length === 1 ? '' : 's'}.`);
         if (runId) {
           set((s) => ({ latestByEvent: { ...s.latestByEvent, [eventId]: runId } }));
-          await get().load(runId);
+          void get().load(runId);
         }
         return { ok: true, runId: runId ?? '', jobs };
       } catch (err) {
@@ -75,6 +81,7 @@ export const useRunsStore = create<RunsStore>((set, get) => {
 
     load: async (runId) => {
       listen();
+      watched.add(runId);
       try {
         const run = await invoke('runs/get', { id: runId });
         set((s) => ({ byId: { ...s.byId, [run.id]: run } }));

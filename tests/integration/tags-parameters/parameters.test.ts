@@ -161,7 +161,7 @@ describe('run-time parameters', () => {
     expect((await stdoutOf(firedJob.logId!))[0]).toBe('env eu 9 plain text');
 
     const wf = await tc.core.workflows.save(WorkflowInput.parse({
-      name: 'params step', nodes: [{ id: 'a', eventId: event.id, parameters: { region: 'us', label: 'from the step' } }], edges: [],
+      name: 'params step', nodes: [{ id: 'params-step-a', eventId: event.id, parameters: { region: 'us', label: 'from the step' } }], edges: [],
     }));
     expect(wf.nodes[0]!.parameters).toEqual({ region: 'us', label: 'from the step' });
     const run = await tc.core.workflows.startRun(wf.id, { trigger: 'manual' });
@@ -173,9 +173,9 @@ describe('run-time parameters', () => {
     // A secret option's value is never stored with a step.
     const secretEvent = await saveParamEvent('bash', 'direct-ssh');
     const refused = await tc.core.workflows.save(WorkflowInput.parse({
-      name: 'secret step', nodes: [{ id: 'a', eventId: secretEvent.id, parameters: { region: 'eu', token: SECRET } }], edges: [],
+      name: 'secret step', nodes: [{ id: 'secret-step-a', eventId: secretEvent.id, parameters: { region: 'eu', token: SECRET } }], edges: [],
     })).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: 'INVALID_WORKFLOW', extra: { fields: { 'nodes.a': expect.stringContaining('token') } } });
+    expect(refused).toMatchObject({ code: 'INVALID_WORKFLOW', extra: { fields: { 'nodes.secret-step-a': expect.stringContaining('token') } } });
   }, 120_000);
 
   it('leaves the secret value nowhere in the SQLite file', async () => {
