@@ -208,7 +208,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     },
   });
   const catalogue = new CatalogueService({
-    db, bus, clock, secrets: ports.secrets, schedules: scheduler, events, workflows, variables, workflowJobs: new CoreJobRunner({ jobs }),
+    db, bus, clock, secrets: ports.secrets, schedules: scheduler, events, workflows, variables, workflowJobs: new CoreJobRunner({ jobs }), ssh: () => ssh,
   });
   const schedulerWiring = new SchedulerWiring({ scheduler, clock, bus, events, jobs, workflows });
   // Server-held schedules: the resident runner on each target fires them; this keeps it in step and collects.

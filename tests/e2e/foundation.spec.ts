@@ -63,7 +63,7 @@ test.describe('serve mode in a browser', () => {
         await expect(page.getByRole('heading', { level: 1, name: pane.name })).toBeVisible();
         await expect(nav(page, pane.name)).toHaveAttribute('aria-current', 'page');
         await expect(page.getByText(pane.emptyText)).toBeVisible();
-        await expect(page.locator('.empty-state').getByRole('button')).toBeVisible();
+        await expect(page.locator('.empty-state').getByRole('button').first()).toBeVisible();
       }
       await nav(page, 'Settings').click();
       await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();

@@ -3,9 +3,13 @@
  * workflows, variables without secret values) as one YAML document in a stable order, and imports such a document
  * all or nothing. An import is judged as a whole first (YAML syntax, format version, strict schemas, references by
  * name, conflicts), then applied in one database transaction through the same services a person's edits go through
- * (EventService, WorkflowService, each table's store); the preview runs the very same apply and rolls it back, so it
- * reports everything the apply would meet. Side effects outside the database (bus events, the scheduler, keychain
- * deletions) are held back and released only after the commit.
+ * (ServerService, EventService, WorkflowService, each table's store); the preview runs the very same apply and rolls it
+ * back, so it reports everything the apply would meet. Side effects outside the database (bus events, the scheduler,
+ * keychain deletions, dropping pooled SSH connections) are held back and released only after the commit.
+ *
+ * A file is not trusted with a server's safety: its host key fingerprints are never taken as pins (a new server's key
+ * is approved on first contact; an existing one keeps its pin only while host and port stay), and it never turns
+ * agent forwarding on (ServerService.save with from: 'catalogue').
  */
 import { Document, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -19,11 +23,13 @@ import { newId, nowIso } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, messageOf } from '../errors';
 import { EventBus } from '../event-bus';
-import { EventService } from '../events/event-service';
+import { checkServerHeld, EventService } from '../events/event-service';
 import type { ScheduleBook } from '../scheduler/scheduler';
 import type { SecretStore } from '../secrets/secret-store';
 import { eventSecretRef, serverCredentialRef, variableSecretRef } from '../secrets/secret-refs';
+import { ServerService } from '../servers/server-service';
 import { ServerStore } from '../servers/server-store';
+import type { SshPool } from '../ssh/ssh-pool';
 import { VariablesStore } from '../variables/variables-store';
 import type { VariablesService } from '../variables/variables-service';
 import { WorkflowService, type WorkflowServiceDeps } from '../workflows/workflow-service';
@@ -53,6 +59,8 @@ export interface CatalogueServiceDeps {
   variables: VariablesService;
   /** What the import's own WorkflowService would start runs with (it never starts one). */
   workflowJobs: WorkflowServiceDeps['jobs'];
+  /** The SSH pool: connections of servers the import changed are dropped after the commit. */
+  ssh: () => Pick<SshPool, 'invalidate' | 'acquire' | 'exec'>;
 }
 
 type Doc = z.infer<typeof CatalogueDocument>;
@@ -139,7 +147,7 @@ export class CatalogueService {
 
     // The same apply for preview and import: the preview rolls it back, so service-level checks (schedules, graphs)
     // are reported before anything is written.
-    const held = new HeldEffects(this.deps.secrets, this.deps.schedules);
+    const held = new HeldEffects(this.deps.secrets, this.deps.schedules, this.deps.ssh);
     const applyProblems: string[] = [];
     try {
       await inTransaction(this.deps.db, async (tx) => {
@@ -238,7 +246,12 @@ export class CatalogueService {
       items.push({ kind, name, action: changed.length === 0 ? 'unchanged' : 'update', detail: changed.length === 0 ? null : `changes ${changed.join(', ')}` });
     };
     const currentServers = new Map(current.servers.map((s) => [s.name, s]));
-    for (const s of doc.servers) decide('server', s.name, s, currentServers.get(s.name));
+    for (const s of doc.servers) {
+      const existing = currentServers.get(s.name);
+      decide('server', s.name, asImported(s, existing), existing);
+      const item = items[items.length - 1]!;
+      if (item.action === 'create' || item.action === 'update') item.detail = serverNote(item.detail, s, existing);
+    }
     const currentEvents = new Map(current.events.map((e) => [e.name, e]));
     for (const e of doc.events) decide('event', e.name, e, currentEvents.get(e.name), (sameNameCount.get(e.name) ?? 0) > 1);
     const currentWorkflows = new Map<string, WorkflowItem>();
@@ -259,7 +272,7 @@ export class CatalogueService {
     const heldBus = held.bus;
     const events = new EventService({ db: tx, secrets: held.secrets, bus: heldBus, clock: this.deps.clock, schedules: held.schedules });
     const workflows = new WorkflowService({ db: tx, bus: heldBus, clock: this.deps.clock, schedules: held.schedules, jobs: this.deps.workflowJobs });
-    const servers = new ServerStore(tx);
+    const servers = new ServerService({ db: tx, secrets: held.secrets, bus: heldBus, clock: this.deps.clock, ssh: () => held.pool });
     const variables = new VariablesStore(tx);
     const at = nowIso(this.deps.clock.now());
     const attempt = async (what: string, work: () => Promise<void>) => {
@@ -271,34 +284,30 @@ export class CatalogueService {
       }
     };
 
-    // Servers: two passes, so jump hosts may name servers created by the same file.
-    const serverId = new Map((await servers.list()).map((r) => [r.name, r.id]));
+    // Servers through ServerService.save (its rules, audit records and pool invalidation), in two passes, so jump
+    // hosts may name servers created by the same file: the second pass saves again only the servers whose hops change.
+    const serverId = new Map((await servers.store.list()).map((r) => [r.name, r.id]));
+    const serverInput = (s: ServerItem) => ({
+      id: serverId.get(s.name), name: s.name, host: s.host, port: s.port, username: s.username, authType: s.authType,
+      tags: s.tags, maxConcurrentJobs: s.maxConcurrentJobs, agentForwarding: s.agentForwarding,
+    });
     for (const s of doc.servers) {
       const act = action('server', s.name);
       if (act !== 'create' && act !== 'update') continue;
       await attempt(`server ${s.name}`, async () => {
-        const existingId = serverId.get(s.name);
-        const id = existingId ?? newId();
-        const columns = {
-          name: s.name, host: s.host, port: s.port, username: s.username, auth_type: s.authType, tags: JSON.stringify(s.tags),
-          max_concurrent_jobs: s.maxConcurrentJobs, agent_forwarding: s.agentForwarding ? 1 : 0,
-          host_key_fingerprint: s.hostKeyFingerprint, host_key_algorithm: s.hostKeyAlgorithm, updated_at: at,
-        };
-        if (existingId) await servers.update(id, columns);
-        else {
-          // No credential in a file: the keychain account stays empty until the user enters the key or password.
-          await servers.insert({
-            id, ...columns, credential_ref: serverCredentialRef(id), jump_server_ids: '[]', last_connection_at: null,
-            last_connection_ok: null, last_connection_message: null, last_latency_ms: null, created_at: at,
-          });
-          serverId.set(s.name, id);
-        }
+        const view = await servers.save(serverInput(s), { from: 'catalogue' });
+        serverId.set(s.name, view.id);
       });
     }
     for (const s of doc.servers) {
       const act = action('server', s.name);
-      if ((act !== 'create' && act !== 'update') || !serverId.has(s.name)) continue;
-      await attempt(`server ${s.name}`, () => servers.update(serverId.get(s.name)!, { jump_server_ids: JSON.stringify(s.jumpServers.map((n) => serverId.get(n) ?? n)) }));
+      const id = serverId.get(s.name);
+      if ((act !== 'create' && act !== 'update') || !id) continue;
+      const jumpServerIds = s.jumpServers.map((n) => serverId.get(n) ?? n);
+      if (canonical(jumpServerIds) === canonical(parseArray((await servers.row(id)).jump_server_ids))) continue;
+      await attempt(`server ${s.name}`, async () => {
+        await servers.save({ ...serverInput(s), jumpServerIds }, { from: 'catalogue' });
+      });
     }
 
     // Events through EventService (its validation, schedule checks and audit), then the file's version and secret names.
@@ -310,6 +319,8 @@ export class CatalogueService {
         const existingId = eventId.get(e.name);
         const existingSecrets = existingId ? parseSecretNames((await events.store.find(existingId))?.secret_refs) : [];
         const { version, servers: serverNames, secrets, ...fields } = e;
+        // The secret names are recorded after the save: the rule that keeps secrets off server-held schedules is checked here.
+        checkServerHeld({ ...fields, secrets: secrets.map((name) => ({ name })) });
         const view = await events.save({
           ...fields,
           id: existingId,
@@ -362,10 +373,17 @@ class HeldEffects {
   private readonly emitted: Array<[string, unknown]> = [];
   private readonly scheduleCalls: Array<(book: ScheduleBook) => void> = [];
   private readonly secretDeletes: string[] = [];
+  private readonly invalidated = new Set<string>();
   readonly schedules: ScheduleBook;
   readonly secrets: SecretStore;
+  /** Drops of pooled connections are held; connecting (a connection test) is not something an import does. */
+  readonly pool: Pick<SshPool, 'invalidate' | 'acquire' | 'exec'>;
 
-  constructor(private readonly realSecrets: SecretStore, private readonly realSchedules: ScheduleBook) {
+  constructor(
+    private readonly realSecrets: SecretStore,
+    private readonly realSchedules: ScheduleBook,
+    private readonly realPool: () => Pick<SshPool, 'invalidate' | 'acquire' | 'exec'>,
+  ) {
     this.bus.subscribe((name, payload) => this.emitted.push([name, payload]));
     const calls = this.scheduleCalls;
     this.schedules = {
@@ -386,6 +404,9 @@ class HeldEffects {
         return true;
       },
     };
+    const invalidated = this.invalidated;
+    const refuse = () => Promise.reject(new AppError('INTERNAL', 'a catalogue import never connects to a server'));
+    this.pool = { invalidate: (id) => void invalidated.add(id), acquire: refuse, exec: refuse };
   }
 
   async release(realBus: EventBus): Promise<void> {
@@ -397,8 +418,32 @@ class HeldEffects {
       }
     }
     for (const account of this.secretDeletes) await this.realSecrets.delete(account).catch(() => false);
+    for (const id of this.invalidated) this.realPool().invalidate(id);
     for (const [name, payload] of this.emitted) realBus.emit(name as never, payload as never);
   }
+}
+
+/**
+ * What the import would store for a server of the file, in the file's terms: the host key pin is never the file's
+ * (kept only while host and port stay), and agent forwarding stays off unless the user already turned it on here.
+ */
+function asImported(s: ServerItem, existing: ServerItem | undefined): ServerItem {
+  const keepsPin = existing !== undefined && existing.host === s.host && existing.port === s.port;
+  return {
+    ...s,
+    hostKeyFingerprint: keepsPin ? existing.hostKeyFingerprint : null,
+    hostKeyAlgorithm: keepsPin ? existing.hostKeyAlgorithm : null,
+    agentForwarding: s.agentForwarding && existing?.agentForwarding === true,
+  };
+}
+
+/** The preview's note on a server the import creates or updates: what the file cannot set. */
+function serverNote(detail: string | null, s: ServerItem, existing: ServerItem | undefined): string {
+  const notes = detail ? [detail] : [];
+  if (!existing) notes.push('host key approved on first contact (not taken from the file)');
+  else if (existing.hostKeyFingerprint && (existing.host !== s.host || existing.port !== s.port)) notes.push('address changes: its pinned host key is dropped and approved again on first contact');
+  if (s.agentForwarding && !existing?.agentForwarding) notes.push('agent forwarding not turned on (only in the app)');
+  return notes.join('; ');
 }
 
 function eventItem(e: EventView): EventItem {

@@ -376,7 +376,7 @@ function parseRefs(text: string): SecretRef[] {
  * and no secrets: secrets never go to a server (docs/security.md, "Server-held schedules"), and a server-fired job
  * runs while the app, which holds them, may be away. Refused with the reason rather than run without them.
  */
-function checkServerHeld(input: EventSaveInput): void {
+export function checkServerHeld(input: Pick<EventSaveInput, 'firesOn' | 'schedule' | 'executionMode' | 'secrets' | 'options'>): void {
   if (input.firesOn !== 'server') return;
   const fields: Record<string, string> = {};
   if (!input.schedule) fields.firesOn = 'only a scheduled event can fire on the server; give it a schedule first';

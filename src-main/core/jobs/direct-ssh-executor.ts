@@ -105,7 +105,7 @@ export class DirectSshExecutor implements Executor {
     let result: ExecResult | undefined;
     let failure: unknown;
     try {
-      result = await this.pool.exec(ctx.serverId, command, { stdin, onStdout, onStderr, signal: channel.signal });
+      result = await this.pool.exec(ctx.serverId, command, { stdin, onStdout, onStderr, signal: channel.signal, agentForward: true });
     } catch (err) {
       failure = err;
     } finally {

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/protocol/runner-info';
 import { systemClock, type Clock } from '../clock';
+import { SingleFlight } from '../execution/single-flight';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
@@ -134,6 +135,9 @@ function findManifests(dir: string): string[] {
 
 export class ArtifactStore {
   private rejectedOnLastScan: ArtifactRejection[] = [];
+
+  /** One unpack at a time per executable path (see unpack()). */
+  private readonly unpacking = new SingleFlight<void>();
 
   constructor(private readonly deps: ArtifactStoreDeps) {}
 
@@ -272,28 +276,36 @@ export class ArtifactStore {
         throw this.tampered(manifest, `${executable} has sha256 ${sha.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…`);
       }
     } else {
-      // A unique name per unpack: two deploys in one process may unpack the same artifact at once.
-      const tmp = `${executable}.${process.pid}.${newId()}.tmp`;
-      const hash = createHash('sha256');
-      try {
-        await pipeline(fs.createReadStream(compressedPath), zlib.createGunzip(), async function* (source) {
-          for await (const chunk of source) {
-            hash.update(chunk as Buffer);
-            yield chunk;
-          }
-        }, fs.createWriteStream(tmp, { mode: 0o755 }));
-      } catch (err) {
-        // A failed unpack (disk full, a read error) must not leave a partial executable next to the artifact.
-        fs.rmSync(tmp, { force: true });
-        throw err;
-      }
-      if (hash.digest('hex') !== manifest.sha256) {
-        fs.rmSync(tmp, { force: true });
-        throw this.tampered(manifest, 'the gzip file changed while it was being unpacked');
-      }
-      fs.renameSync(tmp, executable);
+      await this.unpacking.run(executable, () => this.unpack(manifest, compressedPath, executable));
     }
     return { path: executable, compressedPath, sha256: manifest.sha256 };
+  }
+
+  /**
+   * Unpacks the verified gzip next to it through a temporary file, checking the sha256 on the way. Concurrent opens of
+   * one artifact (several servers deployed at once) share one unpack, so they never race on the temporary file.
+   */
+  private async unpack(manifest: ArtifactManifest, compressedPath: string, executable: string): Promise<void> {
+    if (fs.existsSync(executable)) return;
+    const tmp = `${executable}.${process.pid}.tmp`;
+    const hash = createHash('sha256');
+    try {
+      await pipeline(fs.createReadStream(compressedPath), zlib.createGunzip(), async function* (source) {
+        for await (const chunk of source) {
+          hash.update(chunk as Buffer);
+          yield chunk;
+        }
+      }, fs.createWriteStream(tmp, { mode: 0o755 }));
+    } catch (err) {
+      // A failed unpack (disk full, a read error) must not leave a partial executable next to the artifact.
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    if (hash.digest('hex') !== manifest.sha256) {
+      fs.rmSync(tmp, { force: true });
+      throw this.tampered(manifest, 'the gzip file changed while it was being unpacked');
+    }
+    fs.renameSync(tmp, executable);
   }
 
   /** Copies a bundled artifact into the cache unless an identical, intact copy is there already (a cache hit). */
@@ -323,7 +335,7 @@ export class ArtifactStore {
     fs.mkdirSync(destDir, { recursive: true });
     // A new artifact invalidates the unpacked copy of the old one.
     fs.rmSync(path.join(destDir, uncompressedName(manifest.kind)), { force: true });
-    const tmp = `${dest}.${process.pid}.${newId()}.tmp`;
+    const tmp = `${dest}.${process.pid}.tmp`;
     try {
       fs.copyFileSync(source, tmp);
     } catch (err) {

@@ -37,6 +37,7 @@ import {
   RESIDENT_MANIFEST_FORMAT,
   RESIDENT_REMOVAL_SHELL,
   ResidentStatus,
+  residentFireKey,
   residentJobIdFromHash,
   residentJobSeed,
   residentSignedString,
@@ -88,6 +89,8 @@ export class ServerScheduleService {
   private changeTimer: { cancel(): void } | null = null;
   private offBus: (() => void) | null = null;
   private stopped = false;
+  /** Refused fire records already logged (the server keeps them until it trims its record). */
+  private readonly refusedSeen = new Set<string>();
 
   constructor(private readonly deps: ServerScheduleDeps) {
     this.store = new ResidentStore(deps.db, () => deps.clock.now());
@@ -166,6 +169,8 @@ export class ServerScheduleService {
       // Status first: the clock skew, the installed manifest, the fires to collect.
       const t0 = this.deps.clock.now();
       let status = parseStatus(await run('status'));
+      // The events this app put in this server's manifest (before and after this sync's install): the only fires taken.
+      const held = new Set((await this.store.copies({ serverId })).map((c) => c.event_id));
       const skewMs = Math.round(status.now - (t0 + this.deps.clock.now()) / 2);
       const manifest = await this.buildManifest(serverId, wanted);
       const text = JSON.stringify(manifest.manifest);
@@ -195,7 +200,8 @@ export class ServerScheduleService {
       status = parseStatus(await run('ensure'));
       const started = !before.running && status.running;
       for (const n of status.next) await this.store.setNextFire(serverId, n.scheduleId, n.nextFire);
-      const collected = await this.collectFires(serverId, status.fires);
+      for (const c of await this.store.copies({ serverId })) held.add(c.event_id);
+      const { collected, refused: refusedFires } = await this.collectFires(serverId, status.fires, held);
       await this.store.saveResident(serverId, {
         manifest_sha256: status.manifestSha256,
         content_key: needsInstall ? manifest.contentKey : (current?.content_key ?? null),
@@ -207,7 +213,9 @@ export class ServerScheduleService {
         restarts: status.restarts,
         skew_ms: skewMs,
         manifest_error: status.manifestError ?? (refused ? `refused at ${nowIso(this.deps.clock.now())} and installed again: ${refused}` : null),
-        last_error: Math.abs(skewMs) >= SKEW_WARN_MS ? skewMessage(skewMs) : null,
+        // Shown: records whose key is forged (never written by a resident runner). Records of events this app no longer
+        // holds there stay in the server's record until trimmed, so those are only logged (refused all the same).
+        last_error: [Math.abs(skewMs) >= SKEW_WARN_MS ? skewMessage(skewMs) : null, refusedMessage(refusedFires.filter((r) => r.forged))].filter(Boolean).join('; ') || null,
         last_contact_at: nowIso(this.deps.clock.now()),
         last_collected_at: nowIso(this.deps.clock.now()),
       });
@@ -226,10 +234,21 @@ export class ServerScheduleService {
     }
   }
 
-  /** Every fired job the app has not seen becomes a job (then collected through the resumer); skipped fires are recorded. */
-  private async collectFires(serverId: string, fires: ResidentFire[]): Promise<number> {
+  /**
+   * Every fired job the app has not seen becomes a job (then collected through the resumer); skipped fires are recorded.
+   * The server's fire record is not trusted: a fire is taken only for an event in `held` (the events this app put in
+   * this server's manifest) and with the fire key its schedule and time name; any other record (written by something
+   * else on the server, which could otherwise cancel or fake fires of any event) is refused, logged and counted.
+   */
+  async collectFires(serverId: string, fires: ResidentFire[], held: ReadonlySet<string>): Promise<{ collected: number; refused: RefusedFire[] }> {
     let collected = 0;
+    const refused: RefusedFire[] = [];
     for (const f of fires) {
+      const why = fireRefusal(f, held);
+      if (why) {
+        refused.push({ fireKey: f.fireKey.slice(0, 300), why, forged: why === FORGED_KEY });
+        continue;
+      }
       const owner = { ownerKind: 'event' as const, ownerId: f.scheduleId, scheduledFor: f.scheduledFor, idempotencyKey: f.fireKey, firedAt: f.firedAt };
       if (f.outcome !== 'fired' || !f.jobId) {
         await this.deps.fires.claim({ ...owner, outcome: f.outcome === 'failed' ? 'fired' : f.outcome, jobIds: [], reason: `on the server: ${f.reason ?? f.outcome}` });
@@ -246,7 +265,13 @@ export class ServerScheduleService {
       if (!(await this.deps.fires.claim({ ...owner, outcome: 'fired', jobIds: [f.jobId], reason: 'fired on the server' }))) await this.deps.fires.appendJob(f.fireKey, f.jobId);
       await this.store.noteCollected(serverId, f.scheduleId, f.scheduledFor);
     }
-    return collected;
+    const unseen = refused.filter((r) => !this.refusedSeen.has(`${serverId}\n${r.fireKey}`));
+    if (unseen.length > 0) {
+      if (this.refusedSeen.size > 10_000) this.refusedSeen.clear();
+      for (const r of unseen) this.refusedSeen.add(`${serverId}\n${r.fireKey}`);
+      console.warn(`[server-schedules] ${serverId}: ${refusedMessage(unseen)}`);
+    }
+    return { collected, refused };
   }
 
   /** The manifest for one server: each wanted event's schedule, its payload (built and uploaded) and policies. */
@@ -327,6 +352,29 @@ export class ServerScheduleService {
   async forgetServer(serverId: string): Promise<void> {
     await this.store.removeResident(serverId);
   }
+}
+
+export interface RefusedFire {
+  fireKey: string;
+  why: string;
+  /** Its fire key is not the one its schedule and time name: no resident runner wrote it. */
+  forged: boolean;
+}
+
+const FORGED_KEY = 'its fire key does not match its schedule and time';
+
+/** Why a record of the server's fires.jsonl is not a fire of this app's (null: it is one). */
+export function fireRefusal(f: ResidentFire, held: ReadonlySet<string>): string | null {
+  const at = Date.parse(f.scheduledFor);
+  if (!Number.isFinite(at) || f.scheduledFor !== new Date(at).toISOString() || f.fireKey !== residentFireKey(f.scheduleId, at)) return FORGED_KEY;
+  if (!held.has(f.scheduleId)) return 'its schedule is not one this app installed on the server';
+  return null;
+}
+
+function refusedMessage(refused: RefusedFire[]): string | null {
+  if (refused.length === 0) return null;
+  const first = refused[0];
+  return `${refused.length} fire record(s) on the server were refused (not written by this app's schedules), e.g. ${first.fireKey.slice(0, 120)}: ${first.why}`;
 }
 
 function parseStatus(r: { code: number | null; signal?: string | null; stdout?: string; stderr?: string }): ResidentStatus {

@@ -38,7 +38,7 @@ export interface ServerServiceDeps {
   bus: EventBus;
   clock: Clock;
   /** The pool, resolved late: the pool itself is built with this service's resolveTarget. */
-  ssh: () => SshPool;
+  ssh: () => Pick<SshPool, 'invalidate' | 'acquire' | 'exec'>;
   /** Reads a server's host key without authenticating (replaceable only to reach an edge a test cannot). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<HostKeyInfo>;
   /** Where 'agent' servers find the ssh-agent (default: SSH_AUTH_SOCK of the app's environment, read at each connect). */
@@ -73,21 +73,29 @@ export class ServerService {
     return this.toView(await this.row(id));
   }
 
-  async save(input: ServerSaveInput): Promise<ServerView> {
+  /**
+   * Creates or edits a server. `from: 'catalogue'` (a catalogue file's server) stores no credential (a file carries
+   * none; the keychain account stays empty until the user enters one) and never turns agent forwarding on: only the
+   * user does that, here in the app. Every other rule is the same: a pin is never taken from the input, a changed
+   * address drops the pin, forwarding needs the agent credential, the audit records, the pooled connections dropped.
+   */
+  async save(input: ServerSaveInput, opts: { from?: 'catalogue' } = {}): Promise<ServerView> {
     const { db } = this.deps;
+    const fromCatalogue = opts.from === 'catalogue';
     const existing = input.id ? await this.row(input.id) : undefined;
     const clash = await this.store.idByName(input.name);
     if (clash !== undefined && clash !== existing?.id) {
       throw new AppError('INVALID_INPUT', `a server named ${input.name} already exists; choose another name`, { fields: { name: 'this name is already used' } });
     }
     const id = existing?.id ?? newId();
-    const agentForwarding = input.agentForwarding ?? existing?.agent_forwarding === 1;
+    const requestedForwarding = input.agentForwarding ?? existing?.agent_forwarding === 1;
     const jumpServerIds = input.jumpServerIds ?? (existing ? parseIds(existing.jump_server_ids) : []);
-    if (agentForwarding && input.authType !== 'agent') {
+    if (requestedForwarding && input.authType !== 'agent') {
       throw new AppError('INVALID_INPUT', 'agent forwarding needs the ssh-agent credential kind', { fields: { agentForwarding: 'only with the ssh-agent credential' } });
     }
+    const agentForwarding = fromCatalogue ? requestedForwarding && existing?.agent_forwarding === 1 : requestedForwarding;
     await this.hopIds(id, input.name, jumpServerIds);
-    const credential = await this.credentialFor(input, existing);
+    const credential = fromCatalogue ? null : await this.credentialFor(input, existing);
     const at = nowIso(this.deps.clock.now());
     const ref = serverCredentialRef(id);
     const tags = JSON.stringify([...new Set(input.tags)]);
@@ -104,7 +112,10 @@ export class ServerService {
             ...(endpointChanged ? { host_key_fingerprint: null, host_key_algorithm: null } : {}),
         });
         if (endpointChanged) {
-          await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.host_key_unpinned', subject: id, detail: { reason: 'address changed', host: input.host, port: input.port } });
+          await recordAudit(db, {
+            at: this.deps.clock.now(), actor: 'user', action: 'server.host_key_unpinned', subject: id,
+            detail: { reason: 'address changed', host: input.host, port: input.port, ...(fromCatalogue ? { via: 'catalogue' } : {}) },
+          });
         }
       } else {
         await this.store.insert({
@@ -121,7 +132,7 @@ export class ServerService {
     }
     await recordAudit(db, {
       at: this.deps.clock.now(), actor: 'user', action: existing ? 'server.update' : 'server.create', subject: id,
-      detail: { name: input.name, host: input.host, port: input.port, username: input.username },
+      detail: { name: input.name, host: input.host, port: input.port, username: input.username, ...(fromCatalogue ? { via: 'catalogue' } : {}) },
     });
     if (credential && existing) await recordAudit(db, { at: this.deps.clock.now(), actor: 'user', action: 'server.credential_replaced', subject: id, detail: { authType: input.authType } });
     if (input.authType === 'agent' && existing && existing.auth_type !== 'agent') {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
-import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ExecOptions as ExecChannelOptions, SFTPWrapper } from 'ssh2';
 import { every, systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { SshErrorCode, connectionLost, sshErrorToAppError, type SshErrorContext } from './errors';
@@ -72,6 +72,8 @@ export class SshConnection {
   latencyMs: number | null = null;
 
   private readonly ctx: SshErrorContext;
+  /** Whether this server allows agent forwarding for the commands that ask for it. */
+  private readonly agentForwarding: boolean;
   private readonly closeListeners = new Set<(reason: ConnectionCloseReason, error?: AppError) => void>();
   private readonly tunnels = new Map<number, TunnelConnectionHandler>();
   private readonly unixTunnels = new Map<string, TunnelConnectionHandler>();
@@ -97,6 +99,7 @@ export class SshConnection {
     this.clock = options.clock ?? systemClock;
     this.serverId = target.serverId;
     this.ctx = errorContext(target);
+    this.agentForwarding = target.auth.type === 'agent' && target.agentForwarding === true;
     // A hop that goes away takes the tunnel with it: that is a link loss of this connection like any other.
     chain?.clients.forEach((hop, i) => {
       hop.on('close', () => {
@@ -250,7 +253,9 @@ export class SshConnection {
       };
 
       try {
-        this.client.exec(command, (openErr, stream) => {
+        // ssh2 honours a per-exec agentForward (client.js asks for auth-agent-req on this channel only); its typings omit it.
+        const execOptions = { agentForward: opts.agentForward === true && this.agentForwarding } as ExecChannelOptions;
+        this.client.exec(command, execOptions, (openErr, stream) => {
           if (openErr) {
             release();
             return settle(

@@ -177,8 +177,8 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     } else {
       config.agent = auth.socket;
       config.authHandler = ['agent'];
-      // Forwarding lets the server use the agent's keys while a job runs: only where the server enables it.
-      if (target.agentForwarding === true) config.agentForward = true;
+      // No connection-wide agentForward: forwarding is asked for per command (a job's script) by SshConnection.exec,
+      // so probes, health checks and runner commands on this connection never expose the agent.
     }
     sock.once('error', fail);
     if (sock instanceof net.Socket) sock.connect({ host: target.host, port: target.port });

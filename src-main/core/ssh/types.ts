@@ -24,7 +24,7 @@ export interface SshTarget {
    * and its own pinned key, checked before anything is sent to it. Absent or empty: a direct TCP connection.
    */
   hops?: SshTarget[];
-  /** OpenSSH agent forwarding on this connection's sessions; only with an 'agent' credential, off unless set. */
+  /** OpenSSH agent forwarding for the commands that ask for it (ExecOptions.agentForward); only with an 'agent' credential, off unless set. */
   agentForwarding?: boolean;
 }
 
@@ -40,6 +40,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Bound on collected output per stream (default 8 MiB); beyond it output is dropped and `truncated` is set. */
   maxCollectBytes?: number;
+  /**
+   * Forward the workstation's agent to this one command (a job's script), honoured only when the server enables
+   * agentForwarding. Every other command on the connection (probes, health checks, runner start) never gets the agent.
+   */
+  agentForward?: boolean;
 }
 
 export interface ExecResult {

@@ -229,6 +229,13 @@ describe('the runner artifact store', () => {
       expect(fs.readFileSync((await store.open(record)).path)).toEqual(content);
     });
 
+    it('unpacks once when many deployments open the same artifact at once', async () => {
+      const opened = await Promise.all(Array.from({ length: 8 }, () => store.open(record)));
+      expect(new Set(opened.map((o) => o.path)).size).toBe(1);
+      expect(fs.readFileSync(opened[0]!.path)).toEqual(content);
+      expect(fs.readdirSync(path.dirname(record.compressedPath)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+
     it('removes the partial unpacked file when unpacking fails (disk full), and unpacks at the next open', async () => {
       const exe = path.join(path.dirname(record.compressedPath), 'cronium-runner');
       const tmpFile = `${exe}.${process.pid}.tmp`;
