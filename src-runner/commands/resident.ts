@@ -3,18 +3,25 @@
  * schedules while the app is away (issue 15). `install` verifies and installs a signed schedule manifest read from
  * stdin (a bad signature is refused and nothing is written); `ensure` starts the resident runner when it is not
  * running (systemd --user or a background process, launch.ts); `status` prints ResidentStatus (mode, manifest, next
- * fires, every fire record) for the app's collection; `daemon` is the resident process itself; `uninstall` stops it
- * and removes its unit and folder. Every subcommand but `daemon` prints one JSON line.
+ * fires, the fire records after the app's cursor, RESIDENT_AFTER_ENV) for the app's collection; `daemon` is the
+ * resident process itself; `uninstall` stops it and removes its unit and folder. Every subcommand but `daemon` prints one JSON line.
  */
 import fs from 'node:fs';
 import { RUNNER_EXIT_USAGE } from '../../src-shared/protocol/runner-info';
-import type { ResidentStatus } from '../../src-shared/protocol/resident';
+import { RESIDENT_AFTER_ENV, type ResidentFire, type ResidentStatus } from '../../src-shared/protocol/resident';
 import { runDaemon } from '../resident/daemon';
 import { compileFireTimes } from '../resident/fire-times';
 import { ensureResident, uninstallResident } from '../resident/launch';
 import { installManifest, loadManifest } from '../resident/manifest';
 import { liveResident, readFires, readLast, readMode, readStarts } from '../resident/resident-files';
 import type { RunnerCommand } from './command';
+
+/** The records after the last one with fire key `after` (all when it is not there: trimmed, or no cursor). */
+export function firesAfter(fires: ResidentFire[], after: string | undefined): ResidentFire[] {
+  if (!after) return fires;
+  for (let i = fires.length - 1; i >= 0; i--) if (fires[i].fireKey === after) return fires.slice(i + 1);
+  return fires;
+}
 
 export function residentStatus(env: NodeJS.ProcessEnv): ResidentStatus {
   const live = liveResident(env);
@@ -45,7 +52,7 @@ export function residentStatus(env: NodeJS.ProcessEnv): ResidentStatus {
     now,
     restarts: readStarts(env),
     next,
-    fires: readFires(env),
+    fires: firesAfter(readFires(env), env[RESIDENT_AFTER_ENV]),
   };
 }
 

@@ -11,9 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RESIDENT_UNIT } from '../../src-shared/protocol/resident';
-import { isAlive } from '../job/supervisor';
 import { RUNNER_HOME_ENV, residentDir } from '../paths';
-import { DAEMON_LOG, liveResident, readPid, residentFile, selfCommand, writeMode, type ModeRecord } from './resident-files';
+import { DAEMON_LOG, isRecordedProcess, liveResident, readPid, residentFile, selfCommand, writeMode, type ModeRecord } from './resident-files';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ok: boolean; out: string } {
   try {
@@ -86,16 +85,17 @@ async function waitForLock(env: NodeJS.ProcessEnv, ms: number): Promise<void> {
   }
 }
 
+/** Stops the resident runner the lock names; a pid now held by another process (reused after a reboot) is left alone. */
 export async function stopResident(env: NodeJS.ProcessEnv): Promise<void> {
   const rec = readPid(env);
-  if (!rec || !isAlive(rec.pid)) return;
+  if (!rec || !isRecordedProcess(rec)) return;
   try {
     process.kill(rec.pid, 'SIGTERM');
   } catch {
     return;
   }
-  for (const end = Date.now() + 3_000; Date.now() < end && isAlive(rec.pid); ) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(rec.pid)) {
+  for (const end = Date.now() + 3_000; Date.now() < end && isRecordedProcess(rec); ) await new Promise((r) => setTimeout(r, 50));
+  if (isRecordedProcess(rec)) {
     try {
       process.kill(rec.pid, 'SIGKILL');
     } catch {}

@@ -39,8 +39,16 @@ export type RolloutSettings = z.infer<typeof RolloutSettings>;
 /** App updates of the desktop build (electron-updater); serve mode shows them but cannot apply them. */
 export const UpdateSettings = z.object({
   channel: z.enum(['stable', 'beta']),
-  /** A generic electron-updater feed (an organisation's own server); '' = the feed the build was published with. */
-  feedUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2048)]),
+  /**
+   * A generic electron-updater feed (an organisation's own server); '' = the feed the build was published with. HTTPS
+   * only: the feed also carries the update's sha512, so over plain HTTP anyone on the network could serve a forged
+   * build (Linux builds have no code-signature check). Plain HTTP is accepted for a feed on this machine (loopback).
+   */
+  feedUrl: z.union([
+    z.literal(''),
+    z.url({ protocol: /^https$/ }).max(2048),
+    z.url({ protocol: /^http$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ }).max(2048),
+  ], { error: 'must be an https:// address (plain http only for a feed on this machine)' }),
 });
 export type UpdateSettings = z.infer<typeof UpdateSettings>;
 

@@ -95,6 +95,13 @@ export type ResidentFire = z.infer<typeof ResidentFire>;
 export const ResidentStartMode = z.enum(['systemd', 'process', 'none']);
 export type ResidentStartMode = z.infer<typeof ResidentStartMode>;
 
+/**
+ * The collection cursor: the fire key of the last record the app collected, in this environment variable of
+ * `resident status|install|ensure` (an environment variable, so a runner from before it ignores it). Only records
+ * after that one are printed; when it is not in the record any more (trimmed), all are.
+ */
+export const RESIDENT_AFTER_ENV = 'CRONIUM_RESIDENT_AFTER';
+
 /** Printed (one JSON line) by `resident status` / `resident ensure`. */
 export const ResidentStatus = z.object({
   running: z.boolean(),
@@ -122,14 +129,19 @@ export const RESIDENT_UNIT = 'cronium-resident.service';
 
 /**
  * Removing the resident runner as a shell snippet, for the app's runner removal: it must work even when the runner file
- * is gone or broken. Disables and removes the systemd unit, kills the pid in the lock file, deletes the resident folder
- * (manifest, fire records) and the folders of server-fired jobs (the app collects them first). `cronium-runner resident uninstall` does the same from inside the runner.
+ * is gone or broken. Disables and removes the systemd unit, kills the pid in the lock file (only while it is still
+ * that process: same start time), deletes the resident folder (manifest, fire records) and the folders of
+ * server-fired jobs (the app collects them first). `cronium-runner resident uninstall` does the same from inside the
+ * runner.
  */
 export const RESIDENT_REMOVAL_SHELL = [
   `u="$HOME/.config/systemd/user/${RESIDENT_UNIT}"`,
   `if [ -f "$u" ]; then systemctl --user disable --now ${RESIDENT_UNIT} >/dev/null 2>&1; rm -f "$u"; systemctl --user daemon-reload >/dev/null 2>&1; fi`,
   `r="\${CRONIUM_RUNNER_HOME:-$HOME/.cronium}/resident"`,
-  `if [ -f "$r/resident.pid" ]; then p=$(sed -n 's/^{"pid":\\([0-9]*\\).*/\\1/p' "$r/resident.pid"); [ -n "$p" ] && kill "$p" 2>/dev/null; fi`,
+  // The pid is signalled only while it is still the same process (its recorded start time; see resident-files.ts).
+  `if [ -f "$r/resident.pid" ]; then p=$(sed -n 's/^{"pid":\\([0-9]*\\).*/\\1/p' "$r/resident.pid"); s=$(sed -n 's/.*"procStart":"\\([^"]*\\)".*/\\1/p' "$r/resident.pid")`,
+  `c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f20); [ -d /proc/self ] || c=$(ps -o lstart= -p "$p" 2>/dev/null | sed 's/^ *//;s/ *$//')`,
+  `[ -n "$p" ] && { [ -z "$s" ] || [ "$s" = "$c" ]; } && kill "$p" 2>/dev/null; fi`,
   `rm -rf "$r"`,
   `for d in "\${CRONIUM_RUNNER_HOME:-$HOME/.cronium}"/jobs/*/; do [ -f "$d/fire.json" ] && rm -rf "$d"; done`,
   'true',

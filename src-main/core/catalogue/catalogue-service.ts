@@ -19,14 +19,14 @@ import type { WorkflowView } from '../../../src-shared/contract/workflows';
 import { recordAudit } from '../audit-log';
 import type { Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
-import { newId, nowIso } from '../db/ids';
+import { nowIso } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, messageOf } from '../errors';
 import { EventBus } from '../event-bus';
 import { checkServerHeld, EventService } from '../events/event-service';
 import type { ScheduleBook } from '../scheduler/scheduler';
 import type { SecretStore } from '../secrets/secret-store';
-import { eventSecretRef, serverCredentialRef, variableSecretRef } from '../secrets/secret-refs';
+import { eventSecretRef, variableSecretRef } from '../secrets/secret-refs';
 import { ServerService } from '../servers/server-service';
 import { ServerStore } from '../servers/server-store';
 import type { SshPool } from '../ssh/ssh-pool';
@@ -216,6 +216,8 @@ export class CatalogueService {
     const workflowNames = new Set([...current.workflows.map((w) => w.name), ...doc.workflows.map((w) => w.name)]);
     doc.servers.forEach((s, i) => {
       for (const j of s.jumpServers) if (!serverNames.has(j)) problems.push(`servers[${i}] (${s.name}).jumpServers: no server named "${j}" in the file or in this catalogue`);
+      // ServerService.save's rule, reported here too: a server the import leaves unchanged is never saved.
+      if (s.agentForwarding && s.authType !== 'agent') problems.push(`servers[${i}] (${s.name}).agentForwarding: agent forwarding needs the ssh-agent credential kind`);
     });
     doc.events.forEach((e, i) => {
       for (const s of e.servers) if (!serverNames.has(s)) problems.push(`events[${i}] (${e.name}).servers: no server named "${s}" in the file or in this catalogue`);

@@ -34,6 +34,7 @@ import { checkParameters, optionEnvName, parameterText } from '../../../src-shar
 import { DEFAULT_MISFIRE_WINDOW_SECONDS } from '../../../src-shared/contract/schedule';
 import type { ServerScheduleView } from '../../../src-shared/contract/server-schedules';
 import {
+  RESIDENT_AFTER_ENV,
   RESIDENT_MANIFEST_FORMAT,
   RESIDENT_REMOVAL_SHELL,
   ResidentStatus,
@@ -45,6 +46,7 @@ import {
   type ResidentManifest,
   type ResidentSchedule,
 } from '../../../src-shared/protocol/resident';
+import { shellQuote } from '../ssh/shell-quote';
 import { ResidentStore } from './resident-store';
 
 /** A server clock further off than this refuses the install (the schedule would fire at the wrong time). */
@@ -91,6 +93,8 @@ export class ServerScheduleService {
   private stopped = false;
   /** Refused fire records already logged (the server keeps them until it trims its record). */
   private readonly refusedSeen = new Set<string>();
+  /** Server id -> fire key of the last record collected there: the server prints only later ones (all after a restart). */
+  private readonly cursors = new Map<string, string>();
 
   constructor(private readonly deps: ServerScheduleDeps) {
     this.store = new ResidentStore(deps.db, () => deps.clock.now());
@@ -164,8 +168,10 @@ export class ServerScheduleService {
         return { serverId, installed: 0, collected: 0, skewMs: null, started: false };
       }
       const runner = await this.deps.provisioning.ensureRunner(serverId, null);
+      const cursor = this.cursors.get(serverId);
+      const after = cursor ? `${RESIDENT_AFTER_ENV}=${shellQuote(cursor)} ` : '';
       const run = (args: string, stdin?: string) =>
-        this.deps.ssh.exec(serverId, `${integrityGuard(runner)}${runner.command} resident ${args}`, { ...(stdin !== undefined ? { stdin } : {}), timeoutMs: 30_000, maxCollectBytes: 32 * 1024 * 1024 });
+        this.deps.ssh.exec(serverId, `${integrityGuard(runner)}${after}${runner.command} resident ${args}`, { ...(stdin !== undefined ? { stdin } : {}), timeoutMs: 30_000, maxCollectBytes: 32 * 1024 * 1024 });
       // Status first: the clock skew, the installed manifest, the fires to collect.
       const t0 = this.deps.clock.now();
       let status = parseStatus(await run('status'));
@@ -202,6 +208,9 @@ export class ServerScheduleService {
       for (const n of status.next) await this.store.setNextFire(serverId, n.scheduleId, n.nextFire);
       for (const c of await this.store.copies({ serverId })) held.add(c.event_id);
       const { collected, refused: refusedFires } = await this.collectFires(serverId, status.fires, held);
+      const lastKey = status.fires.at(-1)?.fireKey;
+      if (lastKey !== undefined && lastKey.length <= 300) this.cursors.set(serverId, lastKey);
+      else if (lastKey !== undefined) this.cursors.delete(serverId);
       await this.store.saveResident(serverId, {
         manifest_sha256: status.manifestSha256,
         content_key: needsInstall ? manifest.contentKey : (current?.content_key ?? null),

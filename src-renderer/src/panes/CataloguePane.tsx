@@ -87,6 +87,12 @@ export function CataloguePane() {
             {preview.problems.length > 0 && `, ${preview.problems.length} problem${preview.problems.length === 1 ? '' : 's'}`}.
             {!preview.applicable && ' Nothing will be imported until every problem and conflict is resolved.'}
           </p>
+          {preview.items.some((i) => i.kind === 'server') && (
+            <p className="field-hint">
+              Host keys are not imported: they are approved on first contact (a server keeps its approved key only while its address stays the same).
+              Agent forwarding is never turned on by an import; enable it on the server here.
+            </p>
+          )}
           {preview.problems.length > 0 && (
             <div className="test-result test-error">
               <h3 className="detail-section-title">Problems</h3>

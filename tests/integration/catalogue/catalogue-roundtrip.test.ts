@@ -1,9 +1,12 @@
 // Catalogue export and import with two real cores (SQLite files, migrations, the real services): an export imported
 // into an empty data folder reproduces the catalogue field by field; a file with unknown fields, wrong types, missing
 // servers, a newer format version or an invalid schedule is refused as a whole, every problem listed, nothing written.
+// A tampered file cannot pin a host key, redirect a pinned server with its pin, or turn agent forwarding on.
+// No sshd: every core here uses an in-memory secret store and its own temp data folder.
 import { utils } from 'ssh2';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { listAudit } from '../../../src-main/core/audit-log';
 import { EventInput } from '../../../src-shared/contract/events';
 import { WorkflowInput } from '../../../src-shared/contract/workflows';
 import { createTestCore, type TestCore } from '../../harness/test-core';
@@ -108,9 +111,15 @@ describe('catalogue import into an empty data folder', () => {
     const result = await target.core.catalogue.apply(exported);
     expect(result.counts.create).toBe(10);
     const again = (await target.core.catalogue.exportYaml()).yaml;
-    // Field by field (a failure shows which fields differ), then the text itself.
-    expect(parse(again)).toEqual(parse(exported));
-    expect(again).toBe(exported);
+    // Field by field (a failure shows which fields differ), then the text itself. Two fields an import never takes
+    // from a file: agent forwarding (web-1 has it on at the source; only the user turns it on, in the app) and host
+    // key pins (none at the source, which never connected, so every hostKeyFingerprint is null on both sides).
+    expect(exported).toContain('hostKeyFingerprint: null');
+    expect(exported).not.toMatch(/hostKeyFingerprint: (?!null)/);
+    const expected = exported.replace('agentForwarding: true', 'agentForwarding: false');
+    expect(expected).not.toBe(exported);
+    expect(parse(again)).toEqual(parse(expected));
+    expect(again).toBe(expected);
 
     // And through the services' own views, ids and times aside.
     const strip = <T extends object>(v: T) => JSON.parse(JSON.stringify(v, (k, val: unknown) => (['id', 'createdAt', 'updatedAt', 'nextRunAt', 'lastRun', 'lastConnection', 'eventId', 'serverId', 'jumpHosts', 'jumpServerIds'].includes(k) ? undefined : val))) as T;
@@ -208,6 +217,93 @@ describe('a bad catalogue file', () => {
       expect(await fresh.core.workflows.list()).toEqual([]);
     } finally {
       await fresh.cleanup();
+    }
+  });
+
+  it('is refused for an event held by the server that has secrets (secrets never go to a server)', async () => {
+    const fresh = await createTestCore();
+    try {
+      const block = exported.indexOf('  - name: nightly backup\n');
+      const firesOn = exported.indexOf('    firesOn: app\n', block);
+      expect(block).toBeGreaterThan(0);
+      expect(firesOn).toBeGreaterThan(block);
+      const bad = `${exported.slice(0, firesOn)}    firesOn: server\n${exported.slice(firesOn + '    firesOn: app\n'.length)}`;
+      const problems = await refused(fresh.core, bad);
+      // (The workflow that runs it is refused in turn: its step's event was not imported.)
+      expect(problems).toEqual([expect.stringMatching(/^event nightly backup: this event cannot fire on the server: .*secrets/), expect.stringMatching(/^workflow release: /)]);
+      expect(await fresh.core.events.list()).toEqual([]);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+});
+
+describe('a tampered catalogue file against existing servers', () => {
+  it('cannot move a pinned server with its pin, plant a pin, or turn agent forwarding on', async () => {
+    const t = await createTestCore();
+    try {
+      const core = t.core;
+      const prod = await core.servers.save({
+        name: 'prod-db', host: '10.9.9.9', port: 22, username: 'deploy', authType: 'password', password: 'prod-pw-31',
+        tags: [], maxConcurrentJobs: 4, agentForwarding: false, jumpServerIds: [],
+      });
+      const ops = await core.servers.save({
+        name: 'ops-box', host: 'ops.example.test', port: 22, username: 'ops', authType: 'agent',
+        tags: [], maxConcurrentJobs: 4, agentForwarding: false, jumpServerIds: [],
+      });
+      // Pins the user approved (trustHostKey needs a live server; the row is what it writes).
+      await core.servers.store.update(prod.id, { host_key_fingerprint: 'SHA256:legit-prod', host_key_algorithm: 'ssh-ed25519' });
+      await core.servers.store.update(ops.id, { host_key_fingerprint: 'SHA256:legit-ops', host_key_algorithm: 'ssh-ed25519' });
+      const file = (await core.catalogue.exportYaml()).yaml;
+      // The export carries the public fingerprints, for reading only.
+      expect(file).toContain('hostKeyFingerprint: SHA256:legit-prod');
+      const tampered = file
+        .replace('host: 10.9.9.9', 'host: evil.example')
+        .replace('SHA256:legit-prod', 'SHA256:attacker-prod')
+        .replace('SHA256:legit-ops', 'SHA256:attacker-ops')
+        .replace('agentForwarding: false\n    jumpServers: []\n  - name: prod-db', 'agentForwarding: true\n    jumpServers: []\n  - name: prod-db')
+        .replace('servers:\n', [
+          'servers:',
+          '  - name: new-box', '    host: new.example.test', '    port: 22', '    username: root', '    authType: agent',
+          '    hostKeyFingerprint: SHA256:attacker-new', '    hostKeyAlgorithm: ssh-ed25519', '    tags: []', '    maxConcurrentJobs: 4',
+          '    agentForwarding: true', '    jumpServers: []', '',
+        ].join('\n'));
+      expect(tampered).toContain('name: ops-box\n    host: ops.example.test');
+      expect(tampered.match(/agentForwarding: true/g)).toHaveLength(2);
+
+      const invalidated: string[] = [];
+      const spy = vi.spyOn(core.ssh, 'invalidate').mockImplementation((id: string) => void invalidated.push(id));
+      const preview = await core.catalogue.preview(tampered);
+      expect(invalidated).toEqual([]); // the dry run releases nothing
+      const item = (name: string) => preview.items.find((i) => i.name === name)!;
+      expect(item('prod-db')).toMatchObject({ action: 'update', detail: expect.stringContaining('pinned host key is dropped') });
+      expect(item('new-box')).toMatchObject({ action: 'create', detail: expect.stringMatching(/host key approved on first contact.*agent forwarding not turned on/) });
+      // ops-box: only the fingerprint and forwarding differ, and the import takes neither.
+      expect(item('ops-box')).toMatchObject({ action: 'unchanged' });
+
+      await core.catalogue.apply(tampered);
+      spy.mockRestore();
+      const after = new Map((await core.servers.list()).map((s) => [s.name, s]));
+      expect(after.get('prod-db')).toMatchObject({ host: 'evil.example', hostKeyFingerprint: null, agentForwarding: false });
+      expect(after.get('ops-box')).toMatchObject({ hostKeyFingerprint: 'SHA256:legit-ops', agentForwarding: false });
+      expect(after.get('new-box')).toMatchObject({ hostKeyFingerprint: null, agentForwarding: false, hasCredential: true });
+      expect(invalidated).toContain(prod.id);
+      expect(invalidated).not.toContain(ops.id);
+
+      const audit = (await listAudit(core.db, { limit: 100 })).entries;
+      const of = (action: string, id: string) => audit.filter((e) => e.action === action && e.objectId === id);
+      expect(of('server.host_key_unpinned', prod.id)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ host: 'evil.example', via: 'catalogue' }) })]);
+      expect(of('server.update', prod.id)).toEqual([expect.objectContaining({ detail: expect.objectContaining({ host: 'evil.example', via: 'catalogue' }) })]);
+      expect(audit.filter((e) => e.action === 'server.agent_forwarding')).toEqual([]);
+      expect(audit.filter((e) => /trust_host_key|replace_host_key/.test(e.action))).toEqual([]);
+
+      // Forwarding needs the agent credential, in a file as in the app.
+      const forwardingOnPassword = tampered.replace(/(name: prod-db\n(?: {4}.*\n)*? {4}agentForwarding: )false/, '$1true');
+      expect(forwardingOnPassword).not.toBe(tampered);
+      const refusedPreview = await core.catalogue.preview(forwardingOnPassword);
+      expect(refusedPreview.problems).toEqual([expect.stringMatching(/^servers\[\d\] \(prod-db\)\.agentForwarding: agent forwarding needs the ssh-agent credential kind/)]);
+    } finally {
+      await t.cleanup();
     }
   });
 });

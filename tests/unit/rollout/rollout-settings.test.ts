@@ -37,10 +37,14 @@ describe('rollout and update settings', () => {
     expect(s.runner.updatePolicy).toBe('manual');
   });
 
-  it('persist an update and refuse a feed that is not http(s)', () => {
+  it('persist an update and refuse a feed that is not https (or plain http on loopback)', () => {
     const settings = new SettingsService(open(), {}, new EventBus());
     settings.update({ rollout: { directSshDeprecated: true }, updates: { channel: 'beta', feedUrl: 'https://updates.example.org/cronium' }, runner: { updatePolicy: 'eager' } });
     expect(() => settings.update({ updates: { feedUrl: 'file:///etc/passwd' } })).toThrow(/updates\.feedUrl/);
+    // Plain http would let anyone on the network serve a forged update with a matching sha512.
+    expect(() => settings.update({ updates: { feedUrl: 'http://updates.example.org/cronium' } })).toThrow(/updates\.feedUrl/);
+    expect(() => settings.update({ updates: { feedUrl: 'http://127.0.0.1:8080/feed' } })).not.toThrow();
+    settings.update({ updates: { feedUrl: 'https://updates.example.org/cronium' } });
     for (const db of opened.splice(0)) db.close();
     const again = new SettingsService(open(), {}, new EventBus()).current();
     expect(again.rollout.directSshDeprecated).toBe(true);
