@@ -22,7 +22,7 @@ import { TERMINAL_JOB_STATUSES } from '../../../src-shared/contract/jobs';
 import type { Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
-import { AppError, messageOf } from '../errors';
+import { AppError, messageOf, zodFieldErrors } from '../errors';
 import type { EventBus } from '../event-bus';
 import type { SecretStore } from '../secrets/secret-store';
 import { alertChannelSecretRef } from '../secrets/secret-refs';
@@ -132,11 +132,7 @@ export class AlertService {
   async saveRule(raw: ParsedRuleInput | z.input<typeof AlertRuleInput>): Promise<AlertRuleView> {
     const parsed = AlertRuleInput.safeParse(raw);
     if (!parsed.success) {
-      const fields: Record<string, string> = {};
-      for (const issue of parsed.error.issues) {
-        const key = issue.path.map(String).join('.') || '_';
-        if (!(key in fields)) fields[key] = issue.message;
-      }
+      const fields = zodFieldErrors(parsed.error.issues);
       throw new AppError('INVALID_INPUT', `The alert rule has ${Object.keys(fields).length} problem(s).`, { fields });
     }
     const input = parsed.data;

@@ -13,6 +13,7 @@ import { recordAudit } from '../audit-log';
 import { AppError, messageOf } from '../errors';
 import type { EventService } from '../events/event-service';
 import type { JobService } from '../jobs/job-service';
+import { resolveRunTargets } from '../execution/run-targets';
 import type { ServerService } from '../servers/server-service';
 import type { ModePolicy } from '../execution/mode-policy';
 import { ModeMigrationStore } from './mode-migration-store';
@@ -61,7 +62,13 @@ export class MigrationWizard {
       ? null
       : 'runner mode is turned off (Settings: runner enabled / ssh_runner_enabled): turn it on before moving events to it';
 
-    const serverIds = [...new Set(events.flatMap((e) => e.servers.map((s) => s.id)))];
+    // Each event's servers as a run would resolve them now: chosen ones and every server carrying its tags.
+    const eventTargets = new Map<string, string[]>();
+    for (const e of events) {
+      const resolved = await resolveRunTargets(this.deps.db, { serverIds: e.servers.map((s) => s.id), tags: e.targetTags }).catch(() => null);
+      eventTargets.set(e.id, resolved?.serverIds ?? e.servers.map((s) => s.id));
+    }
+    const serverIds = [...new Set([...eventTargets.values()].flat())];
     const targets = new Map<string, MigrationTargetView>();
     let next = 0;
     const worker = async () => {
@@ -76,8 +83,9 @@ export class MigrationWizard {
     const candidates: MigrationCandidateView[] = events.map((e) => {
       const use = scriptHelperUse(e.content, e.scriptType);
       const blockers: string[] = [];
+      const eventServerIds = eventTargets.get(e.id) ?? [];
       if (globalBlocker) blockers.push(globalBlocker);
-      for (const s of e.servers) blockers.push(...(targets.get(s.id)?.blockers ?? []));
+      for (const id of eventServerIds) blockers.push(...(targets.get(id)?.blockers ?? []));
       for (const d of use.directOnly) {
         blockers.push(`the script reads $${d.name}, which only direct-ssh sets: use ${d.instead} in runner mode, then check again`);
       }
@@ -86,14 +94,14 @@ export class MigrationWizard {
         'log lines stream live and are spooled on the server until the app has them',
       ];
       if (use.helpers.length) changes.push(`helpers it calls (${use.helpers.join(', ')}) are answered live: variables, output and conditions are stored`);
-      for (const s of e.servers) changes.push(...(targets.get(s.id)?.notes ?? []));
+      for (const id of eventServerIds) changes.push(...(targets.get(id)?.notes ?? []));
       return {
         eventId: e.id,
         name: e.name,
         scriptType: e.scriptType,
         version: e.version,
         currentMode: e.executionMode,
-        serverIds: e.servers.map((s) => s.id),
+        serverIds: eventServerIds,
         helpers: use.helpers,
         changes,
         blockers: [...new Set(blockers)],

@@ -216,6 +216,7 @@ export class ServerService {
    * missing server, the server itself, a loop, or more than MAX_HOPS hops, naming the servers involved.
    */
   async hopIds(serverId: string, serverName: string, direct: string[]): Promise<string[]> {
+    if (direct.length === 0) return []; // most servers: no jump hosts, nothing to read
     const rows = new Map((await this.store.list()).map((r) => [r.id, r]));
     const nameOf = (id: string) => (id === serverId ? serverName : rows.get(id)?.name ?? id);
     const out: string[] = [];

@@ -6,6 +6,7 @@
  */
 import { useState } from 'react';
 import { AlertRuleInput, type AlertRuleView, type AlertSubjectKind, type AlertTrigger } from '../../../src-shared/contract/alerts';
+import { zodFieldErrors } from '../../../src-shared/field-errors';
 import { Button } from '../components/Button';
 import { Dialog } from '../components/Dialog';
 import { Field } from '../components/Field';
@@ -111,14 +112,8 @@ function buildInput(f: FormState, rule: AlertRuleView | null) {
 /** Every problem at once, keyed like the main process's field errors. */
 export function validateAlertRule(f: FormState, rule: AlertRuleView | null): Record<string, string> {
   const { input, needsUrl } = buildInput(f, rule);
-  const errors: Record<string, string> = {};
   const parsed = AlertRuleInput.safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = issue.path.map(String).join('.') || '_';
-      if (!(key in errors)) errors[key] = issue.message;
-    }
-  }
+  const errors: Record<string, string> = parsed.success ? {} : zodFieldErrors(parsed.error.issues);
   if (needsUrl) errors['channel.secret'] = 'the webhook URL is required';
   if (f.subjectKind === 'runner' && f.triggers.includes('missed')) errors.triggers = 'runners have no schedule to miss';
   return errors;
