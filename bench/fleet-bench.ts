@@ -1,12 +1,17 @@
 /**
  * Fleet benchmark (issue 18 item 4; run by hand: `npm run bench` or `node bench/run-ts.mjs bench/fleet-bench.ts`;
  * never in CI). For each size in BENCH_FLEET_SIZES (default "40,200") it brings up that many network-namespace hosts
- * with the project's harness (one sshd and host key each, test user cronium-k200) and prints, medians of BENCH_RUNS
- * (default 3), side by side: one command (`echo hi`) on every host, direct-ssh, cold (no open connection: the run sets
- * up every connection), from "run" to every job SUCCESS; and the reference, parallel-ssh (Debian's pssh) running the
- * same command on the same hosts with its default parallelism (32), cold too.
- * Runner mode on the fleet and deploying the runner to fresh hosts are not measured here yet.
- * Needs root. Removes every namespace, sshd and file it made.
+ * with the project's harness (one sshd and host key each, and one fresh harness user each, cronium-k201 upward:
+ * namespaces share the file system, so one user per host gives every host its own home and runner) and prints:
+ *   1. deploying the runner to every host, fresh (empty ~/.cronium), with the app's RunnerService.deployMany
+ *      (settings.runner.deployParallelism at a time), from "deploy" to every runner healthy, once, and which artifact
+ *      kind was picked (these hosts run the machine's own OpenSSH and see its Node on PATH: the JS bundle);
+ *   2. one command (`echo hi`) on every host, cold (every connection closed first), from "run" to every job SUCCESS,
+ *      medians of BENCH_RUNS (default 3, after one warm-up run): Cronium direct-ssh, Cronium runner mode (runner
+ *      deployed in 1.), and the references on the same hosts, keys and known_hosts: parallel-ssh (Debian's pssh,
+ *      default parallelism 32) and ansible ad-hoc `-m raw` with forks = fleet size (no ControlPersist: cold too).
+ * Per mode it also prints, per job, the database rows changed (SQLite total_changes) and the event-bus events sent (what
+ * the renderer receives), counted over the measured runs; profile the app with RUN_TS_NODE_ARGS=--cpu-prof. Needs root. Removes every namespace, sshd, file and user it made.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,27 +22,119 @@ import { createCore, type Core } from '../src-main/core/core';
 import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store';
 import { EventInput } from '../src-shared/contract/events';
 import { createHost, type NetHost } from '../tests/harness/netns';
-import type { SshdHandle } from '../tests/harness/sshd';
+import type { SshdHandle, SshdKeyUser } from '../tests/harness/sshd';
 
 const SIZES = (process.env.BENCH_FLEET_SIZES ?? '40,200').split(',').map(Number).filter((n) => n > 0);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const USER = 200;
+/** Harness users cronium-k201..k400 (one per host; 200 at most), this bench's own range. */
+const FIRST_USER = 201;
+const MAX_HOSTS = 200;
 const FIRST_INDEX = 2001;
 const repo = process.cwd();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number | null) => (x === null ? '    n/a' : `${x.toFixed(0).padStart(7)} ms`);
 
-async function fleet(size: number): Promise<{ direct: number; pssh: number | null; upSeconds: number }> {
+interface FleetResult {
+  size: number;
+  upSeconds: number;
+  deployMs: number | null;
+  deployKinds: string;
+  deployBytes: number;
+  direct: number;
+  runner: number | null;
+  pssh: number | null;
+  ansible: number | null;
+  directCounts: Counts;
+  runnerCounts: Counts;
+  notes: string[];
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T, i: number) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += size) {
+    await Promise.all(items.slice(start, start + size).map((item, k) => work(item, start + k)));
+  }
+}
+
+/** Processes still running as the bench's users (detached runners), then the users and their homes. */
+function removeUsers(users: SshdKeyUser[]): void {
+  const uids = new Set<number>();
+  for (const u of users) {
+    try {
+      uids.add(fs.statSync(u.home).uid);
+    } catch {
+      /* home already gone */
+    }
+  }
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (uids.has(fs.statSync(`/proc/${entry}`).uid)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const u of users) spawnSync('userdel', ['-r', '-f', u.username], { stdio: 'ignore' });
+}
+
+/** Runs `script` as one event on every server, cold; returns the time to every job SUCCESS. */
+async function runOnce(core: Core, eventId: string, serverIds: string[], counts?: Counts): Promise<number> {
+  for (const id of serverIds) core.ssh.invalidate(id);
+  const changes0 = totalChanges(core);
+  const events = new Map<string, number>();
+  const unsubscribe = core.bus.subscribe((name) => events.set(name, (events.get(name) ?? 0) + 1));
+  const t0 = performance.now();
+  const jobs = await core.jobs.runEvent({ eventId, trigger: 'manual' });
+  const done = await Promise.all(jobs.map((j) => core.jobs.waitForJob(j.id)));
+  const took = performance.now() - t0;
+  unsubscribe();
+  if (counts) {
+    counts.jobs += done.length;
+    counts.rows += totalChanges(core) - changes0;
+    for (const [k, n] of events) counts.events.set(k, (counts.events.get(k) ?? 0) + n);
+  }
+  const failed = done.filter((d) => d.status !== 'SUCCESS');
+  if (failed.length) throw new Error(`${failed.length} of ${serverIds.length} jobs ended ${failed[0]!.status}: ${failed[0]!.reason}`);
+  return took;
+}
+
+interface Counts {
+  jobs: number;
+  rows: number;
+  events: Map<string, number>;
+}
+const newCounts = (): Counts => ({ jobs: 0, rows: 0, events: new Map() });
+const totalChanges = (core: Core) => Number((core.db.sqlite.prepare('SELECT total_changes() AS n').get() as { n: number }).n);
+function perJob(c: Counts): string {
+  if (!c.jobs) return 'n/a';
+  const events = [...c.events].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / c.jobs).toFixed(1)}`);
+  return `${(c.rows / c.jobs).toFixed(1)} rows changed, ${([...c.events.values()].reduce((a, b) => a + b, 0) / c.jobs).toFixed(1)} bus events (${events.join(', ')})`;
+}
+
+async function timed(runs: number, once: () => Promise<number> | number): Promise<number> {
+  const xs: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const t = await once();
+    if (r > 0) xs.push(t); // the first run warms the JIT, the database and the sshds' caches
+  }
+  return median(xs);
+}
+
+async function fleet(size: number): Promise<FleetResult> {
+  if (size > MAX_HOSTS) throw new Error(`BENCH_FLEET_SIZES: ${size} hosts is more than this bench's ${MAX_HOSTS} users (cronium-k201..k400)`);
   const hosts: NetHost[] = [];
   const sshds: SshdHandle[] = [];
+  const users: SshdKeyUser[] = [];
+  const notes: string[] = [];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-fleet-'));
   let core: Core | undefined;
   try {
     const started = performance.now();
-    for (let i = 0; i < size; i++) {
-      const host = await createHost(`fleet${i}`, FIRST_INDEX + i);
-      hosts.push(host);
-      sshds.push(await host.startSshd({ users: 1, firstUser: USER }));
-    }
+    for (let i = 0; i < size; i++) hosts.push(await createHost(`fleet${i}`, FIRST_INDEX + i));
+    await inBatches(hosts, 10, async (host, i) => {
+      sshds[i] = await host.startSshd({ users: 1, firstUser: FIRST_USER + i });
+      users[i] = sshds[i]!.extraUsers[0]!;
+      fs.rmSync(path.join(users[i]!.home, '.cronium'), { recursive: true, force: true });
+    });
     const upSeconds = (performance.now() - started) / 1000;
 
     core = await createCore(
@@ -45,72 +142,136 @@ async function fleet(size: number): Promise<{ direct: number; pssh: number | nul
       { secrets: new MemorySecretStore() },
     );
     await core.start();
+    core.settings.update({ flags: { ssh_runner_enabled: true, ssh_runner_auto_deploy: true }, runner: { enabled: true, fallbackToDirect: false } } as never);
     const serverIds: string[] = [];
     for (const [i, sshd] of sshds.entries()) {
-      const user = sshd.extraUsers[0]!;
+      const user = users[i]!;
       const s = await core.servers.save({ name: `fleet-${i}`, host: sshd.host, port: sshd.port, username: user.username, authType: 'key', privateKey: user.privateKey, tags: [], maxConcurrentJobs: 4 } as never);
       await core.servers.trustHostKey(s.id, sshd.hostKeyFingerprint, false);
       serverIds.push(s.id);
     }
-    const event = await core.events.save(EventInput.parse({ name: 'fleet echo', scriptType: 'bash', content: 'echo hi', timeoutSeconds: 120, executionMode: 'direct-ssh', serverIds }));
 
-    const direct: number[] = [];
-    for (let r = 0; r < RUNS + 1; r++) {
+    // 1. Deploy to fresh hosts, timed once (a second deploy would find every runner in place).
+    let deployMs: number | null = null;
+    let deployKinds = 'n/a';
+    let deployBytes = 0;
+    try {
       for (const id of serverIds) core.ssh.invalidate(id);
       const t0 = performance.now();
-      const jobs = await core.jobs.runEvent({ eventId: event.id, trigger: 'manual' });
-      const done = await Promise.all(jobs.map((j) => core!.jobs.waitForJob(j.id)));
-      const ms = performance.now() - t0;
-      const failed = done.filter((d) => d.status !== 'SUCCESS');
-      if (failed.length) throw new Error(`${failed.length} of ${size} jobs ended ${failed[0]!.status}: ${failed[0]!.reason}`);
-      if (r > 0) direct.push(ms); // the first run warms the JIT, the database and the sshds' caches
+      const results = await core.runners.deployMany(serverIds);
+      deployMs = performance.now() - t0;
+      const failed = results.filter((x) => !x.ok);
+      if (failed.length) throw new Error(`deployMany failed on ${failed.length} of ${size}: ${failed[0]!.error}`);
+      const kinds = new Map<string, number>();
+      for (const r of results) {
+        const k = `${r.deployment!.kind}${r.deployment!.kind === 'sea' ? ` ${r.deployment!.os}-${r.deployment!.arch}` : ''}`;
+        kinds.set(k, (kinds.get(k) ?? 0) + 1);
+        deployBytes += r.deployment!.transferredBytes;
+      }
+      deployKinds = [...kinds].map(([k, n]) => `${k} x${n}`).join(', ');
+    } catch (err) {
+      deployMs = null;
+      notes.push(`runner deploy failed, runner mode not measured: ${(err as Error).message}`);
     }
 
+    // 2. One command on every host: direct, runner, then the references.
+    const base = { scriptType: 'bash' as const, content: 'echo hi', timeoutSeconds: 120, serverIds };
+    const directEvent = await core.events.save(EventInput.parse({ ...base, name: 'fleet echo direct', executionMode: 'direct-ssh' }));
+    const directCounts = newCounts();
+    let run = 0;
+    const direct = await timed(RUNS, () => runOnce(core!, directEvent.id, serverIds, run++ > 0 ? directCounts : undefined));
+    let runner: number | null = null;
+    const runnerCounts = newCounts();
+    if (deployMs !== null) {
+      const runnerEvent = await core.events.save(EventInput.parse({ ...base, name: 'fleet echo runner', executionMode: 'runner-ssh' }));
+      run = 0;
+      runner = await timed(RUNS, () => runOnce(core!, runnerEvent.id, serverIds, run++ > 0 ? runnerCounts : undefined));
+    }
+    await core.stop();
+    core = undefined;
+
+    const keys = path.join(work, 'keys');
+    fs.mkdirSync(keys);
+    const keyFile = (i: number) => path.join(keys, `id${i}`);
+    for (const [i, u] of users.entries()) fs.writeFileSync(keyFile(i), u.privateKey, { mode: 0o600 });
+    const knownHosts = path.join(work, 'known_hosts');
+    fs.writeFileSync(knownHosts, sshds.map((s) => `${s.host} ${s.hostPublicKey}`).join('\n') + '\n');
+
     let pssh: number | null = null;
-    const bin = spawnSync('bash', ['-c', 'command -v parallel-ssh || command -v pssh']).stdout.toString().trim();
-    if (bin) {
-      const keys = path.join(work, 'keys');
-      fs.mkdirSync(keys);
-      const knownHosts = path.join(work, 'known_hosts');
-      fs.writeFileSync(knownHosts, sshds.map((s) => `${s.host} ${s.hostPublicKey}`).join('\n') + '\n');
+    const psshBin = spawnSync('bash', ['-c', 'command -v parallel-ssh || command -v pssh']).stdout.toString().trim();
+    if (psshBin) {
       const config = path.join(work, 'ssh_config');
-      fs.writeFileSync(
-        config,
-        sshds
-          .map((s, i) => {
-            const key = path.join(keys, `id${i}`);
-            fs.writeFileSync(key, s.extraUsers[0]!.privateKey, { mode: 0o600 });
-            return `Host fleet${i}\n  HostName ${s.host}\n  Port ${s.port}\n  User ${s.extraUsers[0]!.username}\n  IdentityFile ${key}\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`;
-          })
-          .join(''),
-      );
+      fs.writeFileSync(config, sshds.map((s, i) => `Host fleet${i}\n  HostName ${s.host}\n  Port ${s.port}\n  User ${users[i]!.username}\n  IdentityFile ${keyFile(i)}\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`).join(''));
       const aliases = path.join(work, 'aliases');
       fs.writeFileSync(aliases, sshds.map((_, i) => `fleet${i}`).join('\n') + '\n');
-      const runs: number[] = [];
-      for (let r = 0; r < RUNS + 1; r++) {
+      pssh = await timed(RUNS, () => {
         const t0 = performance.now();
-        const out = spawnSync(bin, ['-h', aliases, '-x', `-F ${config}`, 'echo hi']);
+        const out = spawnSync(psshBin, ['-h', aliases, '-x', `-F ${config}`, 'echo hi']);
         if (out.status !== 0) throw new Error(`parallel-ssh failed: ${out.stdout}${out.stderr}`);
-        if (r > 0) runs.push(performance.now() - t0);
-      }
-      pssh = median(runs);
-    }
-    return { direct: median(direct), pssh, upSeconds };
+        return performance.now() - t0;
+      });
+    } else notes.push('parallel-ssh not installed (apt-get install -y pssh)');
+
+    let ansible: number | null = null;
+    if (spawnSync('bash', ['-c', 'command -v ansible']).status === 0) {
+      const inventory = path.join(work, 'inventory.ini');
+      fs.writeFileSync(inventory, '[fleet]\n' + sshds.map((s, i) => `fleet${i} ansible_host=${s.host} ansible_port=${s.port} ansible_user=${users[i]!.username} ansible_ssh_private_key_file=${keyFile(i)}`).join('\n') + '\n');
+      const env = {
+        ...process.env,
+        ANSIBLE_HOST_KEY_CHECKING: 'True',
+        ANSIBLE_SSH_ARGS: `-o ControlMaster=no -o ControlPersist=no -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+        ANSIBLE_LOCAL_TEMP: path.join(work, 'ansible-tmp'),
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_RETRY_FILES_ENABLED: 'False',
+      };
+      ansible = await timed(RUNS, () => {
+        const t0 = performance.now();
+        const out = spawnSync('ansible', ['fleet', '-i', inventory, '-m', 'raw', '-a', 'echo hi', '-f', String(size)], { env, maxBuffer: 64 * 1024 * 1024 });
+        if (out.status !== 0) throw new Error(`ansible failed: ${String(out.stdout).slice(-2000)}${out.stderr}`);
+        return performance.now() - t0;
+      });
+    } else notes.push('ansible not installed (apt-get install -y ansible)');
+
+    return { size, upSeconds, deployMs, deployKinds, deployBytes, direct, runner, pssh, ansible, directCounts, runnerCounts, notes };
   } finally {
-    await core?.stop();
+    await core?.stop().catch(() => undefined);
     for (const h of hosts) await h.destroy().catch(() => undefined);
+    removeUsers(users.filter(Boolean));
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
+const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b);
+
 async function main(): Promise<void> {
-  console.log(`fleet: one command on every host, cold, median of ${RUNS}, ${os.cpus().length} CPUs`);
+  console.log(`fleet: one command on every host, cold, median of ${RUNS}; runner deploy to fresh hosts, once; ${os.cpus().length} CPUs`);
   for (const size of SIZES) {
     const r = await fleet(size);
     console.log(`\n  ${size} namespace hosts (up in ${r.upSeconds.toFixed(1)} s)`);
-    console.log(`    Cronium direct-ssh, run -> every job SUCCESS   ${r.direct.toFixed(0).padStart(7)} ms`);
-    console.log(`    reference: parallel-ssh (-p 32, its default)    ${r.pssh === null ? '    n/a (apt-get install -y pssh)' : `${r.pssh.toFixed(0).padStart(7)} ms`}`);
-    if (r.pssh !== null) console.log(`  TARGET ${size} hosts one command, direct, cold, vs parallel-ssh: ${(r.direct / r.pssh).toFixed(2)}x (target <= 0.5x)`);
+    console.log(`    Cronium direct-ssh, run -> every job SUCCESS          ${ms(r.direct)}`);
+    console.log(`    Cronium runner mode (deployed), run -> every SUCCESS   ${ms(r.runner)}`);
+    console.log(`    reference: parallel-ssh (-p 32, its default)           ${ms(r.pssh)}`);
+    console.log(`    reference: ansible -m raw, forks ${String(size).padEnd(4)}                  ${ms(r.ansible)}`);
+    console.log(`    Cronium deployMany to ${size} fresh hosts -> all healthy ${ms(r.deployMs)}   (artifact: ${r.deployKinds}; ${(r.deployBytes / 1024 / 1024).toFixed(1)} MB sent in all)`);
+    console.log('    (every host sees the machine\'s Node on PATH, so the JS bundle is picked; hosts without Node (the SEA) are not measured here)');
+    console.log(`    per job, direct: ${perJob(r.directCounts)}`);
+    console.log(`    per job, runner: ${perJob(r.runnerCounts)}`);
+    for (const n of r.notes) console.log(`    note: ${n}`);
+    const d = ratio(r.direct, r.pssh);
+    const rn = ratio(r.runner, r.pssh);
+    const da = ratio(r.direct, r.ansible);
+    const ra = ratio(r.runner, r.ansible);
+    if (da !== null) console.log(`    vs ansible: direct ${da.toFixed(2)}x${ra !== null ? `, runner ${ra.toFixed(2)}x` : ''}`);
+    if (size === 40 || size === 200) {
+      const row = size === 40 ? '40 hosts one command, direct, cold, vs parallel-ssh' : '200 hosts one command, direct, cold, vs parallel-ssh';
+      console.log(`  TARGET ${row}: ${d === null ? 'not measured (no parallel-ssh)' : `ours ${r.direct.toFixed(0)} ms vs reference ${r.pssh!.toFixed(0)} ms = ${d.toFixed(2)}x (target <= 0.5x)`}`);
+    }
+    if (size === 40) {
+      console.log(`  TARGET 40 hosts runner mode vs parallel-ssh: ${rn === null ? 'not measured (runner not deployed or no parallel-ssh)' : `ours ${r.runner!.toFixed(0)} ms vs reference ${r.pssh!.toFixed(0)} ms = ${rn.toFixed(2)}x (target <= 1.0x)`}`);
+    }
+    if (size === 200) {
+      console.log(`  TARGET deploy to 200 fresh hosts: ${r.deployMs === null ? 'not measured (deploy failed)' : `ours ${(r.deployMs / 1000).toFixed(1)} s (${r.deployKinds}) on ${os.cpus().length} cores (target <= 60 s)`}`);
+    }
   }
 }
 

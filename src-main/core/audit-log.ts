@@ -1,39 +1,35 @@
 /**
  * The audit log: one line per security-relevant act (a host key trusted, a credential replaced, a server deleted).
- * The one writer of the audit_log table, and its reader for the Audit pane (listAudit). `detail` must never hold a
- * secret value: fingerprints, names, ids and the names of changed settings only.
+ * The one writer of the audit_log table (its SQL is in audit-store.ts), and its reader for the Audit pane (listAudit).
+ * `detail` must never hold a secret value: fingerprints, names, ids and the names of changed settings only.
  */
 import type { AuditEntryView, AuditObjectKind } from '../../src-shared/contract/audit';
 import type { AppDatabase } from './db/database';
 import { nowIso } from './db/ids';
+import { AuditStore, type AuditQuery, type NewAuditRow } from './audit-store';
 
 export type AuditActor = 'user' | 'scheduler' | 'system';
 
-export async function recordAudit(
-  db: AppDatabase,
-  /** `at`: the core clock's time (epoch ms) of the act. */
-  entry: { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at: number },
-): Promise<void> {
-  await db.kysely
-    .insertInto('audit_log')
-    .values({
-      at: nowIso(entry.at),
-      actor: entry.actor,
-      action: entry.action,
-      subject: entry.subject ?? null,
-      detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
-    })
-    .execute();
+/** `at`: the core clock's time (epoch ms) of the act. */
+type AuditEntry = { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at: number };
+
+function toRow(entry: AuditEntry): NewAuditRow {
+  return {
+    at: nowIso(entry.at),
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject ?? null,
+    detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+  };
+}
+
+export async function recordAudit(db: AppDatabase, entry: AuditEntry): Promise<void> {
+  await new AuditStore(db).insert(toRow(entry));
 }
 
 /** recordAudit for synchronous callers (SettingsService): the row is written before this returns. */
-export function recordAuditSync(
-  db: AppDatabase,
-  entry: { actor: AuditActor; action: string; subject?: string | null; detail?: Record<string, unknown>; at: number },
-): void {
-  db.sqlite
-    .prepare('INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-    .run(nowIso(entry.at), entry.actor, entry.action, entry.subject ?? null, entry.detail === undefined ? null : JSON.stringify(entry.detail));
+export function recordAuditSync(db: AppDatabase, entry: AuditEntry): void {
+  new AuditStore(db).insertSync(toRow(entry));
 }
 
 /** What an action is about: 'server.trust_host_key' -> host_key, 'settings.update' -> setting, 'runner.deploy' -> runner. */
@@ -56,40 +52,16 @@ export function auditObjectKind(action: string): AuditObjectKind {
   }
 }
 
-const KIND_PREFIX: Partial<Record<AuditObjectKind, string>> = {
-  setting: 'settings.%',
-  server: 'server.%',
-  event: 'event.%',
-  workflow: 'workflow.%',
-  runner: 'runner.%',
-};
-
 /** Current names of the objects entries refer to (servers, events, workflows), by id. */
 export type AuditNameLookup = (kind: 'server' | 'event' | 'workflow', ids: string[]) => Promise<Map<string, string>>;
 
 /** The Audit pane's read: newest first, filtered by object kind, actor and free text; names resolved for links. */
 export async function listAudit(
   db: AppDatabase,
-  q: { objectKind?: AuditObjectKind; actor?: string; search?: string; beforeId?: number; limit: number },
+  q: AuditQuery,
   names?: AuditNameLookup,
 ): Promise<{ entries: AuditEntryView[]; hasMore: boolean }> {
-  let query = db.kysely.selectFrom('audit_log').selectAll();
-  if (q.actor) query = query.where('actor', '=', q.actor);
-  if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
-  if (q.objectKind === 'host_key') query = query.where('action', 'like', '%host_key%');
-  else if (q.objectKind === 'other') {
-    for (const pattern of Object.values(KIND_PREFIX)) query = query.where('action', 'not like', pattern);
-    query = query.where('action', 'not like', '%host_key%');
-  } else if (q.objectKind) {
-    query = query.where('action', 'like', KIND_PREFIX[q.objectKind]!);
-    if (q.objectKind === 'server') query = query.where('action', 'not like', '%host_key%');
-  }
-  const search = q.search?.trim();
-  if (search) {
-    const like = `%${search}%`;
-    query = query.where((eb) => eb.or([eb('action', 'like', like), eb('subject', 'like', like), eb('detail', 'like', like), eb('actor', 'like', like)]));
-  }
-  const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+  const rows = await new AuditStore(db).page(q);
   const hasMore = rows.length > q.limit;
   const page = rows.slice(0, q.limit);
 

@@ -59,6 +59,7 @@ async function startApp(): Promise<void> {
     currentVersion: app.getVersion(),
     settings: () => started.settings.current().updates,
     publish: (state) => started.bus.emit('updates/changed', state),
+    clock: started.clock,
   });
   const appUpdater = updater;
   core.bus.subscribe((name) => {

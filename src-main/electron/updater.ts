@@ -6,6 +6,8 @@
  * app-update.yml and no signature to check. It must never crash or block the app: every failure is a state with its
  * message, and logged.
  */
+import { every, systemClock, type Clock } from '../core/clock';
+import { messageOf } from '../core/errors';
 import type { AppUpdatesPort } from '../rpc/app-updates';
 import type { AppUpdateState } from '../../src-shared/contract/rollout';
 import type { UpdateSettings } from '../../src-shared/contract/settings';
@@ -33,6 +35,8 @@ export interface AppUpdaterOptions {
   publish: (state: AppUpdateState) => void;
   /** How often to check again after the first check. */
   intervalMs?: number;
+  /** The timers of the repeated check (the system clock unless a test or the core hands in its own). */
+  clock?: Clock;
   /** electron-updater's autoUpdater; loaded lazily so an unpackaged app never loads it. */
   load?: () => Promise<AutoUpdaterLike>;
 }
@@ -47,11 +51,9 @@ const updaterLog = {
   debug: () => undefined,
 };
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 export class AppUpdater implements AppUpdatesPort {
   private updater: AutoUpdaterLike | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: { cancel(): void } | null = null;
   private current: AppUpdateState;
 
   constructor(private readonly opts: AppUpdaterOptions) {
@@ -83,8 +85,7 @@ export class AppUpdater implements AppUpdatesPort {
       this.updater = updater;
       this.applySettings();
       void this.check();
-      this.timer = setInterval(() => void this.check(), this.opts.intervalMs ?? SIX_HOURS_MS);
-      this.timer.unref?.();
+      this.timer = every(this.opts.clock ?? systemClock, this.opts.intervalMs ?? SIX_HOURS_MS, () => void this.check());
     } catch (err) {
       updaterLog.error('could not start; updates are off for this session:', err);
       this.set('unsupported', { message: `updates are off for this session: ${messageOf(err)}` });
@@ -92,7 +93,7 @@ export class AppUpdater implements AppUpdatesPort {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

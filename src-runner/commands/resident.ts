@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import { RUNNER_EXIT_USAGE } from '../../src-shared/protocol/runner-info';
 import { RESIDENT_AFTER_ENV, type ResidentFire, type ResidentStatus } from '../../src-shared/protocol/resident';
 import { runDaemon } from '../resident/daemon';
-import { compileFireTimes } from '../resident/fire-times';
 import { ensureResident, uninstallResident } from '../resident/launch';
 import { installManifest, loadManifest } from '../resident/manifest';
 import { liveResident, readFires, readLast, readMode, readStarts } from '../resident/resident-files';
+import { nextResidentFire } from '../resident/resident-scheduler';
 import type { RunnerCommand } from './command';
 
 /** The records after the last one with fire key `after` (all when it is not there: trimmed, or no cursor). */
@@ -31,14 +31,8 @@ export function residentStatus(env: NodeJS.ProcessEnv): ResidentStatus {
   const last = readLast(env);
   const next = m.ok
     ? m.manifest.schedules.map((s) => {
-        let nextFire: string | null = null;
-        try {
-          const t = compileFireTimes(s.spec, s.timeZone).next(Math.max(now, last.get(s.id) ?? now));
-          nextFire = t === null ? null : new Date(t).toISOString();
-        } catch {
-          nextFire = null;
-        }
-        return { scheduleId: s.id, nextFire };
+        const t = nextResidentFire(s, last.get(s.id), now);
+        return { scheduleId: s.id, nextFire: t === null ? null : new Date(t).toISOString() };
       })
     : [];
   return {

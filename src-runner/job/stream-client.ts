@@ -2,10 +2,12 @@
  * StreamClient: the runner's one WebSocket to the app (ws://127.0.0.1:<tunnel port>/api/runner/stream/<jobId>, with
  * the job's bearer token). It reconnects with backoff for as long as the runner lives, switches to a new port/token
  * when `attach` says so, and declares the link dead when pings go unanswered. Every arriving message is validated;
- * a malformed one is answered with an error frame and otherwise ignored. It never interprets the job's messages.
+ * a malformed one is answered with an error frame and otherwise ignored. It never interprets the job's messages, except
+ * that a welcome asking for column-wise log batches (logFormat 'columns-v1') makes it send `log` batches that way on
+ * this connection (a new connection starts with plain `log` batches until its welcome says otherwise).
  */
 import WebSocket from 'ws';
-import { MAX_WIRE_MESSAGE_BYTES, parseAppMessage, runnerStreamPath, type AppToRunner, type RunnerToApp } from '../../src-shared/protocol/runner-wire';
+import { LOG_COLUMNS_FORMAT, MAX_WIRE_MESSAGE_BYTES, encodeLogColumns, parseAppMessage, runnerStreamPath, type AppToRunner, type RunnerToApp } from '../../src-shared/protocol/runner-wire';
 import { DEAD_AFTER_MS, HEARTBEAT_MS, startHeartbeat, type Heartbeat } from '../../src-shared/protocol/heartbeat';
 
 const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -39,6 +41,8 @@ export class StreamClient {
   private backoff = BACKOFF_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: Heartbeat | undefined;
+  /** The app on this connection reads `log.columns` batches. */
+  private columns = false;
 
   constructor(
     private readonly jobId: string,
@@ -82,7 +86,8 @@ export class StreamClient {
 
   send(msg: RunnerToApp, done?: (err?: Error) => void): boolean {
     if (!this.open || !this.ws) return false;
-    this.ws.send(JSON.stringify(msg), done);
+    const frame = msg.type === 'log' && this.columns ? encodeLogColumns(msg.lines) : null;
+    this.ws.send(frame ?? JSON.stringify(msg), done);
     return true;
   }
 
@@ -108,6 +113,7 @@ export class StreamClient {
     this.ws = ws;
     ws.on('open', () => {
       this.open = true;
+      this.columns = false;
       this.backoff = BACKOFF_MIN_MS;
       this.heartbeat?.stop();
       this.heartbeat = startHeartbeat({
@@ -132,6 +138,7 @@ export class StreamClient {
         this.send({ type: 'error', message: parsed.error });
         return;
       }
+      if (parsed.message.type === 'welcome' && parsed.message.logFormat === LOG_COLUMNS_FORMAT) this.columns = true;
       this.handlers.onMessage(parsed.message);
     });
     ws.on('unexpected-response', (_req, res) => {

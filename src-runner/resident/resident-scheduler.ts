@@ -8,12 +8,34 @@
  * MAX_WAIT_MS so a clock change is noticed.
  */
 import type { ResidentSchedule } from '../../src-shared/protocol/resident';
-import { compileFireTimes, type ResidentFireTimes } from './fire-times';
+import { compileFireTimes, type ScheduleFireTimes } from '../../src-shared/schedule-fire-times';
 
 export const GRACE_MS = 60_000;
 export const MAX_WAIT_MS = 30_000;
 /** run_each never starts more catch-up fires than this at once. */
 export const MAX_CATCH_UP = 100;
+
+/**
+ * Where a schedule's fire times go on from: its last handled time, never before it became active (the manifest's
+ * activeSince); activeSince for one never handled, `now` when it has neither.
+ */
+export function fireCursor(schedule: ResidentSchedule, lastHandled: number | undefined, now: number): number {
+  const activeSince = Date.parse(schedule.activeSince);
+  if (!Number.isFinite(activeSince)) return lastHandled ?? now;
+  return lastHandled !== undefined ? Math.max(lastHandled, activeSince) : activeSince;
+}
+
+/**
+ * The next time the daemon fires `schedule` (for `resident status`): the first after its cursor and after now, as
+ * ResidentScheduler arms it once the missed times are handled. Null when there is none or the zone is unknown here.
+ */
+export function nextResidentFire(schedule: ResidentSchedule, lastHandled: number | undefined, now: number): number | null {
+  try {
+    return compileFireTimes(schedule.spec, schedule.timeZone).next(Math.max(now, fireCursor(schedule, lastHandled, now)));
+  } catch {
+    return null;
+  }
+}
 
 export interface ResidentClock {
   now(): number;
@@ -31,7 +53,7 @@ export interface ResidentSchedulerDeps {
 
 interface Entry {
   schedule: ResidentSchedule;
-  times: ResidentFireTimes;
+  times: ScheduleFireTimes;
   nextMs: number | null;
 }
 
@@ -47,26 +69,18 @@ export class ResidentScheduler {
     const now = this.deps.clock.now();
     const next = new Map<string, Entry>();
     for (const schedule of schedules) {
-      let times: ResidentFireTimes;
+      let times: ScheduleFireTimes;
       try {
         times = compileFireTimes(schedule.spec, schedule.timeZone);
       } catch {
         continue; // the app validated it; a zone the server's Node does not know leaves this one schedule idle
       }
-      const activeSince = Date.parse(schedule.activeSince);
-      const last = this.deps.lastHandled.get(schedule.id);
-      const from = last !== undefined ? Math.max(last, Number.isFinite(activeSince) ? activeSince : last) : Number.isFinite(activeSince) ? activeSince : now;
-      const entry: Entry = { schedule, times, nextMs: times.next(from) };
+      const entry: Entry = { schedule, times, nextMs: times.next(fireCursor(schedule, this.deps.lastHandled.get(schedule.id), now)) };
       next.set(schedule.id, entry);
     }
     this.entries = next;
     for (const id of [...this.deps.lastHandled.keys()]) if (!next.has(id)) this.deps.lastHandled.delete(id);
     this.tick();
-  }
-
-  /** The next fire per schedule, for `resident status`. */
-  nextFires(): Array<{ scheduleId: string; nextFire: string | null }> {
-    return [...this.entries.values()].map((e) => ({ scheduleId: e.schedule.id, nextFire: e.nextMs === null ? null : new Date(e.nextMs).toISOString() }));
   }
 
   stop(): void {
@@ -89,6 +103,7 @@ export class ResidentScheduler {
         if (due.length > 100_000) break;
       }
       this.handleDue(e, due, now);
+      // As nextResidentFire reports it: the last handled time is past activeSince, so it is the cursor.
       e.nextMs = e.times.next(Math.max(due[due.length - 1], now));
       this.deps.lastHandled.set(e.schedule.id, due[due.length - 1]);
       changed = true;

@@ -9,6 +9,16 @@ import { ExecutionMode } from './settings';
 export const JobStatus = z.enum(['QUEUED', 'DISPATCHING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL']);
 export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'];
+/**
+ * A failed job: it ended and did not succeed, and was not stopped on purpose. PARTIAL counts (the execution was cut
+ * off, so what it was meant to do is not known to be done); CANCELLED does not (the user or a workflow stopped it).
+ * The one definition for run summaries, "re-run failed only", alerts and notifications.
+ */
+export const FAILED_JOB_STATUSES: readonly JobStatus[] = ['FAILURE', 'TIMEOUT', 'PARTIAL'];
+
+export function isFailedJobStatus(status: JobStatus): boolean {
+  return FAILED_JOB_STATUSES.includes(status);
+}
 
 /**
  * A running runner job whose link to this app is down: since when, why, and which reconnect attempt is under way.

@@ -44,6 +44,21 @@ export function optionEnvName(name: string): string {
   return `${OPTION_ENV_PREFIX}${name.toUpperCase()}`;
 }
 
+/**
+ * Checked parameter values as the script's CRONIUM_OPT_<NAME> environment: `plain` is set as it is, `secret` (the
+ * values of the options named in `secretNames`) is masked in the log and never stored. The one place run parameters
+ * become environment, for app-started runs and for server-held schedules alike.
+ */
+export function parameterEnv(
+  values: ParameterValues,
+  secretNames: ReadonlySet<string> = new Set(),
+): { plain: Record<string, string>; secret: Record<string, string> } {
+  const plain: Record<string, string> = {};
+  const secret: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) (secretNames.has(name) ? secret : plain)[optionEnvName(name)] = parameterText(value);
+  return { plain, secret };
+}
+
 /** Options whose names differ only in case would share one environment variable. */
 export function duplicateOptionNames(options: Array<{ name: string }>): string[] {
   const seen = new Set<string>();

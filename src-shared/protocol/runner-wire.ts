@@ -78,6 +78,26 @@ export const LogMessage = z.object({
   lines: z.array(WireLine).min(1).max(200_000),
 });
 
+/** The capability (runner hello) and welcome `logFormat` value of column-wise log batches. */
+export const LOG_COLUMNS_CAPABILITY = 'log-columns-v1';
+export const LOG_COLUMNS_FORMAT = 'columns-v1';
+
+/**
+ * A log batch column by column (capability log-columns-v1, sent only after a welcome with logFormat 'columns-v1'):
+ * lines first, first+1, ... first+count-1 (count = texts.length); streams: one character per line, 'o' stdout or
+ * 'e' stderr; the lines' times run-length coded: tsRuns[i] lines in a row share ts[i]. Parsing it costs a few string
+ * arrays instead of one object per line. The app turns it into the same lines a `log` batch carries.
+ */
+export const LogColumnsMessage = z.object({
+  type: z.literal('log.columns'),
+  first: Seq.min(1),
+  streams: z.string().regex(/^[oe]*$/),
+  ts: z.array(z.string().min(1).max(40)),
+  tsRuns: z.array(z.number().int().min(1)),
+  texts: z.array(z.string().max(MAX_LINE_CHARS)).min(1).max(200_000),
+});
+export type LogColumnsMessage = z.infer<typeof LogColumnsMessage>;
+
 export const ExitMessage = z.object({
   type: z.literal('exit'),
   /** Exit code, or null when the script ended by a signal or never started. */
@@ -125,6 +145,11 @@ export const WelcomeMessage = z.object({
   token: z.string().max(4096).optional(),
   /** The same, sealed for this connection (channel-auth-v1; the app sends this, never `token`). */
   sealedToken: z.string().max(8192).optional(),
+  /**
+   * The app reads column-wise log batches (`log.columns`, capability log-columns-v1 in the runner's hello): the runner
+   * sends its batches that way on this connection from now on. Absent: plain `log` batches (an older app).
+   */
+  logFormat: z.literal(LOG_COLUMNS_FORMAT).optional(),
 });
 
 /** The app's nonce and its proof that it holds the job key (channel-auth-v1), the answer to `hello`. */
@@ -234,9 +259,72 @@ function checkLogBatch(json: unknown): ParseResult<RunnerToApp> | undefined {
   return { ok: true, message: { type: 'log', lines: lines as WireLine[] } };
 }
 
+/**
+ * A `log.columns` batch, checked once (plain comparisons, no zod) and turned into the lines of a `log` batch: refuses a
+ * frame whose columns disagree in length, whose seqs leave the safe integers, or with a bad stream code, time or text.
+ */
+function checkLogColumns(json: unknown): ParseResult<RunnerToApp> | undefined {
+  if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'log.columns') return undefined;
+  const refuse = (where: string, why: string): ParseResult<RunnerToApp> => ({ ok: false, error: `runner message refused: log.columns ${where}: ${why}` });
+  const { first, streams, ts, tsRuns, texts } = json as Record<string, unknown>;
+  if (!Array.isArray(texts)) return refuse('texts', 'expected an array');
+  const count = texts.length;
+  if (count < 1 || count > 200_000) return refuse('texts', `a batch holds 1 to 200000 lines, not ${count}`);
+  if (typeof first !== 'number' || !Number.isSafeInteger(first) || first < 1 || !Number.isSafeInteger(first + count - 1)) return refuse('first', 'expected a whole number from 1');
+  if (typeof streams !== 'string' || streams.length !== count || !/^[oe]*$/.test(streams)) return refuse('streams', `expected ${count} stream codes, each 'o' or 'e'`);
+  if (!Array.isArray(ts) || !Array.isArray(tsRuns) || ts.length !== tsRuns.length) return refuse('ts', 'expected as many times as time runs');
+  let covered = 0;
+  for (let i = 0; i < ts.length; i++) {
+    const t: unknown = ts[i];
+    const run: unknown = tsRuns[i];
+    if (typeof t !== 'string' || t.length < 1 || t.length > 40) return refuse(`ts.${i}`, 'expected a time of 1 to 40 characters');
+    if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1) return refuse(`tsRuns.${i}`, 'expected a whole number from 1');
+    covered += run;
+  }
+  if (covered !== count) return refuse('tsRuns', `the time runs cover ${covered} lines, the batch has ${count}`);
+  for (let i = 0; i < count; i++) {
+    const text: unknown = texts[i];
+    if (typeof text !== 'string' || text.length > MAX_LINE_CHARS) return refuse(`texts.${i}`, `expected text of at most ${MAX_LINE_CHARS} characters`);
+  }
+  const lines: WireLine[] = new Array<WireLine>(count);
+  let run = 0;
+  let left = (tsRuns as number[])[0];
+  for (let i = 0; i < count; i++) {
+    if (left === 0) left = (tsRuns as number[])[++run];
+    left--;
+    lines[i] = { seq: first + i, stream: streams.charCodeAt(i) === 111 ? 'stdout' : 'stderr', ts: (ts as string[])[run], text: texts[i] as string };
+  }
+  return { ok: true, message: { type: 'log', lines } };
+}
+
+/**
+ * The `log.columns` frame of consecutive lines (the runner's side of the format), or null when their seqs are not
+ * consecutive (the caller then sends a plain `log` batch).
+ */
+export function encodeLogColumns(lines: readonly WireLine[]): string | null {
+  if (lines.length === 0) return null;
+  const first = lines[0].seq;
+  let streams = '';
+  const ts: string[] = [];
+  const tsRuns: number[] = [];
+  const texts: string[] = new Array<string>(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.seq !== first + i) return null;
+    streams += l.stream === 'stdout' ? 'o' : 'e';
+    if (ts.length > 0 && ts[ts.length - 1] === l.ts) tsRuns[tsRuns.length - 1]++;
+    else {
+      ts.push(l.ts);
+      tsRuns.push(1);
+    }
+    texts[i] = l.text;
+  }
+  return JSON.stringify({ type: 'log.columns', first, streams, ts, tsRuns, texts });
+}
+
 /** Validates a message that arrived at the app from a runner. `byteLength` is the frame's size on the wire. */
 export function parseRunnerMessage(raw: string, byteLength = raw.length): ParseResult<RunnerToApp> {
-  return parseWith(RunnerToApp, raw, byteLength, 'runner', checkLogBatch);
+  return parseWith(RunnerToApp, raw, byteLength, 'runner', (json) => checkLogBatch(json) ?? checkLogColumns(json));
 }
 
 /** Validates a message that arrived at a runner from the app. */

@@ -3,30 +3,9 @@
 // 1920x1080 and at 800x600 with the sidebar collapsed, plus the open workflow graph and a confirmation dialog.
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import fs from 'node:fs';
-import { startSshd, type SshdHandle } from '../harness/sshd';
-import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
-import { serveRpc } from './server-fixture';
-import { openApp, openPaneAt, seed, sidebarPaneCount, VIEWPORTS } from './ux-fixture';
+import { openApp, openPaneAt, sidebarPaneCount, VIEWPORTS, useSeededServe } from './ux-fixture';
 
-let dataDir: string;
-let serve: ServeProcess | undefined;
-let sshd: SshdHandle | undefined;
-const rpc = serveRpc(() => serve);
-
-test.beforeAll(async () => {
-  test.setTimeout(180_000);
-  sshd = await startSshd();
-  dataDir = makeDataDir();
-  serve = await startServe(dataDir);
-  await seed(rpc, sshd);
-});
-
-test.afterAll(async () => {
-  await serve?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  await sshd?.stop();
-});
+const served = useSeededServe();
 
 /** Serious and critical violations only, one line each (rule, impact, first few targets) so a failure reads at once. */
 async function seriousViolations(page: Page, where: string): Promise<string[]> {
@@ -42,7 +21,7 @@ for (const viewport of Object.values(VIEWPORTS)) {
 
     test('no pane the sidebar lists has a serious or critical axe violation', async ({ page }, testInfo) => {
       test.setTimeout(180_000);
-      await openApp(page, serve!.url);
+      await openApp(page, served.url());
       const count = await sidebarPaneCount(page);
       expect(count).toBeGreaterThanOrEqual(7);
       const found: string[] = [];

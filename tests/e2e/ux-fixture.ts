@@ -2,12 +2,12 @@
 // trusted server on a real sshd, a few events, three workflows run to their end: one that succeeds, one whose failure
 // is handled by an ON_FAILURE connection, one whose failure nothing handles), the two window sizes, screenshots into
 // the test output (and into docs/ when CRONIUM_UPDATE_SCREENSHOTS=1), and ways to reach panes through the sidebar.
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SshdHandle } from '../harness/sshd';
-import { REPO_ROOT } from './serve-fixture';
-import { addTrustedServer, type Rpc } from './server-fixture';
+import { startSshd, type SshdHandle } from '../harness/sshd';
+import { makeDataDir, REPO_ROOT, startServe, type ServeProcess } from './serve-fixture';
+import { addTrustedServer, serveRpc, type Rpc } from './server-fixture';
 
 export const VIEWPORTS = {
   small: { width: 800, height: 600 },
@@ -69,6 +69,33 @@ export async function seed(rpc: Rpc, sshd: SshdHandle): Promise<Seeded> {
     workflows: { handled: handled.id, failing: failing.id, clean: clean.id },
     runs: { handled: await runToEnd(rpc, handled.id), failing: await runToEnd(rpc, failing.id), clean: await runToEnd(rpc, clean.id) },
   };
+}
+
+/**
+ * For a spec file: before its tests a real sshd and a serve mode on a fresh data folder, seeded (seed() above); after
+ * them both stopped and the folder removed. `url()` is the serve's address, for openApp.
+ */
+export function useSeededServe(): { url: () => string } {
+  let dataDir: string | undefined;
+  let serve: ServeProcess | undefined;
+  let sshd: SshdHandle | undefined;
+  const rpc = serveRpc(() => serve);
+
+  test.beforeAll(async () => {
+    test.setTimeout(180_000);
+    sshd = await startSshd();
+    dataDir = makeDataDir();
+    serve = await startServe(dataDir);
+    await seed(rpc, sshd);
+  });
+
+  test.afterAll(async () => {
+    await serve?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await sshd?.stop();
+  });
+
+  return { url: () => serve!.url };
 }
 
 /** Saves a full-page screenshot into the test's output and attaches it; with CRONIUM_UPDATE_SCREENSHOTS=1 also to docs/. */

@@ -4,30 +4,9 @@
 // what is lost; forms report every invalid field at once; toasts are deduplicated, bounded and dismissable.
 // Screenshots of each pane at each size go into the test output.
 import { expect, test, type Page } from '@playwright/test';
-import fs from 'node:fs';
-import { startSshd, type SshdHandle } from '../harness/sshd';
-import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
-import { serveRpc } from './server-fixture';
-import { openApp, openPane, openPaneAt, seed, shot, sidebarPaneCount, VIEWPORTS } from './ux-fixture';
+import { openApp, openPane, openPaneAt, shot, sidebarPaneCount, VIEWPORTS, useSeededServe } from './ux-fixture';
 
-let dataDir: string;
-let serve: ServeProcess | undefined;
-let sshd: SshdHandle | undefined;
-const rpc = serveRpc(() => serve);
-
-test.beforeAll(async () => {
-  test.setTimeout(180_000);
-  sshd = await startSshd();
-  dataDir = makeDataDir();
-  serve = await startServe(dataDir);
-  await seed(rpc, sshd);
-});
-
-test.afterAll(async () => {
-  await serve?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  await sshd?.stop();
-});
+const served = useSeededServe();
 
 const sidebarWidth = (page: Page) => page.locator('aside.sidebar').evaluate((el) => el.getBoundingClientRect().width);
 
@@ -60,7 +39,7 @@ test.describe('at 800x600', () => {
   test.use({ viewport: VIEWPORTS.small });
 
   test('the sidebar starts collapsed to icons, expands and collapses by button, and remembers the choice', async ({ page }, testInfo) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await page.evaluate(() => localStorage.removeItem('cronium.sidebarCollapsed'));
     await page.reload();
     const nav = page.getByRole('navigation', { name: 'Main' });
@@ -83,7 +62,7 @@ test.describe('at 800x600', () => {
   });
 
   test('reaches a pane, a workflow step and its panel by keyboard alone, with a visible focus ring', async ({ page }, testInfo) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await page.keyboard.press('Tab');
     const skip = page.getByRole('link', { name: 'Skip to content' });
     await expect(skip).toBeFocused();
@@ -122,7 +101,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
 
     test('fits its window: nothing sticks out sideways, the rest scrolls', async ({ page }, testInfo) => {
       test.setTimeout(120_000);
-      await openApp(page, serve!.url);
+      await openApp(page, served.url());
       const count = await sidebarPaneCount(page);
       const problems: string[] = [];
       const seen: string[] = [];
@@ -148,7 +127,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   test.use({ viewport: VIEWPORTS.small });
 
   test('deleting a workflow asks once, naming it and the runs and schedule lost; Cancel keeps it, confirming deletes it', async ({ page }, testInfo) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await openPane(page, 'Workflows');
     await page.getByRole('navigation', { name: 'Workflows' }).getByRole('button', { name: /daily report/ }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -168,7 +147,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   });
 
   test('deleting a server or an event names the events and schedule affected', async ({ page }) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await openPane(page, 'Servers');
     await page.getByRole('table', { name: 'Servers' }).getByRole('button', { name: 'web-1' }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -187,7 +166,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   });
 
   test('a form reports every invalid field at once, each next to its field', async ({ page }, testInfo) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await openPane(page, 'Servers');
     await page.getByRole('button', { name: 'Add server' }).first().click();
     const form = page.getByRole('form', { name: 'Add server' });
@@ -214,7 +193,7 @@ test.describe('destructive actions, forms and toasts at 800x600', () => {
   });
 
   test('the same error twice is one toast with a count, and it can be dismissed', async ({ page }) => {
-    await openApp(page, serve!.url);
+    await openApp(page, served.url());
     await openPane(page, 'Events');
     // extract is a step of a workflow: the main process refuses to delete it, with the same message each time.
     for (let i = 0; i < 2; i++) {

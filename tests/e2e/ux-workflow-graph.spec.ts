@@ -4,30 +4,9 @@
 // SUCCESS: "succeeded", "succeeded with a handled failure" and "failed" are told apart on the graph, in the workflow
 // list and on the dashboard.
 import { expect, test, type Page } from '@playwright/test';
-import fs from 'node:fs';
-import { startSshd, type SshdHandle } from '../harness/sshd';
-import { makeDataDir, startServe, type ServeProcess } from './serve-fixture';
-import { serveRpc } from './server-fixture';
-import { openApp, openPane, seed, shot, VIEWPORTS } from './ux-fixture';
+import { openApp, openPane, shot, VIEWPORTS, useSeededServe } from './ux-fixture';
 
-let dataDir: string;
-let serve: ServeProcess | undefined;
-let sshd: SshdHandle | undefined;
-const rpc = serveRpc(() => serve);
-
-test.beforeAll(async () => {
-  test.setTimeout(180_000);
-  sshd = await startSshd();
-  dataDir = makeDataDir();
-  serve = await startServe(dataDir);
-  await seed(rpc, sshd);
-});
-
-test.afterAll(async () => {
-  await serve?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  await sshd?.stop();
-});
+const served = useSeededServe();
 
 /** Every drawn connection sampled every 3 px: the points that fall inside a step box (shrunk by 2 px), per edge. */
 async function edgesThroughSteps(page: Page): Promise<string[]> {
@@ -63,7 +42,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     test.use({ viewport });
 
     test('lays the steps out, labels every connection by kind and draws none through a step', async ({ page }, testInfo) => {
-      await openApp(page, serve!.url);
+      await openApp(page, served.url());
       await openWorkflow(page, 'nightly ETL');
       const graph = page.getByRole('region', { name: 'Workflow graph' });
       await expect(graph.getByTestId('workflow-step')).toHaveCount(3);
@@ -79,7 +58,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     });
 
     test('colours each step by its outcome and says the run succeeded with a handled failure, not SUCCESS', async ({ page }, testInfo) => {
-      await openApp(page, serve!.url);
+      await openApp(page, served.url());
       await openWorkflow(page, 'nightly ETL');
       const step = (label: string) => page.getByTestId('workflow-step').filter({ hasText: label });
       await expect(step('extract')).toHaveAttribute('data-status', 'FAILURE');
@@ -106,7 +85,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     });
 
     test('tells succeeded, succeeded with a handled failure and failed apart in the list and on the dashboard', async ({ page }, testInfo) => {
-      await openApp(page, serve!.url);
+      await openApp(page, served.url());
       await openPane(page, 'Workflows');
       const list = page.getByRole('navigation', { name: 'Workflows' });
       const statusOf = (name: string) => list.getByRole('button', { name: new RegExp(name) }).locator('.status-badge');

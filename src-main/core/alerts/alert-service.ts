@@ -18,7 +18,7 @@ import {
   type AlertTrigger,
 } from '../../../src-shared/contract/alerts';
 import type { EventName, EventPayload } from '../../../src-shared/contract';
-import { TERMINAL_JOB_STATUSES } from '../../../src-shared/contract/jobs';
+import { isFailedJobStatus, TERMINAL_JOB_STATUSES } from '../../../src-shared/contract/jobs';
 import type { Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
@@ -283,7 +283,7 @@ export class AlertService {
   private fromJob({ job }: EventPayload<'jobs/changed'>): RaisedAlert | null {
     if (!TERMINAL_JOB_STATUSES.includes(job.status) || job.status === 'CANCELLED' || !job.eventId) return null;
     if (!this.markSeen(`job:${job.id}`)) return null;
-    const failed = job.status !== 'SUCCESS';
+    const failed = isFailedJobStatus(job.status);
     const triggers = this.outcomeTriggers(`event:${job.eventId}:${job.serverId ?? ''}`, failed);
     const name = job.eventName ?? job.eventId;
     const on = job.serverName ? ` on ${job.serverName}` : '';
@@ -338,6 +338,7 @@ export class AlertService {
     };
   }
 
+  /** Unhealthy only (a degraded runner still runs jobs); the notification centre also lists degraded ones. */
   private fromRunnerHealth(p: EventPayload<'runners/healthChanged'>): RaisedAlert | null {
     if (!p.serverId) return null;
     let triggers: AlertTrigger[];
@@ -368,6 +369,8 @@ export class AlertService {
   }
 
   private async fromMissedSchedule(rec: EventPayload<'schedule/fired'>): Promise<RaisedAlert | null> {
+    // A missed run only: skipped_overlap (the previous run still going) is the schedule doing as configured; the
+    // notification centre lists both.
     if (rec.outcome !== 'skipped_misfire') return null;
     const kind = rec.ownerKind;
     const name = await (kind === 'event' ? this.deps.names.event(rec.ownerId) : this.deps.names.workflow(rec.ownerId)).catch(() => rec.ownerId);

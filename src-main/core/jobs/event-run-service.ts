@@ -7,11 +7,10 @@
 import { AppError } from '../errors';
 import type { JobService } from './job-service';
 import type { EventRunRecord } from './event-run-store';
-import type { JobStatus, JobView } from '../../../src-shared/contract/jobs';
+import { isFailedJobStatus, type JobStatus, type JobView } from '../../../src-shared/contract/jobs';
 import type { RunSummary, RunView } from '../../../src-shared/contract/runs';
 import type { ParameterValues } from '../../../src-shared/contract/run-parameters';
 
-const FAILED: readonly JobStatus[] = ['FAILURE', 'TIMEOUT', 'PARTIAL'];
 const ACTIVE: readonly JobStatus[] = ['QUEUED', 'DISPATCHING', 'RUNNING'];
 
 export class EventRunService {
@@ -93,7 +92,7 @@ export class EventRunService {
       createdAt: run.createdAt,
       summary: summarize(jobs),
       jobs,
-      failedServerIds: jobs.filter((j) => FAILED.includes(j.status) && j.serverId).map((j) => j.serverId!),
+      failedServerIds: jobs.filter((j) => isFailedJobStatus(j.status) && j.serverId).map((j) => j.serverId!),
     };
   }
 }
@@ -102,7 +101,7 @@ export function summarize(jobs: JobView[]): RunSummary {
   return {
     total: jobs.length,
     succeeded: jobs.filter((j) => j.status === 'SUCCESS').length,
-    failed: jobs.filter((j) => FAILED.includes(j.status)).length,
+    failed: jobs.filter((j) => isFailedJobStatus(j.status)).length,
     cancelled: jobs.filter((j) => j.status === 'CANCELLED').length,
     active: jobs.filter((j) => ACTIVE.includes(j.status)).length,
   };

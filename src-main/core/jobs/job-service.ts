@@ -30,7 +30,7 @@ import type { JobLinkState, JobStatus, JobView } from '../../../src-shared/contr
 import type { LogStatus } from '../../../src-shared/contract/logs';
 import type { RunnerRequirements } from '../../../src-shared/contract/events';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
-import { checkParameters, optionEnvName, parameterText, type ParameterValue } from '../../../src-shared/contract/run-parameters';
+import { checkParameters, parameterEnv as parameterEnvOf, type ParameterValue } from '../../../src-shared/contract/run-parameters';
 import { resolveRunTargets } from '../execution/run-targets';
 import { EventRunStore } from './event-run-store';
 
@@ -176,15 +176,8 @@ export class JobService {
     }
     const secretNames = new Set(snapshot.options.filter((o) => o.secret).map((o) => o.name));
     const plainValues: Record<string, ParameterValue> = {};
-    const parameterEnv: Record<string, string> = {};
-    const parameterSecretEnv: Record<string, string> = {};
-    for (const [name, value] of Object.entries(checked.values)) {
-      if (secretNames.has(name)) parameterSecretEnv[optionEnvName(name)] = parameterText(value);
-      else {
-        plainValues[name] = value;
-        parameterEnv[optionEnvName(name)] = parameterText(value);
-      }
-    }
+    for (const [name, value] of Object.entries(checked.values)) if (!secretNames.has(name)) plainValues[name] = value;
+    const { plain: parameterEnv, secret: parameterSecretEnv } = parameterEnvOf(checked.values, secretNames);
     const event: ExecutionEvent = {
       ...snapshot.event,
       timeoutSeconds: opts.timeoutSeconds ?? snapshot.event.timeoutSeconds,

@@ -36,6 +36,8 @@ import type { LogStatus } from '../../../src-shared/contract/logs';
 import { CHANNEL_AUTH_CAPABILITY, channelProof, checkChannelProof, randomToken, sealForChannel } from '../../../src-shared/protocol/channel-auth';
 import {
   HelperArgs,
+  LOG_COLUMNS_CAPABILITY,
+  LOG_COLUMNS_FORMAT,
   RunnerJobStatus,
   type HelperOp,
   type RunnerStartFile,
@@ -552,7 +554,9 @@ export class RunnerJobSession {
     if (old && old !== ch) old.close('superseded by a newer connection');
     this.replayAskedFrom = -1;
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
-    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()) });
+    // A runner that can send column-wise log batches is asked to (far cheaper to parse); an older one sends `log`.
+    const logFormat = process.env.K19_BASELINE !== "1" && hello.capabilities.includes(LOG_COLUMNS_CAPABILITY) ? { logFormat: LOG_COLUMNS_FORMAT } : {};
+    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()), ...logFormat });
     if (hello.state === 'starting') {
       // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the
       // script uses (read now, from the keychain; the runner keeps them in memory only). Secrets read under a

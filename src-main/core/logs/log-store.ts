@@ -21,7 +21,9 @@ import { AppError } from '../errors';
 import { assertLogTransition } from '../jobs/job-state-machine';
 import type { LogLine, LogStatus, LogView } from '../../../src-shared/contract/logs';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
-import { blockLine, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock } from './log-block-codec';
+import {
+  blockLine, compressLogBlock, compressLogBlockAsync, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock,
+} from './log-block-codec';
 
 export const FLUSH_INTERVAL_MS = 50;
 /** Lines not yet on disk (across all logs) before a synchronous flush. */
@@ -63,8 +65,9 @@ interface OpenLog {
   durableLastSequence: number;
   durableLineCount: number;
   durableByteCount: number;
-  /** Appended lines not yet on disk, in order (handed to listeners once written). */
+  /** Appended lines not yet on disk, in order (handed to listeners once written): unwritten[unwrittenStart...]. */
   unwritten: LogLine[];
+  unwrittenStart: number;
   /** The open block's lines; the first `openWritten` of them are on disk as chunk rows. */
   openLines: LogLine[];
   openChars: number;
@@ -73,13 +76,29 @@ interface OpenLog {
   /** Line index and text offset (in the log) of the open block's first line. */
   openFirstLine: number;
   openByteStart: number;
-  /** Sealed blocks waiting for the next flush, with their line index and text offset. */
-  sealed: Array<{ block: EncodedBlock; firstLine: number; byteStart: number }>;
-  /** Whether chunk rows of this log are on disk (sealing must delete them). */
-  chunkRows: boolean;
+  /** Sealed blocks waiting to be written, in order (see SealedBlock). */
+  sealed: SealedBlock[];
+  /** Chunk rows of this log on disk have last_seq >= chunkFrom (0: there are none); sealing deletes them. */
+  chunkFrom: number;
+  /** Texts of the newest lines: tail[tailStart...] is partial_output once trimmed (trimTail) to PARTIAL_TAIL_CHARS. */
   tail: string[];
   tailStart: number;
-  tailChars: number;
+}
+
+/**
+ * A block that left the open block: encoded at once, deflated on libuv's thread pool (so the main thread keeps reading
+ * the link) and written by the first flush after that finished. Its lines stay on disk as the chunk rows written
+ * before sealing until its compressed row replaces them in one transaction; a flush that must not wait (a read, a
+ * status change, backpressure) deflates it on the spot instead.
+ */
+interface SealedBlock {
+  block: EncodedBlock;
+  /** Deflated row data, once ready (null while the thread pool works on it). */
+  compressed: Buffer | null;
+  /** The thread pool failed (it never should): deflated synchronously at the next flush. */
+  failed: boolean;
+  firstLine: number;
+  byteStart: number;
 }
 
 type StoredListener = (logId: string, lines: LogLine[]) => void;
@@ -100,6 +119,8 @@ export class LogStore {
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
   private readonly insertBlock: BetterSqlite3.Statement;
+  /** Blocks being deflated on the thread pool (their completion schedules a flush). */
+  private compressing = 0;
   private readonly deleteChunks: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
   private readonly blocksFrom: BetterSqlite3.Statement;
@@ -117,7 +138,7 @@ export class LogStore {
       `INSERT INTO log_blocks (log_id, first_seq, last_seq, line_count, output_count, first_line, byte_start, byte_count, stored_bytes, sealed, created_at, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.deleteChunks = db.sqlite.prepare('DELETE FROM log_blocks WHERE log_id = ? AND sealed = 0 AND last_seq <= ?');
+    this.deleteChunks = db.sqlite.prepare('DELETE FROM log_blocks WHERE log_id = ? AND last_seq >= ? AND last_seq <= ? AND sealed = 0');
     this.updateCounters = db.sqlite.prepare(
       'UPDATE logs SET line_count = ?, last_sequence = ?, byte_count = ?, partial_output = ?, updated_at = ? WHERE id = ?',
     );
@@ -158,38 +179,60 @@ export class LogStore {
   append(logId: string, line: LogLine): void {
     if (this.closed) return;
     const state = this.state(logId);
+    this.take(logId, state, line);
+    this.afterAppend(1);
+  }
+
+  /** Buffers lines (seq ascending, each greater than every earlier one of the log): append for a batch, cheaper. */
+  appendMany(logId: string, lines: readonly LogLine[]): void {
+    if (this.closed || lines.length === 0) return;
+    const state = this.state(logId);
+    for (let i = 0; i < lines.length; i++) this.take(logId, state, lines[i]);
+    this.afterAppend(lines.length);
+  }
+
+  private take(logId: string, state: OpenLog, line: LogLine): void {
     if (line.seq <= state.lastSequence) {
       throw new AppError('LOG_SEQUENCE_INVALID', `line ${line.seq} of log ${logId} comes after ${state.lastSequence}; lines must be appended in order`);
     }
+    const len = line.text.length;
     state.unwritten.push(line);
     state.openLines.push(line);
-    state.openChars += line.text.length;
+    state.openChars += len;
     state.lastSequence = line.seq;
     state.lineCount++;
-    state.byteCount += line.text.length + 1;
-    state.tail.push(line.text);
-    state.tailChars += line.text.length + 1;
-    while (state.tailChars > PARTIAL_TAIL_CHARS && state.tail.length - state.tailStart > 1) {
-      state.tailChars -= state.tail[state.tailStart].length + 1;
-      state.tail[state.tailStart++] = '';
-    }
-    if (state.tailStart > 4096) {
-      state.tail = state.tail.slice(state.tailStart);
-      state.tailStart = 0;
-    }
+    state.byteCount += len + 1;
+    // Trimmed lazily: a line holds at least one character of the tail (its newline).
+    if (state.tail.push(line.text) - state.tailStart > 2 * PARTIAL_TAIL_CHARS) trimTail(state);
     if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
-    if (++this.buffered >= MAX_BUFFERED_LINES) {
-      // Sealed blocks first (the cheap, compressed rows); chunks of open blocks only if that was not enough.
-      this.flushAll(undefined, true);
+  }
+
+  private afterAppend(n: number): void {
+    this.buffered += n;
+    if (this.buffered >= MAX_BUFFERED_LINES) {
+      // Sealed blocks first (the cheap, compressed rows, those deflated already); then everything, deflating what the
+      // thread pool has not finished here: the backpressure that keeps memory bounded.
+      this.flushAll(undefined, 'sealed');
       if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
     } else if (!this.timer) this.scheduleFlush();
   }
 
-  /** Compresses the open block into a sealed one (written at the next flush) and starts a new open block. */
+  /** Encodes the open block into a sealed one (deflated on the thread pool, written at a flush) and starts a new one. */
   private seal(state: OpenLog): void {
     if (state.openLines.length === 0) return;
-    const block = encodeLogBlock(state.openLines, true);
-    state.sealed.push({ block, firstLine: state.openFirstLine, byteStart: state.openByteStart });
+    const block = encodeLogBlock(state.openLines, false);
+    const entry: SealedBlock = { block, compressed: null, failed: false, firstLine: state.openFirstLine, byteStart: state.openByteStart };
+    state.sealed.push(entry);
+    this.compressing++;
+    compressLogBlockAsync(block.data, (err, data) => {
+      this.compressing--;
+      if (entry.compressed !== null) return; // a flush that could not wait deflated it already
+      if (err || !data) {
+        entry.failed = true;
+        console.error('[log-store] deflating a log block on the thread pool failed; it is deflated at the next flush:', err);
+      } else entry.compressed = data;
+      if (!this.closed && !this.timer) this.scheduleFlush();
+    });
     state.openFirstLine += block.lineCount;
     state.openByteStart += block.textBytes;
     state.openLines = [];
@@ -206,7 +249,7 @@ export class LogStore {
     const wait = this.lastFlushAt + FLUSH_INTERVAL_MS - this.clock.now();
     const run = () => {
       this.timer = undefined;
-      this.flushAll();
+      this.flushAll(undefined, 'ready');
     };
     if (wait <= 0) {
       const handle = setImmediate(run);
@@ -217,19 +260,23 @@ export class LogStore {
   }
 
   /**
-   * Writes the pending lines of every log (or just `logId`) now: sealed blocks, then the open block's new lines as a
-   * chunk row (unless `sealedOnly`, the backpressure path, which leaves open blocks to fill up).
+   * Writes the pending lines of every log (or just `logId`): sealed blocks, then the open block's new lines as a chunk
+   * row. `mode` 'all' (the default) writes every appended line now, deflating sealed blocks the thread pool has not
+   * finished; 'ready' (the flush timer) writes what needs no deflating here, stopping at a block still being deflated
+   * (its completion schedules the next flush); 'sealed' (backpressure) writes deflated blocks only, leaving open
+   * blocks to fill up.
    */
-  flushAll(logId?: string, sealedOnly = false): void {
+  flushAll(logId?: string, mode: 'all' | 'ready' | 'sealed' = 'all'): void {
     if (this.closed) return;
     const batches: Array<[string, LogLine[]]> = [];
     const at = nowIso(this.clock.now());
     const write = this.db.sqlite.transaction(() => {
       for (const [id, state] of this.open) {
         if (logId !== undefined && id !== logId) continue;
-        if (state.unwritten.length === 0 && state.sealed.length === 0) continue;
-        const written = this.writePending(id, state, at, sealedOnly);
+        if (state.unwritten.length === state.unwrittenStart && state.sealed.length === 0) continue;
+        const written = this.writePending(id, state, at, mode);
         if (written.length === 0) continue;
+        trimTail(state);
         const tail = state.tail.slice(state.tailStart).join('\n');
         this.updateCounters.run(state.durableLineCount, state.durableLastSequence, state.durableByteCount, tail, at, id);
         this.buffered -= written.length;
@@ -254,45 +301,62 @@ export class LogStore {
   }
 
   /** Inside the flush transaction: writes one log's sealed blocks and open chunk; returns the lines now on disk. */
-  private writePending(id: string, state: OpenLog, at: string, sealedOnly: boolean): LogLine[] {
+  private writePending(id: string, state: OpenLog, at: string, mode: 'all' | 'ready' | 'sealed'): LogLine[] {
     let frontier = state.durableLastSequence;
-    if (state.sealed.length > 0) {
-      for (const { block, firstLine, byteStart } of state.sealed) {
-        this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, block.data.length, 1, at, block.data);
-        frontier = block.lastSeq;
+    let n = 0;
+    for (; n < state.sealed.length; n++) {
+      const entry = state.sealed[n];
+      if (entry.compressed === null) {
+        if (mode !== 'all' && !entry.failed) break;
+        entry.compressed = compressLogBlock(entry.block.data);
       }
-      if (state.chunkRows) this.deleteChunks.run(id, frontier);
-      state.chunkRows = false;
-      state.sealed = [];
+      const { block, compressed, firstLine, byteStart } = entry;
+      this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, compressed.length, 1, at, compressed);
+      frontier = block.lastSeq;
     }
-    if (!sealedOnly && state.openLines.length > state.openWritten) {
-      const fresh = state.openLines.slice(state.openWritten);
-      const chunk = encodeLogBlock(fresh, false);
+    if (n > 0) {
+      state.sealed = n === state.sealed.length ? [] : state.sealed.slice(n);
+      if (state.chunkFrom > 0 && state.chunkFrom <= frontier) {
+        this.deleteChunks.run(id, state.chunkFrom, frontier);
+        // Chunk rows left are of later blocks: they start after the frontier.
+        state.chunkFrom = state.sealed.length > 0 || state.openWritten > 0 ? frontier + 1 : 0;
+      }
+    }
+    // The open block's new lines, once every block before it is on disk (lines are written in sequence order).
+    if (mode !== 'sealed' && state.sealed.length === 0 && state.openLines.length > state.openWritten) {
+      const chunk = encodeLogBlock(state.openLines, false, state.openWritten);
       this.insertBlock.run(
         id, chunk.firstSeq, chunk.lastSeq, chunk.lineCount, chunk.outputCount, state.openFirstLine + state.openWritten,
         state.openByteStart + state.openWrittenChars + state.openWritten, chunk.textBytes, chunk.data.length, 0, at, chunk.data,
       );
       state.openWritten = state.openLines.length;
       state.openWrittenChars = state.openChars;
-      state.chunkRows = true;
+      if (state.chunkFrom === 0) state.chunkFrom = chunk.firstSeq;
       frontier = chunk.lastSeq;
     }
     // The unwritten lines up to the frontier are on disk now (they are in sequence order).
     const pending = state.unwritten;
-    let k = pending.length;
-    if (k > 0 && pending[k - 1].seq > frontier) {
-      let lo = 0;
-      let hi = k;
+    const start = state.unwrittenStart;
+    let end = pending.length;
+    if (end > start && pending[end - 1].seq > frontier) {
+      let lo = start;
+      let hi = end;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (pending[mid].seq <= frontier) lo = mid + 1;
         else hi = mid;
       }
-      k = lo;
+      end = lo;
     }
-    if (k === 0) return [];
-    const written = k === pending.length ? pending : pending.slice(0, k);
-    state.unwritten = k === pending.length ? [] : pending.slice(k);
+    if (end === start) return [];
+    const written = start === 0 && end === pending.length ? pending : pending.slice(start, end);
+    if (end === pending.length) {
+      state.unwritten = [];
+      state.unwrittenStart = 0;
+    } else if (end > 4096 && end * 2 > pending.length) {
+      state.unwritten = pending.slice(end);
+      state.unwrittenStart = 0;
+    } else state.unwrittenStart = end;
     let chars = 0;
     for (let i = 0; i < written.length; i++) chars += written[i].text.length;
     state.durableLineCount += written.length;
@@ -300,7 +364,6 @@ export class LogStore {
     state.durableLastSequence = written[written.length - 1].seq;
     return written;
   }
-
 
   /**
    * Moves a log to `status` (checked by the state machine), flushing its lines first. Final statuses record the end
@@ -560,10 +623,7 @@ export class LogStore {
       state.lineCount = state.durableLineCount = row.line_count;
       state.lastSequence = state.durableLastSequence = row.last_sequence;
       state.byteCount = state.durableByteCount = row.byte_count;
-      if (row.partial_output) {
-        state.tail = [row.partial_output];
-        state.tailChars = row.partial_output.length + 1;
-      }
+      if (row.partial_output) state.tail = [row.partial_output];
       // Chunk rows left by an open block that was never sealed (the app stopped abruptly) stay its open block.
       const chunks = this.db.sqlite
         .prepare('SELECT id, first_seq, last_seq, sealed, data FROM log_blocks WHERE log_id = ? AND sealed = 0 ORDER BY last_seq')
@@ -578,7 +638,7 @@ export class LogStore {
       }
       state.openWritten = state.openLines.length;
       state.openWrittenChars = state.openChars;
-      state.chunkRows = chunks.length > 0;
+      state.chunkFrom = chunks.length > 0 ? chunks[0].first_seq : 0;
       state.openFirstLine = state.lineCount - state.openLines.length;
       state.openByteStart = state.byteCount - state.openChars - state.openLines.length;
       this.open.set(logId, state);
@@ -612,6 +672,7 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     durableLineCount: 0,
     durableByteCount: 0,
     unwritten: [],
+    unwrittenStart: 0,
     openLines: [],
     openChars: 0,
     openWritten: 0,
@@ -619,11 +680,31 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     openFirstLine: 0,
     openByteStart: 0,
     sealed: [],
-    chunkRows: false,
+    chunkFrom: 0,
     tail: [],
     tailStart: 0,
-    tailChars: 0,
   };
+}
+
+/**
+ * Drops the oldest texts of the tail until it holds at most PARTIAL_TAIL_CHARS characters (a newline after each text)
+ * or one text: the longest such suffix.
+ */
+function trimTail(state: OpenLog): void {
+  const tail = state.tail;
+  let chars = 0;
+  let i = tail.length;
+  while (i > state.tailStart) {
+    const next = chars + tail[i - 1].length + 1;
+    if (next > PARTIAL_TAIL_CHARS && i < tail.length) break;
+    chars = next;
+    i--;
+  }
+  state.tailStart = i;
+  if (i > 4096 && i * 2 > tail.length) {
+    state.tail = tail.slice(i);
+    state.tailStart = 0;
+  }
 }
 
 interface LogViewRow {

@@ -4,7 +4,7 @@
  * in an entry (job reasons are already masked by the job service) and never decides whether to notify.
  */
 import type { EventName, EventPayload } from '../../../src-shared/contract';
-import type { JobView } from '../../../src-shared/contract/jobs';
+import { isFailedJobStatus, type JobView } from '../../../src-shared/contract/jobs';
 import {
   NOTIFICATION_KIND_LABELS,
   type NotificationAlert,
@@ -35,8 +35,13 @@ function clip(text: string): string {
   return t.length > MAX_REASON_CHARS ? `${t.slice(0, MAX_REASON_CHARS - 1)}…` : t;
 }
 
+/**
+ * Whether a finished job gets a "job failed" entry: FAILED_JOB_STATUSES (contract/jobs.ts) less PARTIAL, on purpose.
+ * A PARTIAL job's link or connection was cut mid-run, which the centre reports as link lost (jobs/unreachable), not
+ * as a failed script; run summaries, "re-run failed only" and alerts do count it as failed.
+ */
 export function isFailedJob(job: Pick<JobView, 'status'>): boolean {
-  return job.status === 'FAILURE' || job.status === 'TIMEOUT';
+  return job.status !== 'PARTIAL' && isFailedJobStatus(job.status);
 }
 
 /** "db-1: failed (exit code 2)" for a finished job, titled by its event. */
@@ -54,7 +59,10 @@ export function jobCandidate(job: JobView, kind: 'job_failed' | 'job_succeeded' 
   };
 }
 
-/** A runner whose health got worse (degraded / unhealthy); recoveries and repeats stay quiet. */
+/**
+ * A runner whose health got worse (degraded / unhealthy); recoveries and repeats stay quiet. Wider than the alert
+ * rules on purpose (AlertService.fromRunnerHealth: unhealthy only): the centre is a history, an alert pages someone.
+ */
 export function runnerHealthCandidate(p: EventPayload<'runners/healthChanged'>): NotificationCandidate | null {
   if (p.to !== 'degraded' && p.to !== 'unhealthy') return null;
   if (p.from === p.to) return null;
@@ -80,7 +88,11 @@ export function linkLostCandidate(p: EventPayload<'jobs/unreachable'>, logId: st
   };
 }
 
-/** A scheduled time that was skipped (missed while closed or asleep, or still running the previous fire). */
+/**
+ * A scheduled time that was skipped (missed while closed or asleep, or still running the previous fire). Wider than
+ * the 'missed' alert trigger on purpose (AlertService.fromMissedSchedule: skipped_misfire only; an overlap is the
+ * schedule working as configured).
+ */
 export function scheduleMissedCandidate(p: EventPayload<'schedule/fired'>, ownerName: string | null): NotificationCandidate | null {
   if (p.outcome !== 'skipped_misfire' && p.outcome !== 'skipped_overlap') return null;
   const why = p.reason?.trim() ? clip(p.reason) : p.outcome === 'skipped_overlap' ? 'the previous run was still going' : 'missed while the app was closed or asleep';

@@ -9,7 +9,6 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { RunnerKind } from '../../../src-shared/protocol/runner-info';
 import { AppError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { RUNNER_DEV_SIGNING_KEY_REF } from '../secrets/secret-refs';
@@ -22,11 +21,18 @@ export const DEV_PUBLIC_KEY_FILE = 'runner-dev.pub.pem';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * What an artifact holds: a runner ('sea' single executable, 'js' code bundle) or a 'runtime' (the plain Node binary a
+ * code bundle runs under on a server without Node; its version is the Node version, shared by every runner version).
+ */
+export const ArtifactKind = z.enum(['sea', 'js', 'runtime']);
+export type ArtifactKind = z.infer<typeof ArtifactKind>;
+
 export const ArtifactManifest = z.object({
   version: z.string().min(1).max(64),
   os: z.string().regex(/^[a-z0-9]+$/).max(32),
   arch: z.string().regex(/^[a-z0-9]+$/).max(32),
-  kind: RunnerKind,
+  kind: ArtifactKind,
   /** Of the uncompressed executable (or the uncompressed .cjs for kind 'js'): what the server verifies after upload. */
   sha256: z.string().regex(SHA256_HEX),
   compressedSha256: z.string().regex(SHA256_HEX),

@@ -17,7 +17,7 @@ import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
 import { AppError, isAppError, type ErrorCode } from '../errors';
 import type { Metrics } from '../metrics/metrics';
-import { ArtifactManifest, verifyArtifactSignature, type TrustedKey } from './artifact-signing';
+import { ArtifactManifest, verifyArtifactSignature, type ArtifactKind, type TrustedKey } from './artifact-signing';
 import { compareVersions, isAtLeast, nodeMajor } from './runner-version';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -44,6 +44,26 @@ export interface ArtifactRecord {
   createdAt: string;
 }
 
+/**
+ * A runtime: the plain Node binary a js code bundle runs under on a server without Node (version = the Node version).
+ * Kept out of runner_artifacts (it is not a runner): found in the artifact cache by scan(), verified by open().
+ */
+export interface RuntimeRecord {
+  version: string;
+  os: string;
+  arch: string;
+  kind: 'runtime';
+  sha256: string;
+  compressedSha256: string;
+  size: number;
+  compressedSize: number;
+  keyId: string;
+  compressedPath: string;
+}
+
+/** What open() verifies and unpacks: a runner artifact or a runtime. */
+export type OpenableArtifact = Pick<ArtifactRecord, 'version' | 'sha256' | 'compressedPath'> & { kind: ArtifactKind };
+
 export interface ArtifactRejection {
   /** The manifest that was refused. */
   manifestPath: string;
@@ -62,6 +82,11 @@ export interface PickRequest {
   version?: string;
   minVersion?: string;
   capabilities?: string[];
+  /**
+   * A runtime for this os/arch is available (pickRuntime): the js bundle fits without the server's Node, and is
+   * preferred to a single executable of the same version (an upgrade then ships only the bundle).
+   */
+  runtimeAvailable?: boolean;
 }
 
 export interface OpenedArtifact {
@@ -102,16 +127,21 @@ async function sha256OfFile(file: string, gunzip = false): Promise<string> {
   return hash.digest('hex');
 }
 
-function targetFolder(m: { os: string; arch: string; kind: RunnerKind }): string {
-  return m.kind === 'js' ? 'js' : `${m.os}-${m.arch}`;
+function targetFolder(m: { os: string; arch: string; kind: ArtifactKind }): string {
+  return m.kind === 'js' ? 'js' : m.kind === 'runtime' ? `runtime-${m.os}-${m.arch}` : `${m.os}-${m.arch}`;
 }
 
-function compressedName(kind: RunnerKind): string {
-  return kind === 'js' ? 'cronium-runner.cjs.gz' : 'cronium-runner.gz';
+/** The cache's folder per version: runtimes under node-<node version>, runners under their version. */
+function versionFolder(m: { version: string; kind: ArtifactKind }): string {
+  return m.kind === 'runtime' ? `node-${m.version}` : m.version;
 }
 
-function uncompressedName(kind: RunnerKind): string {
-  return kind === 'js' ? 'cronium-runner.cjs' : 'cronium-runner';
+function compressedName(kind: ArtifactKind): string {
+  return kind === 'js' ? 'cronium-runner.cjs.gz' : kind === 'runtime' ? 'node.gz' : 'cronium-runner.gz';
+}
+
+function uncompressedName(kind: ArtifactKind): string {
+  return kind === 'js' ? 'cronium-runner.cjs' : kind === 'runtime' ? 'node' : 'cronium-runner';
 }
 
 /** Every <version>/<target>/manifest.json under a folder. */
@@ -135,6 +165,7 @@ function findManifests(dir: string): string[] {
 
 export class ArtifactStore {
   private rejectedOnLastScan: ArtifactRejection[] = [];
+  private runtimesOnLastScan: RuntimeRecord[] = [];
 
   /** One unpack at a time per executable path (see unpack()). */
   private readonly unpacking = new SingleFlight<void>();
@@ -166,6 +197,7 @@ export class ArtifactStore {
     }
 
     const records: ArtifactRecord[] = [];
+    const runtimes: RuntimeRecord[] = [];
     const keep = new Set<string>();
     for (const manifestPath of findManifests(cacheDir)) {
       try {
@@ -175,7 +207,11 @@ export class ArtifactStore {
         if (!stat || stat.size !== manifest.compressedSize) {
           throw this.tampered(manifest, `${compressedPath} is missing or has the wrong size`);
         }
-        records.push(await this.register(manifest, compressedPath));
+        if (manifest.kind === 'runtime') {
+          runtimes.push({ ...pickRuntimeFields(manifest), kind: 'runtime', compressedPath });
+          continue;
+        }
+        records.push(await this.register({ ...manifest, kind: manifest.kind }, compressedPath));
         keep.add(compressedPath);
       } catch (err) {
         refuse(manifestPath, err);
@@ -187,7 +223,27 @@ export class ArtifactStore {
     if (stale.length) await this.deps.db.kysely.deleteFrom('runner_artifacts').where('id', 'in', stale).execute();
 
     this.rejectedOnLastScan = rejected;
+    this.runtimesOnLastScan = runtimes;
     return records;
+  }
+
+  /**
+   * The newest runtime the last scan() found for os/arch whose manifest is still present and correctly signed (its
+   * files are checked by open()), or null.
+   */
+  pickRuntime(os: string, arch: string): RuntimeRecord | null {
+    const fitting = this.runtimesOnLastScan
+      .filter((r) => r.os === os && r.arch === arch)
+      .filter((r) => {
+        try {
+          return this.readVerifiedManifest(path.join(path.dirname(r.compressedPath), MANIFEST_FILE)).sha256 === r.sha256;
+        } catch (err) {
+          if (isAppError(err)) return false;
+          throw err;
+        }
+      })
+      .sort((a, b) => compareVersions(b.version, a.version));
+    return fitting[0] ?? null;
   }
 
   /** Artifacts the last scan() refused, with the reason. */
@@ -214,7 +270,7 @@ export class ArtifactStore {
   async pick(request: PickRequest): Promise<ArtifactRecord> {
     const all = await this.list();
     const major = nodeMajor(request.nodeVersion);
-    const hasNode = major !== null && major >= RUNNER_MIN_NODE_MAJOR;
+    const hasNode = (major !== null && major >= RUNNER_MIN_NODE_MAJOR) || request.runtimeAvailable === true;
     const wanted = request.capabilities ?? [];
     const fits = (r: ArtifactRecord) =>
       (request.version === undefined || compareVersions(r.version, request.version) === 0) &&
@@ -225,7 +281,8 @@ export class ArtifactStore {
     const newestFirst = (a: ArtifactRecord, b: ArtifactRecord) => compareVersions(b.version, a.version);
     sea.sort(newestFirst);
     js.sort(newestFirst);
-    const best = [sea[0], js[0]].filter(Boolean).sort((a, b) => newestFirst(a, b) || (a.kind === 'sea' ? -1 : 1))[0];
+    const preferred: RunnerKind = request.runtimeAvailable ? 'js' : 'sea';
+    const best = [sea[0], js[0]].filter(Boolean).sort((a, b) => newestFirst(a, b) || (a.kind === preferred ? -1 : 1))[0];
     if (best) return best;
 
     const target = `${request.os}-${request.arch}`;
@@ -250,7 +307,7 @@ export class ArtifactStore {
    * file is derived from the verified gzip on first use. A mismatch deletes the bad copy (the next scan() restores it
    * from the bundled artifact) and throws ARTIFACT_TAMPERED.
    */
-  async open(record: ArtifactRecord): Promise<OpenedArtifact> {
+  async open(record: OpenableArtifact): Promise<OpenedArtifact> {
     const dir = path.dirname(record.compressedPath);
     const manifest = this.readVerifiedManifest(path.join(dir, MANIFEST_FILE));
     if (manifest.sha256 !== record.sha256 || manifest.version !== record.version || manifest.kind !== record.kind) {
@@ -312,7 +369,7 @@ export class ArtifactStore {
   private async importBundled(manifestPath: string, cacheDir: string): Promise<void> {
     const manifest = this.readVerifiedManifest(manifestPath);
     const source = path.join(path.dirname(manifestPath), compressedName(manifest.kind));
-    const destDir = path.join(cacheDir, manifest.version, targetFolder(manifest));
+    const destDir = path.join(cacheDir, versionFolder(manifest), targetFolder(manifest));
     const dest = path.join(destDir, compressedName(manifest.kind));
     const destManifestPath = path.join(destDir, MANIFEST_FILE);
 
@@ -350,7 +407,7 @@ export class ArtifactStore {
     fs.copyFileSync(manifestPath, destManifestPath);
   }
 
-  private async register(manifest: ArtifactManifest, compressedPath: string): Promise<ArtifactRecord> {
+  private async register(manifest: ArtifactManifest & { kind: RunnerKind }, compressedPath: string): Promise<ArtifactRecord> {
     const kysely = this.deps.db.kysely;
     const values = {
       checksum: manifest.sha256,
@@ -437,7 +494,7 @@ export class ArtifactStore {
   }
 
   private tampered(manifest: ArtifactManifest, what: string): AppError {
-    const label = `${manifest.version} ${manifest.kind === 'js' ? 'js' : `${manifest.os}-${manifest.arch}`}`;
+    const label = manifest.kind === 'runtime' ? `runtime node ${manifest.version} ${manifest.os}-${manifest.arch}` : `${manifest.version} ${manifest.kind === 'js' ? 'js' : `${manifest.os}-${manifest.arch}`}`;
     return new AppError(
       'ARTIFACT_TAMPERED',
       `Runner artifact ${label} failed verification: ${what}. It will not be deployed. A damaged cached copy is removed ` +
@@ -446,4 +503,8 @@ export class ArtifactStore {
       { details: { version: manifest.version, os: manifest.os, arch: manifest.arch, kind: manifest.kind } },
     );
   }
+}
+
+function pickRuntimeFields(m: ArtifactManifest): Omit<RuntimeRecord, 'kind' | 'compressedPath'> {
+  return { version: m.version, os: m.os, arch: m.arch, sha256: m.sha256, compressedSha256: m.compressedSha256, size: m.size, compressedSize: m.compressedSize, keyId: m.keyId };
 }

@@ -19,7 +19,9 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { RESIDENT_REMOVAL_SHELL } from '../../../src-shared/protocol/resident';
-import { platformOfUname, type ArtifactRecord, type ArtifactStore } from './artifact-store';
+import { RUNNER_MIN_NODE_MAJOR } from '../../../src-shared/protocol/runner-info';
+import { platformOfUname, type ArtifactRecord, type ArtifactStore, type OpenableArtifact, type RuntimeRecord } from './artifact-store';
+import { nodeMajor } from './runner-version';
 import {
   FINGERPRINT_FUNCTION,
   INTEGRITY_EXIT_CODE,
@@ -30,11 +32,25 @@ import {
   parseFullCheck,
   seenFingerprint,
   type FullCheck,
+  type GuardedRunner,
   type RunnerFingerprint,
 } from './runner-integrity';
 
 /** The runners' folder under the login user's home; the runner's own paths.ts spells the same layout. */
 export const REMOTE_RUNNERS_DIR = '.cronium/runners';
+/** The runtimes' folder (the Node binary a code bundle runs under on a server without Node), shared by all versions. */
+export const REMOTE_RUNTIMES_DIR = '.cronium/runtimes';
+
+/** <node version>-<os>-<arch>: a runtime's folder under REMOTE_RUNTIMES_DIR. */
+export function runtimeDirName(r: { version: string; os: string; arch: string }): string {
+  return `${r.version}-${r.os}-${r.arch}`;
+}
+
+/** Whether `node -v` names a Node the js runner runs under (>= RUNNER_MIN_NODE_MAJOR). */
+export function hasUsableNode(nodeVersion: string | null | undefined): boolean {
+  const major = nodeMajor(nodeVersion);
+  return major !== null && major >= RUNNER_MIN_NODE_MAJOR;
+}
 /** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
 const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
 /** Waits before the 2nd and 3rd try of a deploy step that failed on a transient SSH error. */
@@ -90,12 +106,14 @@ export interface InstallResult {
   previousFile: 'none' | 'verified' | 'mismatch';
   /** The installed file's fingerprint (runner-integrity.ts), checked before every later use; null if stat failed. */
   fingerprint: RunnerFingerprint | null;
+  /** The runtime the js bundle runs under (a server without Node), null when it runs under the server's node or is a SEA. */
+  runtime: { path: string; sha256: string; fingerprint: RunnerFingerprint | null; nodeVersion: string; transferredBytes: number } | null;
   durations: Record<string, number>;
 }
 
 export interface RunnerDeployerDeps {
   ssh: Pick<SshPool, 'exec' | 'acquire'>;
-  artifacts: Pick<ArtifactStore, 'pick' | 'open'>;
+  artifacts: Pick<ArtifactStore, 'pick' | 'open' | 'pickRuntime'>;
   /** Deadlines and retry waits (the system clock when absent). */
   clock?: Clock;
 }
@@ -107,8 +125,12 @@ export function runnerFileName(kind: RunnerKind): string {
   return kind === 'js' ? 'cronium-runner.cjs' : 'cronium-runner';
 }
 
-/** The shell words that start the runner at `path` (the JS artifact runs under the server's node). */
-export function runnerCommand(kind: RunnerKind, path: string): string {
+/**
+ * The shell words that start the runner at `path`: a SEA itself; the JS bundle under the deployed runtime when it has
+ * one (`runtimePath`), else under the server's node.
+ */
+export function runnerCommand(kind: RunnerKind, path: string, runtimePath?: string | null): string {
+  if (kind === 'js' && runtimePath) return `${shellQuote(runtimePath)} ${shellQuote(path)}`;
   return kind === 'js' ? `node ${shellQuote(path)}` : shellQuote(path);
 }
 
@@ -130,7 +152,7 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
     'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
-    'for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs; do',
+    `for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs "$HOME/${REMOTE_RUNTIMES_DIR}"/*/node; do`,
     '  if [ -f "$f" ] && [ ! -L "$f" ]; then',
     '    c=$(fp "$f"); s=""',
     ...(knownCases.length ? ['  case "$f|$c" in', ...knownCases, '  esac'] : []),
@@ -244,6 +266,7 @@ export class RunnerDeployer {
         os: probe.os,
         arch: probe.arch,
         nodeVersion: probe.nodeVersion,
+        runtimeAvailable: probe.os === 'linux' && !hasUsableNode(probe.nodeVersion) && this.deps.artifacts.pickRuntime(probe.os, probe.arch) !== null,
         ...(req.version ? { version: req.version } : {}),
         ...(req.minVersion ? { minVersion: req.minVersion } : {}),
         ...(req.capabilities?.length ? { capabilities: req.capabilities } : {}),
@@ -255,92 +278,137 @@ export class RunnerDeployer {
       throw withStep(err, 'pick');
     }
 
+    const runtime = await this.runtimeFor(probe, artifact);
     const dir = `${probe.home}/${REMOTE_RUNNERS_DIR}/${artifact.version}`;
     const finalPath = `${dir}/${runnerFileName(artifact.kind)}`;
+    let transferredBytes = 0;
+    let runtimeResult: InstallResult['runtime'] = null;
+    if (runtime) {
+      // The runtime first, shared by every runner version: a server that has it verified gets nothing here.
+      const runtimeDir = `${probe.home}/${REMOTE_RUNTIMES_DIR}/${runtimeDirName(runtime)}`;
+      const runtimePath = `${runtimeDir}/node`;
+      const put = await this.put(req, probe, runtime, runtimeDir, runtimePath, `runtime node ${runtime.version} ${runtime.os}-${runtime.arch}`, timed, 'Runtime');
+      transferredBytes += put.transferredBytes;
+      runtimeResult = { path: runtimePath, sha256: runtime.sha256, fingerprint: put.fingerprint, nodeVersion: runtime.version, transferredBytes: put.transferredBytes };
+    }
+    const put = await this.put(req, probe, artifact, dir, finalPath, `${artifact.version} (${artifact.kind})`, timed, '');
+    transferredBytes += put.transferredBytes;
+    const { previousFile, fingerprint } = put;
+
+    req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
+    const info = await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline, runtimeResult?.path));
+    return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, fingerprint, runtime: runtimeResult, durations };
+  }
+
+  /**
+   * The runtime a js bundle runs under on this server: none when it has Node >= 18 or the artifact is not js; else the
+   * newest runtime for its os/arch (pick() only chose js for a server without Node because one is available).
+   */
+  private async runtimeFor(probe: ServerProbe, artifact: ArtifactRecord): Promise<RuntimeRecord | null> {
+    if (artifact.kind !== 'js' || hasUsableNode(probe.nodeVersion)) return null;
+    const runtime = this.deps.artifacts.pickRuntime(probe.os, probe.arch);
+    if (!runtime) {
+      throw deployError('RUNNER_ARTIFACT_UNAVAILABLE', 'pick', `No runtime fits ${probe.os}-${probe.arch} for the js runner on a server without Node. Build the runner (npm run build:runner) or install Node 18+ on the server.`);
+    }
+    return runtime;
+  }
+
+  /**
+   * Puts one verified artifact (a runner or a runtime) at finalPath unless the probe saw it there with the signed
+   * sha256: check free disk, upload under a temporary name, unpack and verify sha256 on the server, move into place.
+   */
+  private async put(
+    req: InstallRequest,
+    probe: ServerProbe,
+    artifact: OpenableArtifact & { size: number; compressedSize: number },
+    dir: string,
+    finalPath: string,
+    label: string,
+    timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+    stepPrefix: string,
+  ): Promise<{ transferredBytes: number; previousFile: InstallResult['previousFile']; fingerprint: RunnerFingerprint | null }> {
+    const { serverId, serverName: name } = req;
     const existingSha = probe.runners.get(finalPath);
     const previousFile: InstallResult['previousFile'] = existingSha === undefined ? 'none' : existingSha === artifact.sha256 ? 'verified' : 'mismatch';
     let transferredBytes = 0;
     let fingerprint: RunnerFingerprint | null = probe.fingerprints.get(finalPath) ?? null;
-
-    if (previousFile !== 'verified') {
-      req.onProgress('verify-local', `Verifying ${artifact.version} (${artifact.kind}) on this workstation`);
-      // Throws ARTIFACT_TAMPERED for a local file whose checksum or signature is wrong: nothing is uploaded.
-      const opened = await timed('verifyLocal', async () => {
-        try {
-          return await this.deps.artifacts.open(artifact);
-        } catch (err) {
-          throw withStep(err, 'verify-local');
-        }
-      });
-      const sendCompressed = probe.hasGzip;
-      const sendBytes = sendCompressed ? artifact.compressedSize : artifact.size;
-      const needed = sendBytes + artifact.size + DISK_MARGIN_BYTES;
-      if (probe.freeBytes !== null && probe.freeBytes < needed) {
-        throw deployError(
-          'RUNNER_DISK_FULL',
-          'disk',
-          `No space left on ${name} for runner ${artifact.version}: it needs ${mb(needed)} in ${dir}, but ${probe.mount ?? 'that file system'} has ${mb(probe.freeBytes)} free. ` +
-            'Free some disk space on the server (or grow the file system) and deploy again.',
-          { neededBytes: needed, freeBytes: probe.freeBytes },
-        );
+    const key = (k: string) => (stepPrefix ? `${stepPrefix.toLowerCase()}${k[0].toUpperCase()}${k.slice(1)}` : k);
+    if (previousFile === 'verified') {
+      req.onProgress('verify', `${name} already has ${label} with the signed checksum; nothing to upload`);
+      return { transferredBytes, previousFile, fingerprint };
+    }
+    req.onProgress('verify-local', `Verifying ${label} on this workstation`);
+    // Throws ARTIFACT_TAMPERED for a local file whose checksum or signature is wrong: nothing is uploaded.
+    const opened = await timed(key('verifyLocal'), async () => {
+      try {
+        return await this.deps.artifacts.open(artifact);
+      } catch (err) {
+        throw withStep(err, 'verify-local');
       }
-      if (previousFile === 'mismatch') {
-        req.onProgress('verify', `The runner at ${finalPath} does not match the signed checksum; replacing it`);
-      }
-
-      const tmpName = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
-      const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
-      // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Deploys to one
-      // server are serialised (RunnerService), so every temp file in the version folder now is stale.
-      await this.exec(serverId, name, `d=${shellQuote(dir)}; if [ -d "$d" ]; then rm -f "$d"/${TEMP_PREFIX}*; fi; true`, 'upload', req.signal, req.deadline);
-      req.onProgress('upload', `Uploading ${mb(sendBytes)} to ${name}`);
-      await timed('upload', () =>
-        this.retry('upload', req, async () => {
-          const connection = await this.deps.ssh.acquire(serverId);
-          await connection.mkdirp(dir, 0o700);
-          await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
-        }),
+    });
+    const sendCompressed = probe.hasGzip;
+    const sendBytes = sendCompressed ? artifact.compressedSize : artifact.size;
+    const needed = sendBytes + artifact.size + DISK_MARGIN_BYTES;
+    if (probe.freeBytes !== null && probe.freeBytes < needed) {
+      throw deployError(
+        'RUNNER_DISK_FULL',
+        'disk',
+        `No space left on ${name} for ${label}: it needs ${mb(needed)} in ${dir}, but ${probe.mount ?? 'that file system'} has ${mb(probe.freeBytes)} free. ` +
+          'Free some disk space on the server (or grow the file system) and deploy again.',
+        { neededBytes: needed, freeBytes: probe.freeBytes },
       );
-      transferredBytes = sendBytes;
-
-      req.onProgress('verify', `Verifying sha256 on ${name}`);
-      await timed('verify', async () => {
-        const script = [
-          SHA_FUNCTION,
-          FINGERPRINT_FUNCTION,
-          `d=${shellQuote(dir)}; t=${shellQuote(tmpName)}`,
-          'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
-          sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
-          's=$(sha "$d/$t")',
-          'echo "sha=$s"',
-          `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
-          `chmod 755 "$d/$t" && mv -f "$d/$t" ${shellQuote(finalPath)} || { cleanup; exit 13; }`,
-          `echo "fp=$(fp ${shellQuote(finalPath)})"`,
-        ].join('\n');
-        const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
-        const said = (r.stderr ?? '').trim().slice(0, 300);
-        if (r.code === 11) {
-          if (/no space/i.test(said)) {
-            throw deployError('RUNNER_DISK_FULL', 'verify', `No space left on ${name} while unpacking runner ${artifact.version} in ${dir} (${said}). Free some disk space on the server and deploy again.`);
-          }
-          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking the runner on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
-        }
-        if (r.code === 12) {
-          const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';
-          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `The runner uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
-        }
-        fingerprint = /^fp=(\S+)$/m.exec(r.stdout ?? '')?.[1] ?? null;
-        if (r.code !== 0) {
-          throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving the runner into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
-        }
-      });
-    } else {
-      req.onProgress('verify', `${name} already has runner ${artifact.version} with the signed checksum; nothing to upload`);
+    }
+    if (previousFile === 'mismatch') {
+      req.onProgress('verify', `The runner at ${finalPath} does not match the signed checksum; replacing it`);
     }
 
-    req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
-    const info = await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline));
-    return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, fingerprint, durations };
+    const tmpName = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
+    const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
+    // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Deploys to one
+    // server are serialised (RunnerService), so every temp file in the version folder now is stale.
+    await this.exec(serverId, name, `d=${shellQuote(dir)}; if [ -d "$d" ]; then rm -f "$d"/${TEMP_PREFIX}*; fi; true`, 'upload', req.signal, req.deadline);
+    req.onProgress('upload', `Uploading ${mb(sendBytes)} to ${name}`);
+    await timed(key('upload'), () =>
+      this.retry('upload', req, async () => {
+        const connection = await this.deps.ssh.acquire(serverId);
+        await connection.mkdirp(dir, 0o700);
+        await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
+      }),
+    );
+    transferredBytes = sendBytes;
+
+    req.onProgress('verify', `Verifying sha256 on ${name}`);
+    await timed(key('verify'), async () => {
+      const script = [
+        SHA_FUNCTION,
+        FINGERPRINT_FUNCTION,
+        `d=${shellQuote(dir)}; t=${shellQuote(tmpName)}`,
+        'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
+        sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
+        's=$(sha "$d/$t")',
+        'echo "sha=$s"',
+        `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
+        `chmod 755 "$d/$t" && mv -f "$d/$t" ${shellQuote(finalPath)} || { cleanup; exit 13; }`,
+        `echo "fp=$(fp ${shellQuote(finalPath)})"`,
+      ].join('\n');
+      const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
+      const said = (r.stderr ?? '').trim().slice(0, 300);
+      if (r.code === 11) {
+        if (/no space/i.test(said)) {
+          throw deployError('RUNNER_DISK_FULL', 'verify', `No space left on ${name} while unpacking ${label} in ${dir} (${said}). Free some disk space on the server and deploy again.`);
+        }
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking the runner on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
+      }
+      if (r.code === 12) {
+        const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `The runner uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
+      }
+      fingerprint = /^fp=(\S+)$/m.exec(r.stdout ?? '')?.[1] ?? null;
+      if (r.code !== 0) {
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving the runner into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
+      }
+    });
+    return { transferredBytes, previousFile, fingerprint };
   }
 
   /** Runs `version` and checks the runner says what the artifact promised: version, os/arch, kind. */
@@ -351,8 +419,9 @@ export class RunnerDeployer {
     path: string,
     signal: AbortSignal,
     deadline: number,
+    runtimePath?: string | null,
   ): Promise<RunnerVersionInfo> {
-    const r = await this.exec(serverId, name, `${runnerCommand(expected.kind, path)} version`, 'handshake', signal, deadline);
+    const r = await this.exec(serverId, name, `${runnerCommand(expected.kind, path, runtimePath)} version`, 'handshake', signal, deadline);
     const fail = (what: string) =>
       deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${expected.version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
     if (r.code !== 0) throw fail(`\`version\` exited ${r.code ?? r.signal}${r.stderr?.trim() ? ` (${r.stderr.trim().slice(0, 200)})` : ''}`);
@@ -374,9 +443,10 @@ export class RunnerDeployer {
    * `health --json` over the pooled connection, parsed. With a recorded fingerprint the integrity guard runs first in
    * the same exec: a runner file that is not the deployed one is not run (RUNNER_INTEGRITY_MISMATCH).
    */
-  async health(serverId: string, name: string, kind: RunnerKind, path: string, timeoutMs: number, fingerprint: RunnerFingerprint | null = null): Promise<RunnerHealthReport> {
-    const r = await this.deps.ssh.exec(serverId, `${integrityGuard({ path, fingerprint })}${runnerCommand(kind, path)} health --json`, { timeoutMs });
-    if (fingerprint && r.code === INTEGRITY_EXIT_CODE) throw integrityMismatch(name, { path, fingerprint }, r.stderr);
+  async health(serverId: string, name: string, kind: RunnerKind, runner: GuardedRunner, timeoutMs: number): Promise<RunnerHealthReport> {
+    const guarded = runner.fingerprint || (runner.runtime && runner.sha256);
+    const r = await this.deps.ssh.exec(serverId, `${integrityGuard(runner)}${runnerCommand(kind, runner.path, runner.runtime?.path)} health --json`, { timeoutMs });
+    if (guarded && r.code === INTEGRITY_EXIT_CODE) throw integrityMismatch(name, runner, r.stderr);
     if (r.code !== 0) {
       const said = (r.stderr ?? '').trim().slice(0, 200);
       throw new AppError('RUNNER_HEALTH_FAILED', `\`health --json\` on ${name} exited ${r.code ?? r.signal}${said ? `: ${said}` : ''}. Redeploy the runner if it keeps failing.`);
@@ -392,8 +462,8 @@ export class RunnerDeployer {
    * The cheap check alone (one exec, no hash): whether the file still has the fingerprint recorded at deploy.
    * Returns what the server saw when it does not ('' for no file).
    */
-  async checkFingerprint(serverId: string, name: string, path: string, fingerprint: RunnerFingerprint, timeoutMs: number): Promise<{ ok: true } | { ok: false; seen: string }> {
-    const r = await this.deps.ssh.exec(serverId, `${integrityGuard({ path, fingerprint })}echo cronium-integrity-ok`, { timeoutMs });
+  async checkFingerprint(serverId: string, name: string, runner: GuardedRunner, timeoutMs: number): Promise<{ ok: true } | { ok: false; seen: string }> {
+    const r = await this.deps.ssh.exec(serverId, `${integrityGuard(runner)}echo cronium-integrity-ok`, { timeoutMs });
     if (r.code === INTEGRITY_EXIT_CODE) return { ok: false, seen: seenFingerprint(r.stderr) };
     if (r.code !== 0 || !(r.stdout ?? '').includes('cronium-integrity-ok')) {
       throw new AppError('RUNNER_HEALTH_FAILED', `checking the runner file on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
@@ -411,11 +481,11 @@ export class RunnerDeployer {
   }
 
   /**
-   * Deletes every runner version from the server, and the resident runner with it (its process, its systemd unit,
+   * Deletes every runner version and runtime from the server, and the resident runner with it (its process, its systemd unit,
    * its schedules and the folders of its server-fired jobs: RESIDENT_REMOVAL_SHELL). Other jobs and payloads stay.
    */
   async removeAll(serverId: string, name: string, signal: AbortSignal, deadline: number): Promise<void> {
-    const r = await this.exec(serverId, name, `${RESIDENT_REMOVAL_SHELL}; rm -rf "$HOME/${REMOTE_RUNNERS_DIR}"`, 'remove', signal, deadline);
+    const r = await this.exec(serverId, name, `${RESIDENT_REMOVAL_SHELL}; rm -rf "$HOME/${REMOTE_RUNNERS_DIR}" "$HOME/${REMOTE_RUNTIMES_DIR}"`, 'remove', signal, deadline);
     if (r.code !== 0) {
       throw deployError('RUNNER_REMOVE_FAILED', 'remove', `Removing the runners from ${name} failed (exit ${r.code}): ${(r.stderr ?? '').trim().slice(0, 200)}. Check permissions of ~/${REMOTE_RUNNERS_DIR}.`);
     }

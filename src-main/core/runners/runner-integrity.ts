@@ -6,6 +6,9 @@
  * when they differ. A difference is then settled by a full sha256 on the server (fullCheckScript): same bytes (a
  * touch, a chmod, a restore by a backup tool) renews the fingerprint; other bytes mean tampered. Pure strings and
  * parsing only: who records and who redeploys is RunnerService's business.
+ * A runner deployed as runtime + code bundle (a server without Node) is guarded in two parts: the runtime (the Node
+ * binary, 80+ MB) by its fingerprint as above, and the code bundle (< 1 MB) by a full sha256 on every use, compared
+ * with the signed one. A mismatch of either exits INTEGRITY_EXIT_CODE and nothing runs.
  */
 import { AppError } from '../errors';
 import { shellQuote } from '../ssh/shell-quote';
@@ -38,10 +41,28 @@ export const SHA_FUNCTION = [
   '}',
 ].join('\n');
 
+/** The runtime a code bundle runs under (runner-deployer.ts): recorded with the deployment. */
+export interface GuardedRuntime {
+  path: string;
+  sha256: string;
+  fingerprint: RunnerFingerprint | null;
+}
+
 export interface GuardedRunner {
   path: string;
   fingerprint: RunnerFingerprint | null;
+  /** Set for a code bundle run under a deployed runtime: the bundle's signed sha256, hashed in full on every use. */
+  sha256?: string | null;
+  runtime?: GuardedRuntime | null;
 }
+
+const statCommand = (path: string) =>
+  `stat -c '%s:%i:%d:%.9Y:%.9Z' ${shellQuote(path)} 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' ${shellQuote(path)} 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' ${shellQuote(path)} 2>/dev/null`;
+
+/** One-line `sha` for guards (SHA_FUNCTION spelled on one line). */
+const SHA_ONE_LINE =
+  'cronium_sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1; elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1; ' +
+  'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//"; fi; }; ';
 
 /**
  * Shell that runs before the runner in the same exec: when the file's fingerprint is not the recorded one it prints
@@ -49,6 +70,19 @@ export interface GuardedRunner {
  * only for a deployment recorded before fingerprints existed; RunnerService records one before such a runner is used.
  */
 export function integrityGuard(runner: GuardedRunner): string {
+  if (runner.runtime && runner.sha256) {
+    // Runtime: its fingerprint (stat). Code bundle: its full sha256 (a few ms for < 1 MB), not its fingerprint.
+    const rt = runner.runtime;
+    const runtimeCheck = rt.fingerprint
+      ? `cronium_fp=$(${statCommand(rt.path)}); if [ "$cronium_fp" != ${shellQuote(rt.fingerprint)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
+      : '';
+    return (
+      runtimeCheck +
+      SHA_ONE_LINE +
+      `cronium_s=$( [ -f ${shellQuote(runner.path)} ] && [ ! -L ${shellQuote(runner.path)} ] && cronium_sha ${shellQuote(runner.path)} ); ` +
+      `if [ "$cronium_s" != ${shellQuote(runner.sha256)} ]; then echo "cronium-integrity-sha=$cronium_s" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
+    );
+  }
   if (!runner.fingerprint) return '';
   return (
     `cronium_fp=$(stat -c '%s:%i:%d:%.9Y:%.9Z' ${shellQuote(runner.path)} 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' ${shellQuote(runner.path)} 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' ${shellQuote(runner.path)} 2>/dev/null); ` +
@@ -63,6 +97,22 @@ export function seenFingerprint(stderr: string | undefined): string {
 
 /** The error an exec throws when its guard refused: the caller settles it with RunnerService.settleIntegrity. */
 export function integrityMismatch(serverName: string, runner: GuardedRunner, stderr: string | undefined): AppError {
+  const seenRuntime = /cronium-integrity-runtime=(.*)/.exec(stderr ?? '')?.[1]?.trim();
+  if (runner.runtime && seenRuntime !== undefined) {
+    return new AppError(
+      'RUNNER_INTEGRITY_MISMATCH',
+      `the runner runtime ${runner.runtime.path} on ${serverName} is not the one Cronium deployed (recorded ${describeFingerprint(runner.runtime.fingerprint)}, found ${seenRuntime ? describeFingerprint(seenRuntime) : 'no file'}); nothing was run`,
+      { details: { path: runner.runtime.path, recorded: runner.runtime.fingerprint, seen: seenRuntime, part: 'runtime' } },
+    );
+  }
+  const seenSha = /cronium-integrity-sha=(.*)/.exec(stderr ?? '')?.[1]?.trim();
+  if (runner.sha256 && seenSha !== undefined) {
+    return new AppError(
+      'RUNNER_INTEGRITY_MISMATCH',
+      `the runner code bundle ${runner.path} on ${serverName} is not the one Cronium deployed (signed sha256 ${runner.sha256.slice(0, 12)}…, found ${seenSha ? `${seenSha.slice(0, 12)}…` : 'no file'}); it was not run`,
+      { details: { path: runner.path, recorded: runner.sha256, seen: seenSha, part: 'bundle' } },
+    );
+  }
   const seen = seenFingerprint(stderr);
   return new AppError(
     'RUNNER_INTEGRITY_MISMATCH',

@@ -1,7 +1,8 @@
 /**
  * Schedule math: when a ScheduleSpec fires, in an IANA time zone. Cron evaluation is croner's (with its DST rules),
- * words are cronstrue's; this module only adds the bounds (startAt/endAt), intervals and formatting. It never keeps
- * state and never parses cron by itself.
+ * words are cronstrue's; this module adds validation, caching, ranges and formatting to the fire-time rules it shares
+ * with the resident runner (src-shared/schedule-fire-times.ts: bounds, intervals). It never keeps state and never
+ * parses cron by itself.
  *
  * DST, as croner 11 does it (fixedTimeRule 'no-wildcard', which is close to Vixie cron), and as the tests pin down:
  * - A fixed-time job (no `*` and no step in its second, minute and hour fields, e.g. `30 2 * * *` or `0 30 2,14 * * *`)
@@ -14,12 +15,13 @@
  *   by DST or by the zone.
  * Bounds: startAt is inclusive, endAt exclusive; maxRuns needs the fire history, so the Scheduler applies it.
  */
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
 import cronstrue from 'cronstrue';
 import {
   ScheduleSpec as ScheduleSpecSchema,
   type ScheduleSpec,
 } from '../../../src-shared/contract/schedule';
+import { cronNextWithin, intervalAnchor, intervalFirstAfter, newScheduleCron, scheduleBounds } from '../../../src-shared/schedule-fire-times';
 import { AppError } from '../errors';
 
 /** A schedule checked once and ready to answer "when next" many times (the Scheduler keeps one per owner). */
@@ -64,12 +66,6 @@ function invalid(field: string, reason: string): AppError {
   return new AppError('INVALID_SCHEDULE', `The schedule is invalid: ${reason}.`, { fields: { [field]: reason } });
 }
 
-function boundsOf(spec: ScheduleSpec): { startMs: number; endMs: number } {
-  const startMs = spec.startAt ? Date.parse(spec.startAt) : Number.NEGATIVE_INFINITY;
-  const endMs = spec.endAt ? Date.parse(spec.endAt) : Number.POSITIVE_INFINITY;
-  return { startMs, endMs };
-}
-
 /**
  * Parsed patterns shared by expression and zone. A croner pattern holds a 10,000-entry year table (about 80 KB), so
  * 10,000 events must not mean 10,000 copies; sharing is safe because a paused Cron asked with an explicit reference
@@ -84,7 +80,7 @@ function parseCron(expression: string, timeZone: string): Cron {
   if (cached) return cached;
   let cron: Cron;
   try {
-    cron = new Cron(expression, { timezone: timeZone, paused: true, mode: '5-or-6-parts', fixedTimeRule: 'no-wildcard' });
+    cron = newScheduleCron(expression, timeZone);
   } catch (err) {
     throw invalid('expression', (err as Error).message.replace(/^CronPattern:\s*/, ''));
   }
@@ -95,13 +91,10 @@ function parseCron(expression: string, timeZone: string): Cron {
 
 function compileCron(spec: Extract<ScheduleSpec, { kind: 'cron' }>, timeZone: string): CompiledSchedule {
   const cron = parseCron(spec.expression, timeZone);
-  const { startMs, endMs } = boundsOf(spec);
-  // croner works in whole seconds; asking from just before startAt makes startAt itself inclusive.
+  const bounds = scheduleBounds(spec);
+  const { startMs, endMs } = bounds;
   const nextRaw = (afterMs: number): number | null => cron.nextRun(new Date(afterMs))?.getTime() ?? null;
-  const next = (afterMs: number): number | null => {
-    const t = nextRaw(Math.max(afterMs, startMs - 1));
-    return t === null || t >= endMs ? null : t;
-  };
+  const next = (afterMs: number): number | null => cronNextWithin(cron, bounds, afterMs);
   if (cron.nextRun(new Date(Number.isFinite(startMs) ? startMs - 1 : 0)) === null) {
     throw invalid('expression', `"${spec.expression}" never matches a date (for example the 31st of February)`);
   }
@@ -133,10 +126,11 @@ function compileCron(spec: Extract<ScheduleSpec, { kind: 'cron' }>, timeZone: st
 
 function compileInterval(spec: Extract<ScheduleSpec, { kind: 'interval' }>, timeZone: string): CompiledSchedule {
   const periodMs = spec.everySeconds * 1000;
-  const { startMs, endMs } = boundsOf(spec);
-  const anchor = Number.isFinite(startMs) ? startMs : 0;
+  const bounds = scheduleBounds(spec);
+  const { endMs } = bounds;
+  const anchor = intervalAnchor(bounds);
   /** The first k·period + anchor strictly after t (and not before the anchor). */
-  const firstAfter = (t: number): number => (t < anchor ? anchor : anchor + (Math.floor((t - anchor) / periodMs) + 1) * periodMs);
+  const firstAfter = (t: number): number => intervalFirstAfter(anchor, periodMs, t);
   return {
     spec,
     timeZone,

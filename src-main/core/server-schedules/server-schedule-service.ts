@@ -30,7 +30,7 @@ import { integrityGuard } from '../runners/runner-integrity';
 import type { SqliteFireStore } from '../scheduler/fire-store';
 import { resolveTimeZone } from '../scheduler/schedule-math';
 import type { SshPool } from '../ssh/ssh-pool';
-import { checkParameters, optionEnvName, parameterText } from '../../../src-shared/contract/run-parameters';
+import { checkParameters, parameterEnv } from '../../../src-shared/contract/run-parameters';
 import { DEFAULT_MISFIRE_WINDOW_SECONDS } from '../../../src-shared/contract/schedule';
 import type { ServerScheduleView } from '../../../src-shared/contract/server-schedules';
 import {
@@ -291,9 +291,7 @@ export class ServerScheduleService {
       const row = await this.events.find(eventId);
       if (!row?.schedule) continue;
       const checked = checkParameters(snap.options.filter((o) => !o.secret), snap.scheduleParameters);
-      const parameterEnv: Record<string, string> = {};
-      for (const [name, value] of Object.entries(checked.values)) parameterEnv[optionEnvName(name)] = parameterText(value);
-      const event = { ...snap.event, env: { ...snap.event.env, ...parameterEnv } };
+      const event = { ...snap.event, env: { ...snap.event.env, ...parameterEnv(checked.values).plain } };
       const payload = await this.deps.payloads.generatePayload(event);
       await this.deps.payloads.ensureOnServer(serverId, payload);
       schedules.push({

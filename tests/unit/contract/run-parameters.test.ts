@@ -1,7 +1,7 @@
 // The one validation of run-time parameters (shared by the run dialog and every run): every field's problem at once,
 // defaults, coercion of form strings, and the option declarations an event may save.
 import { describe, expect, it } from 'vitest';
-import { checkParameters, duplicateOptionNames, EventOption, optionEnvName } from '../../../src-shared/contract/run-parameters';
+import { checkParameters, duplicateOptionNames, EventOption, optionEnvName, parameterEnv } from '../../../src-shared/contract/run-parameters';
 
 const options = [
   EventOption.parse({ name: 'region', type: 'choice', choices: ['eu', 'us'], required: true }),
@@ -40,5 +40,15 @@ describe('option declarations', () => {
   it('names the environment variable CRONIUM_OPT_<NAME> and finds names that differ only in case', () => {
     expect(optionEnvName('dry_run')).toBe('CRONIUM_OPT_DRY_RUN');
     expect(duplicateOptionNames([{ name: 'a' }, { name: 'A' }, { name: 'b' }])).toEqual(['A']);
+  });
+});
+
+describe('parameterEnv', () => {
+  it('names each value CRONIUM_OPT_<NAME> as text, secret ones apart', () => {
+    expect(parameterEnv({ region: 'eu', count: 3, dry: false, token: 's3cret-value' }, new Set(['token']))).toEqual({
+      plain: { CRONIUM_OPT_REGION: 'eu', CRONIUM_OPT_COUNT: '3', CRONIUM_OPT_DRY: 'false' },
+      secret: { CRONIUM_OPT_TOKEN: 's3cret-value' },
+    });
+    expect(parameterEnv({ dry: true })).toEqual({ plain: { CRONIUM_OPT_DRY: 'true' }, secret: {} });
   });
 });

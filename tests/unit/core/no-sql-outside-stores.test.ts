@@ -22,7 +22,6 @@ const SQL_PATTERNS: Array<[name: string, re: RegExp]> = [
 
 /** Stores whose file names predate the `*-store.ts` convention (files are not renamed while others edit the tree). */
 const NAMED_STORES: Record<string, string> = {
-  'src-main/core/audit-log.ts': 'the audit_log store (recordAudit)',
   'src-main/core/runners/runner-deployments.ts': 'the runner_deployments store (owner: "runner")',
 };
 

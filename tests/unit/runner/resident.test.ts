@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ResidentScheduler, type ResidentClock } from '../../../src-runner/resident/resident-scheduler';
+import { nextResidentFire, ResidentScheduler, type ResidentClock } from '../../../src-runner/resident/resident-scheduler';
 import { installManifest, loadManifest, MANIFEST_FILE } from '../../../src-runner/resident/manifest';
 import { compileSchedule } from '../../../src-main/core/scheduler/schedule-math';
 import { residentSignedString, type ResidentManifest, type ResidentSchedule } from '../../../src-shared/protocol/resident';
@@ -85,6 +85,21 @@ describe('resident scheduler (fake clock)', () => {
     const clock2 = new FakeClock(Date.parse('2027-01-01T03:30:00Z'));
     const skip = run(clock2, { ...s, misfirePolicy: 'skip' }, clock2.now() + 1000, new Map(last));
     expect(skip.filter((f) => f.decision !== 'skipped_misfire')).toHaveLength(0);
+  });
+});
+
+describe('resident next fire (what `resident status` reports)', () => {
+  it('is the time the daemon fires next, also for a schedule not active yet and after downtime', () => {
+    const s = schedule({ spec: { kind: 'cron', expression: '0 * * * *' }, timeZone: 'UTC', activeSince: '2027-01-01T05:10:00Z' });
+    const now = Date.parse('2027-01-01T03:30:00Z');
+    // Not active until 05:10: the first fire is 06:00, not 04:00.
+    expect(new Date(nextResidentFire(s, undefined, now)!).toISOString()).toBe('2027-01-01T06:00:00.000Z');
+    const clock = new FakeClock(now);
+    expect(run(clock, s, Date.parse('2027-01-01T06:30:00Z')).map((f) => f.at)).toEqual(['2027-01-01T06:00:00.000Z']);
+    // Missed times are the daemon's to handle at once; what comes next is after now.
+    const active = { ...s, activeSince: '2026-12-31T00:00:00Z' };
+    expect(new Date(nextResidentFire(active, Date.parse('2027-01-01T00:00:00Z'), now)!).toISOString()).toBe('2027-01-01T04:00:00.000Z');
+    expect(nextResidentFire({ ...s, timeZone: 'Not/AZone' }, undefined, now)).toBeNull();
   });
 });
 

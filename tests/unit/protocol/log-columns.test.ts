@@ -1,0 +1,78 @@
+// Issue 18 item 2: column-wise log batches (capability log-columns-v1). The runner encodes consecutive lines into one
+// `log.columns` frame; the app checks it once and gets back exactly the lines of a `log` batch, or a clear refusal.
+import { describe, expect, it } from 'vitest';
+import { MAX_LINE_CHARS, WelcomeMessage, encodeLogColumns, parseAppMessage, parseRunnerMessage, type WireLine } from '../../../src-shared/protocol/runner-wire';
+import { RUNNER_CAPABILITIES } from '../../../src-shared/protocol/runner-info';
+
+const T1 = '2026-01-01T00:00:00.000Z';
+const T2 = '2026-01-01T00:00:00.005Z';
+const lines: WireLine[] = [
+  { seq: 41, stream: 'stdout', ts: T1, text: 'one' },
+  { seq: 42, stream: 'stderr', ts: T1, text: '' },
+  { seq: 43, stream: 'stdout', ts: T2, text: 'qu"ote\\ \u00e9 \u{1F600}\n' },
+  { seq: 44, stream: 'stdout', ts: T2, text: 'x'.repeat(MAX_LINE_CHARS) },
+];
+const good = { type: 'log.columns', first: 41, streams: 'oeoo', ts: [T1, T2], tsRuns: [2, 2], texts: lines.map((l) => l.text) };
+
+function refusal(frame: unknown): string {
+  const r = parseRunnerMessage(JSON.stringify(frame));
+  if (r.ok) throw new Error('accepted');
+  return r.error;
+}
+
+describe('column-wise log batches', () => {
+  it('round-trips lines exactly (streams, run-length times, odd texts) into a log batch', () => {
+    const frame = encodeLogColumns(lines)!;
+    expect(JSON.parse(frame)).toEqual(good);
+    expect(parseRunnerMessage(frame)).toEqual({ ok: true, message: { type: 'log', lines } });
+  });
+
+  it('round-trips a large batch', () => {
+    const many = Array.from({ length: 50_000 }, (_, i): WireLine => ({ seq: i + 1, stream: i % 7 === 0 ? 'stderr' : 'stdout', ts: i % 1000 < 500 ? T1 : T2, text: `line ${i + 1}` }));
+    expect(parseRunnerMessage(encodeLogColumns(many)!)).toEqual({ ok: true, message: { type: 'log', lines: many } });
+  });
+
+  it('is not used for lines whose seqs are not consecutive', () => {
+    expect(encodeLogColumns([lines[0], lines[2]])).toBeNull();
+    expect(encodeLogColumns([])).toBeNull();
+  });
+
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['no texts', { texts: undefined }, /texts: expected an array/],
+    ['no lines', { texts: [], streams: '', ts: [], tsRuns: [] }, /texts: a batch holds 1 to 200000/],
+    ['too many lines', { texts: new Array(200_001).fill(''), streams: 'o'.repeat(200_001), ts: [T1], tsRuns: [200_001] }, /texts: a batch holds/],
+    ['first 0', { first: 0 }, /first: expected a whole number/],
+    ['first fraction', { first: 1.5 }, /first:/],
+    ['first string', { first: '41' }, /first:/],
+    ['first unsafe', { first: Number.MAX_SAFE_INTEGER }, /first:/],
+    ['streams too short', { streams: 'oeo' }, /streams: expected 4 stream codes/],
+    ['streams bad code', { streams: 'oexo' }, /streams:/],
+    ['streams not a string', { streams: ['o', 'e', 'o', 'o'] }, /streams:/],
+    ['ts and runs differ in length', { tsRuns: [4] }, /ts: expected as many times as time runs/],
+    ['ts empty string', { ts: ['', T2] }, /ts\.0: expected a time/],
+    ['ts too long', { ts: [T1, 'x'.repeat(41)] }, /ts\.1:/],
+    ['ts number', { ts: [5, T2] }, /ts\.0:/],
+    ['run 0', { tsRuns: [0, 4] }, /tsRuns\.0: expected a whole number from 1/],
+    ['run fraction', { tsRuns: [1.5, 2.5] }, /tsRuns\.0:/],
+    ['runs short of the lines', { tsRuns: [1, 2] }, /tsRuns: the time runs cover 3 lines, the batch has 4/],
+    ['runs past the lines', { tsRuns: [3, 2] }, /tsRuns: the time runs cover 5 lines/],
+    ['text null', { texts: ['a', null, 'b', 'c'] }, /texts\.1: expected text/],
+    ['text too long', { texts: ['a', 'x'.repeat(MAX_LINE_CHARS + 1), 'b', 'c'] }, /texts\.1:/],
+  ];
+  for (const [name, change, error] of bad) {
+    it(`refuses a frame with ${name}`, () => {
+      expect(refusal({ ...good, ...change })).toMatch(new RegExp(`^runner message refused: log\\.columns ${error.source}`));
+    });
+  }
+
+  it('is negotiated: the runner advertises it, the welcome asks for it, an old runner ignores the ask', () => {
+    expect(RUNNER_CAPABILITIES).toContain('log-columns-v1');
+    const ask = parseAppMessage(JSON.stringify({ type: 'welcome', resumeFrom: 3, logFormat: 'columns-v1' }));
+    expect(ask).toEqual({ ok: true, message: { type: 'welcome', resumeFrom: 3, logFormat: 'columns-v1' } });
+    // A runner built before the format parses the welcome with its old schema: the ask is dropped, plain `log` goes on.
+    const OldWelcome = WelcomeMessage.omit({ logFormat: true });
+    expect(OldWelcome.parse({ type: 'welcome', resumeFrom: 3, logFormat: 'columns-v1' })).toEqual({ type: 'welcome', resumeFrom: 3 });
+    // An app of this version still reads a plain `log` batch (an old runner's).
+    expect(parseRunnerMessage(JSON.stringify({ type: 'log', lines }))).toEqual({ ok: true, message: { type: 'log', lines } });
+  });
+});
