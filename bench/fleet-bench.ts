@@ -5,22 +5,27 @@
  * namespaces share the file system, so one user per host gives every host its own home and runner) and prints:
  *   1. deploying the runner to every host, fresh (empty ~/.cronium), with the app's RunnerService.deployMany
  *      (settings.runner.deployParallelism at a time), from "deploy" to every runner healthy, once, and which artifact
- *      kind was picked (these hosts run the machine's own OpenSSH and see its Node on PATH: the JS bundle);
+ *      kind was picked (it prints it: these hosts share the machine's Node, on PATH or not, as the deployer finds it);
  *   2. one command (`echo hi`) on every host, cold (every connection closed first), from "run" to every job SUCCESS,
  *      medians of BENCH_RUNS (default 3, after one warm-up run): Cronium direct-ssh, Cronium runner mode (runner
  *      deployed in 1.), and the references on the same hosts, keys and known_hosts: parallel-ssh (Debian's pssh,
  *      default parallelism 32) and ansible ad-hoc `-m raw` with forks = fleet size (no ControlPersist: cold too).
  * Per mode it also prints, per job, the database rows changed (SQLite total_changes) and the event-bus events sent (what
- * the renderer receives), counted over the measured runs; profile the app with RUN_TS_NODE_ARGS=--cpu-prof. Needs root. Removes every namespace, sshd, file and user it made.
+ * the renderer receives), counted over the measured runs. BENCH_FLEET_PHASES=1 adds the app's time per phase (waiting
+ * at the handshake gate, connect + key exchange + auth, each exec by its first word, reverse tunnels); BENCH_FLEET_CPU_PROF=<dir>
+ * writes a CPU profile of the app during the measured Cronium runs only (one per size and mode). Needs root. Removes every namespace, sshd, file and user it made.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createCore, type Core } from '../src-main/core/core';
 import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store';
 import { EventInput } from '../src-shared/contract/events';
+import { handshakeGate } from '../src-main/core/ssh/handshake-gate';
+import { SshConnection } from '../src-main/core/ssh/ssh-connection';
 import { createHost, type NetHost } from '../tests/harness/netns';
 import type { SshdHandle, SshdKeyUser } from '../tests/harness/sshd';
 
@@ -46,6 +51,7 @@ interface FleetResult {
   ansible: number | null;
   directCounts: Counts;
   runnerCounts: Counts;
+  phases: { deploy: string[]; direct: string[]; runner: string[] };
   notes: string[];
 }
 
@@ -95,6 +101,65 @@ async function runOnce(core: Core, eventId: string, serverIds: string[], counts?
   const failed = done.filter((d) => d.status !== 'SUCCESS');
   if (failed.length) throw new Error(`${failed.length} of ${serverIds.length} jobs ended ${failed[0]!.status}: ${failed[0]!.reason}`);
   return took;
+}
+
+/** Phase timings, by name: a list of durations in ms (BENCH_FLEET_PHASES=1). */
+const phases = new Map<string, number[]>();
+function phase(name: string, ms: number): void {
+  const xs = phases.get(name) ?? [];
+  xs.push(ms);
+  phases.set(name, xs);
+}
+function instrument(): void {
+  const gateAcquire = handshakeGate.acquire.bind(handshakeGate);
+  handshakeGate.acquire = async () => {
+    const t0 = performance.now();
+    const release = await gateAcquire();
+    phase('handshake gate wait', performance.now() - t0);
+    const t1 = performance.now();
+    return () => {
+      phase('handshake (in the gate: tcp + kex + auth)', performance.now() - t1);
+      release();
+    };
+  };
+  const wrap = (key: 'exec' | 'forwardIn' | 'forwardInStreamLocal' | 'sftp', label: (args: unknown[]) => string) => {
+    const proto = SshConnection.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const original = proto[key]!;
+    proto[key] = function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      const p = original.apply(this, args);
+      void p.then(() => phase(label(args), performance.now() - t0), () => undefined);
+      return p;
+    };
+  };
+  wrap('exec', (a) => `exec ${String(a[0]).replace(/cronium-k\d+|[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').slice(0, 40)}`);
+  wrap('forwardIn', () => 'forwardIn (tcp reverse tunnel)');
+  wrap('forwardInStreamLocal', () => 'forwardInStreamLocal');
+  wrap('sftp', () => 'sftp session');
+}
+function phaseReport(): string[] {
+  const lines = [...phases].map(([k, xs]) => `      ${k.padEnd(48)} n=${String(xs.length).padStart(5)}  median ${median(xs).toFixed(1).padStart(7)} ms  total ${(xs.reduce((a, b) => a + b, 0) / 1000).toFixed(1).padStart(7)} s`);
+  phases.clear();
+  return lines;
+}
+
+/** A CPU profile of this process while `work` runs, written to BENCH_FLEET_CPU_PROF/<name>.cpuprofile. */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_FLEET_CPU_PROF;
+  if (!dir) return work();
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 interface Counts {
@@ -151,6 +216,7 @@ async function fleet(size: number): Promise<FleetResult> {
       serverIds.push(s.id);
     }
 
+    phases.clear();
     // 1. Deploy to fresh hosts, timed once (a second deploy would find every runner in place).
     let deployMs: number | null = null;
     let deployKinds = 'n/a';
@@ -174,18 +240,23 @@ async function fleet(size: number): Promise<FleetResult> {
       notes.push(`runner deploy failed, runner mode not measured: ${(err as Error).message}`);
     }
 
+    const deployPhases = phaseReport();
     // 2. One command on every host: direct, runner, then the references.
     const base = { scriptType: 'bash' as const, content: 'echo hi', timeoutSeconds: 120, serverIds };
     const directEvent = await core.events.save(EventInput.parse({ ...base, name: 'fleet echo direct', executionMode: 'direct-ssh' }));
     const directCounts = newCounts();
     let run = 0;
-    const direct = await timed(RUNS, () => runOnce(core!, directEvent.id, serverIds, run++ > 0 ? directCounts : undefined));
+    phases.clear();
+    const direct = await profiled(`fleet${size}-direct`, () => timed(RUNS, () => runOnce(core!, directEvent.id, serverIds, run++ > 0 ? directCounts : undefined)));
+    const directPhases = phaseReport();
     let runner: number | null = null;
     const runnerCounts = newCounts();
+    let runnerPhases: string[] = [];
     if (deployMs !== null) {
       const runnerEvent = await core.events.save(EventInput.parse({ ...base, name: 'fleet echo runner', executionMode: 'runner-ssh' }));
       run = 0;
-      runner = await timed(RUNS, () => runOnce(core!, runnerEvent.id, serverIds, run++ > 0 ? runnerCounts : undefined));
+      runner = await profiled(`fleet${size}-runner`, () => timed(RUNS, () => runOnce(core!, runnerEvent.id, serverIds, run++ > 0 ? runnerCounts : undefined)));
+      runnerPhases = phaseReport();
     }
     await core.stop();
     core = undefined;
@@ -232,7 +303,7 @@ async function fleet(size: number): Promise<FleetResult> {
       });
     } else notes.push('ansible not installed (apt-get install -y ansible)');
 
-    return { size, upSeconds, deployMs, deployKinds, deployBytes, direct, runner, pssh, ansible, directCounts, runnerCounts, notes };
+    return { size, upSeconds, deployMs, deployKinds, deployBytes, direct, runner, pssh, ansible, directCounts, runnerCounts, phases: { deploy: deployPhases, direct: directPhases, runner: runnerPhases }, notes };
   } finally {
     await core?.stop().catch(() => undefined);
     for (const h of hosts) await h.destroy().catch(() => undefined);
@@ -244,6 +315,7 @@ async function fleet(size: number): Promise<FleetResult> {
 const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b);
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_FLEET_PHASES === '1') instrument();
   console.log(`fleet: one command on every host, cold, median of ${RUNS}; runner deploy to fresh hosts, once; ${os.cpus().length} CPUs`);
   for (const size of SIZES) {
     const r = await fleet(size);
@@ -253,9 +325,11 @@ async function main(): Promise<void> {
     console.log(`    reference: parallel-ssh (-p 32, its default)           ${ms(r.pssh)}`);
     console.log(`    reference: ansible -m raw, forks ${String(size).padEnd(4)}                  ${ms(r.ansible)}`);
     console.log(`    Cronium deployMany to ${size} fresh hosts -> all healthy ${ms(r.deployMs)}   (artifact: ${r.deployKinds}; ${(r.deployBytes / 1024 / 1024).toFixed(1)} MB sent in all)`);
-    console.log('    (every host sees the machine\'s Node on PATH, so the JS bundle is picked; hosts without Node (the SEA) are not measured here)');
     console.log(`    per job, direct: ${perJob(r.directCounts)}`);
     console.log(`    per job, runner: ${perJob(r.runnerCounts)}`);
+    if (process.env.BENCH_FLEET_PHASES === '1') {
+      for (const [mode, lines] of Object.entries(r.phases)) if (lines.length) console.log(`    phases, ${mode} (all runs, warm-up included):\n${lines.join('\n')}`);
+    }
     for (const n of r.notes) console.log(`    note: ${n}`);
     const d = ratio(r.direct, r.pssh);
     const rn = ratio(r.runner, r.pssh);

@@ -59,8 +59,17 @@ export class Spool {
       this.segments.push(seg);
       this.fd = fs.openSync(seg.file, 'a', 0o600);
     }
+    // The bytes JSON.stringify(line) makes (keys in WireLine's order), without building each object's JSON anew.
     let text = '';
-    for (const l of lines) text += JSON.stringify(l) + '\n';
+    let ts = '';
+    let tsJson = '';
+    for (const l of lines) {
+      if (l.ts !== ts) {
+        ts = l.ts;
+        tsJson = JSON.stringify(ts);
+      }
+      text += `{"seq":${l.seq},"stream":"${l.stream}","ts":${tsJson},"text":${JSON.stringify(l.text)}}\n`;
+    }
     const buf = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < buf.length) off += fs.writeSync(this.fd!, buf, off);

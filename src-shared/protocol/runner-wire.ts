@@ -79,14 +79,16 @@ export const LogMessage = z.object({
 });
 
 /** The capability (runner hello) and welcome `logFormat` value of column-wise log batches. */
-export const LOG_COLUMNS_CAPABILITY = 'log-columns-v1';
-export const LOG_COLUMNS_FORMAT = 'columns-v1';
+export const LOG_COLUMNS_CAPABILITY = 'log-columns-v1' as const;
+export const LOG_COLUMNS_FORMAT = 'columns-v1' as const;
 
 /**
  * A log batch column by column (capability log-columns-v1, sent only after a welcome with logFormat 'columns-v1'):
- * lines first, first+1, ... first+count-1 (count = texts.length); streams: one character per line, 'o' stdout or
- * 'e' stderr; the lines' times run-length coded: tsRuns[i] lines in a row share ts[i]. Parsing it costs a few string
- * arrays instead of one object per line. The app turns it into the same lines a `log` batch carries.
+ * lines first, first+1, ... first+count-1 (count = lens.length); streams: one character per line, 'o' stdout or
+ * 'e' stderr; the lines' times run-length coded (tsRuns[i] lines in a row share ts[i]); text: every line's text joined,
+ * lens[i] the length of line i in UTF-16 code units (JavaScript string length). One long string instead of one string
+ * per line: JSON.parse interns each short string it makes, which cost more than everything else on the app's side.
+ * The app turns it into the same lines a `log` batch carries.
  */
 export const LogColumnsMessage = z.object({
   type: z.literal('log.columns'),
@@ -94,7 +96,8 @@ export const LogColumnsMessage = z.object({
   streams: z.string().regex(/^[oe]*$/),
   ts: z.array(z.string().min(1).max(40)),
   tsRuns: z.array(z.number().int().min(1)),
-  texts: z.array(z.string().max(MAX_LINE_CHARS)).min(1).max(200_000),
+  lens: z.array(z.number().int().min(0).max(MAX_LINE_CHARS)).min(1).max(200_000),
+  text: z.string(),
 });
 export type LogColumnsMessage = z.infer<typeof LogColumnsMessage>;
 
@@ -266,10 +269,10 @@ function checkLogBatch(json: unknown): ParseResult<RunnerToApp> | undefined {
 function checkLogColumns(json: unknown): ParseResult<RunnerToApp> | undefined {
   if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'log.columns') return undefined;
   const refuse = (where: string, why: string): ParseResult<RunnerToApp> => ({ ok: false, error: `runner message refused: log.columns ${where}: ${why}` });
-  const { first, streams, ts, tsRuns, texts } = json as Record<string, unknown>;
-  if (!Array.isArray(texts)) return refuse('texts', 'expected an array');
-  const count = texts.length;
-  if (count < 1 || count > 200_000) return refuse('texts', `a batch holds 1 to 200000 lines, not ${count}`);
+  const { first, streams, ts, tsRuns, lens, text } = json as Record<string, unknown>;
+  if (!Array.isArray(lens)) return refuse('lens', 'expected an array');
+  const count = lens.length;
+  if (count < 1 || count > 200_000) return refuse('lens', `a batch holds 1 to 200000 lines, not ${count}`);
   if (typeof first !== 'number' || !Number.isSafeInteger(first) || first < 1 || !Number.isSafeInteger(first + count - 1)) return refuse('first', 'expected a whole number from 1');
   if (typeof streams !== 'string' || streams.length !== count || !/^[oe]*$/.test(streams)) return refuse('streams', `expected ${count} stream codes, each 'o' or 'e'`);
   if (!Array.isArray(ts) || !Array.isArray(tsRuns) || ts.length !== tsRuns.length) return refuse('ts', 'expected as many times as time runs');
@@ -282,17 +285,25 @@ function checkLogColumns(json: unknown): ParseResult<RunnerToApp> | undefined {
     covered += run;
   }
   if (covered !== count) return refuse('tsRuns', `the time runs cover ${covered} lines, the batch has ${count}`);
+  if (typeof text !== 'string') return refuse('text', 'expected a string');
+  let total = 0;
   for (let i = 0; i < count; i++) {
-    const text: unknown = texts[i];
-    if (typeof text !== 'string' || text.length > MAX_LINE_CHARS) return refuse(`texts.${i}`, `expected text of at most ${MAX_LINE_CHARS} characters`);
+    const len: unknown = lens[i];
+    if (typeof len !== 'number' || !Number.isSafeInteger(len) || len < 0 || len > MAX_LINE_CHARS) return refuse(`lens.${i}`, `expected a length of 0 to ${MAX_LINE_CHARS}`);
+    total += len;
   }
+  if (total !== text.length) return refuse('text', `the lengths add up to ${total} characters, the text has ${text.length}`);
   const lines: WireLine[] = new Array<WireLine>(count);
+  const runs = tsRuns as number[];
   let run = 0;
-  let left = (tsRuns as number[])[0];
+  let left = runs[0];
+  let at = 0;
   for (let i = 0; i < count; i++) {
-    if (left === 0) left = (tsRuns as number[])[++run];
+    if (left === 0) left = runs[++run];
     left--;
-    lines[i] = { seq: first + i, stream: streams.charCodeAt(i) === 111 ? 'stdout' : 'stderr', ts: (ts as string[])[run], text: texts[i] as string };
+    const end = at + (lens[i] as number);
+    lines[i] = { seq: first + i, stream: streams.charCodeAt(i) === 111 ? 'stdout' : 'stderr', ts: (ts as string[])[run], text: text.slice(at, end) };
+    at = end;
   }
   return { ok: true, message: { type: 'log', lines } };
 }
@@ -305,9 +316,10 @@ export function encodeLogColumns(lines: readonly WireLine[]): string | null {
   if (lines.length === 0) return null;
   const first = lines[0].seq;
   let streams = '';
+  let text = '';
   const ts: string[] = [];
   const tsRuns: number[] = [];
-  const texts: string[] = new Array<string>(lines.length);
+  const lens: number[] = new Array<number>(lines.length);
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     if (l.seq !== first + i) return null;
@@ -317,9 +329,10 @@ export function encodeLogColumns(lines: readonly WireLine[]): string | null {
       ts.push(l.ts);
       tsRuns.push(1);
     }
-    texts[i] = l.text;
+    lens[i] = l.text.length;
+    text += l.text;
   }
-  return JSON.stringify({ type: 'log.columns', first, streams, ts, tsRuns, texts });
+  return JSON.stringify({ type: 'log.columns', first, streams, ts, tsRuns, lens, text });
 }
 
 /** Validates a message that arrived at the app from a runner. `byteLength` is the frame's size on the wire. */

@@ -68,6 +68,8 @@ export interface SshdOptions {
   allowStreamLocalForwarding?: boolean;
   /** false: `AllowTcpForwarding no` (TCP port forwarding refused, in both directions); default yes. */
   allowTcpForwarding?: boolean;
+  /** sshd_config lines appended last (e.g. a `Match User` block with `SetEnv PATH=...`: a server without Node). */
+  extraConfig?: string[];
 }
 export interface SshdHandle {
   readonly host: string;
@@ -471,6 +473,7 @@ class SshdInstance implements SshdHandle {
       `Match User ${PASSWORD_USER}`,
       '    PubkeyAuthentication no',
       '    PasswordAuthentication yes',
+      ...(this.opts.extraConfig ?? []),
       '',
     ].join('\n');
     const file = path.join(this.dir, 'sshd_config');

@@ -15,7 +15,7 @@ import type { EventBus } from '../event-bus';
 import type { Metrics } from '../metrics/metrics';
 import type { SettingsService } from '../settings/settings-service';
 import type { RunnerDeployer } from './runner-deployer';
-import type { DeploymentRecord, RunnerDeployments } from './runner-deployments';
+import { guardedRunnerOf, type DeploymentRecord, type RunnerDeployments } from './runner-deployments';
 import { FULL_HASH_INTERVAL_MS } from './runner-integrity';
 import { isAppError } from '../errors';
 
@@ -101,13 +101,13 @@ export class HealthMonitor {
       }
       let report;
       try {
-        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, meta.path, HEALTH_TIMEOUT_MS, meta.fingerprint);
+        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, guardedRunnerOf(meta), HEALTH_TIMEOUT_MS);
       } catch (err) {
         if (!isAppError(err) || err.code !== 'RUNNER_INTEGRITY_MISMATCH' || !this.deps.onIntegrityMismatch) throw err;
         const outcome = await this.deps.onIntegrityMismatch(record, err);
         const after = await this.deps.deployments.require(record.id);
         if (after.status === 'tampered') throw new Error(outcome ?? after.metadata.reason ?? 'the runner file was found altered');
-        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, meta.path, HEALTH_TIMEOUT_MS, after.metadata.fingerprint);
+        report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, guardedRunnerOf(after.metadata), HEALTH_TIMEOUT_MS);
       }
       const { state, reason } = classifyHealth(report, this.deps.settings.current().runner.health);
       view = {

@@ -17,6 +17,7 @@ import type { AppDatabase } from '../db/database';
 import { newId, nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
 import { AppError } from '../errors';
+import type { GuardedRunner } from './runner-integrity';
 
 /** History entries kept per deployment; older ones are dropped. */
 const MAX_HISTORY = 50;
@@ -31,6 +32,14 @@ export const DeploymentMetadata = z.object({
   sha256: z.string().nullable().default(null),
   /** The file's fingerprint at deploy (runner-integrity.ts): checked before every use of the runner. */
   fingerprint: z.string().nullable().default(null),
+  /**
+   * The runtime the js code bundle runs under (a server without Node): the Node binary at path, shared by every runner
+   * version on the server, its signed sha256 and its fingerprint (checked before every use; the bundle is hashed).
+   */
+  runtime: z
+    .object({ path: z.string(), sha256: z.string(), fingerprint: z.string().nullable(), nodeVersion: z.string() })
+    .nullable()
+    .default(null),
   /** When the file's full sha256 was last checked on the server (deploy, or a periodic / mismatch check). */
   verifiedAt: z.string().nullable().default(null),
   capabilities: z.array(z.string()).default([]),
@@ -203,6 +212,15 @@ export class RunnerDeployments {
     }
     return out;
   }
+}
+
+/** What the integrity guard checks for a deployment (runner-integrity.ts): the bundle, and its runtime when it has one. */
+export function guardedRunnerOf(m: DeploymentMetadata): GuardedRunner & { path: string } {
+  return {
+    path: m.path ?? '',
+    fingerprint: m.fingerprint,
+    ...(m.runtime ? { sha256: m.sha256, runtime: { path: m.runtime.path, sha256: m.runtime.sha256, fingerprint: m.runtime.fingerprint } } : {}),
+  };
 }
 
 export function healthView(meta: DeploymentMetadata): RunnerHealthView | null {

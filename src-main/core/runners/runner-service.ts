@@ -28,9 +28,9 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ArtifactStore } from './artifact-store';
 import { HealthMonitor } from './health-monitor';
 import { RunnerDeployer, runnerCommand, stepOf, type DeployStep, type InstallResult } from './runner-deployer';
-import { RunnerDeployments, type DeploymentRecord } from './runner-deployments';
+import { RunnerDeployments, guardedRunnerOf, type DeploymentRecord } from './runner-deployments';
 import { compareVersions, isAtLeast } from './runner-version';
-import { describeFingerprint, type RunnerFingerprint } from './runner-integrity';
+import { describeFingerprint, type GuardedRuntime, type RunnerFingerprint } from './runner-integrity';
 import { messageOf } from '../errors';
 import { runnerAutoDeployAllowed } from '../execution/mode-policy';
 import { APP_RUNNER_RANGE, type RunnerRange } from '../../../src-shared/protocol/runner-range';
@@ -69,6 +69,10 @@ export interface CompatibleRunner {
   protocolVersion: number | null;
   /** The file's fingerprint at deploy; every use runs integrityGuard() first (null only for old deployments). */
   fingerprint: RunnerFingerprint | null;
+  /** With a runtime: the code bundle's signed sha256, which integrityGuard() hashes in full before every use. */
+  sha256: string | null;
+  /** The runtime the bundle runs under (a server without Node); its fingerprint is checked before every use. */
+  runtime: GuardedRuntime | null;
 }
 
 /** Where a runner file was found not to be the deployed one: the reason and notice say so. */
@@ -384,7 +388,7 @@ export class RunnerService {
     const m = active.metadata;
     if (!m.fingerprint || !m.path || !m.kind) return null;
     op.progress('verify', `Checking runner ${active.version} on ${op.serverName}`);
-    const check = await this.deployer.checkFingerprint(op.serverId, op.serverName, m.path, m.fingerprint, Math.max(1000, Math.min(INTEGRITY_CHECK_TIMEOUT_MS, op.deadline - this.deps.clock.now())));
+    const check = await this.deployer.checkFingerprint(op.serverId, op.serverName, guardedRunnerOf(m), Math.max(1000, Math.min(INTEGRITY_CHECK_TIMEOUT_MS, op.deadline - this.deps.clock.now())));
     if (!check.ok) {
       // Settled inline (same server operation): same bytes renew the fingerprint, others mark it tampered.
       const after = await this.settleIntegrity(toCompatible(active), 'deploy', { redeploy: false }).catch(() => null);
@@ -433,35 +437,48 @@ export class RunnerService {
     return this.serial(runner.serverId, async () => {
       const record = await this.deployments.get(runner.deploymentId);
       // Someone settled it meanwhile (another job on the same server): use what is active now.
-      if (!record || record.status !== 'active' || (record.metadata.fingerprint ?? null) !== runner.fingerprint) {
+      const runtimeFp = (r: { runtime?: { fingerprint: string | null } | null } | null | undefined) => r?.runtime?.fingerprint ?? null;
+      if (!record || record.status !== 'active' || (record.metadata.fingerprint ?? null) !== runner.fingerprint || runtimeFp(record.metadata) !== runtimeFp(runner)) {
         const now = await this.getCompatibleRunner(runner.serverId);
-        if (now && now.fingerprint && (now.deploymentId !== runner.deploymentId || now.fingerprint !== runner.fingerprint)) return now;
+        if (now && now.fingerprint && (now.deploymentId !== runner.deploymentId || now.fingerprint !== runner.fingerprint || runtimeFp(now) !== runtimeFp(runner))) return now;
       }
       const current = record ?? (await this.deployments.require(runner.deploymentId));
       const serverName = (await this.deployments.serverName(runner.serverId)) ?? 'the server';
       const full = await this.deployer.fullCheck(runner.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
+      // A code bundle's runtime is settled the same way: same bytes renew its fingerprint, others mean tampered.
+      const recordedRuntime = current.metadata.runtime;
+      const runtimeFull = recordedRuntime ? await this.deployer.fullCheck(runner.serverId, serverName, recordedRuntime.path, INTEGRITY_CHECK_TIMEOUT_MS) : null;
       const at = nowIso(this.deps.clock.now());
-      if (full.kind === 'file' && full.sha256 && full.sha256 === current.metadata.sha256 && full.fingerprint) {
+      const intact = (f: typeof full, sha: string | null | undefined) => f.kind === 'file' && !!f.sha256 && f.sha256 === sha && !!f.fingerprint;
+      const runtimeIntact = !recordedRuntime || (runtimeFull !== null && intact(runtimeFull, recordedRuntime.sha256));
+      if (intact(full, current.metadata.sha256) && runtimeIntact) {
         const was = current.metadata.fingerprint;
+        const runtimeWas = recordedRuntime?.fingerprint ?? null;
+        const runtimeNow = runtimeFull?.fingerprint ?? null;
+        const runtimeNote = recordedRuntime && runtimeWas !== runtimeNow ? `; runtime ${recordedRuntime.path}: sha256 is the signed one, fingerprint renewed` : '';
         const updated = this.deployments.update(current.id, {
-          metadata: { fingerprint: full.fingerprint, verifiedAt: at },
+          metadata: { fingerprint: full.fingerprint, verifiedAt: at, ...(recordedRuntime ? { runtime: { ...recordedRuntime, fingerprint: runtimeNow } } : {}) },
           history: {
             event: 'verified',
-            message: was
-              ? `${where}: the runner file's details changed (${describeFingerprint(was)} -> ${describeFingerprint(full.fingerprint)}) but its sha256 is the signed one; fingerprint renewed`
-              : `${where}: sha256 checked on the server; fingerprint recorded`,
+            message:
+              (was
+                ? `${where}: the runner file's details changed (${describeFingerprint(was)} -> ${describeFingerprint(full.fingerprint)}) but its sha256 is the signed one; fingerprint renewed`
+                : `${where}: sha256 checked on the server; fingerprint recorded`) + runtimeNote,
             at,
           },
         });
         this.changed(runner.serverId, current.id);
         return toCompatible(updated);
       }
-      const found =
-        full.kind === 'missing' ? 'the file is gone'
-          : full.kind === 'symlink' ? 'a symbolic link is in its place'
-            : full.sha256 ? `its sha256 is ${full.sha256.slice(0, 12)}…, not the signed ${String(current.metadata.sha256).slice(0, 12)}…`
+      const describe = (f: typeof full, sha: string | null | undefined) =>
+        f.kind === 'missing' ? 'the file is gone'
+          : f.kind === 'symlink' ? 'a symbolic link is in its place'
+            : f.sha256 ? `its sha256 is ${f.sha256.slice(0, 12)}…, not the signed ${String(sha).slice(0, 12)}…`
               : 'it could not be hashed';
-      const reason = `runner ${current.version} at ${runner.path} on ${serverName} was replaced or altered after it was deployed (${found}; found at ${where}); it was not run`;
+      const bad = !runtimeIntact && recordedRuntime && runtimeFull
+        ? { what: `the runtime of runner ${current.version} at ${recordedRuntime.path}`, found: describe(runtimeFull, recordedRuntime.sha256) }
+        : { what: `runner ${current.version} at ${runner.path}`, found: describe(full, current.metadata.sha256) };
+      const reason = `${bad.what} on ${serverName} was replaced or altered after it was deployed (${bad.found}; found at ${where}); it was not run`;
       const fromHealth = current.metadata.health?.state ?? 'unknown';
       this.deployments.update(current.id, {
         status: 'tampered',
@@ -488,7 +505,10 @@ export class RunnerService {
     const runner = toCompatible(record);
     const serverName = (await this.deployments.serverName(record.serverId)) ?? 'the server';
     const full = await this.deployer.fullCheck(record.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
-    if (full.kind === 'file' && full.sha256 === record.metadata.sha256 && full.fingerprint === record.metadata.fingerprint) {
+    const rt = record.metadata.runtime;
+    const rtFull = rt ? await this.deployer.fullCheck(record.serverId, serverName, rt.path, INTEGRITY_CHECK_TIMEOUT_MS) : null;
+    const runtimeOk = !rt || (rtFull?.kind === 'file' && rtFull.sha256 === rt.sha256 && rtFull.fingerprint === rt.fingerprint);
+    if (full.kind === 'file' && full.sha256 === record.metadata.sha256 && full.fingerprint === record.metadata.fingerprint && runtimeOk) {
       this.deployments.update(record.id, { metadata: { verifiedAt: nowIso(this.deps.clock.now()) } });
       return;
     }
@@ -565,7 +585,7 @@ export class RunnerService {
       });
       if (opts.firstHealthCheck) {
         op.progress('health', `First health check of ${result.artifact.version} on ${serverName}`);
-        await this.deployer.health(serverId, serverName, result.artifact.kind, result.path, Math.max(1000, op.deadline - this.deps.clock.now()));
+        await this.deployer.health(serverId, serverName, result.artifact.kind, { path: result.path, fingerprint: null, ...runtimeGuard(result) }, Math.max(1000, op.deadline - this.deps.clock.now()));
       }
     } catch (err) {
       const reason = isAppError(err) ? err.message : `unexpected failure: ${String(err)}`;
@@ -607,6 +627,7 @@ export class RunnerService {
       failedStep: null,
       transferredBytes: transferred,
       fingerprint: result.fingerprint,
+      runtime: runtimeMeta(result),
       // Hashed now unless the probe recognised the recorded fingerprint (then the earlier hash still stands).
       verifiedAt: previous && previous.metadata.fingerprint && previous.metadata.fingerprint === result.fingerprint && transferred === 0 ? (previous.metadata.verifiedAt ?? at) : nowIso(this.deps.clock.now()),
       durations: { ...result.durations, totalMs: this.deps.clock.now() - Date.parse(at) },
@@ -643,6 +664,7 @@ export class RunnerService {
         signal: controller.signal,
         deadline: this.deps.clock.now() + seconds * 1000,
         onProgress: (step, message) => op.progress(step, message),
+        known: knownFiles(target),
       });
       return this.deployments.inTransaction(() => {
         if (current && current.id !== target.id) {
@@ -650,7 +672,7 @@ export class RunnerService {
         }
         const updated = this.deployments.update(target.id, {
           status: 'active',
-          metadata: { path: result.path, sha256: result.artifact.sha256, kind: result.artifact.kind, transferredBytes: result.transferredBytes, reason: why, fingerprint: result.fingerprint, verifiedAt: nowIso(this.deps.clock.now()) },
+          metadata: { path: result.path, sha256: result.artifact.sha256, kind: result.artifact.kind, transferredBytes: result.transferredBytes, reason: why, fingerprint: result.fingerprint, runtime: runtimeMeta(result), verifiedAt: nowIso(this.deps.clock.now()) },
           history: { event: 'rolled-back', message: why },
         });
         this.changed(op.serverId, target.id);
@@ -830,15 +852,31 @@ function toCompatible(d: DeploymentRecord): CompatibleRunner {
     version: d.version,
     kind,
     path,
-    command: runnerCommand(kind, path),
+    command: runnerCommand(kind, path, d.metadata.runtime?.path),
     capabilities: d.metadata.capabilities,
     protocolVersion: d.metadata.protocolVersion,
     fingerprint: d.metadata.fingerprint,
+    sha256: d.metadata.runtime ? d.metadata.sha256 : null,
+    runtime: d.metadata.runtime ? { path: d.metadata.runtime.path, sha256: d.metadata.runtime.sha256, fingerprint: d.metadata.runtime.fingerprint } : null,
   };
+}
+
+function runtimeMeta(result: InstallResult): DeploymentRecord['metadata']['runtime'] {
+  const r = result.runtime;
+  return r ? { path: r.path, sha256: r.sha256, fingerprint: r.fingerprint, nodeVersion: r.nodeVersion } : null;
+}
+
+function runtimeGuard(result: InstallResult): { sha256: string | null; runtime: GuardedRuntime | null } {
+  const r = result.runtime;
+  return r ? { sha256: result.artifact.sha256, runtime: { path: r.path, sha256: r.sha256, fingerprint: r.fingerprint } } : { sha256: null, runtime: null };
 }
 
 /** The runner file a deployment recorded (path -> fingerprint, sha256), so a probe need not hash it again. */
 function knownFiles(d: DeploymentRecord | null): Map<string, { fingerprint: RunnerFingerprint; sha256: string }> {
   const m = d?.metadata;
-  return m?.path && m.fingerprint && m.sha256 ? new Map([[m.path, { fingerprint: m.fingerprint, sha256: m.sha256 }]]) : new Map();
+  const known = new Map<string, { fingerprint: RunnerFingerprint; sha256: string }>();
+  if (m?.path && m.fingerprint && m.sha256) known.set(m.path, { fingerprint: m.fingerprint, sha256: m.sha256 });
+  // The shared runtime: a probe that sees its recorded fingerprint need not hash 80+ MB again.
+  if (m?.runtime?.fingerprint) known.set(m.runtime.path, { fingerprint: m.runtime.fingerprint, sha256: m.runtime.sha256 });
+  return known;
 }

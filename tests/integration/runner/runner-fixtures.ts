@@ -178,3 +178,33 @@ export function resetRunnerHome(user: SshdKeyUser): void {
 export function fileSha256(file: string): string {
   return sha256(fs.readFileSync(file));
 }
+
+/** The built runtime artifacts (runtime-<os>-<arch> under node-<version>/), as the runner build made them. */
+export function builtRuntimeDir(target = 'runtime-linux-x64'): string {
+  const versions = fs.existsSync(BUILT_DIR) ? fs.readdirSync(BUILT_DIR).filter((d) => d.startsWith('node-')) : [];
+  const found = versions.map((v) => path.join(BUILT_DIR, v, target)).find((d) => fs.existsSync(path.join(d, 'manifest.json')));
+  if (!found) throw new Error(`the runner runtime artifact is missing (${target}); run: bash scripts/with-keyring.sh npm run build:runner`);
+  return found;
+}
+
+/** Copies the built linux-x64 runtime into a fixture's bundle folder; returns its manifest. */
+export function addBuiltRuntime(bundleDir: string): ArtifactManifest {
+  const source = builtRuntimeDir();
+  const dest = path.join(bundleDir, path.basename(path.dirname(source)), path.basename(source));
+  fs.cpSync(source, dest, { recursive: true });
+  return ArtifactManifest.parse(JSON.parse(fs.readFileSync(path.join(dest, 'manifest.json'), 'utf8')));
+}
+
+/**
+ * A folder of symlinks to every program in /usr/bin except Node's, readable by the test users: as a session's PATH
+ * (sshd `SetEnv PATH=...`) it makes a server without Node. The caller removes it.
+ */
+export function makeNoNodeBin(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-no-node-'));
+  fs.chmodSync(dir, 0o755);
+  for (const name of fs.readdirSync('/usr/bin')) {
+    if (/^(node|nodejs|npm|npx|corepack)$/.test(name)) continue;
+    fs.symlinkSync(path.join('/usr/bin', name), path.join(dir, name));
+  }
+  return dir;
+}

@@ -9,10 +9,10 @@ const T2 = '2026-01-01T00:00:00.005Z';
 const lines: WireLine[] = [
   { seq: 41, stream: 'stdout', ts: T1, text: 'one' },
   { seq: 42, stream: 'stderr', ts: T1, text: '' },
-  { seq: 43, stream: 'stdout', ts: T2, text: 'qu"ote\\ \u00e9 \u{1F600}\n' },
+  { seq: 43, stream: 'stdout', ts: T2, text: 'qu"ote\\ \u00e9 \u{1F600} \ud800 lone\r' },
   { seq: 44, stream: 'stdout', ts: T2, text: 'x'.repeat(MAX_LINE_CHARS) },
 ];
-const good = { type: 'log.columns', first: 41, streams: 'oeoo', ts: [T1, T2], tsRuns: [2, 2], texts: lines.map((l) => l.text) };
+const good = { type: 'log.columns', first: 41, streams: 'oeoo', ts: [T1, T2], tsRuns: [2, 2], lens: lines.map((l) => l.text.length), text: lines.map((l) => l.text).join('') };
 
 function refusal(frame: unknown): string {
   const r = parseRunnerMessage(JSON.stringify(frame));
@@ -38,9 +38,9 @@ describe('column-wise log batches', () => {
   });
 
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['no texts', { texts: undefined }, /texts: expected an array/],
-    ['no lines', { texts: [], streams: '', ts: [], tsRuns: [] }, /texts: a batch holds 1 to 200000/],
-    ['too many lines', { texts: new Array(200_001).fill(''), streams: 'o'.repeat(200_001), ts: [T1], tsRuns: [200_001] }, /texts: a batch holds/],
+    ['no lens', { lens: undefined }, /lens: expected an array/],
+    ['no lines', { lens: [], text: '', streams: '', ts: [], tsRuns: [] }, /lens: a batch holds 1 to 200000/],
+    ['too many lines', { lens: new Array(200_001).fill(0), text: '', streams: 'o'.repeat(200_001), ts: [T1], tsRuns: [200_001] }, /lens: a batch holds/],
     ['first 0', { first: 0 }, /first: expected a whole number/],
     ['first fraction', { first: 1.5 }, /first:/],
     ['first string', { first: '41' }, /first:/],
@@ -56,8 +56,12 @@ describe('column-wise log batches', () => {
     ['run fraction', { tsRuns: [1.5, 2.5] }, /tsRuns\.0:/],
     ['runs short of the lines', { tsRuns: [1, 2] }, /tsRuns: the time runs cover 3 lines, the batch has 4/],
     ['runs past the lines', { tsRuns: [3, 2] }, /tsRuns: the time runs cover 5 lines/],
-    ['text null', { texts: ['a', null, 'b', 'c'] }, /texts\.1: expected text/],
-    ['text too long', { texts: ['a', 'x'.repeat(MAX_LINE_CHARS + 1), 'b', 'c'] }, /texts\.1:/],
+    ['text not a string', { text: ['one'] }, /text: expected a string/],
+    ['a negative length', { lens: [3, -1, 1, 1] }, /lens\.1: expected a length/],
+    ['a fractional length', { lens: [3, 0.5, 1, 1] }, /lens\.1:/],
+    ['a line too long', { lens: [3, MAX_LINE_CHARS + 1, 1, 1] }, /lens\.1:/],
+    ['lengths short of the text', { lens: [3, 0, 1, 1] }, /text: the lengths add up to 5 characters/],
+    ['lengths past the text', { text: 'one' }, /text: the lengths add up to/],
   ];
   for (const [name, change, error] of bad) {
     it(`refuses a frame with ${name}`, () => {

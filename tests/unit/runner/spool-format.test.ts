@@ -1,0 +1,34 @@
+// The spool writes each line as exactly the JSON of its WireLine (what a spool of an earlier runner holds and what
+// recovery reads back), although it builds that text by hand for speed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Spool } from '../../../src-runner/job/spool';
+import type { WireLine } from '../../../src-shared/protocol/runner-wire';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('the spool file format', () => {
+  it('is one JSON.stringify(line) per line, and reads back the same lines after a restart', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-format-'));
+    dirs.push(dir);
+    const lines: WireLine[] = [
+      { seq: 1, stream: 'stdout', ts: '2026-01-01T00:00:00.000Z', text: 'plain' },
+      { seq: 2, stream: 'stderr', ts: '2026-01-01T00:00:00.000Z', text: 'q"uote \\ back\ttab \u0001 \u00e9 \u{1F600} \ud800' },
+      { seq: 3, stream: 'stdout', ts: '2026-01-01T00:00:01.000Z', text: '' },
+    ];
+    const spool = new Spool(dir);
+    spool.append(lines);
+    spool.close();
+    const [file] = fs.readdirSync(dir);
+    expect(fs.readFileSync(path.join(dir, file), 'utf8')).toBe(lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    const again = new Spool(dir);
+    expect(again.lastSeq).toBe(3);
+    expect(again.read(1, 3, 1 << 20)).toEqual(lines);
+    again.close();
+  });
+});
