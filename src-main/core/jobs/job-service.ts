@@ -481,12 +481,13 @@ export class JobService {
       await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled before it started'), finished_at: nowIso(this.deps.clock.now()) });
       return null;
     }
-    const job = await this.move(jobId, 'DISPATCHING', {});
+    // DISPATCHING goes out once, with its new log (one view read and one 'jobs/changed' per attempt fewer).
+    await this.store.move(jobId, 'DISPATCHING', {});
     const logId = await this.deps.logs.create({ jobId, eventId: plan.event.id, serverId: server.id });
     // Secret variables the script does not name stay in the keychain (they are still masked if they show up).
     const variables = await this.deps.variables.forJob({ id: plan.event.id, content: plan.event.content });
     const sink = new LogSinkImpl(logId, this.deps.logs, [...Object.values(plan.secrets), ...Object.values(plan.parameterSecretEnv), ...variables.secretValues], () => this.deps.clock.now());
-    await this.emitJob(jobId);
+    const job = await this.emitJob(jobId);
 
     let result: ExecutionResult;
     try {

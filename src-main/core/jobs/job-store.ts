@@ -4,6 +4,7 @@
  * the row still has the status it was read with, so a bypass or a race is refused with JOB_STATE_INVALID.
  * It emits nothing and decides nothing: the JobService records through it, other modules read through it.
  */
+import type { Statement } from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
 import { nowIso } from '../db/ids';
@@ -38,9 +39,16 @@ export class JobStore {
     return row;
   }
 
+  /**
+   * The hot reads (every status move reads the row, then the view it pushes) use statements prepared once: through
+   * kysely each built and prepared its SQL again, a third of the app's database time on a 40-server run.
+   */
   find(jobId: string): Promise<JobRow | undefined> {
-    return this.db.kysely.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    this.findStatement ??= this.db.sqlite.prepare('SELECT * FROM jobs WHERE id = ?');
+    return Promise.resolve(this.findStatement.get(jobId) as JobRow | undefined);
   }
+  private findStatement: Statement | undefined;
+  private viewStatement: Statement | undefined;
 
   async idByIdempotencyKey(key: string): Promise<string | undefined> {
     return (await this.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst())?.id;
@@ -90,7 +98,13 @@ export class JobStore {
   }
 
   async view(jobId: string): Promise<JobView | undefined> {
-    const row = await this.viewQuery().where('jobs.id', '=', jobId).executeTakeFirst();
+    // The SQL viewQuery() builds, prepared once (see find()).
+    this.viewStatement ??= this.db.sqlite.prepare(
+      'SELECT jobs.*, events.name AS event_name, servers.name AS server_name, ' +
+        '(SELECT l.id FROM logs l WHERE l.job_id = jobs.id ORDER BY l.created_at DESC, l.rowid DESC LIMIT 1) AS log_id ' +
+        'FROM jobs LEFT JOIN events ON events.id = jobs.event_id LEFT JOIN servers ON servers.id = jobs.server_id WHERE jobs.id = ?',
+    );
+    const row = this.viewStatement.get(jobId) as JobViewRow | undefined;
     return row ? toJobView(row) : undefined;
   }
 

@@ -555,7 +555,7 @@ export class RunnerJobSession {
     this.replayAskedFrom = -1;
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
     // A runner that can send column-wise log batches is asked to (far cheaper to parse); an older one sends `log`.
-    const logFormat = process.env.K19_BASELINE !== "1" && hello.capabilities.includes(LOG_COLUMNS_CAPABILITY) ? { logFormat: LOG_COLUMNS_FORMAT } : {};
+    const logFormat = hello.capabilities.includes(LOG_COLUMNS_CAPABILITY) ? { logFormat: LOG_COLUMNS_FORMAT } : {};
     ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()), ...logFormat });
     if (hello.state === 'starting') {
       // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the

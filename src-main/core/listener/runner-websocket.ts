@@ -43,6 +43,8 @@ export class RunnerStreamHub {
   private nextId = 1;
   /** Malformed messages refused so far (diagnostics and tests). */
   refusedMessages = 0;
+  /** Log batches that arrived column-wise (`log.columns`, capability log-columns-v1), for diagnostics and tests. */
+  columnBatches = 0;
 
   constructor(
     listener: LocalListener,
@@ -110,13 +112,15 @@ export class RunnerStreamHub {
     ws.on('ping', () => heartbeat.heard());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       heartbeat.heard();
-      const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol' } as const) : parseRunnerMessage(data.toString('utf8'), data.length);
+      const raw = isBinary ? '' : data.toString('utf8');
+      const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol' } as const) : parseRunnerMessage(raw, data.length);
       if (!parsed.ok) {
         this.refusedMessages++;
         console.warn(`[runner-websocket] job ${jobId}: ${parsed.error}`);
         channel.send({ type: 'error', message: parsed.error });
         return;
       }
+      if (parsed.message.type === 'log' && raw.startsWith('{"type":"log.columns"')) this.columnBatches++;
       try {
         handlers.onMessage(channel, parsed.message);
       } catch (err) {

@@ -6,6 +6,7 @@
  */
 import zlib from 'node:zlib';
 import type { LogLine, LogStream } from '../../../src-shared/contract/logs';
+import type { LogBlockCompressor } from './log-block-compressor';
 
 /** Format version in the high nibble of the first byte; the low bits are the flags below. */
 const FORMAT_V1 = 0x10;
@@ -173,18 +174,18 @@ export function compressLogBlock(raw: Buffer): Buffer {
   return withDeflatedBody(raw[0], zlib.deflateRawSync(raw.subarray(1), { level: DEFLATE_LEVEL }));
 }
 
-/** The same, on libuv's thread pool: the caller's thread only copies the result. */
-export function compressLogBlockAsync(raw: Buffer, done: (err: Error | null, data: Buffer | null) => void): void {
-  zlib.deflateRaw(raw.subarray(1), { level: DEFLATE_LEVEL }, (err, body) => {
-    if (err) done(err, null);
+/** The same on the compressor's worker thread: this thread only copies the result. */
+export function compressLogBlockOn(compressor: LogBlockCompressor, raw: Buffer, done: (err: Error | null, data: Buffer | null) => void): void {
+  compressor.deflate(raw.subarray(1), DEFLATE_LEVEL, (err, body) => {
+    if (err || !body) done(err ?? new Error('deflate failed'), null);
     else done(null, withDeflatedBody(raw[0], body));
   });
 }
 
-function withDeflatedBody(flags: number, body: Buffer): Buffer {
+function withDeflatedBody(flags: number, body: Uint8Array): Buffer {
   const data = Buffer.allocUnsafe(body.length + 1);
   data[0] = flags | FLAG_DEFLATE;
-  body.copy(data, 1);
+  data.set(body, 1);
   return data;
 }
 

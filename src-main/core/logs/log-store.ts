@@ -21,12 +21,13 @@ import { AppError } from '../errors';
 import { assertLogTransition } from '../jobs/job-state-machine';
 import type { LogLine, LogStatus, LogView } from '../../../src-shared/contract/logs';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
+import { LogBlockCompressor } from './log-block-compressor';
 import {
-  blockLine, compressLogBlock, compressLogBlockAsync, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock,
+  blockLine, compressLogBlock, compressLogBlockOn, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock,
 } from './log-block-codec';
 
 export const FLUSH_INTERVAL_MS = 50;
-/** Lines not yet on disk (across all logs) before a synchronous flush. */
+/** Lines not yet on disk (across all logs) before a synchronous flush (twice as many: even of blocks being deflated). */
 export const MAX_BUFFERED_LINES = 20_000;
 /** Characters of the newest output kept in logs.partial_output. */
 export const PARTIAL_TAIL_CHARS = 64 * 1024;
@@ -86,17 +87,17 @@ interface OpenLog {
 }
 
 /**
- * A block that left the open block: encoded at once, deflated on libuv's thread pool (so the main thread keeps reading
- * the link) and written by the first flush after that finished. Its lines stay on disk as the chunk rows written
+ * A block that left the open block: encoded at once, deflated on the compressor's worker thread (so the main thread
+ * keeps reading the links) and written by the first flush after that finished. Its lines stay on disk as the chunk rows written
  * before sealing until its compressed row replaces them in one transaction; a flush that must not wait (a read, a
  * status change, backpressure) deflates it on the spot instead.
  */
 interface SealedBlock {
   block: EncodedBlock;
-  /** Deflated row data, once ready (null while the thread pool works on it). */
+  /** Deflated row data, once ready (null while the worker deflates it). */
   compressed: Buffer | null;
-  /** The thread pool failed (it never should): deflated synchronously at the next flush. */
-  failed: boolean;
+  /** Deflated on the main thread at the next flush (not handed to the worker, or the worker failed). */
+  deflateHere: boolean;
   firstLine: number;
   byteStart: number;
 }
@@ -119,8 +120,9 @@ export class LogStore {
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
   private readonly insertBlock: BetterSqlite3.Statement;
-  /** Blocks being deflated on the thread pool (their completion schedules a flush). */
-  private compressing = 0;
+  /** Deflates sealed blocks off the main thread (their completion schedules a flush). */
+  private readonly compressor = new LogBlockCompressor();
+  private compressorFailed = false;
   private readonly deleteChunks: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
   private readonly blocksFrom: BetterSqlite3.Statement;
@@ -210,28 +212,29 @@ export class LogStore {
   private afterAppend(n: number): void {
     this.buffered += n;
     if (this.buffered >= MAX_BUFFERED_LINES) {
-      // Sealed blocks first (the cheap, compressed rows, those deflated already); then everything, deflating what the
-      // thread pool has not finished here: the backpressure that keeps memory bounded.
+      // Sealed blocks the worker deflated already (the cheap rows); if the worker falls behind that much, everything,
+      // deflating its backlog here: the backpressure that keeps memory bounded.
       this.flushAll(undefined, 'sealed');
-      if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
+      if (this.buffered >= 2 * MAX_BUFFERED_LINES) this.flushAll();
     } else if (!this.timer) this.scheduleFlush();
   }
 
-  /** Encodes the open block into a sealed one (deflated on the thread pool, written at a flush) and starts a new one. */
-  private seal(state: OpenLog): void {
+  /** Encodes the open block into a sealed one (deflated by the worker, written at a flush) and starts a new one. */
+  private seal(state: OpenLog, offload = true): void {
     if (state.openLines.length === 0) return;
     const block = encodeLogBlock(state.openLines, false);
-    const entry: SealedBlock = { block, compressed: null, failed: false, firstLine: state.openFirstLine, byteStart: state.openByteStart };
+    const deflateHere = !offload || !this.compressor.available;
+    const entry: SealedBlock = { block, compressed: null, deflateHere, firstLine: state.openFirstLine, byteStart: state.openByteStart };
     state.sealed.push(entry);
-    this.compressing++;
-    compressLogBlockAsync(block.data, (err, data) => {
-      this.compressing--;
-      if (entry.compressed !== null) return; // a flush that could not wait deflated it already
+    if (!deflateHere) compressLogBlockOn(this.compressor, block.data, (err, data) => {
+      if (entry.compressed !== null || this.closed) return; // a flush that could not wait deflated it already
       if (err || !data) {
-        entry.failed = true;
-        console.error('[log-store] deflating a log block on the thread pool failed; it is deflated at the next flush:', err);
+        // Deflated on this thread at the next flush (the compressor is not used again after a failure).
+        entry.deflateHere = true;
+        if (!this.compressorFailed) console.error('[log-store] the log block compressor failed; blocks are deflated on the main thread:', err);
+        this.compressorFailed = true;
       } else entry.compressed = data;
-      if (!this.closed && !this.timer) this.scheduleFlush();
+      if (!this.timer) this.scheduleFlush();
     });
     state.openFirstLine += block.lineCount;
     state.openByteStart += block.textBytes;
@@ -261,10 +264,9 @@ export class LogStore {
 
   /**
    * Writes the pending lines of every log (or just `logId`): sealed blocks, then the open block's new lines as a chunk
-   * row. `mode` 'all' (the default) writes every appended line now, deflating sealed blocks the thread pool has not
-   * finished; 'ready' (the flush timer) writes what needs no deflating here, stopping at a block still being deflated
-   * (its completion schedules the next flush); 'sealed' (backpressure) writes deflated blocks only, leaving open
-   * blocks to fill up.
+   * row. `mode` 'all' (the default) writes every appended line now, deflating here the sealed blocks the worker has
+   * not finished; 'ready' (the flush timer) stops at a block the worker is still deflating (its completion schedules
+   * the next flush); 'sealed' (backpressure) writes deflated blocks only, leaving open blocks to fill up.
    */
   flushAll(logId?: string, mode: 'all' | 'ready' | 'sealed' = 'all'): void {
     if (this.closed) return;
@@ -307,7 +309,7 @@ export class LogStore {
     for (; n < state.sealed.length; n++) {
       const entry = state.sealed[n];
       if (entry.compressed === null) {
-        if (mode !== 'all' && !entry.failed) break;
+        if (mode !== 'all' && !entry.deflateHere) break;
         entry.compressed = compressLogBlock(entry.block.data);
       }
       const { block, compressed, firstLine, byteStart } = entry;
@@ -419,7 +421,7 @@ export class LogStore {
   private release(logId: string): void {
     const state = this.open.get(logId);
     if (!state) return;
-    this.seal(state);
+    this.seal(state, false);
     this.flushAll(logId);
     this.open.delete(logId);
   }
@@ -604,9 +606,10 @@ export class LogStore {
 
   /** Flushes and seals everything and stops accepting lines (core stop). */
   close(): void {
-    for (const state of this.open.values()) this.seal(state);
+    for (const state of this.open.values()) this.seal(state, false);
     this.flushAll();
     this.closed = true;
+    this.compressor.close();
     this.timer?.cancel();
     this.timer = undefined;
   }

@@ -1,6 +1,7 @@
 /**
  * ArtifactStore: the runner artifacts this workstation can deploy. It imports the artifacts bundled with the app into
- * the artifact cache (RUNNER_ARTIFACT_PATH), registers them in runner_artifacts, picks the one that fits a server, and
+ * the artifact cache (RUNNER_ARTIFACT_PATH), registers them in runner_artifacts (runtimes, the Node binaries a code
+ * bundle runs under, are kept in memory from the scan, not as rows), picks the one that fits a server, and
  * hands out files only after re-checking their sha256 and ed25519 signature on every load.
  * It must never hand out a file whose checksum or signature does not match: such a file is refused as ARTIFACT_TAMPERED.
  */

@@ -1,7 +1,8 @@
 /**
- * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec), pick the artifact, check
+ * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec), pick the artifact (on a
+ * server without Node: the js code bundle plus the shared runtime, ~/.cronium/runtimes/<node>-<os>-<arch>/node), check
  * free disk before sending a byte, upload under a temporary name, unpack and verify sha256 on the server, move into
- * place atomically, run `version` as the handshake. It talks to servers only through the SSH pool, keeps no state and
+ * place atomically (each file the probe saw with its signed sha256 is not sent again), run `version` as the handshake. It talks to servers only through the SSH pool, keeps no state and
  * writes no database row (RunnerService records outcomes). It must never upload a file the ArtifactStore did not
  * verify just now, and never leave a half-written runner under its final name.
  */

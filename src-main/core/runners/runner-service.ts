@@ -609,11 +609,11 @@ export class RunnerService {
     const { artifact, info } = result;
     const transferred = result.transferredBytes;
     const what =
-      result.previousFile === 'verified'
+      result.previousFile === 'verified' && transferred === 0
         ? `${artifact.version} already present with the signed checksum; nothing transferred; handshake ok`
         : result.previousFile === 'mismatch'
           ? `the runner file on the server did not match the signed checksum; replaced (${transferred} bytes sent); handshake ok`
-          : `installed ${artifact.version} (${artifact.kind}, ${transferred} bytes sent); handshake ok`;
+          : `installed ${artifact.version} (${artifact.kind}${result.runtime ? ` under runtime node ${result.runtime.nodeVersion}${result.runtime.transferredBytes ? ', runtime sent' : ', runtime already there'}` : ''}, ${transferred} bytes sent); handshake ok`;
     const metadata = {
       artifactId: artifact.id,
       kind: artifact.kind,

@@ -2,8 +2,12 @@
  * HandshakeGate: bounds how many SSH handshakes run at once across the app (first come, first served). Starting
  * hundreds at once (one command on a 200-server fleet) starves the CPU of both ends: every key exchange then
  * misses its connect timeout and the whole run fails. A handshake's timeout starts when it gets its turn.
+ * The width follows the cores (bench/fleet-bench.ts, 2 cores: 24 at once spent ~1.4 s per handshake in the gate,
+ * the app's thread busy throughout; fewer at once finish sooner and hand their connections to the execs earlier).
  */
-export const MAX_CONCURRENT_HANDSHAKES = 24;
+import os from 'node:os';
+
+export const MAX_CONCURRENT_HANDSHAKES = Math.max(8, Math.min(24, 4 * os.availableParallelism()));
 
 export class HandshakeGate {
   private running = 0;

@@ -94,3 +94,46 @@ describe('the full check', () => {
     expect(parseFullCheck(execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' })).kind).toBe('symlink');
   });
 });
+
+describe('the integrity guard of a code bundle under a deployed runtime', () => {
+  // The "runtime" is a shell script that runs its argument (the "bundle", itself a script), so both parts are real files.
+  let runtime: string;
+  let bundle: string;
+  const sha = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+  const guarded = () => ({ path: bundle, fingerprint: null, sha256: sha(bundle), runtime: { path: runtime, sha256: sha(runtime), fingerprint: fingerprintOf(runtime) } });
+  const run = (g: ReturnType<typeof guarded>) => spawnSync('sh', ['-c', `${integrityGuard(g)}${runtime} ${bundle}`], { encoding: 'utf8' });
+
+  beforeEach(() => {
+    runtime = path.join(dir, 'node');
+    bundle = path.join(dir, 'cronium-runner.cjs');
+    fs.writeFileSync(runtime, '#!/bin/sh\nsh "$1"\n', { mode: 0o755 });
+    fs.writeFileSync(bundle, `echo bundle >> ${marker}\n`);
+  });
+
+  it('runs the recorded runtime with the signed bundle', () => {
+    const r = run(guarded());
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('bundle\n');
+  });
+
+  it('refuses a bundle whose bytes changed, even with its fingerprint put back (full sha256 every use)', () => {
+    const g = guarded();
+    const st = fs.statSync(bundle);
+    fs.writeFileSync(bundle, `echo evil >> ${marker}\n`);
+    fs.utimesSync(bundle, st.atime, st.mtime);
+    const r = run(g);
+    expect(r.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(r.stderr).toMatch(/cronium-integrity-sha=[0-9a-f]{64}/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('refuses a runtime swapped in by rename', () => {
+    const g = guarded();
+    fs.writeFileSync(`${runtime}.new`, `#!/bin/sh\necho swapped >> ${marker}\n`, { mode: 0o755 });
+    fs.renameSync(`${runtime}.new`, runtime);
+    const r = run(g);
+    expect(r.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(r.stderr).toMatch(/cronium-integrity-runtime=\d+:/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
