@@ -261,7 +261,11 @@ async function fleet(size: number): Promise<FleetResult> {
     if (deployMs !== null && MODES.has('runner')) {
       const runnerEvent = await core.events.save(EventInput.parse({ ...base, name: 'fleet echo runner', executionMode: 'runner-ssh' }));
       run = 0;
-      runner = await profiled(`fleet${size}-runner`, () => timed(RUNS, () => runOnce(core!, runnerEvent.id, serverIds, run++ > 0 ? runnerCounts : undefined)));
+      try {
+        runner = await profiled(`fleet${size}-runner`, () => timed(RUNS, () => runOnce(core!, runnerEvent.id, serverIds, run++ > 0 ? runnerCounts : undefined)));
+      } catch (err) {
+        notes.push(`runner mode failed: ${(err as Error).message}`);
+      }
       runnerPhases = phaseReport();
     }
     await core.stop();

@@ -81,7 +81,9 @@ async function main(): Promise<void> {
     // Warm-up: deploys the runner and uploads a payload, so the figures below are streaming only.
     await runnerJob(core, serverId, 'echo warm\n', 'bash');
 
+    const columnsBefore = core.runnerStreams.columnBatches;
     const job = await runnerJob(core, serverId, `seq 1 ${LINES}\n`, 'bash');
+    const columnBatches = core.runnerStreams.columnBatches - columnsBefore;
     if (job.stored !== LINES) throw new Error(`the runner job stored ${job.stored} of ${LINES} lines`);
     const sshRate = await rawSshSeq(core, serverId);
     const sqliteRate = rowPerLineInserts(path.join(work, 'raw'), LINES, String).linesPerSecond;
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     console.log(`runner-ssh streaming, ${fmt(LINES)} lines, loopback sshd, ${os.cpus().length} CPUs`);
     console.log('');
     console.log('  path                                              lines/s');
-    console.log(`  runner job -> SQLite (stored, committed)      ${fmt((LINES / job.ms) * 1000).padStart(12)}   (${(job.ms / 1000).toFixed(2)} s end to end, run to SUCCESS)`);
+    console.log(`  runner job -> SQLite (stored, committed)      ${fmt((LINES / job.ms) * 1000).padStart(12)}   (${(job.ms / 1000).toFixed(2)} s end to end, run to SUCCESS; ${fmt(columnBatches)} column-wise log batches)`);
     console.log(`  runner job -> subscribed client (bus)         ${fmt((job.delivered / job.ms) * 1000).padStart(12)}   (${fmt(job.delivered)} of ${fmt(LINES)} pushed live; the viewer fetches the rest of very large batches)`);
     console.log(`  raw: seq over an open SSH connection (ssh2)   ${fmt(sshRate).padStart(12)}`);
     console.log(`  raw: better-sqlite3 one row per line (10k/tx) ${fmt(sqliteRate).padStart(12)}`);

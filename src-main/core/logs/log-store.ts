@@ -189,8 +189,13 @@ export class LogStore {
   appendMany(logId: string, lines: readonly LogLine[]): void {
     if (this.closed || lines.length === 0) return;
     const state = this.state(logId);
-    for (let i = 0; i < lines.length; i++) this.take(logId, state, lines[i]);
-    this.afterAppend(lines.length);
+    let i = 0;
+    try {
+      for (; i < lines.length; i++) this.take(logId, state, lines[i]);
+    } finally {
+      // The lines taken before one out of order stay taken (as with append, one by one).
+      if (i > 0) this.afterAppend(i);
+    }
   }
 
   private take(logId: string, state: OpenLog, line: LogLine): void {
