@@ -27,9 +27,12 @@ export class LogBlockCompressor {
   private nextId = 1;
   private readonly waiting = new Map<number, Done>();
 
-  /** Whether blocks can be handed to the worker (false once it failed or was closed). */
-  get available(): boolean {
-    return !this.broken;
+  /**
+   * Whether a block can be handed to the worker now: false once it failed or was closed, and while it already has
+   * `maxInFlight` blocks (a worker that falls behind must not queue copies without bound: the caller deflates those).
+   */
+  accepts(maxInFlight: number): boolean {
+    return !this.broken && this.waiting.size < maxInFlight;
   }
 
   /** Deflates `body` (raw deflate at `level`) on the worker; `done` runs on this thread. */

@@ -29,6 +29,8 @@ import {
 export const FLUSH_INTERVAL_MS = 50;
 /** Lines not yet on disk (across all logs) before a synchronous flush (twice as many: even of blocks being deflated). */
 export const MAX_BUFFERED_LINES = 20_000;
+/** Sealed blocks handed to the compressor's worker at once; more are deflated on the main thread (both cores work). */
+const MAX_DEFLATING_BLOCKS = 4;
 /** Characters of the newest output kept in logs.partial_output. */
 export const PARTIAL_TAIL_CHARS = 64 * 1024;
 /** A block is sealed (compressed and written as one row) at this many lines or characters, whichever comes first. */
@@ -116,6 +118,8 @@ export class LogStore {
   private readonly open = new Map<string, OpenLog>();
   /** Lines appended and not yet on disk, across logs. */
   private buffered = 0;
+  /** `buffered` at which an append flushes synchronously (MAX_BUFFERED_LINES, or a little more while blocks deflate). */
+  private pressureAt = MAX_BUFFERED_LINES;
   private timer: { cancel(): void } | undefined;
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
@@ -216,11 +220,13 @@ export class LogStore {
 
   private afterAppend(n: number): void {
     this.buffered += n;
-    if (this.buffered >= MAX_BUFFERED_LINES) {
-      // Sealed blocks the worker deflated already (the cheap rows); if the worker falls behind that much, everything,
-      // deflating its backlog here: the backpressure that keeps memory bounded.
+    if (this.buffered >= this.pressureAt) {
+      // Sealed blocks ready to write (the cheap rows); if blocks the worker still deflates hold that many lines back,
+      // everything, deflating them here: the backpressure that keeps memory bounded.
       this.flushAll(undefined, 'sealed');
       if (this.buffered >= 2 * MAX_BUFFERED_LINES) this.flushAll();
+      // Still above the limit (blocks being deflated): try again half a block later, not at every line.
+      this.pressureAt = this.buffered < MAX_BUFFERED_LINES ? MAX_BUFFERED_LINES : this.buffered + BLOCK_MAX_LINES / 2;
     } else if (!this.timer) this.scheduleFlush();
   }
 
@@ -228,7 +234,7 @@ export class LogStore {
   private seal(state: OpenLog, offload = true): void {
     if (state.openLines.length === 0) return;
     const block = encodeLogBlock(state.openLines, false);
-    const deflateHere = !offload || !this.compressor.available;
+    const deflateHere = !offload || !this.compressor.accepts(MAX_DEFLATING_BLOCKS);
     const entry: SealedBlock = { block, compressed: null, deflateHere, firstLine: state.openFirstLine, byteStart: state.openByteStart };
     state.sealed.push(entry);
     if (!deflateHere) compressLogBlockOn(this.compressor, block.data, (err, data) => {
