@@ -6,7 +6,6 @@
  */
 import zlib from 'node:zlib';
 import type { LogLine, LogStream } from '../../../src-shared/contract/logs';
-import type { LogBlockCompressor } from './log-block-compressor';
 
 /** Format version in the high nibble of the first byte; the low bits are the flags below. */
 const FORMAT_V1 = 0x10;
@@ -50,9 +49,9 @@ class ByteWriter {
   svarint(n: number): void {
     this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
-  /** `bytes`: the encoded size when known (else room for the worst case is made). */
-  string(s: string, encoding: BufferEncoding, bytes?: number): void {
-    this.ensure(bytes ?? (encoding === 'utf16le' ? s.length * 2 : s.length * 3));
+  string(s: string, encoding: BufferEncoding): void {
+    const max = encoding === 'utf16le' ? s.length * 2 : s.length * 3;
+    this.ensure(max);
     this.pos += this.buf.write(s, this.pos, encoding);
   }
 }
@@ -102,25 +101,24 @@ export interface EncodedBlock {
   textBytes: number;
 }
 
-/**
- * Encodes lines[from, to) (seq ascending) into one block; `compress` deflates it (sealed blocks). A block encoded
- * without compression can be deflated later, off the main thread, by compressLogBlock.
- */
-export function encodeLogBlock(lines: readonly LogLine[], compress: boolean, from = 0, to = lines.length): EncodedBlock {
-  const n = to - from;
-  if (n <= 0) throw new Error('a log block holds at least one line');
+/** Encodes lines (seq ascending) into one block; `compress` deflates it (sealed blocks). */
+export function encodeLogBlock(lines: readonly LogLine[], compress: boolean): EncodedBlock {
+  const n = lines.length;
+  if (n === 0) throw new Error('a log block holds at least one line');
   let flags = FORMAT_V1;
+  let chars = 0;
   let outputCount = 0;
+  let wellFormed = true;
   // Timestamps: one parse per distinct string (a chunk's lines share one).
   const ms = new Array<number>(n);
-  const texts = new Array<string>(n);
   let prevTs: string | undefined;
   let prevMs = 0;
   let tsStrings = false;
   for (let i = 0; i < n; i++) {
-    const l = lines[from + i];
-    texts[i] = l.text;
+    const l = lines[i];
+    chars += l.text.length;
     if (l.stream !== 'system') outputCount++;
+    if (wellFormed && !isWellFormed(l.text)) wellFormed = false;
     if (!tsStrings) {
       if (l.ts !== prevTs) {
         prevMs = canonicalMs(l.ts);
@@ -130,24 +128,18 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean, fro
       ms[i] = prevMs;
     }
   }
-  // The text column is written as one string: it round-trips exactly whenever the whole is well-formed (a surrogate
-  // pair split across two lines is rejoined and split again by the lengths), else as UTF-16LE.
-  const text = texts.join('');
-  const chars = text.length;
-  const wellFormed = isWellFormed(text);
   if (tsStrings) flags |= FLAG_TS_STRINGS;
   if (!wellFormed) flags |= FLAG_UTF16;
   const textEncoding: BufferEncoding = wellFormed ? 'utf8' : 'utf16le';
 
-  const textSize = wellFormed ? Buffer.byteLength(text, 'utf8') : chars * 2;
-  const w = new ByteWriter(n * 8 + textSize + 16);
+  const w = new ByteWriter(n * 8 + chars + 16);
   w.byte(flags);
   w.varint(n);
-  w.varint(lines[from].seq);
-  for (let i = from + 1; i < to; i++) w.varint(lines[i].seq - lines[i - 1].seq);
-  for (let i = from; i < to; i++) w.byte(STREAM_CODES[lines[i].stream]);
+  w.varint(lines[0].seq);
+  for (let i = 1; i < n; i++) w.varint(lines[i].seq - lines[i - 1].seq);
+  for (let i = 0; i < n; i++) w.byte(STREAM_CODES[lines[i].stream]);
   if (tsStrings) {
-    for (let i = from; i < to; i++) {
+    for (let i = 0; i < n; i++) {
       const b = Buffer.byteLength(lines[i].ts, 'utf8');
       w.varint(b);
       w.string(lines[i].ts, 'utf8');
@@ -160,33 +152,19 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean, fro
     }
   }
   // Lengths in UTF-16 code units: the text column decodes as one string and is sliced by them.
-  for (let i = 0; i < n; i++) w.varint(texts[i].length);
-  w.string(text, textEncoding, textSize);
+  for (let i = 0; i < n; i++) w.varint(lines[i].text.length);
+  for (let i = 0; i < n; i++) w.string(lines[i].text, textEncoding);
   const raw = w.buf.subarray(0, w.pos);
-  const block = { data: raw, firstSeq: lines[from].seq, lastSeq: lines[to - 1].seq, lineCount: n, outputCount, textBytes: chars + n };
-  if (compress) block.data = compressLogBlock(raw);
-  else if (w.buf.length > w.pos * 2) block.data = Buffer.from(raw); // do not keep a mostly unused buffer alive
-  return block;
-}
-
-/** The sealed (deflated) form of a block encoded without compression, on the calling thread. */
-export function compressLogBlock(raw: Buffer): Buffer {
-  return withDeflatedBody(raw[0], zlib.deflateRawSync(raw.subarray(1), { level: DEFLATE_LEVEL }));
-}
-
-/** The same on the compressor's worker thread: this thread only copies the result. */
-export function compressLogBlockOn(compressor: LogBlockCompressor, raw: Buffer, done: (err: Error | null, data: Buffer | null) => void): void {
-  compressor.deflate(raw.subarray(1), DEFLATE_LEVEL, (err, body) => {
-    if (err || !body) done(err ?? new Error('deflate failed'), null);
-    else done(null, withDeflatedBody(raw[0], body));
-  });
-}
-
-function withDeflatedBody(flags: number, body: Uint8Array): Buffer {
-  const data = Buffer.allocUnsafe(body.length + 1);
-  data[0] = flags | FLAG_DEFLATE;
-  data.set(body, 1);
-  return data;
+  let data: Buffer;
+  if (compress) {
+    const body = zlib.deflateRawSync(raw.subarray(1), { level: DEFLATE_LEVEL });
+    data = Buffer.allocUnsafe(body.length + 1);
+    data[0] = flags | FLAG_DEFLATE;
+    body.copy(data, 1);
+  } else {
+    data = Buffer.from(raw);
+  }
+  return { data, firstSeq: lines[0].seq, lastSeq: lines[n - 1].seq, lineCount: n, outputCount, textBytes: chars + n };
 }
 
 /** A decoded block, column-wise: line i is seqs[i], streams[i], ts(i), text.slice(starts[i], starts[i + 1]). */

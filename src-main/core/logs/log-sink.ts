@@ -6,7 +6,7 @@
  * It is the only writer of its log's lines; it never stores a line unmasked.
  */
 import type { LogSink } from '../jobs/executor';
-import type { LogLine, LogStatus, LogStream } from '../../../src-shared/contract/logs';
+import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
 import { systemClock } from '../clock';
 import { nowIso } from '../db/ids';
 import { LineSplitter } from '../../../src-shared/logs/line-splitter';
@@ -98,10 +98,8 @@ export class LogSinkImpl implements LogSink {
   /** `masked`: the lines come from a splitter, which masked them already. */
   private store_(stream: LogStream, lines: string[], ts: string, masked = false): void {
     const mask = !masked && !this.masker.isEmpty;
-    const batch = new Array<LogLine>(lines.length);
-    for (let i = 0; i < lines.length; i++) {
-      batch[i] = { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(lines[i]) : lines[i] };
+    for (const text of lines) {
+      this.store.append(this.logId, { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(text) : text });
     }
-    this.store.appendMany(this.logId, batch);
   }
 }

@@ -21,16 +21,11 @@ import { AppError } from '../errors';
 import { assertLogTransition } from '../jobs/job-state-machine';
 import type { LogLine, LogStatus, LogView } from '../../../src-shared/contract/logs';
 import type { ExecutionMode } from '../../../src-shared/contract/settings';
-import { LogBlockCompressor } from './log-block-compressor';
-import {
-  blockLine, compressLogBlock, compressLogBlockOn, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock,
-} from './log-block-codec';
+import { blockLine, decodeLogBlock, encodeLogBlock, searchBlock, type DecodedBlock, type EncodedBlock } from './log-block-codec';
 
 export const FLUSH_INTERVAL_MS = 50;
-/** Lines not yet on disk (across all logs) before a synchronous flush (twice as many: even of blocks being deflated). */
+/** Lines not yet on disk (across all logs) before a synchronous flush. */
 export const MAX_BUFFERED_LINES = 20_000;
-/** Sealed blocks handed to the compressor's worker at once; more are deflated on the main thread (both cores work). */
-const MAX_DEFLATING_BLOCKS = 4;
 /** Characters of the newest output kept in logs.partial_output. */
 export const PARTIAL_TAIL_CHARS = 64 * 1024;
 /** A block is sealed (compressed and written as one row) at this many lines or characters, whichever comes first. */
@@ -68,9 +63,8 @@ interface OpenLog {
   durableLastSequence: number;
   durableLineCount: number;
   durableByteCount: number;
-  /** Appended lines not yet on disk, in order (handed to listeners once written): unwritten[unwrittenStart...]. */
+  /** Appended lines not yet on disk, in order (handed to listeners once written). */
   unwritten: LogLine[];
-  unwrittenStart: number;
   /** The open block's lines; the first `openWritten` of them are on disk as chunk rows. */
   openLines: LogLine[];
   openChars: number;
@@ -79,29 +73,13 @@ interface OpenLog {
   /** Line index and text offset (in the log) of the open block's first line. */
   openFirstLine: number;
   openByteStart: number;
-  /** Sealed blocks waiting to be written, in order (see SealedBlock). */
-  sealed: SealedBlock[];
-  /** Chunk rows of this log on disk have last_seq >= chunkFrom (0: there are none); sealing deletes them. */
-  chunkFrom: number;
-  /** Texts of the newest lines: tail[tailStart...] is partial_output once trimmed (trimTail) to PARTIAL_TAIL_CHARS. */
+  /** Sealed blocks waiting for the next flush, with their line index and text offset. */
+  sealed: Array<{ block: EncodedBlock; firstLine: number; byteStart: number }>;
+  /** Whether chunk rows of this log are on disk (sealing must delete them). */
+  chunkRows: boolean;
   tail: string[];
   tailStart: number;
-}
-
-/**
- * A block that left the open block: encoded at once, deflated on the compressor's worker thread (so the main thread
- * keeps reading the links) and written by the first flush after that finished. Its lines stay on disk as the chunk rows written
- * before sealing until its compressed row replaces them in one transaction; a flush that must not wait (a read, a
- * status change, backpressure) deflates it on the spot instead.
- */
-interface SealedBlock {
-  block: EncodedBlock;
-  /** Deflated row data, once ready (null while the worker deflates it). */
-  compressed: Buffer | null;
-  /** Deflated on the main thread at the next flush (not handed to the worker, or the worker failed). */
-  deflateHere: boolean;
-  firstLine: number;
-  byteStart: number;
+  tailChars: number;
 }
 
 type StoredListener = (logId: string, lines: LogLine[]) => void;
@@ -118,15 +96,10 @@ export class LogStore {
   private readonly open = new Map<string, OpenLog>();
   /** Lines appended and not yet on disk, across logs. */
   private buffered = 0;
-  /** `buffered` at which an append flushes synchronously (MAX_BUFFERED_LINES, or a little more while blocks deflate). */
-  private pressureAt = MAX_BUFFERED_LINES;
   private timer: { cancel(): void } | undefined;
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
   private readonly insertBlock: BetterSqlite3.Statement;
-  /** Deflates sealed blocks off the main thread (their completion schedules a flush). */
-  private readonly compressor = new LogBlockCompressor();
-  private compressorFailed = false;
   private readonly deleteChunks: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
   private readonly blocksFrom: BetterSqlite3.Statement;
@@ -144,7 +117,7 @@ export class LogStore {
       `INSERT INTO log_blocks (log_id, first_seq, last_seq, line_count, output_count, first_line, byte_start, byte_count, stored_bytes, sealed, created_at, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.deleteChunks = db.sqlite.prepare('DELETE FROM log_blocks WHERE log_id = ? AND last_seq >= ? AND last_seq <= ? AND sealed = 0');
+    this.deleteChunks = db.sqlite.prepare('DELETE FROM log_blocks WHERE log_id = ? AND sealed = 0 AND last_seq <= ?');
     this.updateCounters = db.sqlite.prepare(
       'UPDATE logs SET line_count = ?, last_sequence = ?, byte_count = ?, partial_output = ?, updated_at = ? WHERE id = ?',
     );
@@ -185,68 +158,38 @@ export class LogStore {
   append(logId: string, line: LogLine): void {
     if (this.closed) return;
     const state = this.state(logId);
-    this.take(logId, state, line);
-    this.afterAppend(1);
-  }
-
-  /** Buffers lines (seq ascending, each greater than every earlier one of the log): append for a batch, cheaper. */
-  appendMany(logId: string, lines: readonly LogLine[]): void {
-    if (this.closed || lines.length === 0) return;
-    const state = this.state(logId);
-    let i = 0;
-    try {
-      for (; i < lines.length; i++) this.take(logId, state, lines[i]);
-    } finally {
-      // The lines taken before one out of order stay taken (as with append, one by one).
-      if (i > 0) this.afterAppend(i);
-    }
-  }
-
-  private take(logId: string, state: OpenLog, line: LogLine): void {
     if (line.seq <= state.lastSequence) {
       throw new AppError('LOG_SEQUENCE_INVALID', `line ${line.seq} of log ${logId} comes after ${state.lastSequence}; lines must be appended in order`);
     }
-    const len = line.text.length;
     state.unwritten.push(line);
     state.openLines.push(line);
-    state.openChars += len;
+    state.openChars += line.text.length;
     state.lastSequence = line.seq;
     state.lineCount++;
-    state.byteCount += len + 1;
-    // Trimmed lazily: a line holds at least one character of the tail (its newline).
-    if (state.tail.push(line.text) - state.tailStart > 2 * PARTIAL_TAIL_CHARS) trimTail(state);
+    state.byteCount += line.text.length + 1;
+    state.tail.push(line.text);
+    state.tailChars += line.text.length + 1;
+    while (state.tailChars > PARTIAL_TAIL_CHARS && state.tail.length - state.tailStart > 1) {
+      state.tailChars -= state.tail[state.tailStart].length + 1;
+      state.tail[state.tailStart++] = '';
+    }
+    if (state.tailStart > 4096) {
+      state.tail = state.tail.slice(state.tailStart);
+      state.tailStart = 0;
+    }
     if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
-  }
-
-  private afterAppend(n: number): void {
-    this.buffered += n;
-    if (this.buffered >= this.pressureAt) {
-      // Sealed blocks ready to write (the cheap rows); if blocks the worker still deflates hold that many lines back,
-      // everything, deflating them here: the backpressure that keeps memory bounded.
-      this.flushAll(undefined, 'sealed');
-      if (this.buffered >= 2 * MAX_BUFFERED_LINES) this.flushAll();
-      // Still above the limit (blocks being deflated): try again half a block later, not at every line.
-      this.pressureAt = this.buffered < MAX_BUFFERED_LINES ? MAX_BUFFERED_LINES : this.buffered + BLOCK_MAX_LINES / 2;
+    if (++this.buffered >= MAX_BUFFERED_LINES) {
+      // Sealed blocks first (the cheap, compressed rows); chunks of open blocks only if that was not enough.
+      this.flushAll(undefined, true);
+      if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
     } else if (!this.timer) this.scheduleFlush();
   }
 
-  /** Encodes the open block into a sealed one (deflated by the worker, written at a flush) and starts a new one. */
-  private seal(state: OpenLog, offload = true): void {
+  /** Compresses the open block into a sealed one (written at the next flush) and starts a new open block. */
+  private seal(state: OpenLog): void {
     if (state.openLines.length === 0) return;
-    const block = encodeLogBlock(state.openLines, false);
-    const deflateHere = !offload || !this.compressor.accepts(MAX_DEFLATING_BLOCKS);
-    const entry: SealedBlock = { block, compressed: null, deflateHere, firstLine: state.openFirstLine, byteStart: state.openByteStart };
-    state.sealed.push(entry);
-    if (!deflateHere) compressLogBlockOn(this.compressor, block.data, (err, data) => {
-      if (entry.compressed !== null || this.closed) return; // a flush that could not wait deflated it already
-      if (err || !data) {
-        // Deflated on this thread at the next flush (the compressor is not used again after a failure).
-        entry.deflateHere = true;
-        if (!this.compressorFailed) console.error('[log-store] the log block compressor failed; blocks are deflated on the main thread:', err);
-        this.compressorFailed = true;
-      } else entry.compressed = data;
-      if (!this.timer) this.scheduleFlush();
-    });
+    const block = encodeLogBlock(state.openLines, true);
+    state.sealed.push({ block, firstLine: state.openFirstLine, byteStart: state.openByteStart });
     state.openFirstLine += block.lineCount;
     state.openByteStart += block.textBytes;
     state.openLines = [];
@@ -263,7 +206,7 @@ export class LogStore {
     const wait = this.lastFlushAt + FLUSH_INTERVAL_MS - this.clock.now();
     const run = () => {
       this.timer = undefined;
-      this.flushAll(undefined, 'ready');
+      this.flushAll();
     };
     if (wait <= 0) {
       const handle = setImmediate(run);
@@ -274,22 +217,19 @@ export class LogStore {
   }
 
   /**
-   * Writes the pending lines of every log (or just `logId`): sealed blocks, then the open block's new lines as a chunk
-   * row. `mode` 'all' (the default) writes every appended line now, deflating here the sealed blocks the worker has
-   * not finished; 'ready' (the flush timer) stops at a block the worker is still deflating (its completion schedules
-   * the next flush); 'sealed' (backpressure) writes deflated blocks only, leaving open blocks to fill up.
+   * Writes the pending lines of every log (or just `logId`) now: sealed blocks, then the open block's new lines as a
+   * chunk row (unless `sealedOnly`, the backpressure path, which leaves open blocks to fill up).
    */
-  flushAll(logId?: string, mode: 'all' | 'ready' | 'sealed' = 'all'): void {
+  flushAll(logId?: string, sealedOnly = false): void {
     if (this.closed) return;
     const batches: Array<[string, LogLine[]]> = [];
     const at = nowIso(this.clock.now());
     const write = this.db.sqlite.transaction(() => {
       for (const [id, state] of this.open) {
         if (logId !== undefined && id !== logId) continue;
-        if (state.unwritten.length === state.unwrittenStart && state.sealed.length === 0) continue;
-        const written = this.writePending(id, state, at, mode);
+        if (state.unwritten.length === 0 && state.sealed.length === 0) continue;
+        const written = this.writePending(id, state, at, sealedOnly);
         if (written.length === 0) continue;
-        trimTail(state);
         const tail = state.tail.slice(state.tailStart).join('\n');
         this.updateCounters.run(state.durableLineCount, state.durableLastSequence, state.durableByteCount, tail, at, id);
         this.buffered -= written.length;
@@ -314,62 +254,45 @@ export class LogStore {
   }
 
   /** Inside the flush transaction: writes one log's sealed blocks and open chunk; returns the lines now on disk. */
-  private writePending(id: string, state: OpenLog, at: string, mode: 'all' | 'ready' | 'sealed'): LogLine[] {
+  private writePending(id: string, state: OpenLog, at: string, sealedOnly: boolean): LogLine[] {
     let frontier = state.durableLastSequence;
-    let n = 0;
-    for (; n < state.sealed.length; n++) {
-      const entry = state.sealed[n];
-      if (entry.compressed === null) {
-        if (mode !== 'all' && !entry.deflateHere) break;
-        entry.compressed = compressLogBlock(entry.block.data);
+    if (state.sealed.length > 0) {
+      for (const { block, firstLine, byteStart } of state.sealed) {
+        this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, block.data.length, 1, at, block.data);
+        frontier = block.lastSeq;
       }
-      const { block, compressed, firstLine, byteStart } = entry;
-      this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, compressed.length, 1, at, compressed);
-      frontier = block.lastSeq;
+      if (state.chunkRows) this.deleteChunks.run(id, frontier);
+      state.chunkRows = false;
+      state.sealed = [];
     }
-    if (n > 0) {
-      state.sealed = n === state.sealed.length ? [] : state.sealed.slice(n);
-      if (state.chunkFrom > 0 && state.chunkFrom <= frontier) {
-        this.deleteChunks.run(id, state.chunkFrom, frontier);
-        // Chunk rows left are of later blocks: they start after the frontier.
-        state.chunkFrom = state.sealed.length > 0 || state.openWritten > 0 ? frontier + 1 : 0;
-      }
-    }
-    // The open block's new lines, once every block before it is on disk (lines are written in sequence order).
-    if (mode !== 'sealed' && state.sealed.length === 0 && state.openLines.length > state.openWritten) {
-      const chunk = encodeLogBlock(state.openLines, false, state.openWritten);
+    if (!sealedOnly && state.openLines.length > state.openWritten) {
+      const fresh = state.openLines.slice(state.openWritten);
+      const chunk = encodeLogBlock(fresh, false);
       this.insertBlock.run(
         id, chunk.firstSeq, chunk.lastSeq, chunk.lineCount, chunk.outputCount, state.openFirstLine + state.openWritten,
         state.openByteStart + state.openWrittenChars + state.openWritten, chunk.textBytes, chunk.data.length, 0, at, chunk.data,
       );
       state.openWritten = state.openLines.length;
       state.openWrittenChars = state.openChars;
-      if (state.chunkFrom === 0) state.chunkFrom = chunk.firstSeq;
+      state.chunkRows = true;
       frontier = chunk.lastSeq;
     }
     // The unwritten lines up to the frontier are on disk now (they are in sequence order).
     const pending = state.unwritten;
-    const start = state.unwrittenStart;
-    let end = pending.length;
-    if (end > start && pending[end - 1].seq > frontier) {
-      let lo = start;
-      let hi = end;
+    let k = pending.length;
+    if (k > 0 && pending[k - 1].seq > frontier) {
+      let lo = 0;
+      let hi = k;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (pending[mid].seq <= frontier) lo = mid + 1;
         else hi = mid;
       }
-      end = lo;
+      k = lo;
     }
-    if (end === start) return [];
-    const written = start === 0 && end === pending.length ? pending : pending.slice(start, end);
-    if (end === pending.length) {
-      state.unwritten = [];
-      state.unwrittenStart = 0;
-    } else if (end > 4096 && end * 2 > pending.length) {
-      state.unwritten = pending.slice(end);
-      state.unwrittenStart = 0;
-    } else state.unwrittenStart = end;
+    if (k === 0) return [];
+    const written = k === pending.length ? pending : pending.slice(0, k);
+    state.unwritten = k === pending.length ? [] : pending.slice(k);
     let chars = 0;
     for (let i = 0; i < written.length; i++) chars += written[i].text.length;
     state.durableLineCount += written.length;
@@ -377,6 +300,7 @@ export class LogStore {
     state.durableLastSequence = written[written.length - 1].seq;
     return written;
   }
+
 
   /**
    * Moves a log to `status` (checked by the state machine), flushing its lines first. Final statuses record the end
@@ -432,7 +356,7 @@ export class LogStore {
   private release(logId: string): void {
     const state = this.open.get(logId);
     if (!state) return;
-    this.seal(state, false);
+    this.seal(state);
     this.flushAll(logId);
     this.open.delete(logId);
   }
@@ -617,10 +541,9 @@ export class LogStore {
 
   /** Flushes and seals everything and stops accepting lines (core stop). */
   close(): void {
-    for (const state of this.open.values()) this.seal(state, false);
+    for (const state of this.open.values()) this.seal(state);
     this.flushAll();
     this.closed = true;
-    this.compressor.close();
     this.timer?.cancel();
     this.timer = undefined;
   }
@@ -637,7 +560,10 @@ export class LogStore {
       state.lineCount = state.durableLineCount = row.line_count;
       state.lastSequence = state.durableLastSequence = row.last_sequence;
       state.byteCount = state.durableByteCount = row.byte_count;
-      if (row.partial_output) state.tail = [row.partial_output];
+      if (row.partial_output) {
+        state.tail = [row.partial_output];
+        state.tailChars = row.partial_output.length + 1;
+      }
       // Chunk rows left by an open block that was never sealed (the app stopped abruptly) stay its open block.
       const chunks = this.db.sqlite
         .prepare('SELECT id, first_seq, last_seq, sealed, data FROM log_blocks WHERE log_id = ? AND sealed = 0 ORDER BY last_seq')
@@ -652,7 +578,7 @@ export class LogStore {
       }
       state.openWritten = state.openLines.length;
       state.openWrittenChars = state.openChars;
-      state.chunkFrom = chunks.length > 0 ? chunks[0].first_seq : 0;
+      state.chunkRows = chunks.length > 0;
       state.openFirstLine = state.lineCount - state.openLines.length;
       state.openByteStart = state.byteCount - state.openChars - state.openLines.length;
       this.open.set(logId, state);
@@ -686,7 +612,6 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     durableLineCount: 0,
     durableByteCount: 0,
     unwritten: [],
-    unwrittenStart: 0,
     openLines: [],
     openChars: 0,
     openWritten: 0,
@@ -694,31 +619,11 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     openFirstLine: 0,
     openByteStart: 0,
     sealed: [],
-    chunkFrom: 0,
+    chunkRows: false,
     tail: [],
     tailStart: 0,
+    tailChars: 0,
   };
-}
-
-/**
- * Drops the oldest texts of the tail until it holds at most PARTIAL_TAIL_CHARS characters (a newline after each text)
- * or one text: the longest such suffix.
- */
-function trimTail(state: OpenLog): void {
-  const tail = state.tail;
-  let chars = 0;
-  let i = tail.length;
-  while (i > state.tailStart) {
-    const next = chars + tail[i - 1].length + 1;
-    if (next > PARTIAL_TAIL_CHARS && i < tail.length) break;
-    chars = next;
-    i--;
-  }
-  state.tailStart = i;
-  if (i > 4096 && i * 2 > tail.length) {
-    state.tail = tail.slice(i);
-    state.tailStart = 0;
-  }
 }
 
 interface LogViewRow {

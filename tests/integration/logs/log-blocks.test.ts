@@ -171,51 +171,6 @@ describe('log blocks', () => {
     });
   });
 
-  describe('when the app dies while a sealed block is being deflated on the worker thread', () => {
-    it('loses no line that was on disk: the chunk rows stay readable and become the open block again', async () => {
-      const logId = await newLog('job-crash-seal');
-      const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts: new Date(T0 + seq).toISOString(), text: `sealing ${seq}` });
-      const dying = store;
-      for (let seq = 1; seq <= 1000; seq++) dying.append(logId, line(seq));
-      dying.flushAll(logId); // lines 1-1000 on disk as chunk rows of the open block
-      // The block fills up and is sealed: its deflate is handed to the worker, nothing is written yet (the flush timer
-      // of the manual clock never fires), and the app dies here.
-      for (let seq = 1001; seq <= BLOCK_MAX_LINES; seq++) dying.append(logId, line(seq));
-      const rows = () => db.sqlite.prepare('SELECT sealed, count(*) AS n, sum(line_count) AS lines FROM log_blocks WHERE log_id = ? GROUP BY sealed ORDER BY sealed').all(logId);
-      expect(rows()).toEqual([{ sealed: 0, n: 1, lines: 1000 }]);
-
-      // The next run: the 1,000 lines are read back and continue as the open block.
-      const again = new LogStore(db, new EventBus(), clock);
-      store = again; // afterEach closes this one; the dead store never writes again
-      expect(again.lastSequence(logId)).toBe(1000);
-      expect((await again.lines(logId, 0, 5000)).lines).toEqual(Array.from({ length: 1000 }, (_, i) => line(i + 1)));
-      for (let seq = 1001; seq <= 2 * BLOCK_MAX_LINES + 7; seq++) again.append(logId, line(seq));
-      await again.setStatus(logId, 'RUNNING');
-      await again.setStatus(logId, 'SUCCESS');
-      expect((rows() as Array<{ sealed: number }>).map((r) => r.sealed)).toEqual([1]);
-      expect(await readAll(logId, 777)).toEqual(Array.from({ length: 2 * BLOCK_MAX_LINES + 7 }, (_, i) => line(i + 1)));
-      expect((await again.get(logId)).lineCount).toBe(2 * BLOCK_MAX_LINES + 7);
-    });
-
-    it('writes a block once the worker deflated it, and keeps later lines readable meanwhile', async () => {
-      const logId = await newLog('job-async-seal');
-      const line = (seq: number): LogLine => ({ seq, stream: seq % 3 ? 'stdout' : 'stderr', ts: new Date(T0).toISOString(), text: `async ${seq} ${'y'.repeat(seq % 40)}` });
-      for (let seq = 1; seq <= 3 * BLOCK_MAX_LINES + 11; seq++) store.append(logId, line(seq));
-      // A timer flush does not wait for the worker: it writes the blocks deflated so far, in order, once they are.
-      for (let i = 0; i < 200; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        store.flushAll(logId, 'ready');
-        const sealed = (db.sqlite.prepare('SELECT count(*) AS n FROM log_blocks WHERE log_id = ? AND sealed = 1').get(logId) as { n: number }).n;
-        if (sealed === 3) break;
-      }
-      const sealed = db.sqlite.prepare('SELECT first_seq, last_seq FROM log_blocks WHERE log_id = ? AND sealed = 1 ORDER BY first_seq').all(logId);
-      expect(sealed).toEqual([0, 1, 2].map((k) => ({ first_seq: k * BLOCK_MAX_LINES + 1, last_seq: (k + 1) * BLOCK_MAX_LINES })));
-      // Any read writes the open block's lines too.
-      expect(await readAll(logId, 1000)).toEqual(Array.from({ length: 3 * BLOCK_MAX_LINES + 11 }, (_, i) => line(i + 1)));
-      expect((await store.search(logId, `async ${3 * BLOCK_MAX_LINES + 10} `, 5)).seqs).toEqual([3 * BLOCK_MAX_LINES + 10]);
-    });
-  });
-
   describe('when the viewer searches', () => {
     it('finds lines case-insensitively in sealed blocks and the open block, in order, up to the limit', async () => {
       const logId = await newLog('job-search');
