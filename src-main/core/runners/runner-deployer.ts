@@ -146,6 +146,7 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     SHA_FUNCTION,
     FINGERPRINT_FUNCTION,
     `r="$HOME/${REMOTE_RUNNERS_DIR}"`,
+    "nl='\n'",
     'echo "home=$HOME"',
     'echo "uname_s=$(uname -s 2>/dev/null)"',
     'echo "uname_m=$(uname -m 2>/dev/null)"',
@@ -154,6 +155,8 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
     `for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs "$HOME/${REMOTE_RUNTIMES_DIR}"/*/node; do`,
+    // A path with a line break could forge probe lines (runner=..., runnerfp=...): such a file is never reported.
+    '  case "$f" in *"$nl"*) continue ;; esac',
     '  if [ -f "$f" ] && [ ! -L "$f" ]; then',
     '    c=$(fp "$f"); s=""',
     ...(knownCases.length ? ['  case "$f|$c" in', ...knownCases, '  esac'] : []),

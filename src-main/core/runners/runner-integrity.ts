@@ -70,12 +70,15 @@ const SHA_ONE_LINE =
  * only for a deployment recorded before fingerprints existed; RunnerService records one before such a runner is used.
  */
 export function integrityGuard(runner: GuardedRunner): string {
-  if (runner.runtime && runner.sha256) {
+  if (runner.runtime) {
+    // Fail closed: a runtime recorded without its fingerprint, or a bundle without its signed sha256, is refused
+    // (RunnerService settles it with a full hash) rather than run with a part unchecked.
+    if (!runner.sha256 || !runner.runtime.fingerprint) {
+      return `echo "cronium-integrity-runtime=unrecorded" >&2; exit ${INTEGRITY_EXIT_CODE}; `;
+    }
     // Runtime: its fingerprint (stat). Code bundle: its full sha256 (a few ms for < 1 MB), not its fingerprint.
     const rt = runner.runtime;
-    const runtimeCheck = rt.fingerprint
-      ? `cronium_fp=$(${statCommand(rt.path)}); if [ "$cronium_fp" != ${shellQuote(rt.fingerprint)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
-      : '';
+    const runtimeCheck = `cronium_fp=$(${statCommand(rt.path)}); if [ "$cronium_fp" != ${shellQuote(rt.fingerprint)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `;
     return (
       runtimeCheck +
       SHA_ONE_LINE +

@@ -221,7 +221,7 @@ export class RunnerService {
     await this.followPolicyBeforeUse(serverId);
     let compatible = await this.getCompatibleRunner(serverId, requirements);
     // Recorded before fingerprints existed: hash it once and record one, so every later use is checked cheaply.
-    if (compatible && !compatible.fingerprint) compatible = await this.settleIntegrity(compatible, 'first use');
+    if (compatible && (!compatible.fingerprint || (compatible.runtime && !compatible.runtime.fingerprint))) compatible = await this.settleIntegrity(compatible, 'first use');
     if (compatible) return compatible;
     const server = await this.deployments.requireServer(serverId);
     const active = await this.deployments.active(serverId);

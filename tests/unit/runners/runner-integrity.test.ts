@@ -136,4 +136,11 @@ describe('the integrity guard of a code bundle under a deployed runtime', () => 
     expect(r.stderr).toMatch(/cronium-integrity-runtime=\d+:/);
     expect(fs.existsSync(marker)).toBe(false);
   });
+  it('refuses to run when the runtime was recorded without a fingerprint or the bundle without its sha256 (fail closed)', () => {
+    for (const g of [{ ...guarded(), runtime: { ...guarded().runtime, fingerprint: null } }, { ...guarded(), sha256: null }]) {
+      const r = run(g as ReturnType<typeof guarded>);
+      expect(r.status).toBe(INTEGRITY_EXIT_CODE);
+      expect(fs.existsSync(marker)).toBe(false);
+    }
+  });
 });

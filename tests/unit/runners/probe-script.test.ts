@@ -1,0 +1,38 @@
+// The deployer's probe, run by a real /bin/sh in a throwaway HOME: it reports the runner and runtime files there with
+// their sha256, and a file whose path holds a line break (which would print extra `runner=` / `runnerfp=` lines) is
+// never reported.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { parseProbe, probeScript } from '../../../src-main/core/runners/runner-deployer';
+
+let home: string;
+beforeEach(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-probe-'));
+});
+afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
+
+const probe = () => parseProbe(execFileSync('sh', ['-c', probeScript()], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home } }));
+const sha = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
+
+it('reports a real runner file with its sha256', () => {
+  const file = path.join(home, '.cronium/runners/1.0.0/cronium-runner.cjs');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, 'console.log(1)\n');
+  const p = probe();
+  expect(p.runners.get(file)).toBe(sha(file));
+  expect(p.fingerprints.get(file)).toMatch(/^\d+:/);
+});
+
+it('never reports a file whose path holds a line break, so no probe line can be forged by a file name', () => {
+  // A name cannot hold a slash, so a forged line can only name a relative path; still, nothing from such a name is taken.
+  const forgedName = `x\nrunner=${'a'.repeat(64)} forged\nrunnerfp=1:2:3:4:5 forged\ny`;
+  const file = path.join(home, '.cronium/runners', forgedName, 'cronium-runner');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, 'planted\n');
+  const p = probe();
+  expect([...p.runners.keys()]).toEqual([]);
+  expect([...p.fingerprints.keys()]).toEqual([]);
+});
