@@ -137,8 +137,9 @@ describe('the integrity guard of a code bundle under a deployed runtime', () => 
     expect(fs.existsSync(marker)).toBe(false);
   });
   it('refuses to run when the runtime was recorded without a fingerprint or the bundle without its sha256 (fail closed)', () => {
-    for (const g of [{ ...guarded(), runtime: { ...guarded().runtime, fingerprint: null } }, { ...guarded(), sha256: null }]) {
-      const r = run(g as ReturnType<typeof guarded>);
+    const unrecorded: Parameters<typeof integrityGuard>[0][] = [{ ...guarded(), runtime: { ...guarded().runtime, fingerprint: null } }, { ...guarded(), sha256: null }];
+    for (const g of unrecorded) {
+      const r = spawnSync('sh', ['-c', `${integrityGuard(g)}${runtime} ${bundle}`], { encoding: 'utf8' });
       expect(r.status).toBe(INTEGRITY_EXIT_CODE);
       expect(fs.existsSync(marker)).toBe(false);
     }
