@@ -73,17 +73,18 @@ export function integrityGuard(runner: GuardedRunner): string {
   if (runner.runtime) {
     // Fail closed: a runtime recorded without its fingerprint, or a bundle without its signed sha256, is refused
     // (RunnerService settles it with a full hash) rather than run with a part unchecked.
-    if (!runner.sha256 || !runner.runtime.fingerprint) {
+    const { sha256 } = runner;
+    const { path: runtimePath, fingerprint: runtimeFp } = runner.runtime;
+    if (!sha256 || !runtimeFp) {
       return `echo "cronium-integrity-runtime=unrecorded" >&2; exit ${INTEGRITY_EXIT_CODE}; `;
     }
     // Runtime: its fingerprint (stat). Code bundle: its full sha256 (a few ms for < 1 MB), not its fingerprint.
-    const rt = runner.runtime;
-    const runtimeCheck = `cronium_fp=$(${statCommand(rt.path)}); if [ "$cronium_fp" != ${shellQuote(rt.fingerprint)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `;
+    const runtimeCheck = `cronium_fp=$(${statCommand(runtimePath)}); if [ "$cronium_fp" != ${shellQuote(runtimeFp)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `;
     return (
       runtimeCheck +
       SHA_ONE_LINE +
       `cronium_s=$( [ -f ${shellQuote(runner.path)} ] && [ ! -L ${shellQuote(runner.path)} ] && cronium_sha ${shellQuote(runner.path)} ); ` +
-      `if [ "$cronium_s" != ${shellQuote(runner.sha256)} ]; then echo "cronium-integrity-sha=$cronium_s" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
+      `if [ "$cronium_s" != ${shellQuote(sha256)} ]; then echo "cronium-integrity-sha=$cronium_s" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
     );
   }
   if (!runner.fingerprint) return '';
