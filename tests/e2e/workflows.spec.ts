@@ -56,8 +56,11 @@ async function panelConnect(page: Page, from: number, toLabel: string, kind: str
   await selectStep(page, from);
   const panel = page.getByRole('region', { name: 'Step settings' });
   await expect(panel.getByLabel('Connect to', { exact: true }).locator('option', { hasText: toLabel })).toHaveCount(1);
+  // Each choice is waited for as rendered state before the next, so a busy machine cannot click "Add" on a stale form.
   await panel.getByLabel('Connect to', { exact: true }).selectOption({ label: toLabel });
+  await expect(panel.getByLabel('Connect to', { exact: true }).locator('option:checked')).toContainText(toLabel);
   await panel.getByLabel('When').selectOption(kind);
+  await expect(panel.getByLabel('When')).toHaveValue(kind);
   await panel.getByRole('button', { name: 'Add connection' }).click();
 }
 
