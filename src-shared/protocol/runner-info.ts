@@ -14,7 +14,7 @@ export const RUNNER_PROTOCOL_VERSION = 1;
  * spool: every output line is kept on disk with a sequence number; helpers: answers helper calls over the socket;
  * replay: re-sends from a sequence after re-attaching; cancel: ends the job's process group; health: `health --json`;
  * channel-auth-v1: proves the per-job key on every connection (channel-auth.ts); the app refuses runners without it.
- * log-columns-v1: sends log batches column-wise (runner-wire LogColumnsMessage) once the app's welcome asks for it.
+ * log-columns-v1: sends log batches column-wise (runner-wire encodeLogColumns / checkLogColumns) once the app's welcome asks for it.
  */
 export const RUNNER_CAPABILITIES = ['spool', 'helpers', 'replay', 'cancel', 'health', 'channel-auth-v1', 'log-columns-v1'] as const;
 

@@ -82,24 +82,15 @@ export const LogMessage = z.object({
 export const LOG_COLUMNS_CAPABILITY = 'log-columns-v1' as const;
 export const LOG_COLUMNS_FORMAT = 'columns-v1' as const;
 
-/**
- * A log batch column by column (capability log-columns-v1, sent only after a welcome with logFormat 'columns-v1'):
- * lines first, first+1, ... first+count-1 (count = lens.length); streams: one character per line, 'o' stdout or
- * 'e' stderr; the lines' times run-length coded (tsRuns[i] lines in a row share ts[i]); text: every line's text joined,
- * lens[i] the length of line i in UTF-16 code units (JavaScript string length). One long string instead of one string
- * per line: JSON.parse interns each short string it makes, which cost more than everything else on the app's side.
- * The app turns it into the same lines a `log` batch carries.
+/*
+ * The `log.columns` frame (capability log-columns-v1, sent only after a welcome with logFormat 'columns-v1'), built by
+ * encodeLogColumns and checked by checkLogColumns below (one plain check per batch, no zod schema): lines first,
+ * first+1, ... first+count-1 (count = lens.length); streams: one character per line, 'o' stdout or 'e' stderr; the
+ * lines' times run-length coded (tsRuns[i] lines in a row share ts[i]); text: every line's text joined, lens[i] the
+ * length of line i in UTF-16 code units (JavaScript string length). One long string instead of one string per line:
+ * JSON.parse interns each short string it makes, which cost more than everything else on the app's side. The app
+ * turns it into the same lines a `log` batch carries.
  */
-export const LogColumnsMessage = z.object({
-  type: z.literal('log.columns'),
-  first: Seq.min(1),
-  streams: z.string().regex(/^[oe]*$/),
-  ts: z.array(z.string().min(1).max(40)),
-  tsRuns: z.array(z.number().int().min(1)),
-  lens: z.array(z.number().int().min(0).max(MAX_LINE_CHARS)).min(1).max(200_000),
-  text: z.string(),
-});
-export type LogColumnsMessage = z.infer<typeof LogColumnsMessage>;
 
 export const ExitMessage = z.object({
   type: z.literal('exit'),

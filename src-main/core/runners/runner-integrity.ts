@@ -25,21 +25,21 @@ export type RunnerFingerprint = string;
  * A POSIX shell function `fp FILE` printing the fingerprint of FILE itself (not of a symlink's target: a symlink put
  * in its place has its own inode). GNU stat with nanoseconds, older GNU stat in seconds, BSD stat (macOS) last.
  */
-export const FINGERPRINT_FUNCTION = [
-  'fp() {',
-  "  stat -c '%s:%i:%d:%.9Y:%.9Z' \"$1\" 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' \"$1\" 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' \"$1\" 2>/dev/null",
-  '}',
-].join('\n');
+export const FINGERPRINT_FUNCTION = `fp() {\n  ${statOf('"$1"')}\n}`;
+
+/** The stat command printing the fingerprint of `arg` (a shell word, already quoted). */
+function statOf(arg: string): string {
+  return `stat -c '%s:%i:%d:%.9Y:%.9Z' ${arg} 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' ${arg} 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' ${arg} 2>/dev/null`;
+}
 
 /** A POSIX shell function `sha FILE` printing the file's sha256 with whichever tool the server has. */
-export const SHA_FUNCTION = [
-  'sha() {',
-  '  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1;',
-  '  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1;',
-  '  elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//";',
-  '  fi',
-  '}',
-].join('\n');
+const SHA_BRANCHES = [
+  'if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1;',
+  'elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1;',
+  'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//";',
+  'fi',
+];
+export const SHA_FUNCTION = ['sha() {', ...SHA_BRANCHES.map((b) => `  ${b}`), '}'].join('\n');
 
 /** The runtime a code bundle runs under (runner-deployer.ts): recorded with the deployment. */
 export interface GuardedRuntime {
@@ -56,13 +56,16 @@ export interface GuardedRunner {
   runtime?: GuardedRuntime | null;
 }
 
-const statCommand = (path: string) =>
-  `stat -c '%s:%i:%d:%.9Y:%.9Z' ${shellQuote(path)} 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' ${shellQuote(path)} 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' ${shellQuote(path)} 2>/dev/null`;
+/** The same `sha` for guards, on one line and named so it cannot clash with anything in the exec. */
+const SHA_ONE_LINE = `cronium_sha() { ${SHA_BRANCHES.join(' ')}; }; `;
 
-/** One-line `sha` for guards (SHA_FUNCTION spelled on one line). */
-const SHA_ONE_LINE =
-  'cronium_sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1; elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1; ' +
-  'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//"; fi; }; ';
+/** Compares FILE's fingerprint with the recorded one; on a difference prints `<tag>=<seen>` on stderr and exits 97. */
+function fingerprintCheck(path: string, fingerprint: RunnerFingerprint, tag: string): string {
+  return (
+    `cronium_fp=$(${statOf(shellQuote(path))}); ` +
+    `if [ "$cronium_fp" != ${shellQuote(fingerprint)} ]; then echo "${tag}=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
+  );
+}
 
 /**
  * Shell that runs before the runner in the same exec: when the file's fingerprint is not the recorded one it prints
@@ -79,7 +82,7 @@ export function integrityGuard(runner: GuardedRunner): string {
       return `echo "cronium-integrity-runtime=unrecorded" >&2; exit ${INTEGRITY_EXIT_CODE}; `;
     }
     // Runtime: its fingerprint (stat). Code bundle: its full sha256 (a few ms for < 1 MB), not its fingerprint.
-    const runtimeCheck = `cronium_fp=$(${statCommand(runtimePath)}); if [ "$cronium_fp" != ${shellQuote(runtimeFp)} ]; then echo "cronium-integrity-runtime=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `;
+    const runtimeCheck = fingerprintCheck(runtimePath, runtimeFp, 'cronium-integrity-runtime');
     return (
       runtimeCheck +
       SHA_ONE_LINE +
@@ -88,10 +91,7 @@ export function integrityGuard(runner: GuardedRunner): string {
     );
   }
   if (!runner.fingerprint) return '';
-  return (
-    `cronium_fp=$(stat -c '%s:%i:%d:%.9Y:%.9Z' ${shellQuote(runner.path)} 2>/dev/null || stat -c '%s:%i:%d:%Y:%Z' ${shellQuote(runner.path)} 2>/dev/null || stat -f '%z:%i:%d:%Fm:%Fc' ${shellQuote(runner.path)} 2>/dev/null); ` +
-    `if [ "$cronium_fp" != ${shellQuote(runner.fingerprint)} ]; then echo "cronium-integrity=$cronium_fp" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
-  );
+  return fingerprintCheck(runner.path, runner.fingerprint, 'cronium-integrity');
 }
 
 /** What a refused guard saw ('' when the file is gone), from the exec's stderr. */
