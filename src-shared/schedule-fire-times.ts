@@ -32,9 +32,15 @@ export function intervalAnchor(bounds: { startMs: number }): number {
   return Number.isFinite(bounds.startMs) ? bounds.startMs : 0;
 }
 
-/** The first anchor + k·periodMs strictly after `t` (and not before the anchor); endAt is the caller's to apply. */
+/** The first anchor + k·periodMs strictly after `t` (and not before the anchor), ignoring endAt. */
 export function intervalFirstAfter(anchor: number, periodMs: number, t: number): number {
   return t < anchor ? anchor : anchor + (Math.floor((t - anchor) / periodMs) + 1) * periodMs;
+}
+
+/** The first interval fire strictly after `afterMs` within the bounds, or null (endAt is exclusive). */
+export function intervalNextWithin(anchor: number, periodMs: number, bounds: { endMs: number }, afterMs: number): number | null {
+  const t = intervalFirstAfter(anchor, periodMs, afterMs);
+  return t >= bounds.endMs ? null : t;
 }
 
 export interface ScheduleFireTimes {
@@ -51,10 +57,5 @@ export function compileFireTimes(spec: ScheduleSpec, timeZone: string): Schedule
   }
   const periodMs = spec.everySeconds * 1000;
   const anchor = intervalAnchor(bounds);
-  return {
-    next(afterMs) {
-      const t = intervalFirstAfter(anchor, periodMs, afterMs);
-      return t >= bounds.endMs ? null : t;
-    },
-  };
+  return { next: (afterMs) => intervalNextWithin(anchor, periodMs, bounds, afterMs) };
 }

@@ -21,7 +21,7 @@ import {
   ScheduleSpec as ScheduleSpecSchema,
   type ScheduleSpec,
 } from '../../../src-shared/contract/schedule';
-import { cronNextWithin, intervalAnchor, intervalFirstAfter, newScheduleCron, scheduleBounds } from '../../../src-shared/schedule-fire-times';
+import { cronNextWithin, intervalAnchor, intervalFirstAfter, intervalNextWithin, newScheduleCron, scheduleBounds } from '../../../src-shared/schedule-fire-times';
 import { AppError } from '../errors';
 
 /** A schedule checked once and ready to answer "when next" many times (the Scheduler keeps one per owner). */
@@ -134,10 +134,7 @@ function compileInterval(spec: Extract<ScheduleSpec, { kind: 'interval' }>, time
   return {
     spec,
     timeZone,
-    next(afterMs) {
-      const t = firstAfter(afterMs);
-      return t >= endMs ? null : t;
-    },
+    next: (afterMs) => intervalNextWithin(anchor, periodMs, bounds, afterMs),
     between(fromExclusiveMs, toInclusiveMs, limit) {
       const hi = Math.min(toInclusiveMs, endMs - 1);
       const first = firstAfter(fromExclusiveMs);
