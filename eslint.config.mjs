@@ -84,6 +84,12 @@ export default tseslint.config(
     },
   },
   {
+    // The one exception: the job channel's crypto runs only where Node runs (the app's main process and the runner),
+    // and synchronously on node:crypto (Web Crypto cost ~35 ms of main thread per runner job). The renderer may not import it.
+    files: ['src-shared/protocol/channel-auth.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electronBan], patterns: [{ group: [...nodeBuiltins.filter((m) => m !== 'crypto'), '!node:crypto'], message: 'src-shared is pure TypeScript: here node:crypto only.' }] }] },
+  },
+  {
     files: ['src-main/**/*.ts', 'src-runner/**/*.ts', 'tests/**/*.ts', 'bench/**/*.ts'],
     ignores: ['src-main/electron/**', 'src-main/preload/**', 'tests/unit/electron/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [electronBan] }] },
@@ -95,6 +101,7 @@ export default tseslint.config(
         paths: [electronBan],
         patterns: [
           { group: ['**/src-main/**', '**/src-runner/**'], message: 'The renderer imports only src-shared.' },
+          { group: ['**/protocol/channel-auth'], message: 'The job channel crypto runs on node:crypto: main process and runner only.' },
           { group: nodeBuiltins, message: 'The renderer runs in a sandboxed page: no Node built-ins.' },
         ],
       }],

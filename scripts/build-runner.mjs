@@ -137,6 +137,14 @@ const targets = [
   { name: 'linux-arm64', kind: 'sea', os: 'linux', arch: 'arm64' },
 ].filter((t) => !only || only.includes(t.name));
 
+// Where each kind goes, its gzip's name and the version its manifest carries (src-main/core/runners/artifact-store.ts
+// reads the same layout): runtimes under node-<node version>/, runners under <version>/.
+const LAYOUT = {
+  js: { dir: () => path.join(outRoot, 'js'), gz: 'cronium-runner.cjs.gz', version: () => version },
+  sea: { dir: (t) => path.join(outRoot, `${t.os}-${t.arch}`), gz: 'cronium-runner.gz', version: () => version },
+  runtime: { dir: (t) => path.join(outRoot, '..', `node-${nodeVersion}`, `runtime-${t.os}-${t.arch}`), gz: 'node.gz', version: () => nodeVersion },
+};
+
 // The signature covers the executable's sha256, not the key's identity, so a changed key (a throwaway keyring in CI)
 // only re-signs the manifest; the stamp names what the executable is made of.
 let seaBlob = null; // promise of the SEA preparation blob's path, made once for every target
@@ -145,13 +153,12 @@ const summary = await Promise.all(targets.map((target) => buildTarget(target)));
 async function buildTarget(target) {
   const t0 = Date.now();
   const runtime = target.kind === 'runtime';
-  const outDir = runtime
-    ? path.join(outRoot, '..', `node-${nodeVersion}`, `runtime-${target.os}-${target.arch}`)
-    : path.join(outRoot, target.kind === 'js' ? 'js' : `${target.os}-${target.arch}`);
-  const compressedFile = path.join(outDir, target.kind === 'js' ? 'cronium-runner.cjs.gz' : runtime ? 'node.gz' : 'cronium-runner.gz');
+  const layout = LAYOUT[target.kind];
+  const outDir = layout.dir(target);
+  const compressedFile = path.join(outDir, layout.gz);
   const manifestFile = path.join(outDir, 'manifest.json');
   const nodeBinary = target.kind === 'js' ? null : await nodeBinaryFor(target);
-  const stamp = sha256Text(JSON.stringify({ BUILD_FORMAT, version: runtime ? nodeVersion : version, bundleSha: runtime ? null : bundleSha, node: nodeBinary ? sha256File(nodeBinary) : null }));
+  const stamp = sha256Text(JSON.stringify({ BUILD_FORMAT, version: layout.version(), bundleSha: runtime ? null : bundleSha, node: nodeBinary ? sha256File(nodeBinary) : null }));
   const stampFile = path.join(cacheDir, `${target.name}.stamp`);
   const previous = readManifest(manifestFile);
   if (!force && previous && fs.existsSync(compressedFile) && readText(stampFile) === stamp) {
@@ -184,7 +191,7 @@ async function buildTarget(target) {
 
   const tmpCompressed = compressedFile + '.tmp';
   await pipeline(fs.createReadStream(executable), zlib.createGzip({ level: 9 }), fs.createWriteStream(tmpCompressed));
-  const fields = { version: runtime ? nodeVersion : version, os: target.os, arch: target.arch, kind: target.kind, sha256: sha256File(executable) };
+  const fields = { version: layout.version(), os: target.os, arch: target.arch, kind: target.kind, sha256: sha256File(executable) };
   const manifest = signing.ArtifactManifest.parse({
     ...fields,
     compressedSha256: sha256File(tmpCompressed),

@@ -10,6 +10,8 @@ import type { WireLine } from '../../src-shared/protocol/runner-wire';
 
 const SEGMENT_MAX_BYTES = 8 * 1024 * 1024;
 const SYNC_INTERVAL_MS = 100;
+/** Lines turned into bytes at a time by append(). */
+const ENCODE_EVERY_LINES = 256;
 
 interface Segment {
   first: number;
@@ -53,24 +55,32 @@ export class Spool {
     if (lines.length === 0) return;
     let seg = this.segments[this.segments.length - 1];
     if (!seg || this.fd === null || seg.bytes >= SEGMENT_MAX_BYTES) {
-      this.closeFd();
+      this.closeFd(false);
       const first = lines[0].seq;
       seg = { first, last: first - 1, file: path.join(this.dir, `${String(first).padStart(16, '0')}.jsonl`), bytes: 0 };
       this.segments.push(seg);
       this.fd = fs.openSync(seg.file, 'a', 0o600);
     }
-    // The bytes JSON.stringify(line) makes (keys in WireLine's order), without building each object's JSON anew.
+    // The bytes JSON.stringify(line) makes (keys in WireLine's order), without building each object's JSON anew. The
+    // text is encoded every ENCODE_EVERY_LINES lines: encoding one long concatenated string costs several times more.
     let text = '';
     let ts = '';
     let tsJson = '';
-    for (const l of lines) {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
       if (l.ts !== ts) {
         ts = l.ts;
         tsJson = JSON.stringify(ts);
       }
       text += `{"seq":${l.seq},"stream":"${l.stream}","ts":${tsJson},"text":${JSON.stringify(l.text)}}\n`;
+      if (i % ENCODE_EVERY_LINES === ENCODE_EVERY_LINES - 1) {
+        parts.push(Buffer.from(text, 'utf8'));
+        text = '';
+      }
     }
-    const buf = Buffer.from(text, 'utf8');
+    if (text !== '' || parts.length === 0) parts.push(Buffer.from(text, 'utf8'));
+    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     let off = 0;
     while (off < buf.length) off += fs.writeSync(this.fd!, buf, off);
     seg.bytes += buf.length;
@@ -135,17 +145,25 @@ export class Spool {
     this.closeFd();
   }
 
-  private closeFd(): void {
+  /**
+   * Flushes and closes the segment being written. `wait` false (a full segment, mid-stream): the flush runs off the
+   * event loop and the descriptor is closed once it is done, so its number cannot be reused while the flush runs.
+   */
+  private closeFd(wait = true): void {
     if (this.fd === null) return;
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
-    // Synchronously here: an async fdatasync must not outlive the descriptor (its number could be reused).
-    try {
-      fs.fdatasyncSync(this.fd);
-    } catch {}
-    this.dirty = false;
-    fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = null;
+    this.dirty = false;
+    if (!wait) {
+      fs.fdatasync(fd, () => fs.close(fd, () => undefined));
+      return;
+    }
+    try {
+      fs.fdatasyncSync(fd);
+    } catch {}
+    fs.closeSync(fd);
   }
 }
 

@@ -54,6 +54,11 @@ export class StreamClient {
     return this.open;
   }
 
+  /** This connection sends `log` batches column-wise (its welcome asked for them). */
+  get sendsColumns(): boolean {
+    return this.open && this.columns;
+  }
+
   /** Bytes queued on the socket and not yet written. */
   get bufferedAmount(): number {
     return this.ws?.bufferedAmount ?? 0;

@@ -56,6 +56,12 @@ const DEFAULT_BUFFER_BYTES = 64 * 1024;
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** Unacknowledged lines kept in memory for fast sending; older ones are read back from the spool. */
 const MAX_RECENT_LINES = 200_000;
+/**
+ * What a line adds to a batch's size besides its text: a `log` line's JSON keys and values, or a `log.columns` line's
+ * stream letter and length (short lines then go about 8x more to a batch, and the app handles 8x fewer batches).
+ */
+const LINE_OVERHEAD_BYTES = 64;
+const COLUMN_LINE_OVERHEAD_BYTES = 8;
 
 type Exit = { code: number | null; signal: string | null; durationMs: number; error?: string };
 
@@ -236,18 +242,18 @@ export class JobSupervisor {
     const hs = this.handshake;
     if (!hs || hs.appNonce !== undefined) return;
     hs.appNonce = nonce;
-    if (!this.channelKey || !(await checkChannelProof(this.channelKey, 'app', this.o.jobId, hs.runnerNonce, nonce, proof))) {
+    if (!this.channelKey || !checkChannelProof(this.channelKey, 'app', this.o.jobId, hs.runnerNonce, nonce, proof)) {
       this.o.log('the peer on the tunnel did not prove the job key: disconnecting (it is not the app that started this job)');
       this.handshake = null;
       this.client.drop();
       return;
     }
     hs.proven = true;
-    this.client.send({ type: 'proof', proof: await channelProof(this.channelKey, 'runner', this.o.jobId, hs.runnerNonce, nonce) });
+    this.client.send({ type: 'proof', proof: channelProof(this.channelKey, 'runner', this.o.jobId, hs.runnerNonce, nonce) });
   }
 
   /** Opens a value the app sealed for this connection. */
-  private open(sealed: string): Promise<string> {
+  private open(sealed: string): string {
     const hs = this.handshake!;
     return openFromChannel(this.channelKey, this.o.jobId, hs.runnerNonce, hs.appNonce!, sealed);
   }
@@ -258,7 +264,7 @@ export class JobSupervisor {
     if (!this.handshake?.proven) return;
     switch (m.type) {
       case 'welcome':
-        if (m.sealedToken) this.client.renewToken(await this.open(m.sealedToken));
+        if (m.sealedToken) this.client.renewToken(this.open(m.sealedToken));
         this.acknowledge(m.resumeFrom);
         this.sentUpTo = Math.min(m.resumeFrom, this.spool.lastSeq);
         this.exitSent = false;
@@ -268,7 +274,7 @@ export class JobSupervisor {
         return;
       case 'env': {
         if (!(this.state === 'starting' && !this.child && !this.exit)) return;
-        const env = m.sealed ? SealedEnv.parse(JSON.parse(await this.open(m.sealed))) : { values: m.values, mask: m.mask ?? [], plain: {} };
+        const env = m.sealed ? SealedEnv.parse(JSON.parse(this.open(m.sealed))) : { values: m.values, mask: m.mask ?? [], plain: {} };
         if (this.state === 'starting' && !this.child && !this.exit) {
           // spawn throws on an environment value with a NUL byte: the job fails and the runner stays up to report it.
           // Only the error code is kept: Node's message quotes the offending value, which may be a secret.
@@ -344,14 +350,16 @@ export class JobSupervisor {
       const firstRecent = this.recentHead < this.recent.length ? this.recent[this.recentHead].seq : this.spool.lastSeq + 1;
       let batch: WireLine[];
       if (next >= firstRecent) {
-        batch = [];
+        const overhead = this.lineOverhead();
+        const from = this.recentHead + (next - firstRecent);
+        let end = from;
         let bytes = 0;
-        for (let i = this.recentHead + (next - firstRecent); i < this.recent.length; i++) {
-          const line = this.recent[i];
-          if (batch.length > 0 && bytes + line.text.length > this.bufferBytes) break;
-          batch.push(line);
-          bytes += line.text.length + 64;
+        for (; end < this.recent.length; end++) {
+          const length = this.recent[end].text.length;
+          if (end > from && bytes + length > this.bufferBytes) break;
+          bytes += length + overhead;
         }
+        batch = this.recent.slice(from, end);
       } else {
         batch = this.spool.read(next, firstRecent - 1, this.bufferBytes);
       }
@@ -374,6 +382,10 @@ export class JobSupervisor {
       });
       this.maybeFinish();
     }
+  }
+
+  private lineOverhead(): number {
+    return this.client.sendsColumns ? COLUMN_LINE_OVERHEAD_BYTES : LINE_OVERHEAD_BYTES;
   }
 
   private schedulePump(now: boolean): void {
@@ -424,10 +436,13 @@ export class JobSupervisor {
     const output = new JobOutput(this.spool, [...Object.values(secrets), ...alsoMask]);
     const take = (lines: WireLine[]) => {
       if (lines.length === 0) return;
-      for (const l of lines) {
-        this.recent.push(l);
-        this.pendingBytes += l.text.length + 64;
+      const overhead = this.lineOverhead();
+      let bytes = 0;
+      for (let i = 0; i < lines.length; i++) {
+        this.recent.push(lines[i]);
+        bytes += lines[i].text.length + overhead;
       }
+      this.pendingBytes += bytes;
       if (this.recent.length - this.recentHead > MAX_RECENT_LINES) {
         this.recentHead = this.recent.length - MAX_RECENT_LINES;
         this.compactRecent();

@@ -27,11 +27,18 @@ export interface DirectSshExecutorOptions {
 /** How each script type is started once the environment is in place; each reads the whole script before running it. */
 const INTERPRETERS: Record<ScriptType, { shell: string; run: string }> = {
   // One bash for both parts (no extra /bin/sh). eval "$(cat)": bash reads the whole script first, so a script that
-  // reads stdin gets EOF rather than its own text.
+  // reads stdin gets EOF rather than its own text (a short script is read by the shell itself: see bootstrapCommand).
   bash: { shell: 'bash', run: 'eval "$(cat)"' },
   python: { shell: '/bin/sh', run: 'exec python3 -' },
   node: { shell: '/bin/sh', run: 'exec node -' },
 };
+
+/**
+ * Up to this many bytes (and no NUL byte), a bash script is read by bash's own `read` instead of a `cat` process:
+ * `read` takes a pipe one byte per system call, which costs less than starting `cat` only for short scripts
+ * (bench/fleet-bench.ts: the server's CPU per job is what bounds a fleet run on a small machine).
+ */
+export const INLINE_READ_MAX_BYTES = 4096;
 
 export class DirectSshExecutor implements Executor {
   readonly mode = 'direct-ssh' as const;
@@ -51,7 +58,7 @@ export class DirectSshExecutor implements Executor {
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
     if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: stopReason(ctx.signal, 'cancelled before it started') };
     const nonce = randomUUID().replace(/-/g, '');
-    const command = bootstrapCommand(ctx.event.scriptType, nonce);
+    const command = bootstrapCommand(ctx.event.scriptType, nonce, Buffer.byteLength(ctx.event.content, 'utf8') <= INLINE_READ_MAX_BYTES && !ctx.event.content.includes('\0'));
     const stdin = Buffer.concat([Buffer.from(prelude(ctx, nonce), 'utf8'), Buffer.from(ctx.event.content, 'utf8'), Buffer.from('\n')]);
 
     const channel = new AbortController();
@@ -176,8 +183,14 @@ export class DirectSshExecutor implements Executor {
 /**
  * The command line: no secret and no script on it, only how to read them from stdin (POSIX sh, or bash for bash
  * scripts). The marker names the process group (the shell is a session leader under sshd) without forking.
+ * sshd runs it with the user's login shell. When that shell is bash (BASH_VERSINFO, an array, is never inherited
+ * through the environment), the part runs in it, out of POSIX mode, instead of in a second bash started by `exec`:
+ * one process image less per job on the server, which is what a fleet run is bound by. The script then also sees
+ * what the login shell's startup files set up (as with `ssh host 'script'`). Any other shell gets `exec <shell> -c`.
+ * It ends with the script's status either way. `readInline`: the script is short and has no NUL byte, so bash reads
+ * it itself instead of starting `cat`.
  */
-export function bootstrapCommand(scriptType: ScriptType, nonce: string): string {
+export function bootstrapCommand(scriptType: ScriptType, nonce: string, readInline = false): string {
   const { shell, run } = INTERPRETERS[scriptType];
   const inner = [
     'pg=""; read -r st 2>/dev/null < /proc/$$/stat && st=${st##*) } && set -- $st && pg=$3; [ -n "$pg" ] || pg=$$',
@@ -185,9 +198,12 @@ export function bootstrapCommand(scriptType: ScriptType, nonce: string): string 
     'p=""',
     `while IFS= read -r l; do [ "$l" = "__CRONIUM_END_${nonce}__" ] && break; p="$p$l\n"; done`,
     'eval "$p"; unset p l pg st; set --',
-    run,
+    // `read -d ''` stops at EOF (the script has no NUL); "unset p" runs before the script, its text already expanded.
+    scriptType === 'bash' && readInline ? `IFS= read -r -d '' p; eval "unset p; $p"` : run,
   ].join('\n');
-  return `exec ${shell} -c ${shellQuote(inner)} cronium-script`;
+  // Not a list (`test && eval || exec`): bash ignores `set -e` inside any part of a list but its last.
+  const here = `${scriptType === 'bash' ? 'set +o posix\n' : ''}${inner}\nexit $?`;
+  return `test -n "$BASH_VERSINFO" || exec ${shell} -c ${shellQuote(inner)} cronium-script; eval ${shellQuote(here)}`;
 }
 
 /**

@@ -98,26 +98,36 @@ export class JobStore {
   }
 
   async view(jobId: string): Promise<JobView | undefined> {
-    // The SQL viewQuery() builds, prepared once (see find()).
-    this.viewStatement ??= this.db.sqlite.prepare(
-      'SELECT jobs.*, events.name AS event_name, servers.name AS server_name, ' +
-        '(SELECT l.id FROM logs l WHERE l.job_id = jobs.id ORDER BY l.created_at DESC, l.rowid DESC LIMIT 1) AS log_id ' +
-        'FROM jobs LEFT JOIN events ON events.id = jobs.event_id LEFT JOIN servers ON servers.id = jobs.server_id WHERE jobs.id = ?',
-    );
+    // viewQuery()'s SQL for one job (its only parameter is the id), compiled and prepared once (see find()).
+    this.viewStatement ??= this.db.sqlite.prepare(this.viewQuery().where('jobs.id', '=', '').compile().sql);
     const row = this.viewStatement.get(jobId) as JobViewRow | undefined;
     return row ? toJobView(row) : undefined;
   }
 
+  /**
+   * Jobs by filter, newest first. Each filter shape's SQL (viewQuery() with its conditions) is compiled and prepared
+   * once: the notifications ask for an event's recent jobs on every success of a fleet run.
+   */
   async list(filter: JobListFilter = {}): Promise<JobView[]> {
-    let q = this.viewQuery();
-    if (filter.status) q = q.where('jobs.status', '=', filter.status);
-    if (filter.eventId) q = q.where('jobs.event_id', '=', filter.eventId);
-    if (filter.serverId) q = q.where('jobs.server_id', '=', filter.serverId);
-    if (filter.workflowRunId) q = q.where('jobs.workflow_run_id', '=', filter.workflowRunId);
-    if (filter.runId) q = q.where('jobs.run_id', '=', filter.runId);
-    const rows = await q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(filter.limit ?? 100).execute();
+    const conditions: Array<[ListColumn, string]> = [];
+    if (filter.status) conditions.push(['jobs.status', filter.status]);
+    if (filter.eventId) conditions.push(['jobs.event_id', filter.eventId]);
+    if (filter.serverId) conditions.push(['jobs.server_id', filter.serverId]);
+    if (filter.workflowRunId) conditions.push(['jobs.workflow_run_id', filter.workflowRunId]);
+    if (filter.runId) conditions.push(['jobs.run_id', filter.runId]);
+    const shape = conditions.map(([column]) => column).join(',');
+    let statement = this.listStatements.get(shape);
+    if (!statement) {
+      let q = this.viewQuery();
+      for (const [column] of conditions) q = q.where(column, '=', '');
+      // Parameters: the conditions' values in this order, then the limit.
+      statement = this.db.sqlite.prepare(q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(0).compile().sql);
+      this.listStatements.set(shape, statement);
+    }
+    const rows = statement.all(...conditions.map(([, value]) => value), filter.limit ?? 100) as JobViewRow[];
     return rows.map(toJobView);
   }
+  private readonly listStatements = new Map<string, Statement>();
 
   private viewQuery() {
     return this.db.kysely
@@ -133,6 +143,7 @@ export class JobStore {
   }
 }
 
+type ListColumn = 'jobs.status' | 'jobs.event_id' | 'jobs.server_id' | 'jobs.workflow_run_id' | 'jobs.run_id';
 type JobViewRow = JobRow & { event_name: string | null; server_name: string | null; log_id: string | null };
 
 function toJobView(r: JobViewRow): JobView {

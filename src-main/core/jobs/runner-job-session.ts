@@ -28,6 +28,7 @@ import { every, sleep, withTimeout, type Clock } from '../clock';
 import { AppError, isAppError, messageOf } from '../errors';
 import type { CompatibleRunner, IntegrityCheckpoint } from '../runners/runner-service';
 import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from '../runners/runner-integrity';
+import { PAYLOAD_MISSING_EXIT_CODE } from '../payloads/payload-service';
 import type { JobLinks } from '../runners/job-links';
 import { describeJobLink } from '../../../src-shared/contract/jobs';
 import type { ExecutionResult, LogSink } from './executor';
@@ -52,6 +53,15 @@ const CHALLENGE_TIMEOUT_MS = 10_000;
 const TUNNEL_SOCKET = 'tunnel.sock';
 /** sun_path holds 108 bytes on Linux, 104 on macOS/BSD, including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 103;
+/** The start exec's exit code when $HOME is not the one known for the server (nothing was started). */
+const HOME_CHANGED_EXIT_CODE = 95;
+/** Per SSH pool: the home of each server where an earlier job's Unix-socket tunnel worked (absolute, from $HOME). */
+const homesByPool = new WeakMap<SshPool, Map<string, string>>();
+function knownHomes(pool: SshPool): Map<string, string> {
+  let homes = homesByPool.get(pool);
+  if (!homes) homesByPool.set(pool, (homes = new Map()));
+  return homes;
+}
 
 export interface RunnerSessionDeps {
   /** Where the job's link state is shown ("link lost at 14:02:11, reconnecting (attempt 3)"). */
@@ -73,6 +83,13 @@ export interface RunnerSessionDeps {
   helpers: JobHelpers;
   /** Whether runner lines are stored as they arrive (ssh_runner_streaming_logs, as the mode policy reads it). */
   streamingLogs: () => boolean;
+}
+
+/** The payload a new job runs: its checksum, the start exec's presence check, and how to place it when missing. */
+export interface StartPayload {
+  checksum: string;
+  check: string;
+  place: () => Promise<unknown>;
 }
 
 export interface RunnerSessionOptions {
@@ -207,9 +224,15 @@ export class RunnerJobSession {
 
   // ---- starting and re-attaching ----------------------------------------------------------------------------------
 
-  /** Starts the runner for a new job and waits for its hello. Throws (nothing of the script ran) when it cannot. */
-  async start(payloadChecksum: string, payloadPublicKey: string): Promise<void> {
+  /**
+   * Starts the runner for a new job and waits for its hello. Throws (nothing of the script ran) when it cannot.
+   * `payload.check` (PayloadService.presenceCheck) runs in the start exec; when it finds the payload missing, the
+   * session has it placed (`payload.place`, SFTP) and runs the start exec once more.
+   */
+  async start(payload: StartPayload, payloadPublicKey: string): Promise<void> {
     try {
+      const home = knownHomes(this.deps.ssh).get(this.init.serverId);
+      if (home !== undefined && (await this.startWithKnownHome(home, payload, payloadPublicKey))) return;
       await this.openLink(false);
       const start: RunnerStartFile = {
         token: await this.mintToken(),
@@ -218,27 +241,106 @@ export class RunnerJobSession {
         channelKey: this.channelKey,
         bufferSize: this.deps.settings.current().streaming.bufferSize,
       };
-      // The integrity guard runs first in the same exec: a runner file that is not the deployed one never runs.
-      const cmd =
-        `${integrityGuard(this.runner)}umask 077; d=${this.dir}; mkdir -p "$d" && cat > "$d/start.json" && ` +
-        `( setsid nohup ${this.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payloadChecksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
-      const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
-      if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr);
-      const pid = Number((r.stdout ?? '').trim().split('\n').pop());
-      if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
-        throw new AppError('RUNNER_START_FAILED', `the runner did not start (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300) || 'no message'}`);
-      }
-      this.remotePid = pid;
-      if (!(await this.waitHello(this.o.helloTimeoutMs))) {
-        await this.conn?.exec(`kill ${pid} 2>/dev/null; true`, { timeoutMs: 5_000 }).catch(() => undefined);
-        throw new AppError(
-          'RUNNER_START_FAILED',
-          `the runner (pid ${pid}) did not connect back within ${this.o.helloTimeoutMs / 1000} s; see ~/.cronium/jobs/${this.init.jobId}/runner.out on ${this.init.serverName}`,
-        );
-      }
+      const r = await this.execStart(this.liveConn(), '', `mkdir -p "$d" && `, payload, start);
+      await this.startedOrThrow(r);
+      // This server's home is known from now on: its next jobs open their tunnel after the start exec (one exec less).
+      const target = this.tunnelTarget;
+      const suffix = `/.cronium/jobs/${this.init.jobId}/${TUNNEL_SOCKET}`;
+      if (target && 'socket' in target && target.socket.endsWith(suffix)) knownHomes(this.deps.ssh).set(this.init.serverId, target.socket.slice(0, -suffix.length));
     } catch (err) {
       this.dispose();
       throw err;
+    }
+  }
+
+  /**
+   * The start when this server's home is known (an earlier job of this app found it): one exec creates the job's
+   * 0700 folder, writes start.json naming the tunnel's socket there and starts the runner; the tunnel is opened right
+   * after, while the runner starts (it retries its connection until the socket is there). The exec refuses (exit 95,
+   * nothing started) when $HOME is not the known one; the caller then starts the usual way. Returns whether it started.
+   */
+  private async startWithKnownHome(home: string, payload: StartPayload, payloadPublicKey: string): Promise<boolean> {
+    const socket = `${home}/.cronium/jobs/${this.init.jobId}/${TUNNEL_SOCKET}`;
+    if (this.streamLocalRefused || Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES || /[\n\r]/.test(home)) return false;
+    const conn = await this.deps.ssh.acquire(this.init.serverId);
+    const start: RunnerStartFile = {
+      token: await this.mintToken(),
+      socket,
+      payloadPublicKey,
+      channelKey: this.channelKey,
+      bufferSize: this.deps.settings.current().streaming.bufferSize,
+    };
+    const r = await this.execStart(conn, `[ "$HOME" = ${shellQuote(home)} ] || exit ${HOME_CHANGED_EXIT_CODE}; `, `mkdir -p "$d" && chmod 700 "$d" && rm -f "$d/${TUNNEL_SOCKET}" && `, payload, start);
+    if (r.code === HOME_CHANGED_EXIT_CODE) {
+      knownHomes(this.deps.ssh).delete(this.init.serverId);
+      return false;
+    }
+    await this.startedOrThrow(r, async () => {
+      let tunnel: { close(): Promise<void> };
+      try {
+        tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
+      } catch (err) {
+        if (isAppError(err) && err.code === 'FORWARD_REFUSED') this.streamLocalRefused = true;
+        throw err;
+      }
+      if (this.finished) {
+        await tunnel.close();
+        throw this.linkGone();
+      }
+      this.tunnelKind = { kind: 'unix-socket' };
+      this.conn = conn;
+      this.tunnel = tunnel;
+      this.tunnelTarget = { socket };
+      this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
+    });
+    return true;
+  }
+
+  /**
+   * The start exec: the integrity guard first (a runner file that is not the deployed one never runs), then `pre`,
+   * the payload's presence check, the job folder (`mkdir`), start.json from stdin and the detached runner. When the
+   * payload is missing it is placed and the exec runs once more.
+   */
+  private async execStart(conn: SshConnection, pre: string, mkdir: string, payload: StartPayload, start: RunnerStartFile) {
+    const cmd =
+      `${integrityGuard(this.runner)}umask 077; ${pre}${payload.check}d=${this.dir}; ${mkdir}cat > "$d/start.json" && ` +
+      `( setsid nohup ${this.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payload.checksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
+    const r = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+    if (r.code !== PAYLOAD_MISSING_EXIT_CODE) return r;
+    await payload.place();
+    const again = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+    if (again.code === PAYLOAD_MISSING_EXIT_CODE) {
+      throw new AppError('RUNNER_START_FAILED', `payload ${payload.checksum} is still missing on ${this.init.serverName} after its upload; check the free space and permissions of ~/.cronium/payloads there`);
+    }
+    return again;
+  }
+
+  /**
+   * After the start exec: the runner's pid, `link` (the tunnel, when it is opened after the start), then its hello.
+   * Throws (the runner killed, nothing of the script ran: it waits for the app's env) when any of it fails.
+   */
+  private async startedOrThrow(r: { code: number | null; signal?: string | null; stdout?: string; stderr?: string }, link?: () => Promise<void>): Promise<void> {
+    if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr ?? '');
+    const pid = Number((r.stdout ?? '').trim().split('\n').pop());
+    if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
+      throw new AppError('RUNNER_START_FAILED', `the runner did not start (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 300) || 'no message'}`);
+    }
+    this.remotePid = pid;
+    const kill = () => this.deps.ssh.exec(this.init.serverId, `kill ${pid} 2>/dev/null; true`, { timeoutMs: 5_000 }).catch(() => undefined);
+    if (link) {
+      try {
+        await link();
+      } catch (err) {
+        await kill();
+        throw err;
+      }
+    }
+    if (!(await this.waitHello(this.o.helloTimeoutMs))) {
+      await kill();
+      throw new AppError(
+        'RUNNER_START_FAILED',
+        `the runner (pid ${pid}) did not connect back within ${this.o.helloTimeoutMs / 1000} s; see ~/.cronium/jobs/${this.init.jobId}/runner.out on ${this.init.serverName}`,
+      );
     }
   }
 
@@ -524,14 +626,14 @@ export class RunnerJobSession {
     this.deps.clock.setTimeout(() => {
       if (this.challenged.delete(ch)) this.refuseChannel(ch, 'a connection to the job channel did not answer its challenge');
     }, CHALLENGE_TIMEOUT_MS);
-    ch.send({ type: 'challenge', nonce: appNonce, proof: await channelProof(this.channelKey, 'app', this.init.jobId, hello.nonce, appNonce) });
+    ch.send({ type: 'challenge', nonce: appNonce, proof: channelProof(this.channelKey, 'app', this.init.jobId, hello.nonce, appNonce) });
   }
 
   private async onProof(ch: RunnerChannel, proof: string): Promise<void> {
     const pending = this.challenged.get(ch);
     this.challenged.delete(ch);
     if (!pending || this.finished) return ch.close('no handshake in progress');
-    if (!(await checkChannelProof(this.channelKey, 'runner', this.init.jobId, pending.runnerNonce, pending.appNonce, proof))) {
+    if (!checkChannelProof(this.channelKey, 'runner', this.init.jobId, pending.runnerNonce, pending.appNonce, proof)) {
       this.refuseChannel(ch, 'a connection to the job channel did not prove the job key');
       return;
     }
@@ -556,7 +658,7 @@ export class RunnerJobSession {
     this.runnerInfo = { runnerVersion: hello.runnerVersion, os: hello.os, arch: hello.arch, capabilities: hello.capabilities, protocolVersion: hello.protocolVersion };
     // A runner that can send column-wise log batches is asked to (far cheaper to parse); an older one sends `log`.
     const logFormat = hello.capabilities.includes(LOG_COLUMNS_CAPABILITY) ? { logFormat: LOG_COLUMNS_FORMAT } : {};
-    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: await seal(await this.mintToken()), ...logFormat });
+    ch.send({ type: 'welcome', resumeFrom: this.aggregator.lastRunnerSeq, sealedToken: seal(await this.mintToken()), ...logFormat });
     if (hello.state === 'starting') {
       // The runner masks these before a line reaches its spool: the event's secrets, and the secret variables the
       // script uses (read now, from the keychain; the runner keeps them in memory only). Secrets read under a
@@ -567,7 +669,7 @@ export class RunnerJobSession {
         : (await this.deps.variables.visibleTo(id)).secretValues;
       if (ch !== this.channel || this.finished) return;
       // Sealed for this connection: only the runner that proved the key can open it, even through a relay.
-      ch.send({ type: 'env', values: {}, sealed: await seal(JSON.stringify({ values: this.init.secrets, mask: secretValues, plain: this.init.parameterEnv ?? {} })) });
+      ch.send({ type: 'env', values: {}, sealed: seal(JSON.stringify({ values: this.init.secrets, mask: secretValues, plain: this.init.parameterEnv ?? {} })) });
     }
     if (this.stopKind && hello.state !== 'exited') ch.send({ type: 'cancel', graceMs: this.o.cancelGraceMs });
     if (this.logStatus === 'PENDING' || this.logStatus === 'PARTIAL') {

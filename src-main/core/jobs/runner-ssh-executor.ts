@@ -1,8 +1,8 @@
 /**
  * RunnerSshExecutor (mode 'runner-ssh'): runs an attempt through the runner deployed on the server. It takes the
  * runner the mode policy made ready (core/execution; or makes sure of one through the same provisioning), has the
- * payload built and on the server (PayloadService), then hands the job to a RunnerJobSession (tunnel, detached start,
- * streaming, re-attach, cancel). It also re-attaches, at start-up, to runner jobs a previous run of the app left
+ * payload built (PayloadService), then hands the job to a RunnerJobSession (tunnel, detached start with the payload's
+ * presence check, upload only when it is missing, streaming, re-attach, cancel). It also re-attaches, at start-up, to runner jobs a previous run of the app left
  * running (resume, registered as the 'runner-ssh' resumer).
  * When the runner cannot be started it throws RunnerStartFailed (nothing of the script ran): whether the attempt then
  * runs direct-ssh is the mode policy's decision, not this executor's. It never starts a script twice.
@@ -65,7 +65,6 @@ export class RunnerSshExecutor implements Executor {
     try {
       runner = ctx.runner ?? (await this.deps.runners.ensureRunner(ctx.serverId, ctx.event.runnerRequirements));
       payload = await this.deps.payloads.generatePayload(ctx.event);
-      await this.deps.payloads.ensureOnServer(ctx.serverId, payload);
     } catch (err) {
       throw this.cannotStart(serverName, err);
     }
@@ -90,7 +89,11 @@ export class RunnerSshExecutor implements Executor {
         startedAtMs: this.deps.clock.now(),
       });
       try {
-        await session.start(payload.checksum, await this.deps.payloads.publicKeyPem());
+        const placed = payload;
+        await session.start(
+          { checksum: placed.checksum, check: this.deps.payloads.presenceCheck(placed), place: () => this.deps.payloads.ensureOnServer(ctx.serverId, placed) },
+          await this.deps.payloads.publicKeyPem(),
+        );
         break;
       } catch (err) {
         if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: 'cancelled before the runner started' };

@@ -50,6 +50,7 @@ export class LogSinkImpl implements LogSink {
     if (lines.length > 0) this.store_(stream, lines, nowIso(this.now()), true);
   }
 
+  /** Takes numbered lines (kept by the store as they are: the caller must not change them afterwards). */
   appendSequenced(lines: Array<{ seq: number; stream: LogStream; ts: string; text: string }>): { accepted: number; duplicates: number; gapAfter: number | null } {
     let accepted = 0;
     let duplicates = 0;
@@ -61,7 +62,9 @@ export class LogSinkImpl implements LogSink {
       }
       if (line.seq !== this.seq + 1 && gapAfter === null) gapAfter = this.seq;
       this.seq = line.seq;
-      this.store.append(this.logId, { seq: line.seq, stream: line.stream, ts: line.ts, text: this.mask(line.text) });
+      // The caller's line object is stored as it is unless masking changed its text (the aggregator makes them anew).
+      const text = this.mask(line.text);
+      this.store.append(this.logId, text === line.text ? line : { seq: line.seq, stream: line.stream, ts: line.ts, text });
       accepted++;
     }
     return { accepted, duplicates, gapAfter };

@@ -3,7 +3,8 @@
  * script, the helper shims; fixed mtimes, modes and order, so its sha256 is a content key), signs it with this
  * installation's payload key (ed25519, private half in the keychain), registers it in execution_payloads (reused
  * while the event version and the run's limits are unchanged), uploads it to ~/.cronium/payloads/<checksum>/ only
- * when the server lacks it, and removes payloads unused for RUNNER_CACHE_TTL_DAYS locally and on servers.
+ * when the server lacks it (a runner job learns that in its start exec: presenceCheck), and removes payloads unused
+ * for RUNNER_CACHE_TTL_DAYS locally and on servers.
  *
  * Why a per-installation key and not the runner release key: the release private key never sits on a workstation;
  * the runner learns the payload public key from the job's start file (written from the exec's stdin, 0600), so a
@@ -49,6 +50,8 @@ import { BASH_SHIM, BASH_SHIM_FILE, NODE_SHIM, NODE_SHIM_FILE, PYTHON_SHIM, PYTH
 export const REMOTE_PAYLOADS_DIR = '.cronium/payloads';
 /** Touched on each use, so server-side cleanup can tell which payloads are still used. */
 const LAST_USED_FILE = 'last-used';
+/** The exit code of presenceCheck() when the payload is not (completely) on the server: nothing was started. */
+export const PAYLOAD_MISSING_EXIT_CODE = 96;
 const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
 
 export interface Payload {
@@ -179,6 +182,21 @@ export class PayloadService {
   ensureOnServer(serverId: string, payload: Payload): Promise<{ uploaded: boolean }> {
     // One upload per (server, payload) at a time: concurrent jobs on one server wait for it rather than write it twice.
     return this.placing.run(`${serverId}\u0000${payload.checksum}`, () => this.placeNow(serverId, payload));
+  }
+
+  /**
+   * Shell for the start exec (no SFTP round trips for a payload already there): exits PAYLOAD_MISSING_EXIT_CODE unless
+   * the archive (of this size) and its signature are in place, else marks the payload used. The caller then places it
+   * (ensureOnServer) and runs the exec again. The runner checks the archive's sha256 and signature before anything
+   * of it runs, so this only tells present from missing or half uploaded. Runs under `umask 077`.
+   */
+  presenceCheck(payload: Payload): string {
+    if (!/^[0-9a-f]{64}$/.test(payload.checksum)) throw new AppError('INTERNAL', `payload ${payload.id} has no sha256 checksum; build it again`);
+    const dir = `"$HOME/${REMOTE_PAYLOADS_DIR}/${payload.checksum}"`;
+    return (
+      `p=${dir}; s=$(2>/dev/null wc -c < "$p/${PAYLOAD_ARCHIVE_FILE}") && [ -f "$p/${PAYLOAD_SIGNATURE_FILE}" ] && [ $s -eq ${payload.sizeBytes} ] 2>/dev/null ` +
+      `|| exit ${PAYLOAD_MISSING_EXIT_CODE}; printf '%s' '${nowIso(this.deps.clock.now())}' > "$p/${LAST_USED_FILE}"; `
+    );
   }
 
   private async placeNow(serverId: string, payload: Payload): Promise<{ uploaded: boolean }> {

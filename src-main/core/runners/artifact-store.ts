@@ -19,7 +19,7 @@ import type { Row } from '../db/schema';
 import { AppError, isAppError, type ErrorCode } from '../errors';
 import type { Metrics } from '../metrics/metrics';
 import { ArtifactManifest, verifyArtifactSignature, type ArtifactKind, type TrustedKey } from './artifact-signing';
-import { compareVersions, isAtLeast, nodeMajor } from './runner-version';
+import { compareVersions, hasUsableNode, isAtLeast } from './runner-version';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** os and arch of the JS-only artifact, which runs wherever Node >= 18 does. */
@@ -91,8 +91,8 @@ export interface PickRequest {
 }
 
 export interface OpenedArtifact {
-  /** The uncompressed executable (or .cjs), verified just now. */
-  path: string;
+  /** The uncompressed executable (or .cjs), verified just now; null when only the gzip was asked for. */
+  path: string | null;
   /** The gzip file, verified just now. */
   compressedPath: string;
   sha256: string;
@@ -128,21 +128,20 @@ async function sha256OfFile(file: string, gunzip = false): Promise<string> {
   return hash.digest('hex');
 }
 
-function targetFolder(m: { os: string; arch: string; kind: ArtifactKind }): string {
-  return m.kind === 'js' ? 'js' : m.kind === 'runtime' ? `runtime-${m.os}-${m.arch}` : `${m.os}-${m.arch}`;
+/** Where each kind lives in the cache: its target folder, gzip and uncompressed file (scripts/build-runner.mjs writes the same). */
+const LAYOUT: Record<ArtifactKind, { folder: (m: { os: string; arch: string }) => string; gz: string; file: string }> = {
+  js: { folder: () => 'js', gz: 'cronium-runner.cjs.gz', file: 'cronium-runner.cjs' },
+  sea: { folder: (m) => `${m.os}-${m.arch}`, gz: 'cronium-runner.gz', file: 'cronium-runner' },
+  runtime: { folder: (m) => `runtime-${m.os}-${m.arch}`, gz: 'node.gz', file: 'node' },
+};
+
+function layoutOf(kind: ArtifactKind): (typeof LAYOUT)[ArtifactKind] {
+  return LAYOUT[kind];
 }
 
 /** The cache's folder per version: runtimes under node-<node version>, runners under their version. */
 function versionFolder(m: { version: string; kind: ArtifactKind }): string {
   return m.kind === 'runtime' ? `node-${m.version}` : m.version;
-}
-
-function compressedName(kind: ArtifactKind): string {
-  return kind === 'js' ? 'cronium-runner.cjs.gz' : kind === 'runtime' ? 'node.gz' : 'cronium-runner.gz';
-}
-
-function uncompressedName(kind: ArtifactKind): string {
-  return kind === 'js' ? 'cronium-runner.cjs' : kind === 'runtime' ? 'node' : 'cronium-runner';
 }
 
 /** Every <version>/<target>/manifest.json under a folder. */
@@ -170,6 +169,8 @@ export class ArtifactStore {
 
   /** One unpack at a time per executable path (see unpack()). */
   private readonly unpacking = new SingleFlight<void>();
+  /** One hash of a gzip at a time per file and signed sha256, shared by the opens waiting for it (see open()). */
+  private readonly verifying = new SingleFlight<void>();
 
   constructor(private readonly deps: ArtifactStoreDeps) {}
 
@@ -203,7 +204,7 @@ export class ArtifactStore {
     for (const manifestPath of findManifests(cacheDir)) {
       try {
         const manifest = this.readVerifiedManifest(manifestPath);
-        const compressedPath = path.join(path.dirname(manifestPath), compressedName(manifest.kind));
+        const compressedPath = path.join(path.dirname(manifestPath), layoutOf(manifest.kind).gz);
         const stat = fs.statSync(compressedPath, { throwIfNoEntry: false });
         if (!stat || stat.size !== manifest.compressedSize) {
           throw this.tampered(manifest, `${compressedPath} is missing or has the wrong size`);
@@ -264,26 +265,22 @@ export class ArtifactStore {
   }
 
   /**
-   * The artifact for a server: the single executable for its os/arch, or the JS artifact when the server has
-   * Node >= 18 and no single executable fits. Among versions, the exact one asked for or the newest that meets
-   * minVersion and has every capability asked for.
+   * The artifact for a server, smallest transfer first: the js code bundle when the server has Node >= 18 (it runs
+   * under that node) or a runtime exists for its os/arch (runtimeAvailable: the bundle runs under the deployed
+   * runtime); the single executable only when neither holds. Among versions, the exact one asked for or the newest
+   * that meets minVersion and has every capability asked for; at the same version the js bundle wins.
    */
   async pick(request: PickRequest): Promise<ArtifactRecord> {
     const all = await this.list();
-    const major = nodeMajor(request.nodeVersion);
-    const hasNode = (major !== null && major >= RUNNER_MIN_NODE_MAJOR) || request.runtimeAvailable === true;
+    const jsRuns = hasUsableNode(request.nodeVersion) || request.runtimeAvailable === true;
     const wanted = request.capabilities ?? [];
     const fits = (r: ArtifactRecord) =>
       (request.version === undefined || compareVersions(r.version, request.version) === 0) &&
       (request.minVersion === undefined || isAtLeast(r.version, request.minVersion)) &&
       wanted.every((c) => r.capabilities.includes(c));
     const sea = all.filter((r) => r.kind === 'sea' && r.os === request.os && r.arch === request.arch && fits(r));
-    const js = hasNode ? all.filter((r) => r.kind === 'js' && fits(r)) : [];
-    const newestFirst = (a: ArtifactRecord, b: ArtifactRecord) => compareVersions(b.version, a.version);
-    sea.sort(newestFirst);
-    js.sort(newestFirst);
-    const preferred: RunnerKind = request.runtimeAvailable ? 'js' : 'sea';
-    const best = [sea[0], js[0]].filter(Boolean).sort((a, b) => newestFirst(a, b) || (a.kind === preferred ? -1 : 1))[0];
+    const js = jsRuns ? all.filter((r) => r.kind === 'js' && fits(r)) : [];
+    const best = [...js, ...sea].sort((a, b) => compareVersions(b.version, a.version) || (a.kind === 'js' ? -1 : 0) - (b.kind === 'js' ? -1 : 0))[0];
     if (best) return best;
 
     const target = `${request.os}-${request.arch}`;
@@ -304,29 +301,32 @@ export class ArtifactStore {
   }
 
   /**
-   * Verifies the artifact's files against its signed manifest, right now, and returns their paths. The uncompressed
-   * file is derived from the verified gzip on first use. A mismatch deletes the bad copy (the next scan() restores it
-   * from the bundled artifact) and throws ARTIFACT_TAMPERED.
+   * Verifies the artifact's files against its signed manifest, right now, and returns their paths. The gzip is hashed
+   * against its signed sha256 (concurrent opens of one artifact, several servers deployed at once, share that one
+   * hash); the uncompressed file is derived from the verified gzip on first use and hashed only when `unpacked` is
+   * asked for (a server without gzip). A mismatch deletes the bad copy (the next scan() restores it from the bundled
+   * artifact) and throws ARTIFACT_TAMPERED.
    */
-  async open(record: OpenableArtifact): Promise<OpenedArtifact> {
+  async open(record: OpenableArtifact): Promise<OpenedArtifact & { path: string }>;
+  async open(record: OpenableArtifact, opts: { unpacked: boolean }): Promise<OpenedArtifact>;
+  async open(record: OpenableArtifact, opts: { unpacked?: boolean } = {}): Promise<OpenedArtifact> {
     const dir = path.dirname(record.compressedPath);
     const manifest = this.readVerifiedManifest(path.join(dir, MANIFEST_FILE));
     if (manifest.sha256 !== record.sha256 || manifest.version !== record.version || manifest.kind !== record.kind) {
       throw this.tampered(manifest, `its manifest no longer matches the registered artifact (sha256 ${record.sha256.slice(0, 12)}…)`);
     }
     const compressedPath = record.compressedPath;
-    const compressedSha = fs.existsSync(compressedPath) ? await sha256OfFile(compressedPath) : null;
-    if (compressedSha !== manifest.compressedSha256) {
-      fs.rmSync(compressedPath, { force: true });
-      fs.rmSync(path.join(dir, uncompressedName(manifest.kind)), { force: true });
-      throw this.tampered(manifest, compressedSha ? `${compressedPath} has sha256 ${compressedSha.slice(0, 12)}…, expected ${manifest.compressedSha256.slice(0, 12)}…` : `${compressedPath} is missing`);
-    }
-    if ((await sha256OfFile(compressedPath, true)) !== manifest.sha256) {
-      fs.rmSync(compressedPath, { force: true });
-      throw this.tampered(manifest, 'its unpacked content does not match the signed sha256');
-    }
+    const executable = path.join(dir, layoutOf(manifest.kind).file);
+    await this.verifying.run(`${compressedPath}\u0000${manifest.compressedSha256}`, async () => {
+      const compressedSha = fs.existsSync(compressedPath) ? await sha256OfFile(compressedPath) : null;
+      if (compressedSha !== manifest.compressedSha256) {
+        fs.rmSync(compressedPath, { force: true });
+        fs.rmSync(executable, { force: true });
+        throw this.tampered(manifest, compressedSha ? `${compressedPath} has sha256 ${compressedSha.slice(0, 12)}…, expected ${manifest.compressedSha256.slice(0, 12)}…` : `${compressedPath} is missing`);
+      }
+    });
+    if (opts.unpacked === false) return { path: null, compressedPath, sha256: manifest.sha256 };
 
-    const executable = path.join(dir, uncompressedName(manifest.kind));
     if (fs.existsSync(executable)) {
       const sha = await sha256OfFile(executable);
       if (sha !== manifest.sha256) {
@@ -334,6 +334,7 @@ export class ArtifactStore {
         throw this.tampered(manifest, `${executable} has sha256 ${sha.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…`);
       }
     } else {
+      // Unpacking hashes what it writes: content that is not the signed sha256 is refused there.
       await this.unpacking.run(executable, () => this.unpack(manifest, compressedPath, executable));
     }
     return { path: executable, compressedPath, sha256: manifest.sha256 };
@@ -369,9 +370,9 @@ export class ArtifactStore {
   /** Copies a bundled artifact into the cache unless an identical, intact copy is there already (a cache hit). */
   private async importBundled(manifestPath: string, cacheDir: string): Promise<void> {
     const manifest = this.readVerifiedManifest(manifestPath);
-    const source = path.join(path.dirname(manifestPath), compressedName(manifest.kind));
-    const destDir = path.join(cacheDir, versionFolder(manifest), targetFolder(manifest));
-    const dest = path.join(destDir, compressedName(manifest.kind));
+    const source = path.join(path.dirname(manifestPath), layoutOf(manifest.kind).gz);
+    const destDir = path.join(cacheDir, versionFolder(manifest), layoutOf(manifest.kind).folder(manifest));
+    const dest = path.join(destDir, layoutOf(manifest.kind).gz);
     const destManifestPath = path.join(destDir, MANIFEST_FILE);
 
     const cached = this.tryReadManifest(destManifestPath);
@@ -392,7 +393,7 @@ export class ArtifactStore {
     }
     fs.mkdirSync(destDir, { recursive: true });
     // A new artifact invalidates the unpacked copy of the old one.
-    fs.rmSync(path.join(destDir, uncompressedName(manifest.kind)), { force: true });
+    fs.rmSync(path.join(destDir, layoutOf(manifest.kind).file), { force: true });
     const tmp = `${dest}.${process.pid}.tmp`;
     try {
       fs.copyFileSync(source, tmp);

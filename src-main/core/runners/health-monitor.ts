@@ -106,7 +106,8 @@ export class HealthMonitor {
         if (!isAppError(err) || err.code !== 'RUNNER_INTEGRITY_MISMATCH' || !this.deps.onIntegrityMismatch) throw err;
         const outcome = await this.deps.onIntegrityMismatch(record, err);
         const after = await this.deps.deployments.require(record.id);
-        if (after.status === 'tampered') throw new Error(outcome ?? after.metadata.reason ?? 'the runner file was found altered');
+        // Tampered, or failed because the server's node is gone (then redeployed under a runtime when allowed).
+        if (after.status !== 'active') throw new Error(outcome ?? after.metadata.reason ?? 'the runner file was found altered');
         report = await this.deps.deployer.health(record.serverId, serverName, meta.kind, guardedRunnerOf(after.metadata), HEALTH_TIMEOUT_MS);
       }
       const { state, reason } = classifyHealth(report, this.deps.settings.current().runner.health);

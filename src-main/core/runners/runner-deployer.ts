@@ -1,10 +1,12 @@
 /**
- * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec), pick the artifact (on a
- * server without Node: the js code bundle plus the shared runtime, ~/.cronium/runtimes/<node>-<os>-<arch>/node), check
- * free disk before sending a byte, upload under a temporary name, unpack and verify sha256 on the server, move into
- * place atomically (each file the probe saw with its signed sha256 is not sent again), run `version` as the handshake. It talks to servers only through the SSH pool, keeps no state and
- * writes no database row (RunnerService records outcomes). It must never upload a file the ArtifactStore did not
- * verify just now, and never leave a half-written runner under its final name.
+ * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec, which also clears stale
+ * uploads), pick the artifact (the js code bundle under the server's Node >= 18; without a usable Node the bundle plus
+ * the shared runtime, ~/.cronium/runtimes/<node>-<os>-<arch>/node; the SEA only when no runtime fits), check free disk
+ * before sending a byte, upload under a temporary name, then one exec unpacks, verifies the sha256, moves the file into
+ * place atomically and runs `version` as the handshake (a file the probe saw with its signed sha256 is not sent again).
+ * It talks to servers only through the SSH pool, keeps no state and writes no database row (RunnerService records
+ * outcomes). It must never upload a file the ArtifactStore did not verify just now, and never leave a half-written
+ * runner under its final name.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -20,17 +22,16 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { RESIDENT_REMOVAL_SHELL } from '../../../src-shared/protocol/resident';
-import { RUNNER_MIN_NODE_MAJOR } from '../../../src-shared/protocol/runner-info';
-import { platformOfUname, type ArtifactRecord, type ArtifactStore, type OpenableArtifact, type RuntimeRecord } from './artifact-store';
-import { nodeMajor } from './runner-version';
+import { platformOfUname, type ArtifactRecord, type ArtifactStore, type OpenableArtifact } from './artifact-store';
+import { hasUsableNode } from './runner-version';
 import {
   FINGERPRINT_FUNCTION,
   INTEGRITY_EXIT_CODE,
   SHA_FUNCTION,
-  fullCheckScript,
+  fullCheckOf,
   integrityGuard,
   integrityMismatch,
-  parseFullCheck,
+  parseFullChecks,
   seenFingerprint,
   type FullCheck,
   type GuardedRunner,
@@ -47,11 +48,6 @@ export function runtimeDirName(r: { version: string; os: string; arch: string })
   return `${r.version}-${r.os}-${r.arch}`;
 }
 
-/** Whether `node -v` names a Node the js runner runs under (>= RUNNER_MIN_NODE_MAJOR). */
-export function hasUsableNode(nodeVersion: string | null | undefined): boolean {
-  const major = nodeMajor(nodeVersion);
-  return major !== null && major >= RUNNER_MIN_NODE_MAJOR;
-}
 /** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
 const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
 /** Waits before the 2nd and 3rd try of a deploy step that failed on a transient SSH error. */
@@ -128,19 +124,24 @@ export function runnerFileName(kind: RunnerKind): string {
 
 /**
  * The shell words that start the runner at `path`: a SEA itself; the JS bundle under the deployed runtime when it has
- * one (`runtimePath`), else under the server's node.
+ * one (`runtimePath`), else under the server's node. Always through `env -u NODE_OPTIONS`: options from the login
+ * environment (`--inspect`, `--require`) must not reach the runner's Node (docs/security.md); the words still work
+ * after `setsid nohup`.
  */
 export function runnerCommand(kind: RunnerKind, path: string, runtimePath?: string | null): string {
-  if (kind === 'js' && runtimePath) return `${shellQuote(runtimePath)} ${shellQuote(path)}`;
-  return kind === 'js' ? `node ${shellQuote(path)}` : shellQuote(path);
+  const start = kind === 'js' ? `${runtimePath ? shellQuote(runtimePath) : 'node'} ${shellQuote(path)}` : shellQuote(path);
+  return `${CLEAR_NODE_OPTIONS} ${start}`;
 }
+
+/** The prefix of every runner start (runnerCommand). */
+export const CLEAR_NODE_OPTIONS = 'env -u NODE_OPTIONS';
 
 /**
  * Everything the deployer needs to know about a server, in one exec. Runner files whose fingerprint is one recorded
  * at an earlier deploy (`known`: path -> fingerprint and sha256) are not hashed again: that is the cheap check an
  * up-to-date server costs. Any other runner file is hashed.
  */
-export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFingerprint; sha256: string }> = new Map()): string {
+export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFingerprint; sha256: string }> = new Map(), opts: { clearStaleUploads?: boolean } = {}): string {
   const knownCases = [...known].map(([path, k]) => `    ${shellQuote(`${path}|${k.fingerprint}`)}) s=${shellQuote(k.sha256)} ;;`);
   return [
     SHA_FUNCTION,
@@ -151,6 +152,9 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     'echo "uname_s=$(uname -s 2>/dev/null)"',
     'echo "uname_m=$(uname -m 2>/dev/null)"',
     'mkdir -p "$r" 2>/dev/null && chmod 700 "$HOME/.cronium" 2>/dev/null',
+    // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Only install()
+    // asks for this: deploys to one server are serialised (RunnerService), so every temp file then is stale.
+    ...(opts.clearStaleUploads ? [`rm -f "$r"/*/${TEMP_PREFIX}* "$HOME/${REMOTE_RUNTIMES_DIR}"/*/${TEMP_PREFIX}* 2>/dev/null`] : []),
     'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
     'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
@@ -228,8 +232,9 @@ export function stepOf(err: unknown): string | null {
 export class RunnerDeployer {
   constructor(private readonly deps: RunnerDeployerDeps) {}
 
-  async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number, known?: InstallRequest['known']): Promise<ServerProbe> {
-    const result = await this.exec(serverId, serverName, known?.size ? probeScript(known) : PROBE_SCRIPT, 'probe', signal, deadline);
+  async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number, known?: InstallRequest['known'], opts: { clearStaleUploads?: boolean } = {}): Promise<ServerProbe> {
+    const script = known?.size || opts.clearStaleUploads ? probeScript(known, opts) : PROBE_SCRIPT;
+    const result = await this.exec(serverId, serverName, script, 'probe', signal, deadline);
     const probe = parseProbe(result.stdout ?? '');
     if (!probe.home || !probe.unameS) {
       throw deployError('RUNNER_PROBE_FAILED', 'probe', `The probe of ${serverName} printed nothing usable (exit ${result.code}): ${(result.stderr ?? '').trim().slice(0, 300) || 'no output'}. The login shell must be a POSIX shell.`);
@@ -251,7 +256,7 @@ export class RunnerDeployer {
     const { serverId, serverName: name } = req;
 
     req.onProgress('probe', `Probing ${name}`);
-    const probe = await timed('probe', () => this.probe(serverId, name, req.signal, req.deadline, req.known));
+    const probe = await timed('probe', () => this.probe(serverId, name, req.signal, req.deadline, req.known, { clearStaleUploads: true }));
 
     if ((!KNOWN_ARCHES.has(probe.arch) || (probe.os !== 'linux' && probe.os !== 'darwin')) && !probe.nodeVersion) {
       throw deployError('RUNNER_UNSUPPORTED_PLATFORM', 'pick', `${name} runs ${probe.unameS} on ${probe.unameM}, which no runner is built for, and has no Node >= 18 for the JS runner. Install Node 18+ on it or use direct-ssh for this server.`, { os: probe.os, arch: probe.arch });
@@ -264,13 +269,15 @@ export class RunnerDeployer {
     }
 
     req.onProgress('pick', `Choosing the runner for ${probe.os}-${probe.arch}`);
+    // A server without a usable Node runs the js bundle under a deployed runtime when one exists for it (Linux).
+    const runtimeOffer = probe.os === 'linux' && !hasUsableNode(probe.nodeVersion) ? this.deps.artifacts.pickRuntime(probe.os, probe.arch) : null;
     let artifact: ArtifactRecord;
     try {
       artifact = await this.deps.artifacts.pick({
         os: probe.os,
         arch: probe.arch,
         nodeVersion: probe.nodeVersion,
-        runtimeAvailable: probe.os === 'linux' && !hasUsableNode(probe.nodeVersion) && this.deps.artifacts.pickRuntime(probe.os, probe.arch) !== null,
+        runtimeAvailable: runtimeOffer !== null,
         ...(req.version ? { version: req.version } : {}),
         ...(req.minVersion ? { minVersion: req.minVersion } : {}),
         ...(req.capabilities?.length ? { capabilities: req.capabilities } : {}),
@@ -282,7 +289,8 @@ export class RunnerDeployer {
       throw withStep(err, 'pick');
     }
 
-    const runtime = await this.runtimeFor(probe, artifact);
+    // pick() chose js for a server without Node only because runtimeOffer exists; a SEA or a server node needs none.
+    const runtime = artifact.kind === 'js' ? runtimeOffer : null;
     const dir = `${probe.home}/${REMOTE_RUNNERS_DIR}/${artifact.version}`;
     const finalPath = `${dir}/${runnerFileName(artifact.kind)}`;
     let transferredBytes = 0;
@@ -291,30 +299,21 @@ export class RunnerDeployer {
       // The runtime first, shared by every runner version: a server that has it verified gets nothing here.
       const runtimeDir = `${probe.home}/${REMOTE_RUNTIMES_DIR}/${runtimeDirName(runtime)}`;
       const runtimePath = `${runtimeDir}/node`;
-      const put = await this.put(req, probe, runtime, runtimeDir, runtimePath, `runtime node ${runtime.version} ${runtime.os}-${runtime.arch}`, timed, 'Runtime');
+      const put = await this.put(req, probe, runtime, runtimeDir, runtimePath, `the runtime (node ${runtime.version} ${runtime.os}-${runtime.arch})`, timed, 'Runtime');
       transferredBytes += put.transferredBytes;
       runtimeResult = { path: runtimePath, sha256: runtime.sha256, fingerprint: put.fingerprint, nodeVersion: runtime.version, transferredBytes: put.transferredBytes };
     }
-    const put = await this.put(req, probe, artifact, dir, finalPath, `${artifact.version} (${artifact.kind})`, timed, '');
+    // An uploaded runner runs `version` in the exec that verified and moved it (one round trip less per server).
+    const versionCommand = `${runnerCommand(artifact.kind, finalPath, runtimeResult?.path)} version`;
+    const put = await this.put(req, probe, artifact, dir, finalPath, `runner ${artifact.version} (${artifact.kind === 'js' ? 'code bundle' : 'single executable'})`, timed, '', versionCommand);
     transferredBytes += put.transferredBytes;
     const { previousFile, fingerprint } = put;
 
     req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
-    const info = await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline, runtimeResult?.path));
+    const info = put.handshake
+      ? checkHandshake(name, artifact, put.handshake)
+      : await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline, runtimeResult?.path));
     return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, fingerprint, runtime: runtimeResult, durations };
-  }
-
-  /**
-   * The runtime a js bundle runs under on this server: none when it has Node >= 18 or the artifact is not js; else the
-   * newest runtime for its os/arch (pick() only chose js for a server without Node because one is available).
-   */
-  private async runtimeFor(probe: ServerProbe, artifact: ArtifactRecord): Promise<RuntimeRecord | null> {
-    if (artifact.kind !== 'js' || hasUsableNode(probe.nodeVersion)) return null;
-    const runtime = this.deps.artifacts.pickRuntime(probe.os, probe.arch);
-    if (!runtime) {
-      throw deployError('RUNNER_ARTIFACT_UNAVAILABLE', 'pick', `No runtime fits ${probe.os}-${probe.arch} for the js runner on a server without Node. Build the runner (npm run build:runner) or install Node 18+ on the server.`);
-    }
-    return runtime;
   }
 
   /**
@@ -330,12 +329,15 @@ export class RunnerDeployer {
     label: string,
     timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
     stepPrefix: string,
-  ): Promise<{ transferredBytes: number; previousFile: InstallResult['previousFile']; fingerprint: RunnerFingerprint | null }> {
+    /** Shell run after the file is in place, in the same exec; its output and status come back as `handshake`. */
+    thenRun?: string,
+  ): Promise<{ transferredBytes: number; previousFile: InstallResult['previousFile']; fingerprint: RunnerFingerprint | null; handshake?: Pick<ExecResult, 'code' | 'stdout' | 'stderr'> }> {
     const { serverId, serverName: name } = req;
     const existingSha = probe.runners.get(finalPath);
     const previousFile: InstallResult['previousFile'] = existingSha === undefined ? 'none' : existingSha === artifact.sha256 ? 'verified' : 'mismatch';
     let transferredBytes = 0;
     let fingerprint: RunnerFingerprint | null = probe.fingerprints.get(finalPath) ?? null;
+    let handshake: Pick<ExecResult, 'code' | 'stdout' | 'stderr'> | undefined;
     const key = (k: string) => (stepPrefix ? `${stepPrefix.toLowerCase()}${k[0].toUpperCase()}${k.slice(1)}` : k);
     if (previousFile === 'verified') {
       req.onProgress('verify', `${name} already has ${label} with the signed checksum; nothing to upload`);
@@ -343,14 +345,15 @@ export class RunnerDeployer {
     }
     req.onProgress('verify-local', `Verifying ${label} on this workstation`);
     // Throws ARTIFACT_TAMPERED for a local file whose checksum or signature is wrong: nothing is uploaded.
+    const sendCompressed = probe.hasGzip;
     const opened = await timed(key('verifyLocal'), async () => {
       try {
-        return await this.deps.artifacts.open(artifact);
+        // Only the file that is sent is hashed here (the server hashes what it unpacks against the signed sha256).
+        return await this.deps.artifacts.open(artifact, { unpacked: !sendCompressed });
       } catch (err) {
         throw withStep(err, 'verify-local');
       }
     });
-    const sendCompressed = probe.hasGzip;
     const sendBytes = sendCompressed ? artifact.compressedSize : artifact.size;
     const needed = sendBytes + artifact.size + DISK_MARGIN_BYTES;
     if (probe.freeBytes !== null && probe.freeBytes < needed) {
@@ -363,25 +366,23 @@ export class RunnerDeployer {
       );
     }
     if (previousFile === 'mismatch') {
-      req.onProgress('verify', `The runner at ${finalPath} does not match the signed checksum; replacing it`);
+      req.onProgress('verify', `The file at ${finalPath} is not ${label} with the signed checksum; replacing it`);
     }
 
     const tmpName = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
     const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
-    // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Deploys to one
-    // server are serialised (RunnerService), so every temp file in the version folder now is stale.
-    await this.exec(serverId, name, `d=${shellQuote(dir)}; if [ -d "$d" ]; then rm -f "$d"/${TEMP_PREFIX}*; fi; true`, 'upload', req.signal, req.deadline);
-    req.onProgress('upload', `Uploading ${mb(sendBytes)} to ${name}`);
+    // Stale temp files of earlier uploads were removed by the probe (clearStaleUploads).
+    req.onProgress('upload', `Uploading ${label} (${mb(sendBytes)}) to ${name}`);
     await timed(key('upload'), () =>
       this.retry('upload', req, async () => {
         const connection = await this.deps.ssh.acquire(serverId);
         await connection.mkdirp(dir, 0o700);
-        await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
+        await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path!, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
       }),
     );
     transferredBytes = sendBytes;
 
-    req.onProgress('verify', `Verifying sha256 on ${name}`);
+    req.onProgress('verify', `Verifying the sha256 of ${label} on ${name}`);
     await timed(key('verify'), async () => {
       const script = [
         SHA_FUNCTION,
@@ -394,6 +395,7 @@ export class RunnerDeployer {
         `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
         `chmod 755 "$d/$t" && mv -f "$d/$t" ${shellQuote(finalPath)} || { cleanup; exit 13; }`,
         `echo "fp=$(fp ${shellQuote(finalPath)})"`,
+        ...(thenRun ? [`echo ${HANDSHAKE_MARK}`, thenRun, `c=$?; echo; echo "${HANDSHAKE_EXIT}=$c"`] : []),
       ].join('\n');
       const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
       const said = (r.stderr ?? '').trim().slice(0, 300);
@@ -401,18 +403,19 @@ export class RunnerDeployer {
         if (/no space/i.test(said)) {
           throw deployError('RUNNER_DISK_FULL', 'verify', `No space left on ${name} while unpacking ${label} in ${dir} (${said}). Free some disk space on the server and deploy again.`);
         }
-        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking the runner on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking ${label} on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
       }
       if (r.code === 12) {
         const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';
-        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `The runner uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `${label[0].toUpperCase()}${label.slice(1)} uploaded to ${name} has sha256 ${got.slice(0, 12) || '(none)'}…, expected ${artifact.sha256.slice(0, 12)}…: the transfer was altered or cut short. It was deleted; deploy again.`, { expected: artifact.sha256, got });
       }
       fingerprint = /^fp=(\S+)$/m.exec(r.stdout ?? '')?.[1] ?? null;
       if (r.code !== 0) {
-        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving the runner into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Moving ${label} into place on ${name} failed (exit ${r.code}): ${said || 'no message'}. Check permissions of ${dir}.`);
       }
+      handshake = thenRun ? splitHandshake(r) : undefined;
     });
-    return { transferredBytes, previousFile, fingerprint };
+    return { transferredBytes, previousFile, fingerprint, ...(handshake ? { handshake } : {}) };
   }
 
   /** Runs `version` and checks the runner says what the artifact promised: version, os/arch, kind. */
@@ -426,21 +429,7 @@ export class RunnerDeployer {
     runtimePath?: string | null,
   ): Promise<RunnerVersionInfo> {
     const r = await this.exec(serverId, name, `${runnerCommand(expected.kind, path, runtimePath)} version`, 'handshake', signal, deadline);
-    const fail = (what: string) =>
-      deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${expected.version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
-    if (r.code !== 0) throw fail(`\`version\` exited ${r.code ?? r.signal}${r.stderr?.trim() ? ` (${r.stderr.trim().slice(0, 200)})` : ''}`);
-    let info: RunnerVersionInfo;
-    try {
-      info = RunnerVersionInfo.parse(JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? ''));
-    } catch {
-      throw fail(`\`version\` printed ${JSON.stringify((r.stdout ?? '').slice(0, 120))}, not the expected JSON`);
-    }
-    if (info.version !== expected.version) throw fail(`it reports version ${info.version}, expected ${expected.version}`);
-    if (info.kind !== expected.kind) throw fail(`it reports kind ${info.kind}, expected ${expected.kind}`);
-    if (expected.kind === 'sea' && (info.os !== expected.os || info.arch !== expected.arch)) {
-      throw fail(`it reports ${info.os}-${info.arch}, expected ${expected.os}-${expected.arch}`);
-    }
-    return info;
+    return checkHandshake(name, expected, r);
   }
 
   /**
@@ -449,7 +438,8 @@ export class RunnerDeployer {
    */
   async health(serverId: string, name: string, kind: RunnerKind, runner: GuardedRunner, timeoutMs: number): Promise<RunnerHealthReport> {
     const guarded = runner.fingerprint || (runner.runtime && runner.sha256);
-    const r = await this.deps.ssh.exec(serverId, `${integrityGuard(runner)}${runnerCommand(kind, runner.path, runner.runtime?.path)} health --json`, { timeoutMs });
+    // Health checks also check the version of the server's node a bundle runs under (uses check only that it is there).
+    const r = await this.deps.ssh.exec(serverId, `${integrityGuard({ ...runner, kind }, { nodeVersion: true })}${runnerCommand(kind, runner.path, runner.runtime?.path)} health --json`, { timeoutMs });
     if (guarded && r.code === INTEGRITY_EXIT_CODE) throw integrityMismatch(name, runner, r.stderr);
     if (r.code !== 0) {
       const said = (r.stderr ?? '').trim().slice(0, 200);
@@ -475,13 +465,17 @@ export class RunnerDeployer {
     return { ok: true };
   }
 
-  /** The full check (one exec): the file's kind, sha256 and a fingerprint that held still while it was hashed. */
-  async fullCheck(serverId: string, name: string, path: string, timeoutMs: number): Promise<FullCheck> {
-    const r = await this.deps.ssh.exec(serverId, fullCheckScript(path), { timeoutMs });
-    if (r.code !== 0) {
-      throw new AppError('RUNNER_HEALTH_FAILED', `hashing the runner file on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
+  /**
+   * The full check (one exec for all `paths`): each file's kind, sha256 and a fingerprint that held still while it
+   * was hashed; with `node`, the server's `node -v` too (null when it has none).
+   */
+  async fullCheck(serverId: string, name: string, paths: string[], timeoutMs: number, opts: { node?: boolean } = {}): Promise<{ files: FullCheck[]; node: string | null | undefined }> {
+    const r = await this.deps.ssh.exec(serverId, fullCheckOf(paths, opts), { timeoutMs });
+    const out = r.code === 0 ? parseFullChecks(r.stdout ?? '') : null;
+    if (!out || out.files.length !== paths.length) {
+      throw new AppError('RUNNER_HEALTH_FAILED', `hashing the runner files on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
     }
-    return parseFullCheck(r.stdout ?? '');
+    return out;
   }
 
   /**
@@ -530,6 +524,38 @@ export class RunnerDeployer {
   private timeout(name: string, step: DeployStep): AppError {
     return deployError('RUNNER_DEPLOY_TIMEOUT', step, `Deploying the runner to ${name} took longer than the deployment timeout (stopped during ${step}). Check the link to the server, or raise Settings > Runner > deployment timeout.`);
   }
+}
+
+/** Marks where the handshake's output starts in the verify exec (put's thenRun), and the line with its status. */
+const HANDSHAKE_MARK = 'cronium-handshake-begin';
+const HANDSHAKE_EXIT = 'cronium-handshake-exit';
+
+/** The handshake's part of the verify exec's output: what `version` printed and its exit status. */
+function splitHandshake(r: ExecResult): Pick<ExecResult, 'code' | 'stdout' | 'stderr'> {
+  const out = r.stdout ?? '';
+  const start = out.indexOf(`${HANDSHAKE_MARK}\n`);
+  const exit = new RegExp(`\n${HANDSHAKE_EXIT}=(\\d+)\n?$`).exec(out);
+  if (start < 0 || !exit) return { code: null, stdout: out.slice(-300), stderr: r.stderr ?? '' };
+  return { code: Number(exit[1]), stdout: out.slice(start + HANDSHAKE_MARK.length + 1, exit.index), stderr: r.stderr ?? '' };
+}
+
+/** Checks what `version` said against what the artifact promised: version, os/arch, kind. */
+function checkHandshake(name: string, expected: { version: string; kind: RunnerKind; os: string; arch: string }, r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'> & { signal?: string | null }): RunnerVersionInfo {
+  const fail = (what: string) =>
+    deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${expected.version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
+  if (r.code !== 0) throw fail(`\`version\` exited ${r.code ?? r.signal}${r.stderr?.trim() ? ` (${r.stderr.trim().slice(0, 200)})` : ''}`);
+  let info: RunnerVersionInfo;
+  try {
+    info = RunnerVersionInfo.parse(JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? ''));
+  } catch {
+    throw fail(`\`version\` printed ${JSON.stringify((r.stdout ?? '').slice(0, 120))}, not the expected JSON`);
+  }
+  if (info.version !== expected.version) throw fail(`it reports version ${info.version}, expected ${expected.version}`);
+  if (info.kind !== expected.kind) throw fail(`it reports kind ${info.kind}, expected ${expected.kind}`);
+  if (expected.kind === 'sea' && (info.os !== expected.os || info.arch !== expected.arch)) {
+    throw fail(`it reports ${info.os}-${info.arch}, expected ${expected.os}-${expected.arch}`);
+  }
+  return info;
 }
 
 function withStep(err: unknown, step: DeployStep): unknown {

@@ -215,11 +215,18 @@ export class RunnerDeployments {
 }
 
 /** What the integrity guard checks for a deployment (runner-integrity.ts): the bundle, and its runtime when it has one. */
-export function guardedRunnerOf(m: DeploymentMetadata): GuardedRunner & { path: string } {
+/**
+ * What the integrity guard checks for a deployment (runner-integrity.ts): the file, its kind and fingerprint, and with
+ * a runtime the bundle's signed sha256 and the runtime's fingerprint. The one builder of that shape (RunnerService's
+ * CompatibleRunner extends it).
+ */
+export function guardedRunnerOf(m: Pick<DeploymentMetadata, 'path' | 'kind' | 'fingerprint' | 'sha256' | 'runtime'>): Required<GuardedRunner> & { path: string } {
   return {
     path: m.path ?? '',
+    kind: m.kind,
     fingerprint: m.fingerprint,
-    ...(m.runtime ? { sha256: m.sha256, runtime: { path: m.runtime.path, sha256: m.runtime.sha256, fingerprint: m.runtime.fingerprint } } : {}),
+    sha256: m.runtime ? m.sha256 : null,
+    runtime: m.runtime ? { path: m.runtime.path, sha256: m.runtime.sha256, fingerprint: m.runtime.fingerprint } : null,
   };
 }
 

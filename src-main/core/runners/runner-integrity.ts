@@ -9,7 +9,11 @@
  * A runner deployed as runtime + code bundle (a server without Node) is guarded in two parts: the runtime (the Node
  * binary, 80+ MB) by its fingerprint as above, and the code bundle (< 1 MB) by a full sha256 on every use, compared
  * with the signed one. A mismatch of either exits INTEGRITY_EXIT_CODE and nothing runs.
+ * A js bundle run under the server's own node is guarded also against that node being gone (every use: a shell
+ * builtin, free) or older than RUNNER_MIN_NODE_MAJOR (health checks: `node -v` costs tens of ms); RunnerService then
+ * redeploys it with a runtime.
  */
+import { RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/protocol/runner-info';
 import { AppError } from '../errors';
 import { shellQuote } from '../ssh/shell-quote';
 
@@ -50,6 +54,8 @@ export interface GuardedRuntime {
 
 export interface GuardedRunner {
   path: string;
+  /** 'js' without a runtime runs under the server's node: the guard checks that node is still there. */
+  kind?: RunnerKind | null;
   fingerprint: RunnerFingerprint | null;
   /** Set for a code bundle run under a deployed runtime: the bundle's signed sha256, hashed in full on every use. */
   sha256?: string | null;
@@ -72,71 +78,130 @@ function fingerprintCheck(path: string, fingerprint: RunnerFingerprint, tag: str
  * `cronium-integrity=<seen>` on stderr and exits INTEGRITY_EXIT_CODE, so nothing of that file runs. Empty (no check)
  * only for a deployment recorded before fingerprints existed; RunnerService records one before such a runner is used.
  */
-export function integrityGuard(runner: GuardedRunner): string {
+export function integrityGuard(runner: GuardedRunner, opts: { nodeVersion?: boolean } = {}): string {
   if (runner.runtime) {
     // Fail closed: a runtime recorded without its fingerprint, or a bundle without its signed sha256, is refused
     // (RunnerService settles it with a full hash) rather than run with a part unchecked.
     const { sha256 } = runner;
     const { path: runtimePath, fingerprint: runtimeFp } = runner.runtime;
     if (!sha256 || !runtimeFp) {
-      return `echo "cronium-integrity-runtime=unrecorded" >&2; exit ${INTEGRITY_EXIT_CODE}; `;
+      return `echo "${REFUSAL_TAG.runtime}=unrecorded" >&2; exit ${INTEGRITY_EXIT_CODE}; `;
     }
     // Runtime: its fingerprint (stat). Code bundle: its full sha256 (a few ms for < 1 MB), not its fingerprint.
-    const runtimeCheck = fingerprintCheck(runtimePath, runtimeFp, 'cronium-integrity-runtime');
+    const runtimeCheck = fingerprintCheck(runtimePath, runtimeFp, REFUSAL_TAG.runtime);
     return (
       runtimeCheck +
       SHA_ONE_LINE +
       `cronium_s=$( [ -f ${shellQuote(runner.path)} ] && [ ! -L ${shellQuote(runner.path)} ] && cronium_sha ${shellQuote(runner.path)} ); ` +
-      `if [ "$cronium_s" != ${shellQuote(sha256)} ]; then echo "cronium-integrity-sha=$cronium_s" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
+      `if [ "$cronium_s" != ${shellQuote(sha256)} ]; then echo "${REFUSAL_TAG.sha}=$cronium_s" >&2; exit ${INTEGRITY_EXIT_CODE}; fi; `
     );
   }
   if (!runner.fingerprint) return '';
-  return fingerprintCheck(runner.path, runner.fingerprint, 'cronium-integrity');
+  const nodeCheck = runner.kind === 'js' ? serverNodeCheck(opts.nodeVersion === true) : '';
+  return nodeCheck + fingerprintCheck(runner.path, runner.fingerprint, REFUSAL_TAG.file);
 }
 
-/** What a refused guard saw ('' when the file is gone), from the exec's stderr. */
+/**
+ * The server's node, for a bundle run under it: present (`command -v`, a builtin) and, with `version`, at least
+ * RUNNER_MIN_NODE_MAJOR. Otherwise prints `cronium-integrity-node=<node -v or nothing>` and exits 97.
+ */
+function serverNodeCheck(version: boolean): string {
+  const refuse = (seen: string) => `echo "${REFUSAL_TAG.node}=${seen}" >&2; exit ${INTEGRITY_EXIT_CODE}`;
+  const present = `command -v node >/dev/null 2>&1 || { ${refuse('')}; }; `;
+  if (!version) return present;
+  return (
+    present +
+    'cronium_nv=$(node -v 2>/dev/null); cronium_nm=${cronium_nv#v}; cronium_nm=${cronium_nm%%.*}; ' +
+    `case "$cronium_nm" in ''|*[!0-9]*) cronium_nm=0 ;; esac; if [ "$cronium_nm" -lt ${RUNNER_MIN_NODE_MAJOR} ]; then ${refuse('$cronium_nv')}; fi; `
+  );
+}
+
+/** The stderr tags a refusing guard prints (`<tag>=<what it saw>`), by the part that was refused. */
+const REFUSAL_TAG = {
+  file: 'cronium-integrity',
+  runtime: 'cronium-integrity-runtime',
+  sha: 'cronium-integrity-sha',
+  node: 'cronium-integrity-node',
+} as const;
+export type RefusedPart = keyof typeof REFUSAL_TAG;
+
+/** What a refusing guard printed: the part it refused and what it saw there ('' for no file / no node). */
+export function parseRefusal(stderr: string | undefined): { part: RefusedPart; seen: string } | null {
+  const m = /^cronium-integrity(?:-(runtime|sha|node))?=(.*)$/m.exec(stderr ?? '');
+  if (!m) return null;
+  return { part: (m[1] as RefusedPart | undefined) ?? 'file', seen: m[2]!.trim() };
+}
+
+/** What a refused guard saw of the runner file ('' when the file is gone), from the exec's stderr. */
 export function seenFingerprint(stderr: string | undefined): string {
-  return /cronium-integrity=(.*)/.exec(stderr ?? '')?.[1]?.trim() ?? '';
+  const refusal = parseRefusal(stderr);
+  return refusal?.part === 'file' ? refusal.seen : '';
 }
 
 /** The error an exec throws when its guard refused: the caller settles it with RunnerService.settleIntegrity. */
 export function integrityMismatch(serverName: string, runner: GuardedRunner, stderr: string | undefined): AppError {
-  const seenRuntime = /cronium-integrity-runtime=(.*)/.exec(stderr ?? '')?.[1]?.trim();
-  if (runner.runtime && seenRuntime !== undefined) {
+  const refusal = parseRefusal(stderr) ?? { part: 'file' as const, seen: '' };
+  const { seen } = refusal;
+  if (refusal.part === 'node') {
     return new AppError(
       'RUNNER_INTEGRITY_MISMATCH',
-      `the runner runtime ${runner.runtime.path} on ${serverName} is not the one Cronium deployed (recorded ${describeFingerprint(runner.runtime.fingerprint)}, found ${seenRuntime ? describeFingerprint(seenRuntime) : 'no file'}); nothing was run`,
-      { details: { path: runner.runtime.path, recorded: runner.runtime.fingerprint, seen: seenRuntime, part: 'runtime' } },
+      `the node the runner ${runner.path} on ${serverName} runs under is ${seen ? `${seen}, older than ${RUNNER_MIN_NODE_MAJOR}` : 'gone from its PATH'}; nothing was run. ` +
+        'Deploy the runner again (it then brings its own runtime) or install Node 18+ on the server',
+      { details: { path: runner.path, seen, part: 'node' } },
     );
   }
-  const seenSha = /cronium-integrity-sha=(.*)/.exec(stderr ?? '')?.[1]?.trim();
-  if (runner.sha256 && seenSha !== undefined) {
+  if (runner.runtime && refusal.part === 'runtime') {
     return new AppError(
       'RUNNER_INTEGRITY_MISMATCH',
-      `the runner code bundle ${runner.path} on ${serverName} is not the one Cronium deployed (signed sha256 ${runner.sha256.slice(0, 12)}…, found ${seenSha ? `${seenSha.slice(0, 12)}…` : 'no file'}); it was not run`,
-      { details: { path: runner.path, recorded: runner.sha256, seen: seenSha, part: 'bundle' } },
+      `the runner runtime ${runner.runtime.path} on ${serverName} is not the one Cronium deployed (recorded ${describeFingerprint(runner.runtime.fingerprint)}, found ${seen ? describeFingerprint(seen) : 'no file'}); nothing was run`,
+      { details: { path: runner.runtime.path, recorded: runner.runtime.fingerprint, seen, part: 'runtime' } },
     );
   }
-  const seen = seenFingerprint(stderr);
+  if (runner.sha256 && refusal.part === 'sha') {
+    return new AppError(
+      'RUNNER_INTEGRITY_MISMATCH',
+      `the runner code bundle ${runner.path} on ${serverName} is not the one Cronium deployed (signed sha256 ${runner.sha256.slice(0, 12)}…, found ${seen ? `${seen.slice(0, 12)}…` : 'no file'}); it was not run`,
+      { details: { path: runner.path, recorded: runner.sha256, seen, part: 'bundle' } },
+    );
+  }
+  const file = refusal.part === 'file' ? seen : '';
   return new AppError(
     'RUNNER_INTEGRITY_MISMATCH',
-    `the runner file ${runner.path} on ${serverName} is not the one Cronium deployed (recorded ${describeFingerprint(runner.fingerprint)}, found ${seen ? describeFingerprint(seen) : 'no file'}); it was not run`,
-    { details: { path: runner.path, recorded: runner.fingerprint, seen } },
+    `the runner file ${runner.path} on ${serverName} is not the one Cronium deployed (recorded ${describeFingerprint(runner.fingerprint)}, found ${file ? describeFingerprint(file) : 'no file'}); it was not run`,
+    { details: { path: runner.path, recorded: runner.fingerprint, seen: file } },
   );
 }
 
-/** One exec: fingerprint, sha256, fingerprint again (a file changing while it is hashed is not taken as stable). */
+/**
+ * One exec: fingerprint, sha256, fingerprint again (a file changing while it is hashed is not taken as stable).
+ */
 export function fullCheckScript(path: string): string {
+  return fullCheckOf([path]);
+}
+
+/** fullCheckScript for several files (each block starts with `file=<index>`), and the server's node when asked. */
+export function fullCheckOf(paths: string[], opts: { node?: boolean } = {}): string {
   return [
     FINGERPRINT_FUNCTION,
     SHA_FUNCTION,
-    `f=${shellQuote(path)}`,
-    'if [ ! -f "$f" ] || [ -L "$f" ]; then echo "kind=$( [ -L "$f" ] && echo symlink || echo missing )"; exit 0; fi',
-    'echo "kind=file"',
-    'echo "before=$(fp "$f")"',
-    'echo "sha=$(sha "$f")"',
-    'echo "after=$(fp "$f")"',
+    ...(opts.node ? ['echo "node=$(command -v node >/dev/null 2>&1 && node -v 2>/dev/null)"'] : []),
+    'check() {',
+    '  f="$1"',
+    '  if [ ! -f "$f" ] || [ -L "$f" ]; then echo "kind=$( [ -L "$f" ] && echo symlink || echo missing )"; return 0; fi',
+    '  echo "kind=file"',
+    '  echo "before=$(fp "$f")"',
+    '  echo "sha=$(sha "$f")"',
+    '  echo "after=$(fp "$f")"',
+    '}',
+    ...paths.map((p, i) => `echo "file=${i}"; check ${shellQuote(p)}`),
   ].join('\n');
+}
+
+/** The blocks of fullCheckOf's output, in order, and the server's node (null: none; undefined: not asked). */
+export function parseFullChecks(stdout: string): { files: FullCheck[]; node: string | null | undefined } {
+  const node = /^node=(.*)$/m.exec(stdout);
+  const blocks = stdout.split(/^file=\d+$/m).slice(1);
+  return { files: blocks.map(parseFullCheck), node: node ? node[1]!.trim() || null : undefined };
 }
 
 export interface FullCheck {

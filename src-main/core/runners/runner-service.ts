@@ -29,8 +29,9 @@ import type { ArtifactStore } from './artifact-store';
 import { HealthMonitor } from './health-monitor';
 import { RunnerDeployer, runnerCommand, stepOf, type DeployStep, type InstallResult } from './runner-deployer';
 import { RunnerDeployments, guardedRunnerOf, type DeploymentRecord } from './runner-deployments';
-import { compareVersions, isAtLeast } from './runner-version';
-import { describeFingerprint, type GuardedRuntime, type RunnerFingerprint } from './runner-integrity';
+import { compareVersions, hasUsableNode, isAtLeast } from './runner-version';
+import { describeFingerprint, type FullCheck, type GuardedRuntime, type RunnerFingerprint } from './runner-integrity';
+import { RUNNER_MIN_NODE_MAJOR } from '../../../src-shared/protocol/runner-info';
 import { messageOf } from '../errors';
 import { runnerAutoDeployAllowed } from '../execution/mode-policy';
 import { APP_RUNNER_RANGE, type RunnerRange } from '../../../src-shared/protocol/runner-range';
@@ -74,6 +75,9 @@ export interface CompatibleRunner {
   /** The runtime the bundle runs under (a server without Node); its fingerprint is checked before every use. */
   runtime: GuardedRuntime | null;
 }
+
+/** What checkFully found: the runner file, its runtime (if any), and the server's node (undefined: not asked). */
+type FullChecks = { full: FullCheck; runtimeFull: FullCheck | null; node: string | null | undefined };
 
 /** Where a runner file was found not to be the deployed one: the reason and notice say so. */
 export type IntegrityCheckpoint = 'job start' | 're-attach' | 'cancel' | 'health check' | 'deploy' | 'first use';
@@ -433,7 +437,7 @@ export class RunnerService {
    * symlink) mark the deployment tampered with the reason, notify, and then redeploy when auto deploy is on
    * (returning the new runner) or throw RUNNER_TAMPERED. Never runs the file it is checking.
    */
-  settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint, opts: { redeploy?: boolean } = {}): Promise<CompatibleRunner> {
+  settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint, opts: { redeploy?: boolean } = {}, checked?: FullChecks): Promise<CompatibleRunner> {
     return this.serial(runner.serverId, async () => {
       const record = await this.deployments.get(runner.deploymentId);
       // Someone settled it meanwhile (another job on the same server): use what is active now.
@@ -444,12 +448,13 @@ export class RunnerService {
       }
       const current = record ?? (await this.deployments.require(runner.deploymentId));
       const serverName = (await this.deployments.serverName(runner.serverId)) ?? 'the server';
-      const full = await this.deployer.fullCheck(runner.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
-      // A code bundle's runtime is settled the same way: same bytes renew its fingerprint, others mean tampered.
-      const recordedRuntime = current.metadata.runtime;
-      const runtimeFull = recordedRuntime ? await this.deployer.fullCheck(runner.serverId, serverName, recordedRuntime.path, INTEGRITY_CHECK_TIMEOUT_MS) : null;
+      // One exec hashes the file and the runtime (and reads the server's node for a bundle run under it).
+      const { full, runtimeFull, node } = checked ?? (await this.checkFully(current, serverName));
       const at = nowIso(this.deps.clock.now());
-      const intact = (f: typeof full, sha: string | null | undefined) => f.kind === 'file' && !!f.sha256 && f.sha256 === sha && !!f.fingerprint;
+      const autoDeploy = opts.redeploy !== false && runnerAutoDeployAllowed(this.deps.settings);
+      if (node !== undefined && !hasUsableNode(node)) return this.nodeGone(current, serverName, node, where, autoDeploy, opts.redeploy === false);
+      const recordedRuntime = current.metadata.runtime;
+      const intact = (f: FullCheck, sha: string | null | undefined) => f.kind === 'file' && !!f.sha256 && f.sha256 === sha && !!f.fingerprint;
       const runtimeIntact = !recordedRuntime || (runtimeFull !== null && intact(runtimeFull, recordedRuntime.sha256));
       if (intact(full, current.metadata.sha256) && runtimeIntact) {
         const was = current.metadata.fingerprint;
@@ -470,7 +475,7 @@ export class RunnerService {
         this.changed(runner.serverId, current.id);
         return toCompatible(updated);
       }
-      const describe = (f: typeof full, sha: string | null | undefined) =>
+      const describe = (f: FullCheck, sha: string | null | undefined) =>
         f.kind === 'missing' ? 'the file is gone'
           : f.kind === 'symlink' ? 'a symbolic link is in its place'
             : f.sha256 ? `its sha256 is ${f.sha256.slice(0, 12)}…, not the signed ${String(sha).slice(0, 12)}…`
@@ -479,15 +484,7 @@ export class RunnerService {
         ? { what: `the runtime of runner ${current.version} at ${recordedRuntime.path}`, found: describe(runtimeFull, recordedRuntime.sha256) }
         : { what: `runner ${current.version} at ${runner.path}`, found: describe(full, current.metadata.sha256) };
       const reason = `${bad.what} on ${serverName} was replaced or altered after it was deployed (${bad.found}; found at ${where}); it was not run`;
-      const fromHealth = current.metadata.health?.state ?? 'unknown';
-      this.deployments.update(current.id, {
-        status: 'tampered',
-        metadata: { reason, health: { state: 'unhealthy', reason, checkedAt: at, durationMs: 0, cpuUsage: null, memoryUsage: null, diskSpaceMb: null, queued: null, running: null } },
-        history: { event: 'tampered', message: reason, at },
-      });
-      this.deps.bus.emit('runners/healthChanged', { serverId: runner.serverId, serverName, deploymentId: current.id, from: fromHealth, to: 'unhealthy', reason });
-      this.changed(runner.serverId, current.id);
-      const autoDeploy = opts.redeploy !== false && runnerAutoDeployAllowed(this.deps.settings);
+      this.markUnusable(current, runner.serverId, serverName, 'tampered', reason, at);
       if (!autoDeploy) {
         const next = opts.redeploy === false ? 'The deploy in progress replaces it.' : 'Deploy it again from the Runners pane.';
         this.deps.bus.emit('system/notice', { level: 'error', message: `Runner on ${serverName} was tampered with: ${reason}. ${next}` });
@@ -499,20 +496,59 @@ export class RunnerService {
     });
   }
 
-  /** The periodic full check (health checks, once FULL_HASH_INTERVAL_MS has passed): settles like a mismatch. */
+  /**
+   * A js bundle deployed to run under the server's node, whose node is now gone or older than RUNNER_MIN_NODE_MAJOR:
+   * the deployment is failed (nothing was run) and, when auto deploy allows, deployed again, which then brings the
+   * runtime (runtime + the same bundle, which is not sent again). Otherwise RUNNER_NOT_DEPLOYED says what to do.
+   */
+  private async nodeGone(current: DeploymentRecord, serverName: string, node: string | null, where: IntegrityCheckpoint, autoDeploy: boolean, inDeploy: boolean): Promise<CompatibleRunner> {
+    const serverId = current.serverId!;
+    const found = node ? `Node ${node}, older than ${RUNNER_MIN_NODE_MAJOR}` : 'no node on its PATH any more';
+    const reason = `runner ${current.version} on ${serverName} runs under the server's own node, and the server now has ${found} (found at ${where}); it was not run`;
+    this.markUnusable(current, serverId, serverName, 'failed', reason, nowIso(this.deps.clock.now()));
+    if (!autoDeploy) {
+      const what = `deploy the runner again from the Runners pane (it then brings its own Node runtime), or install Node ${RUNNER_MIN_NODE_MAJOR}+ on the server`;
+      if (!inDeploy) this.deps.bus.emit('system/notice', { level: 'warning', message: `Runner on ${serverName} cannot start: ${reason}. To fix it, ${what}.` });
+      throw new AppError('RUNNER_NOT_DEPLOYED', `${reason}. Automatic deployment is off: ${what}.`, { details: { serverId, deploymentId: current.id } });
+    }
+    this.deps.bus.emit('system/notice', { level: 'warning', message: `Runner on ${serverName} cannot start: ${reason}. Redeploying it with its own Node runtime.` });
+    return toCompatible(await this.deployRunnerNow(serverId, current.version));
+  }
+
+  /** Marks a deployment that must not be used (tampered, or failed) unhealthy with the reason, and says so. */
+  private markUnusable(current: DeploymentRecord, serverId: string, serverName: string, status: 'tampered' | 'failed', reason: string, at: string): void {
+    const fromHealth = current.metadata.health?.state ?? 'unknown';
+    this.deployments.update(current.id, {
+      status,
+      metadata: { reason, health: { state: 'unhealthy', reason, checkedAt: at, durationMs: 0, cpuUsage: null, memoryUsage: null, diskSpaceMb: null, queued: null, running: null } },
+      history: { event: status, message: reason, at },
+    });
+    this.deps.bus.emit('runners/healthChanged', { serverId, serverName, deploymentId: current.id, from: fromHealth, to: 'unhealthy', reason });
+    this.changed(serverId, current.id);
+  }
+
+  /** The full check of a deployment, one exec: its file, its runtime, and the server's node for a bundle run under it. */
+  private async checkFully(record: DeploymentRecord, serverName: string): Promise<FullChecks> {
+    const m = record.metadata;
+    const paths = [m.path ?? '', ...(m.runtime ? [m.runtime.path] : [])];
+    const out = await this.deployer.fullCheck(record.serverId!, serverName, paths, INTEGRITY_CHECK_TIMEOUT_MS, { node: m.kind === 'js' && !m.runtime });
+    return { full: out.files[0]!, runtimeFull: m.runtime ? out.files[1]! : null, node: out.node };
+  }
+
+  /** The periodic full check (health checks, once FULL_HASH_INTERVAL_MS has passed): a difference is settled with the same hashes. */
   private async verifyFully(record: DeploymentRecord): Promise<void> {
     if (!record.serverId || !record.metadata.path) return;
-    const runner = toCompatible(record);
     const serverName = (await this.deployments.serverName(record.serverId)) ?? 'the server';
-    const full = await this.deployer.fullCheck(record.serverId, serverName, runner.path, INTEGRITY_CHECK_TIMEOUT_MS);
+    const checked = await this.checkFully(record, serverName);
+    const { full, runtimeFull, node } = checked;
     const rt = record.metadata.runtime;
-    const rtFull = rt ? await this.deployer.fullCheck(record.serverId, serverName, rt.path, INTEGRITY_CHECK_TIMEOUT_MS) : null;
-    const runtimeOk = !rt || (rtFull?.kind === 'file' && rtFull.sha256 === rt.sha256 && rtFull.fingerprint === rt.fingerprint);
-    if (full.kind === 'file' && full.sha256 === record.metadata.sha256 && full.fingerprint === record.metadata.fingerprint && runtimeOk) {
+    const runtimeOk = !rt || (runtimeFull?.kind === 'file' && runtimeFull.sha256 === rt.sha256 && runtimeFull.fingerprint === rt.fingerprint);
+    const nodeOk = node === undefined || hasUsableNode(node);
+    if (full.kind === 'file' && full.sha256 === record.metadata.sha256 && full.fingerprint === record.metadata.fingerprint && runtimeOk && nodeOk) {
       this.deployments.update(record.id, { metadata: { verifiedAt: nowIso(this.deps.clock.now()) } });
       return;
     }
-    await this.settleIntegrity(runner, 'health check');
+    await this.settleIntegrity(toCompatible(record), 'health check', {}, checked);
   }
 
   private async upgradeNow(serverId: string, version: string | undefined, req: RunnerRequirements | null): Promise<RunnerUpgradeResult> {
@@ -585,7 +621,7 @@ export class RunnerService {
       });
       if (opts.firstHealthCheck) {
         op.progress('health', `First health check of ${result.artifact.version} on ${serverName}`);
-        await this.deployer.health(serverId, serverName, result.artifact.kind, { path: result.path, fingerprint: null, ...runtimeGuard(result) }, Math.max(1000, op.deadline - this.deps.clock.now()));
+        await this.deployer.health(serverId, serverName, result.artifact.kind, guardedRunnerOf({ path: result.path, kind: result.artifact.kind, fingerprint: null, sha256: result.artifact.sha256, runtime: runtimeMeta(result) }), Math.max(1000, op.deadline - this.deps.clock.now()));
       }
     } catch (err) {
       const reason = isAppError(err) ? err.message : `unexpected failure: ${String(err)}`;
@@ -844,31 +880,23 @@ export class RunnerService {
 const operationContext = new AsyncLocalStorage<Set<string>>();
 
 function toCompatible(d: DeploymentRecord): CompatibleRunner {
+  const guarded = guardedRunnerOf(d.metadata);
   const kind = d.metadata.kind!;
-  const path = d.metadata.path!;
   return {
+    ...guarded,
+    kind,
     deploymentId: d.id,
     serverId: d.serverId!,
     version: d.version,
-    kind,
-    path,
-    command: runnerCommand(kind, path, d.metadata.runtime?.path),
+    command: runnerCommand(kind, guarded.path, guarded.runtime?.path),
     capabilities: d.metadata.capabilities,
     protocolVersion: d.metadata.protocolVersion,
-    fingerprint: d.metadata.fingerprint,
-    sha256: d.metadata.runtime ? d.metadata.sha256 : null,
-    runtime: d.metadata.runtime ? { path: d.metadata.runtime.path, sha256: d.metadata.runtime.sha256, fingerprint: d.metadata.runtime.fingerprint } : null,
   };
 }
 
 function runtimeMeta(result: InstallResult): DeploymentRecord['metadata']['runtime'] {
   const r = result.runtime;
   return r ? { path: r.path, sha256: r.sha256, fingerprint: r.fingerprint, nodeVersion: r.nodeVersion } : null;
-}
-
-function runtimeGuard(result: InstallResult): { sha256: string | null; runtime: GuardedRuntime | null } {
-  const r = result.runtime;
-  return r ? { sha256: result.artifact.sha256, runtime: { path: r.path, sha256: r.sha256, fingerprint: r.fingerprint } } : { sha256: null, runtime: null };
 }
 
 /** The runner file a deployment recorded (path -> fingerprint, sha256), so a probe need not hash it again. */

@@ -3,6 +3,7 @@
  * "at least" checks artifact selection and runner requirements use. Pure functions; it never guesses: a string that
  * is not a version is refused with RUNNER_VERSION_INVALID rather than compared as text.
  */
+import { RUNNER_MIN_NODE_MAJOR } from '../../../src-shared/protocol/runner-info';
 import { AppError } from '../errors';
 
 export interface ParsedVersion {
@@ -59,4 +60,10 @@ export function nodeMajor(nodeVersion: string | null | undefined): number | null
   if (!nodeVersion) return null;
   const m = /^v?(\d+)(?:\.\d+){0,2}/.exec(nodeVersion.trim());
   return m ? Number(m[1]) : null;
+}
+
+/** Whether `node -v` names a Node the js runner runs under (>= RUNNER_MIN_NODE_MAJOR). */
+export function hasUsableNode(nodeVersion: string | null | undefined): boolean {
+  const major = nodeMajor(nodeVersion);
+  return major !== null && major >= RUNNER_MIN_NODE_MAJOR;
 }

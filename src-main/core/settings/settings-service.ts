@@ -26,6 +26,8 @@ const SECTIONS: readonly SectionKey[] = ['runner', 'logs', 'streaming', 'listene
 
 export class SettingsService {
   private stored: Settings;
+  /** current()'s answer, made once per change (it is read per job and per event): frozen, so no caller can alter it. */
+  private effective: Readonly<Settings> | null = null;
   private readonly overrides: EnvOverride[];
   private readonly store: SettingsStore;
 
@@ -47,13 +49,16 @@ export class SettingsService {
     return { settings: this.current(), overrides };
   }
 
-  /** The settings every service should honour: stored values with the environment's overrides applied. */
+  /** The settings every service should honour: stored values with the environment's overrides applied (read-only). */
   current(): Settings {
-    const effective = structuredClone(this.stored);
-    for (const o of this.overrides) {
-      (effective[o.section] as Record<string, unknown>)[o.key] = o.value;
+    if (!this.effective) {
+      const effective = structuredClone(this.stored);
+      for (const o of this.overrides) {
+        (effective[o.section] as Record<string, unknown>)[o.key] = o.value;
+      }
+      this.effective = deepFreeze(effective);
     }
-    return effective;
+    return this.effective;
   }
 
   flag(name: FeatureFlag): boolean {
@@ -87,6 +92,7 @@ export class SettingsService {
     this.store.save(sections, flags, at);
     const previous = this.stored;
     this.stored = next;
+    this.effective = null;
     const changes = changedPaths(parsedPatch.data).filter((p) => JSON.stringify(valueAt(previous, p)) !== JSON.stringify(valueAt(next, p)));
     if (changes.length > 0) {
       recordAuditSync(this.db, { at: this.clock.now(), actor: 'user', action: 'settings.update', subject: changes[0]!.split('.')[0]!, detail: { changed: Object.fromEntries(changes.map((p) => [p, valueAt(next, p)])) } });
@@ -176,4 +182,12 @@ function deepMerge(base: unknown, over: unknown): unknown {
     out[k] = deepMerge(base[k], v);
   }
   return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -207,10 +207,28 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     if (sock instanceof net.Socket) sock.connect({ host: target.host, port: target.port });
     try {
       client.connect(config);
+      skipHostKeysProve(client);
     } catch (err) {
       fail(err);
     }
   });
+}
+
+/**
+ * OpenSSH announces all its host keys after login (hostkeys-00@openssh.com) and ssh2 answers each announcement by
+ * asking the server to prove them (one signature per key on the server, one verification each here, a round trip)
+ * although nothing here uses the result: trust is the pinned fingerprint checked during key exchange. The
+ * announcement is acknowledged as ssh2 does, without the proof. Left to ssh2 if its internals differ.
+ */
+function skipHostKeysProve(client: Client): void {
+  const proto = (client as unknown as { _protocol?: { _handlers?: Record<string, unknown>; requestSuccess?: () => void } })._protocol;
+  const handlers = proto?._handlers;
+  const original = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof original !== 'function' || typeof proto.requestSuccess !== 'function') return;
+  handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown) => {
+    if (name !== 'hostkeys-00@openssh.com') return original(p, name, wantReply, data);
+    if (wantReply) proto.requestSuccess!();
+  };
 }
 
 /**

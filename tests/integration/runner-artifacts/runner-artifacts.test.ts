@@ -166,10 +166,20 @@ describe('the runner artifacts', () => {
       const records = await store.scan();
       expect(store.rejected()).toEqual([]);
       expect(records.filter((r) => r.version === RUNNER_VERSION)).toHaveLength(3);
+      // A server without Node and without a runtime on offer: the single executable, the last resort.
       const picked = await store.pick({ os: 'linux', arch: 'x64', version: RUNNER_VERSION });
       const opened = await store.open(picked);
       const r = runBare([opened.path, 'version']);
       expect(JSON.parse(r.stdout)).toMatchObject({ arch: 'x64', kind: 'sea' });
+      // With Node >= 18 there, or a runtime for it: the js code bundle (~180 KB gzipped instead of ~31 MB).
+      for (const more of [{ nodeVersion: process.version }, { nodeVersion: null, runtimeAvailable: store.pickRuntime('linux', 'x64') !== null }]) {
+        const js = await store.pick({ os: 'linux', arch: 'x64', version: RUNNER_VERSION, ...more });
+        expect(js).toMatchObject({ kind: 'js' });
+        expect(js.compressedSize).toBeLessThan(1_000_000);
+        const bundle = await store.open(js, { unpacked: false });
+        expect(bundle.path).toBeNull();
+        expect(bundle.sha256).toBe(js.sha256);
+      }
       await store.scan();
       const text = await t.core.metrics.text();
       expect(text).toMatch(/runner_artifact_cache_misses \d+/);

@@ -55,26 +55,30 @@ afterAll(async () => {
 
 describe('runner deployment', () => {
   let serverId: string;
-  const seaPath = () => path.join(mainUser.home, '.cronium/runners/1.0.0/cronium-runner');
+  // These servers have Node >= 18 on PATH: the js code bundle is picked (the SEA only where neither Node nor a runtime
+  // runs it: runtime-split.test.ts).
+  const bundlePath = () => path.join(mainUser.home, '.cronium/runners/1.0.0/cronium-runner.cjs');
 
   describe('when the user deploys a runner to a fresh server', () => {
-    it('probes, uploads the single executable, verifies it on the server and records an active deployment', async () => {
+    it('probes, uploads the js code bundle (the server has Node), verifies it on the server and records an active deployment', async () => {
       serverId = await addServer(tc.core, sshd, mainUser, 'deploy-main');
       events.length = 0;
       const view = await runners.deployRunner(serverId, '1.0.0');
 
-      expect(view).toMatchObject({ status: 'active', version: '1.0.0', kind: 'sea', os: 'linux', arch: 'x64', serverName: 'deploy-main' });
-      expect(view.path).toBe(seaPath());
-      expect(view.transferredBytes).toBeGreaterThan(1_000_000);
-      const manifest = JSON.parse(fs.readFileSync(path.join(fixture.bundleDir, '1.0.0/linux-x64/manifest.json'), 'utf8'));
+      expect(view).toMatchObject({ status: 'active', version: '1.0.0', kind: 'js', os: 'linux', arch: 'x64', serverName: 'deploy-main' });
+      expect(view.path).toBe(bundlePath());
+      // The bundle alone, gzipped: no 30 MB single executable for a server that has Node.
+      expect(view.transferredBytes).toBeGreaterThan(10_000);
+      expect(view.transferredBytes).toBeLessThan(1_000_000);
+      const manifest = JSON.parse(fs.readFileSync(path.join(fixture.bundleDir, '1.0.0/js/manifest.json'), 'utf8'));
       expect(view.sha256).toBe(manifest.sha256);
-      // What is on the server is exactly the signed executable, executable, with no temporary file left behind.
-      expect(fileSha256(seaPath())).toBe(manifest.sha256);
-      expect(fs.statSync(seaPath()).mode & 0o777).toBe(0o755);
-      expect(fs.readdirSync(path.dirname(seaPath()))).toEqual(['cronium-runner']);
-      // It runs for its user: the handshake's JSON came from this binary.
-      const out = execFileSync('su', ['-', mainUser.username, '-c', `${seaPath()} version`], { encoding: 'utf8' });
-      expect(JSON.parse(out)).toMatchObject({ version: '1.0.0', kind: 'sea' });
+      // What is on the server is exactly the signed bundle, with no temporary file left behind.
+      expect(fileSha256(bundlePath())).toBe(manifest.sha256);
+      expect(fs.statSync(bundlePath()).mode & 0o777).toBe(0o755);
+      expect(fs.readdirSync(path.dirname(bundlePath()))).toEqual(['cronium-runner.cjs']);
+      // It runs for its user under the server's node: the handshake's JSON came from this bundle.
+      const out = execFileSync('su', ['-', mainUser.username, '-c', `node ${bundlePath()} version`], { encoding: 'utf8' });
+      expect(JSON.parse(out)).toMatchObject({ version: '1.0.0', kind: 'js' });
 
       const steps = events.filter((e) => e.name === 'runners/progress').map((e) => e.payload.step);
       expect(steps).toEqual(expect.arrayContaining(['probe', 'pick', 'verify-local', 'upload', 'verify', 'handshake', 'done']));
@@ -83,21 +87,21 @@ describe('runner deployment', () => {
       expect(metrics).toMatch(new RegExp(`runner_deployments_total\\{server="${serverId}"\\} [1-9]`));
 
       const compatible = await runners.getCompatibleRunner(serverId, { minVersion: '1.0.0', capabilities: ['spool'] });
-      expect(compatible).toMatchObject({ deploymentId: view.id, version: '1.0.0', kind: 'sea', path: seaPath() });
+      expect(compatible).toMatchObject({ deploymentId: view.id, version: '1.0.0', kind: 'js', path: bundlePath(), runtime: null, command: `env -u NODE_OPTIONS node '${bundlePath()}'` });
     }, 120_000);
   });
 
   describe('when the user deploys the same version again', () => {
     it('transfers nothing: the file on the server is the same inode with the same mtime, and only the handshake runs', async () => {
-      const before = fs.statSync(seaPath());
+      const before = fs.statSync(bundlePath());
       events.length = 0;
       const view = await runners.deployRunner(serverId, '1.0.0');
-      const after = fs.statSync(seaPath());
+      const after = fs.statSync(bundlePath());
 
       expect(view.transferredBytes).toBe(0);
       expect(after.ino).toBe(before.ino);
       expect(after.mtimeMs).toBe(before.mtimeMs);
-      expect(fs.readdirSync(path.dirname(seaPath()))).toEqual(['cronium-runner']);
+      expect(fs.readdirSync(path.dirname(bundlePath()))).toEqual(['cronium-runner.cjs']);
       const steps = events.filter((e) => e.name === 'runners/progress').map((e) => e.payload.step);
       expect(steps).not.toContain('upload');
       // An up-to-date server costs one cheap check (the fingerprint recorded at deploy): no probe, no re-hash.
@@ -109,17 +113,17 @@ describe('runner deployment', () => {
     }, 60_000);
   });
 
-  describe('when the runner binary on the server was altered', () => {
-    it('detects the checksum mismatch and replaces it with the signed executable', async () => {
-      fs.appendFileSync(seaPath(), Buffer.from('tampered'));
+  describe('when the runner file on the server was altered', () => {
+    it('detects the checksum mismatch and replaces it with the signed bundle', async () => {
+      fs.appendFileSync(bundlePath(), Buffer.from('tampered'));
       // Leftovers of an upload that was cancelled or failed earlier: the next deploy removes them.
-      const stale = [path.join(path.dirname(seaPath()), '.cronium-runner.0badc0ffee00'), path.join(path.dirname(seaPath()), '.cronium-runner.0badc0ffee00.gz')];
+      const stale = [path.join(path.dirname(bundlePath()), '.cronium-runner.0badc0ffee00'), path.join(path.dirname(bundlePath()), '.cronium-runner.0badc0ffee00.gz')];
       for (const f of stale) fs.writeFileSync(f, 'half an upload');
       const view = await runners.deployRunner(serverId, '1.0.0');
       expect(view.transferredBytes).toBeGreaterThan(0);
-      expect(fileSha256(seaPath())).toBe(view.sha256);
+      expect(fileSha256(bundlePath())).toBe(view.sha256);
       for (const f of stale) expect(fs.existsSync(f)).toBe(false);
-      expect(fs.readdirSync(path.dirname(seaPath())).filter((n) => n.startsWith('.cronium-runner.'))).toEqual([]);
+      expect(fs.readdirSync(path.dirname(bundlePath())).filter((n) => n.startsWith('.cronium-runner.'))).toEqual([]);
       expect(view.history.at(-1)?.message).toMatch(/did not match the signed checksum; replaced/);
       // The altered one is kept on record as tampered, with the reason.
       expect((await runners.listDeployments(serverId)).find((d) => d.status === 'tampered')?.reason).toMatch(/replaced or altered/);
@@ -133,7 +137,7 @@ describe('runner deployment', () => {
       expect(result.deployment).toMatchObject({ version: '1.0.1', status: 'active', kind: 'js' });
       const all = await runners.listDeployments(serverId);
       expect(all.find((d) => d.version === '1.0.0')?.status).toBe('superseded');
-      expect(await runners.getCompatibleRunner(serverId, { minVersion: '1.0.1' })).toMatchObject({ version: '1.0.1', command: expect.stringMatching(/^node '/) });
+      expect(await runners.getCompatibleRunner(serverId, { minVersion: '1.0.1' })).toMatchObject({ version: '1.0.1', command: expect.stringMatching(/^env -u NODE_OPTIONS node '/) });
       expect(await runners.getCompatibleRunner(serverId, { capabilities: ['teleport'] })).toBeNull();
     }, 60_000);
   });
@@ -165,10 +169,10 @@ describe('runner deployment', () => {
 
   describe('when the user rolls back by hand', () => {
     it('re-activates the previous version without uploading it again', async () => {
-      const before = fs.statSync(seaPath());
+      const before = fs.statSync(bundlePath());
       const view = await runners.rollback(serverId);
       expect(view).toMatchObject({ version: '1.0.0', status: 'active', transferredBytes: 0 });
-      expect(fs.statSync(seaPath()).ino).toBe(before.ino);
+      expect(fs.statSync(bundlePath()).ino).toBe(before.ino);
       const all = await runners.listDeployments(serverId);
       expect(all.find((d) => d.version === '1.0.1')?.status).toBe('superseded');
       expect(all.filter((d) => d.status === 'active')).toHaveLength(1);

@@ -25,19 +25,20 @@ let eventId: string;
 const events: Array<{ name: string; payload: any }> = [];
 const markerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-impostor-'));
 
-const runnerPath = () => path.join(user.home, '.cronium/runners/1.0.0/cronium-runner');
+// The server has Node >= 18: the js code bundle is deployed and run as `node <bundle>`.
+const runnerPath = () => path.join(user.home, '.cronium/runners/1.0.0/cronium-runner.cjs');
 
 /**
- * Overwrites the runner in place (same inode, same size) with a shell script that leaves `marker` when run, padded
+ * Overwrites the runner in place (same inode, same size) with a script that leaves `marker` when node runs it, padded
  * with a comment to the original size; then puts the original atime and mtime back. Only the ctime differs now.
  */
 function plantImpostor(marker: string): void {
   const file = runnerPath();
   const st = fs.statSync(file);
-  const head = Buffer.from(`#!/bin/sh\necho ran >> ${marker}\nexit 0\n#`);
+  const head = Buffer.from(`require('fs').appendFileSync(${JSON.stringify(marker)}, 'ran\\n'); process.exit(0);\n/*`);
   const body = Buffer.alloc(st.size, 0x23); // '#'
   head.copy(body, 0);
-  body[st.size - 1] = 0x0a;
+  Buffer.from('*/\n').copy(body, st.size - 3);
   const ns = fs.statSync(file, { bigint: true });
   fs.writeFileSync(file, body);
   // Nanosecond-exact, as a careful attacker would (fs.utimes rounds to microseconds).

@@ -2,6 +2,8 @@
 // server gets the shared runtime (the Node binary) and the code bundle and runs a job; an upgrade ships only the
 // bundle (< 1 MB); a code bundle tampered after deploy and a swapped runtime are never run, found at the next use and
 // redeployed; rollback re-activates the previous bundle under the same runtime; remove-all removes the runtime too.
+// A server without Node and without a runtime for it still gets the single executable (the last resort); a server
+// whose own node goes away after a js deploy is found at the next use and redeployed under the runtime.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,14 +16,17 @@ import {
   addServer,
   builtRuntimeDir,
   fileSha256,
+  makeArtifactFixture,
+  makeArtifactStore,
   makeNoNodeBin,
+  makeRunnerService,
   requireBuiltArtifacts,
   resetRunnerHome,
   startRunnerBench,
   type RunnerBench,
 } from './runner-fixtures';
 
-/** Harness users cronium-k180..k181: this suite's alone. */
+/** Harness users cronium-k180..k183: this suite's alone (k182: no Node, no runtime; k183: its node goes away). */
 const FIRST_USER = 180;
 
 let sshd: SshdHandle;
@@ -32,6 +37,13 @@ let bench: RunnerBench;
 let serverId: string;
 let eventId: string;
 let noNodeBin: string;
+let seaUser: SshdKeyUser;
+let nodeGoneUser: SshdKeyUser;
+/**
+ * k183's PATH: the no-Node folder plus a `node` link the test removes. Its login environment also has a NODE_OPTIONS
+ * that would stop any Node from starting: the runner must start without it (runnerCommand clears it).
+ */
+let ownNodeBin: string;
 const markerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-split-marker-'));
 const runtimeManifest = () => JSON.parse(fs.readFileSync(path.join(builtRuntimeDir(), 'manifest.json'), 'utf8'));
 const runtimePath = (u: SshdKeyUser) => path.join(u.home, '.cronium/runtimes', `${runtimeManifest().version}-linux-x64`, 'node');
@@ -47,10 +59,16 @@ beforeAll(async () => {
   builtRuntimeDir();
   fs.chmodSync(markerDir, 0o777);
   noNodeBin = makeNoNodeBin();
-  const users = [FIRST_USER, FIRST_USER + 1].map((i) => `cronium-k${i}`);
-  sshd = await startSshd({ users: 2, firstUser: FIRST_USER, extraConfig: [`Match User ${users.join(',')}`, `    SetEnv PATH=${noNodeBin}`] });
-  [jobUser, upgradeUser] = sshd.extraUsers;
-  for (const u of [jobUser, upgradeUser]) resetRunnerHome(u);
+  ownNodeBin = makeNoNodeBin();
+  fs.symlinkSync(fs.realpathSync('/usr/bin/node'), path.join(ownNodeBin, 'node'));
+  const users = [FIRST_USER, FIRST_USER + 1, FIRST_USER + 2].map((i) => `cronium-k${i}`);
+  sshd = await startSshd({
+    users: 4,
+    firstUser: FIRST_USER,
+    extraConfig: [`Match User ${users.join(',')}`, `    SetEnv PATH=${noNodeBin}`, `Match User cronium-k${FIRST_USER + 3}`, `    SetEnv PATH=${ownNodeBin} NODE_OPTIONS=--require=/nonexistent/cronium-poison.js`],
+  });
+  [jobUser, upgradeUser, seaUser, nodeGoneUser] = sshd.extraUsers;
+  for (const u of [jobUser, upgradeUser, seaUser, nodeGoneUser]) resetRunnerHome(u);
   tc = await createTestCore();
   await tc.core.start();
   serverId = await addServer(tc.core, sshd, jobUser, 'split-job');
@@ -66,10 +84,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await bench?.stop();
   await tc?.cleanup();
-  for (const u of [jobUser, upgradeUser]) if (u) resetRunnerHome(u);
+  for (const u of [jobUser, upgradeUser, seaUser, nodeGoneUser]) if (u) resetRunnerHome(u);
   await sshd?.stop();
   fs.rmSync(markerDir, { recursive: true, force: true });
-  if (noNodeBin) fs.rmSync(noNodeBin, { recursive: true, force: true });
+  for (const dir of [noNodeBin, ownNodeBin]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('runner runtime and code bundle apart (a server without Node)', () => {
@@ -88,7 +106,7 @@ describe('runner runtime and code bundle apart (a server without Node)', () => {
     expect(fileSha256(bundlePath(jobUser, '1.0.0'))).toBe(m.sha256);
     expect(m.transferredBytes).toBeGreaterThan(10_000_000);
     const runner = await tc.core.runners.getCompatibleRunner(serverId);
-    expect(runner!.command).toBe(`'${runtimePath(jobUser)}' '${bundlePath(jobUser, '1.0.0')}'`);
+    expect(runner!.command).toBe(`env -u NODE_OPTIONS '${runtimePath(jobUser)}' '${bundlePath(jobUser, '1.0.0')}'`);
   });
 
   it('never runs a code bundle tampered after deploy: found at the next use, marked tampered, redeployed', async () => {
@@ -147,12 +165,65 @@ describe('runner runtime and code bundle apart (a server without Node)', () => {
     const back = await runners.rollback(id);
     expect(back).toMatchObject({ status: 'active', version: '1.0.0', transferredBytes: 0 });
     const rolledBack = await runners.getCompatibleRunner(id);
-    expect(rolledBack!.command).toBe(`'${runtimePath(upgradeUser)}' '${bundlePath(upgradeUser, '1.0.0')}'`);
+    expect(rolledBack!.command).toBe(`env -u NODE_OPTIONS '${runtimePath(upgradeUser)}' '${bundlePath(upgradeUser, '1.0.0')}'`);
     expect(fs.existsSync(runtimePath(upgradeUser))).toBe(true);
 
     await runners.remove(id);
     expect(fs.existsSync(path.join(upgradeUser.home, '.cronium/runtimes'))).toBe(false);
     expect(fs.existsSync(path.join(upgradeUser.home, '.cronium/runners'))).toBe(false);
+  });
+
+  it('deploys the single executable to a server without Node when no runtime exists for it (the last resort)', async () => {
+    const { tc: btc } = bench;
+    const fixture = makeArtifactFixture();
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-runner-cache-'));
+    try {
+      const runners = makeRunnerService(btc.core, makeArtifactStore(btc.core, fixture, cache));
+      await runners.ready();
+      const id = await addServer(btc.core, sshd, seaUser, 'split-sea');
+      const view = await runners.deployRunner(id, '1.0.0');
+      const seaPath = path.join(seaUser.home, '.cronium/runners/1.0.0/cronium-runner');
+      expect(view).toMatchObject({ status: 'active', version: '1.0.0', kind: 'sea', os: 'linux', arch: 'x64', path: seaPath });
+      expect(view.transferredBytes).toBeGreaterThan(10_000_000);
+      expect(fs.existsSync(path.join(seaUser.home, '.cronium/runtimes'))).toBe(false);
+      expect((await runners.getCompatibleRunner(id))!.command).toBe(`env -u NODE_OPTIONS '${seaPath}'`);
+      expect((await runners.checkRunnerHealth(view.id)).state).not.toBe('unhealthy');
+      await runners.stop();
+    } finally {
+      fixture.cleanup();
+      fs.rmSync(cache, { recursive: true, force: true });
+      // Both stores share runner_artifacts: register the bench's own cache (and its runtime) again.
+      await bench.runners.ready(true);
+    }
+  });
+
+  it('redeploys under the runtime, at the next use, a js runner whose server lost its node', async () => {
+    const id = await addServer(tc.core, sshd, nodeGoneUser, 'split-node-gone');
+    const event = await tc.core.events.save(
+      EventInput.parse({ name: 'node-gone', scriptType: 'bash', content: 'echo "still runs"\n', timeoutSeconds: 120, executionMode: 'runner-ssh', serverIds: [id] }),
+    );
+    const run = async () => {
+      const [job] = await tc.core.jobs.runEvent({ eventId: event.id, trigger: 'manual' });
+      return tc.core.jobs.waitForJob(job.id);
+    };
+    // Runs although the login environment's NODE_OPTIONS would break Node: the runner starts without it.
+    const first = await run();
+    expect(first.status, first.reason ?? '').toBe('SUCCESS');
+    const underNode = await tc.core.runners.deployments.active(id);
+    // The server has Node 18+: the bundle alone, run by that node.
+    expect(underNode!.metadata).toMatchObject({ kind: 'js', runtime: null });
+    expect(underNode!.metadata.transferredBytes).toBeLessThan(1_000_000);
+
+    fs.rmSync(path.join(ownNodeBin, 'node'));
+    const second = await run();
+    expect(second.status, second.reason ?? '').toBe('SUCCESS');
+    expect(await tc.core.logs.store.lines(second.logId!, 0, 100).then((p) => p.lines.filter((l) => l.stream === 'stdout').map((l) => l.text))).toEqual(['still runs']);
+    const old = await tc.core.runners.deployments.require(underNode!.id);
+    expect(old.status).toBe('failed');
+    expect(old.metadata.reason).toMatch(/runs under the server's own node, and the server now has no node on its PATH any more \(found at job start\)/);
+    const now = await tc.core.runners.deployments.active(id);
+    expect(now!.metadata.runtime).toMatchObject({ path: runtimePath(nodeGoneUser) });
+    expect(fileSha256(runtimePath(nodeGoneUser))).toBe(runtimeManifest().sha256);
   });
 });
 

@@ -106,6 +106,39 @@ describe('ListenerAuth', () => {
     });
   });
 
+  describe('when a token is altered, or its header asks for another algorithm', () => {
+    it('refuses it: alg none or HS512, crit, a changed claim, a cut or re-encoded signature', async () => {
+      const auth = authWith(SECRET);
+      const token = await auth.mintToken({ aud: 'automation', sub: 'x' }, 60);
+      await expect(auth.verifyToken(token, 'automation')).resolves.toMatchObject({ aud: 'automation', sub: 'x' });
+      const [h, p, sig] = token.split('.') as [string, string, string];
+      const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+      const bad = [
+        `${enc({ alg: 'none' })}.${p}.`,
+        `${enc({ alg: 'none' })}.${p}.${sig}`,
+        await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET)),
+        await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', crit: ['x'], x: 1 } as never).sign(new TextEncoder().encode(SECRET)).catch(() => `${enc({ alg: 'HS256', crit: ['x'] })}.${p}.${sig}`),
+        `${h}.${enc({ ...claims, sub: 'y' })}.${sig}`,
+        `${h}.${p}.${sig.slice(0, -2)}`,
+        `${h}.${p}.${Buffer.from(sig, 'base64url').toString('base64')}=`,
+        `${h}.${p}`,
+        `${h}.${p}.${sig}.x`,
+      ];
+      for (const t of bad) await expect(auth.verifyToken(t, 'automation')).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /not valid/ });
+    });
+
+    it('accepts a standard HS256 JWT made elsewhere with the same secret and claims, and refuses one dated in the future or from another issuer', async () => {
+      const auth = authWith(SECRET);
+      const token = await forged({}, { iss: 'cronium-desktop', aud: 'automation', sub: 'script', iat: now(), exp: now() + 60 });
+      await expect(auth.verifyToken(token, 'automation')).resolves.toMatchObject({ aud: 'automation', sub: 'script' });
+      const future = await forged({}, { iss: 'cronium-desktop', aud: 'automation', sub: 'script', iat: now() + 600, exp: now() + 660 });
+      await expect(auth.verifyToken(future, 'automation')).rejects.toMatchObject({ message: /iat claim/ });
+      const wrongIssuer = await forged({}, { iss: 'someone-else', aud: 'automation', sub: 'script', iat: now(), exp: now() + 60 });
+      await expect(auth.verifyToken(wrongIssuer, 'automation')).rejects.toMatchObject({ message: /iss claim/ });
+    });
+  });
+
   describe('when a request carries no bearer token', () => {
     it('is refused with what to send', async () => {
       await expect(authWith('c'.repeat(32)).bearer('runner')({})).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED, message: /Authorization: Bearer/ });

@@ -1,6 +1,7 @@
 // Payloads as the runner meets them: deterministic (same event version -> same bytes, same checksum), registered
 // once, signed so that the runner's own verifier accepts them and refuses them once altered, no secret inside, and a
 // clear error above the size limit. The runner side is the real src-runner code, not a stand-in.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { createMetrics } from '../../../src-main/core/metrics/metrics';
 import { SshPool } from '../../../src-main/core/ssh/ssh-pool';
 import { systemClock } from '../../../src-main/core/clock';
 import { MemorySecretStore } from '../../../src-main/core/secrets/memory-secret-store';
-import { PayloadService } from '../../../src-main/core/payloads/payload-service';
+import { PAYLOAD_MISSING_EXIT_CODE, PayloadService } from '../../../src-main/core/payloads/payload-service';
 import { BASH_SHIM_FILE, NODE_SHIM_FILE, PYTHON_SHIM_FILE } from '../../../src-main/core/payloads/helper-shims';
 import { AppError } from '../../../src-main/core/errors';
 import type { ExecutionEvent } from '../../../src-main/core/jobs/executor';
@@ -122,6 +123,34 @@ describe('PayloadService', () => {
       expect(await payloads.cleanupOldPayloads(90)).toBe(1);
       expect(fs.existsSync(p.path)).toBe(false);
       expect(await payloads.getPayload('ev-1', 3)).toBeNull();
+    });
+  });
+  describe("when a runner job's start exec checks the payload on the server (presenceCheck, run by a real sh)", () => {
+    it('goes on and marks it used when archive and signature are there, and exits 96 when either is missing or cut', async () => {
+      const p = await payloads.generatePayload(event);
+      const home = path.join(dir, 'home');
+      const remote = path.join(home, '.cronium/payloads', p.checksum);
+      const run = () => spawnSync('sh', ['-c', `umask 077; ${payloads.presenceCheck(p)}echo started`], { env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8' });
+      const expectMissing = () => {
+        const r = run();
+        expect(r.status).toBe(PAYLOAD_MISSING_EXIT_CODE);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toBe('');
+      };
+      expectMissing(); // no folder
+      fs.mkdirSync(remote, { recursive: true });
+      fs.copyFileSync(p.path, path.join(remote, 'payload.tar.gz'));
+      expectMissing(); // no signature: an unfinished upload
+      fs.writeFileSync(path.join(remote, 'payload.sig'), JSON.stringify(p.signature));
+      fs.truncateSync(path.join(remote, 'payload.tar.gz'), p.sizeBytes - 1);
+      expectMissing(); // cut short
+      fs.copyFileSync(p.path, path.join(remote, 'payload.tar.gz'));
+      const r = run();
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe('started\n');
+      const used = fs.statSync(path.join(remote, 'last-used'));
+      expect(used.mode & 0o777).toBe(0o600);
+      expect(Date.parse(fs.readFileSync(path.join(remote, 'last-used'), 'utf8'))).toBeGreaterThan(Date.now() - 60_000);
     });
   });
 });

@@ -168,8 +168,11 @@ describe('the runner artifact store', () => {
       expect(await pick({ os: 'linux', arch: 'x64', nodeVersion: 'v20.1.0' })).toBe('1.2.0 sea linux-x64');
     });
 
-    it('gives exactly the version asked for, preferring the single executable over JS', async () => {
-      expect(await pick({ os: 'linux', arch: 'x64', version: '1.0.0', nodeVersion: 'v22.0.0' })).toBe('1.0.0 sea linux-x64');
+    it('gives exactly the version asked for, preferring the JS bundle when Node >= 18 or a runtime runs it', async () => {
+      expect(await pick({ os: 'linux', arch: 'x64', version: '1.0.0', nodeVersion: 'v22.0.0' })).toBe('1.0.0 js any-any');
+      expect(await pick({ os: 'linux', arch: 'x64', version: '1.0.0', nodeVersion: null, runtimeAvailable: true })).toBe('1.0.0 js any-any');
+      // The single executable is the last resort: no usable Node and no runtime for the target.
+      expect(await pick({ os: 'linux', arch: 'x64', version: '1.0.0', nodeVersion: 'v16.20.2' })).toBe('1.0.0 sea linux-x64');
       expect(await pick({ os: 'linux', arch: 'arm64', version: '1.1.0', nodeVersion: 'v18.19.0' })).toBe('1.1.0 js any-any');
     });
 

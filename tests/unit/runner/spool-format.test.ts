@@ -31,4 +31,28 @@ describe('the spool file format', () => {
     expect(again.read(1, 3, 1 << 20)).toEqual(lines);
     again.close();
   });
+
+  it('stays one JSON.stringify(line) per line in big batches that fill more than one segment', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-format-'));
+    dirs.push(dir);
+    // Batches longer than the lines encoded at a time, with multi-byte and escaped text around every 256th line, and
+    // lines long enough that the second batch fills the 8 MB segment and the third starts the next one.
+    const lines: WireLine[] = [];
+    for (let seq = 1; seq <= 1300; seq++) {
+      const odd = seq % 256 === 0 || seq % 256 === 1 ? ` \u00e9\u{1F600}"\\\n${seq}` : '';
+      lines.push({ seq, stream: seq % 3 === 0 ? 'stderr' : 'stdout', ts: `2026-01-01T00:00:0${seq % 7}.000Z`, text: `${'x'.repeat(seq > 300 ? 9000 : seq)}${odd}` });
+    }
+    const spool = new Spool(dir);
+    spool.append(lines.slice(0, 300));
+    spool.append(lines.slice(300, 1299));
+    spool.append(lines.slice(1299));
+    spool.close();
+    const files = fs.readdirSync(dir).sort();
+    expect(files.length).toBe(2);
+    expect(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('')).toBe(lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    const again = new Spool(dir);
+    expect(again.lastSeq).toBe(1300);
+    expect(again.read(1, 1300, 1 << 30)).toEqual(lines);
+    again.close();
+  });
 });

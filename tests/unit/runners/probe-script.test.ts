@@ -36,3 +36,17 @@ it('never reports a file whose path holds a line break, so no probe line can be 
   expect([...p.runners.keys()]).toEqual([]);
   expect([...p.fingerprints.keys()]).toEqual([]);
 });
+
+it("removes stale uploads only when install asks for it (the deploy's own probe), never the runner files", () => {
+  const runner = path.join(home, '.cronium/runners/1.0.0/cronium-runner.cjs');
+  const stale = [path.join(home, '.cronium/runners/1.0.0/.cronium-runner.0badc0ffee00.gz'), path.join(home, '.cronium/runtimes/20.0.0-linux-x64/.cronium-runner.0badc0ffee01')];
+  for (const f of [runner, ...stale]) {
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, 'x\n');
+  }
+  execFileSync('sh', ['-c', probeScript()], { env: { PATH: process.env.PATH, HOME: home } });
+  for (const f of stale) expect(fs.existsSync(f)).toBe(true);
+  execFileSync('sh', ['-c', probeScript(new Map(), { clearStaleUploads: true })], { env: { PATH: process.env.PATH, HOME: home } });
+  for (const f of stale) expect(fs.existsSync(f)).toBe(false);
+  expect(fs.existsSync(runner)).toBe(true);
+});

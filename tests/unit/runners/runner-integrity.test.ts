@@ -11,7 +11,9 @@ import {
   INTEGRITY_EXIT_CODE,
   fullCheckScript,
   integrityGuard,
+  integrityMismatch,
   parseFullCheck,
+  parseRefusal,
   seenFingerprint,
 } from '../../../src-main/core/runners/runner-integrity';
 
@@ -143,5 +145,47 @@ describe('the integrity guard of a code bundle under a deployed runtime', () => 
       expect(r.status).toBe(INTEGRITY_EXIT_CODE);
       expect(fs.existsSync(marker)).toBe(false);
     }
+  });
+});
+
+describe('the guard of a code bundle run under the server\'s own node', () => {
+  // A fake `node` on a PATH of our own: it prints the version it is given and runs the bundle (a shell script).
+  let bin: string;
+  let tools: string;
+  const fakeNode = (version: string) => fs.writeFileSync(path.join(bin, 'node'), `#!/bin/sh\nif [ "$1" = -v ]; then echo ${version}; exit 0; fi\nsh "$1"\n`, { mode: 0o755 });
+  const run = (opts: { nodeVersion?: boolean } = {}) =>
+    spawnSync('/bin/sh', ['-c', `${integrityGuard({ path: runner, kind: 'js', fingerprint: fingerprintOf(runner) }, opts)}node ${runner}`], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${tools}` },
+    });
+
+  beforeEach(() => {
+    bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    // The tools the guard uses, without the machine's node (it lives in /usr/bin here).
+    tools = path.join(dir, 'tools');
+    fs.mkdirSync(tools);
+    for (const t of ['sh', 'stat']) fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
+    fs.writeFileSync(runner, `echo real >> ${marker}\n`);
+  });
+
+  it('runs the bundle while node is there and new enough', () => {
+    fakeNode('v20.11.1');
+    expect(run({ nodeVersion: true }).status).toBe(0);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('real\n');
+  });
+
+  it('refuses (exit 97, nothing run) when node is gone from the PATH, and at a health check when it is older than 18', () => {
+    const gone = run();
+    expect(gone.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(parseRefusal(gone.stderr)).toEqual({ part: 'node', seen: '' });
+    fakeNode('v16.20.2');
+    const old = run({ nodeVersion: true });
+    expect(old.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(parseRefusal(old.stderr)).toEqual({ part: 'node', seen: 'v16.20.2' });
+    expect(integrityMismatch('srv', { path: runner, kind: 'js', fingerprint: 'x' }, old.stderr).message).toMatch(/v16\.20\.2, older than 18.*install Node 18\+/);
+    expect(fs.existsSync(marker)).toBe(false);
+    // Every use checks only that node is there (no `node -v` spawn per job).
+    expect(run().status).toBe(0);
   });
 });
