@@ -106,8 +106,11 @@ export class Spool {
     }
   }
 
-  /** Lines with seq in [from, to], read from disk, at most maxBytes of text (at least one line). */
-  read(from: number, to: number, maxBytes: number): WireLine[] {
+  /**
+   * Lines with seq in [from, to], read from disk, at most maxBytes counting each line's text plus `lineOverhead`
+   * bytes (what a line costs on the wire besides its text; at least one line).
+   */
+  read(from: number, to: number, maxBytes: number, lineOverhead: number): WireLine[] {
     const out: WireLine[] = [];
     let bytes = 0;
     for (const seg of this.segments) {
@@ -118,7 +121,7 @@ export class Spool {
         if (line.seq < from || line.seq > to) continue;
         if (out.length > 0 && bytes + line.text.length > maxBytes) return out;
         out.push(line);
-        bytes += line.text.length + 64;
+        bytes += line.text.length + lineOverhead;
       }
       if (out.length > 0 && out[out.length - 1].seq >= to) break;
     }

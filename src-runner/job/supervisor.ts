@@ -349,8 +349,8 @@ export class JobSupervisor {
       const next = this.sentUpTo + 1;
       const firstRecent = this.recentHead < this.recent.length ? this.recent[this.recentHead].seq : this.spool.lastSeq + 1;
       let batch: WireLine[];
+      const overhead = this.lineOverhead();
       if (next >= firstRecent) {
-        const overhead = this.lineOverhead();
         const from = this.recentHead + (next - firstRecent);
         let end = from;
         let bytes = 0;
@@ -361,7 +361,7 @@ export class JobSupervisor {
         }
         batch = this.recent.slice(from, end);
       } else {
-        batch = this.spool.read(next, firstRecent - 1, this.bufferBytes);
+        batch = this.spool.read(next, firstRecent - 1, this.bufferBytes, overhead);
       }
       if (batch.length === 0) break;
       this.client.send({ type: 'log', lines: batch });

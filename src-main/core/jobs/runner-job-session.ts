@@ -280,6 +280,8 @@ export class RunnerJobSession {
       try {
         tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
       } catch (err) {
+        // The next job on this server starts the usual way again (which falls back to a TCP tunnel when refused).
+        knownHomes(this.deps.ssh).delete(this.init.serverId);
         if (isAppError(err) && err.code === 'FORWARD_REFUSED') this.streamLocalRefused = true;
         throw err;
       }

@@ -25,6 +25,7 @@ import { RESIDENT_REMOVAL_SHELL } from '../../../src-shared/protocol/resident';
 import { platformOfUname, type ArtifactRecord, type ArtifactStore, type OpenableArtifact } from './artifact-store';
 import { hasUsableNode } from './runner-version';
 import {
+  SERVER_NODE_FUNCTION,
   FINGERPRINT_FUNCTION,
   INTEGRITY_EXIT_CODE,
   SHA_FUNCTION,
@@ -156,7 +157,8 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     // asks for this: deploys to one server are serialised (RunnerService), so every temp file then is stale.
     ...(opts.clearStaleUploads ? [`rm -f "$r"/*/${TEMP_PREFIX}* "$HOME/${REMOTE_RUNTIMES_DIR}"/*/${TEMP_PREFIX}* 2>/dev/null`] : []),
     'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
-    'if command -v node >/dev/null 2>&1; then echo "node=$(node -v 2>/dev/null)"; fi',
+    // Only a node no other user can replace counts (SERVER_NODE_FUNCTION); otherwise the runner brings its runtime.
+    `${SERVER_NODE_FUNCTION}if cronium_node_ok; then echo "node=$(node -v 2>/dev/null)"; fi`,
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
     `for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs "$HOME/${REMOTE_RUNTIMES_DIR}"/*/node; do`,
     // A path with a line break could forge probe lines (runner=..., runnerfp=...): such a file is never reported.

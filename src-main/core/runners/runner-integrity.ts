@@ -102,15 +102,42 @@ export function integrityGuard(runner: GuardedRunner, opts: { nodeVersion?: bool
 }
 
 /**
- * The server's node, for a bundle run under it: present (`command -v`, a builtin) and, with `version`, at least
- * RUNNER_MIN_NODE_MAJOR. Otherwise prints `cronium-integrity-node=<node -v or nothing>` and exits 97.
+ * A shell function: `cronium_node_ok` succeeds when the `node` on the PATH is one no other user of the server can
+ * replace: an absolute path whose binary (its symlink target) and every folder above the link and the target are owned
+ * by root or this user and writable by neither group nor others (a folder may be, with the sticky bit). A root:staff
+ * 2775 /usr/local/bin fails: any staff member could swap the binary the runner, its job key and the job's secrets
+ * would then run under. One readlink, one stat, one id.
+ * Returns 1 when there is no node, 2 when there is one others could replace (its path is then in $cronium_node).
+ */
+export const SERVER_NODE_FUNCTION =
+  'cronium_node_ok() { cronium_node=$(command -v node 2>/dev/null) || return 1; ' +
+  'case "$cronium_node" in /*) ;; *) return 2 ;; esac; ' +
+  'cronium_nr=$(readlink -f "$cronium_node" 2>/dev/null) && [ -n "$cronium_nr" ] || return 2; set -- "$cronium_nr"; ' +
+  'for cronium_p in "${cronium_node%/*}" "${cronium_nr%/*}"; do while [ -n "$cronium_p" ]; do set -- "$@" "$cronium_p"; cronium_p=${cronium_p%/*}; done; done; ' +
+  "cronium_o=$(stat -Lc '%u %a' \"$@\" / 2>/dev/null || stat -Lf '%u %Mp%Lp' \"$@\" / 2>/dev/null) && [ -n \"$cronium_o\" ] || return 2; " +
+  // The binary first (never group/other-writable), then its folders: one writable by others only with the sticky
+  // bit (like /tmp: nobody may then rename or delete what another user owns in it).
+  'cronium_me=$(id -u); cronium_f=1; set -- $cronium_o; ' +
+  'while [ $# -ge 2 ]; do { [ "$1" = 0 ] || [ "$1" = "$cronium_me" ]; } || return 2; ' +
+  'case "$2" in *[2367]? | *[2367]) [ $cronium_f = 0 ] && case "$2" in [1357]???) true ;; *) false ;; esac || return 2 ;; esac; ' +
+  'cronium_f=0; shift 2; done; [ $# -eq 0 ]; }; ';
+
+/** What the guard prints for a node other users could replace: `replaceable:<its path>`. */
+const REPLACEABLE = 'replaceable:';
+
+/**
+ * The server's node, for a bundle run under it: present and not replaceable by another user (SERVER_NODE_FUNCTION)
+ * and, with `version`, at least RUNNER_MIN_NODE_MAJOR. Otherwise prints `cronium-integrity-node=<'' for none,
+ * replaceable:<path>, or node -v>` and exits 97.
  */
 function serverNodeCheck(version: boolean): string {
   const refuse = (seen: string) => `echo "${REFUSAL_TAG.node}=${seen}" >&2; exit ${INTEGRITY_EXIT_CODE}`;
-  const present = `command -v node >/dev/null 2>&1 || { ${refuse('')}; }; `;
-  if (!version) return present;
+  const trusted =
+    `${SERVER_NODE_FUNCTION}cronium_node_ok; cronium_nk=$?; ` +
+    `if [ $cronium_nk = 1 ]; then ${refuse('')}; elif [ $cronium_nk != 0 ]; then ${refuse(`${REPLACEABLE}$cronium_node`)}; fi; `;
+  if (!version) return trusted;
   return (
-    present +
+    trusted +
     'cronium_nv=$(node -v 2>/dev/null); cronium_nm=${cronium_nv#v}; cronium_nm=${cronium_nm%%.*}; ' +
     `case "$cronium_nm" in ''|*[!0-9]*) cronium_nm=0 ;; esac; if [ "$cronium_nm" -lt ${RUNNER_MIN_NODE_MAJOR} ]; then ${refuse('$cronium_nv')}; fi; `
   );
@@ -132,6 +159,12 @@ export function parseRefusal(stderr: string | undefined): { part: RefusedPart; s
   return { part: (m[1] as RefusedPart | undefined) ?? 'file', seen: m[2]!.trim() };
 }
 
+function describeNodeRefusal(seen: string): string {
+  if (!seen) return 'is gone from its PATH';
+  if (seen.startsWith(REPLACEABLE)) return `(${seen.slice(REPLACEABLE.length)}) could be replaced by another user: it or a folder above it is not owned by root or this user, or is group- or other-writable`;
+  return `is ${seen}, older than ${RUNNER_MIN_NODE_MAJOR}`;
+}
+
 /** What a refused guard saw of the runner file ('' when the file is gone), from the exec's stderr. */
 export function seenFingerprint(stderr: string | undefined): string {
   const refusal = parseRefusal(stderr);
@@ -145,8 +178,8 @@ export function integrityMismatch(serverName: string, runner: GuardedRunner, std
   if (refusal.part === 'node') {
     return new AppError(
       'RUNNER_INTEGRITY_MISMATCH',
-      `the node the runner ${runner.path} on ${serverName} runs under is ${seen ? `${seen}, older than ${RUNNER_MIN_NODE_MAJOR}` : 'gone from its PATH'}; nothing was run. ` +
-        'Deploy the runner again (it then brings its own runtime) or install Node 18+ on the server',
+      `the node the runner ${runner.path} on ${serverName} runs under ${describeNodeRefusal(seen)}; nothing was run. ` +
+        `Deploy the runner again (it then brings its own runtime) or install Node ${RUNNER_MIN_NODE_MAJOR}+ where only root can change it`,
       { details: { path: runner.path, seen, part: 'node' } },
     );
   }
@@ -184,7 +217,7 @@ export function fullCheckOf(paths: string[], opts: { node?: boolean } = {}): str
   return [
     FINGERPRINT_FUNCTION,
     SHA_FUNCTION,
-    ...(opts.node ? ['echo "node=$(command -v node >/dev/null 2>&1 && node -v 2>/dev/null)"'] : []),
+    ...(opts.node ? [`${SERVER_NODE_FUNCTION}echo "node=$(cronium_node_ok && node -v 2>/dev/null)"`] : []),
     'check() {',
     '  f="$1"',
     '  if [ ! -f "$f" ] || [ -L "$f" ]; then echo "kind=$( [ -L "$f" ] && echo symlink || echo missing )"; return 0; fi',

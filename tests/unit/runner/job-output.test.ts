@@ -77,7 +77,7 @@ describe('the runner spooling job output', () => {
       const output = new JobOutput(spool, []);
       output.push('stdout', Buffer.from('plain line\nlast'));
       output.end();
-      expect(spool.read(1, 10, 1 << 20).map((l) => l.text)).toEqual(['plain line', 'last']);
+      expect(spool.read(1, 10, 1 << 20, 64).map((l) => l.text)).toEqual(['plain line', 'last']);
     });
   });
 });

@@ -28,7 +28,7 @@ describe('the spool file format', () => {
     expect(fs.readFileSync(path.join(dir, file), 'utf8')).toBe(lines.map((l) => JSON.stringify(l) + '\n').join(''));
     const again = new Spool(dir);
     expect(again.lastSeq).toBe(3);
-    expect(again.read(1, 3, 1 << 20)).toEqual(lines);
+    expect(again.read(1, 3, 1 << 20, 64)).toEqual(lines);
     again.close();
   });
 
@@ -52,7 +52,10 @@ describe('the spool file format', () => {
     expect(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('')).toBe(lines.map((l) => JSON.stringify(l) + '\n').join(''));
     const again = new Spool(dir);
     expect(again.lastSeq).toBe(1300);
-    expect(again.read(1, 1300, 1 << 30)).toEqual(lines);
+    expect(again.read(1, 1300, 1 << 30, 64)).toEqual(lines);
+    // A replay batch is sized by the wire format's cost per line: 8 bytes (columns) fits more lines than 64 (plain).
+    expect(again.read(1, 300, 20_000, 64).length).toBe(145);
+    expect(again.read(1, 300, 20_000, 8).length).toBe(191);
     again.close();
   });
 });

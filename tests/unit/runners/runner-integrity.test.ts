@@ -165,7 +165,7 @@ describe('the guard of a code bundle run under the server\'s own node', () => {
     // The tools the guard uses, without the machine's node (it lives in /usr/bin here).
     tools = path.join(dir, 'tools');
     fs.mkdirSync(tools);
-    for (const t of ['sh', 'stat']) fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
+    for (const t of ['sh', 'stat', 'readlink', 'id']) fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(tools, t));
     fs.writeFileSync(runner, `echo real >> ${marker}\n`);
   });
 
@@ -187,5 +187,28 @@ describe('the guard of a code bundle run under the server\'s own node', () => {
     expect(fs.existsSync(marker)).toBe(false);
     // Every use checks only that node is there (no `node -v` spawn per job).
     expect(run().status).toBe(0);
+  });
+  it('refuses a node another user could replace: a group-writable folder above it or above its link target', () => {
+    fakeNode('v20.11.1');
+    fs.chmodSync(bin, 0o775);
+    const writable = run();
+    expect(writable.status).toBe(INTEGRITY_EXIT_CODE);
+    expect(parseRefusal(writable.stderr)).toEqual({ part: 'node', seen: `replaceable:${path.join(bin, 'node')}` });
+    expect(integrityMismatch('srv', { path: runner, kind: 'js', fingerprint: 'x' }, writable.stderr).message).toMatch(/could be replaced by another user.*nothing was run/);
+    expect(fs.existsSync(marker)).toBe(false);
+
+    // A link in a safe folder to a binary in a group-writable one is refused too; once that folder is safe, it runs.
+    const shared = path.join(dir, 'shared');
+    fs.mkdirSync(shared, { mode: 0o775 });
+    fs.chmodSync(shared, 0o775);
+    fs.renameSync(path.join(bin, 'node'), path.join(shared, 'node'));
+    fs.symlinkSync(path.join(shared, 'node'), path.join(bin, 'node'));
+    fs.chmodSync(bin, 0o755);
+    expect(parseRefusal(run().stderr)).toEqual({ part: 'node', seen: `replaceable:${path.join(bin, 'node')}` });
+    fs.chmodSync(shared, 0o755);
+    expect(run().status).toBe(0);
+    // The binary itself writable by its group: refused.
+    fs.chmodSync(path.join(shared, 'node'), 0o775);
+    expect(run().status).toBe(INTEGRITY_EXIT_CODE);
   });
 });
