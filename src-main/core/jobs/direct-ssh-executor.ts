@@ -40,6 +40,11 @@ const INTERPRETERS: Record<ScriptType, { shell: string; run: string }> = {
  */
 export const INLINE_READ_MAX_BYTES = 4096;
 
+/** Whether bash reads this script itself (bootstrapCommand's `readInline`): short, and no NUL byte (`read -d ''` stops there). */
+export function readsInline(content: string): boolean {
+  return Buffer.byteLength(content, 'utf8') <= INLINE_READ_MAX_BYTES && !content.includes('\0');
+}
+
 export class DirectSshExecutor implements Executor {
   readonly mode = 'direct-ssh' as const;
   private readonly killGraceMs: number;
@@ -58,7 +63,7 @@ export class DirectSshExecutor implements Executor {
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
     if (ctx.signal.aborted) return { status: 'CANCELLED', exitCode: null, signal: null, reason: stopReason(ctx.signal, 'cancelled before it started') };
     const nonce = randomUUID().replace(/-/g, '');
-    const command = bootstrapCommand(ctx.event.scriptType, nonce, Buffer.byteLength(ctx.event.content, 'utf8') <= INLINE_READ_MAX_BYTES && !ctx.event.content.includes('\0'));
+    const command = bootstrapCommand(ctx.event.scriptType, nonce, readsInline(ctx.event.content));
     const stdin = Buffer.concat([Buffer.from(prelude(ctx, nonce), 'utf8'), Buffer.from(ctx.event.content, 'utf8'), Buffer.from('\n')]);
 
     const channel = new AbortController();

@@ -49,6 +49,10 @@ import {
 export const JOB_DETACHED = 'JOB_DETACHED';
 /** How long a connection has to prove the job key after its challenge. */
 const CHALLENGE_TIMEOUT_MS = 10_000;
+/** How long the exec that starts (or re-attaches) a runner may take; it returns as soon as the runner is detached. */
+const START_EXEC_TIMEOUT_MS = 20_000;
+/** How long opening a reverse tunnel (Unix socket or TCP) may take. */
+const TUNNEL_OPEN_TIMEOUT_MS = 10_000;
 /** The tunnel's Unix socket, inside the job's 0700 folder on the server. */
 const TUNNEL_SOCKET = 'tunnel.sock';
 /** sun_path holds 108 bytes on Linux, 104 on macOS/BSD, including the terminating NUL. */
@@ -278,7 +282,7 @@ export class RunnerJobSession {
     await this.startedOrThrow(r, async () => {
       let tunnel: { close(): Promise<void> };
       try {
-        tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), 10_000, 'opening the reverse tunnel');
+        tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
       } catch (err) {
         // The next job on this server starts the usual way again (which falls back to a TCP tunnel when refused).
         knownHomes(this.deps.ssh).delete(this.init.serverId);
@@ -307,10 +311,10 @@ export class RunnerJobSession {
     const cmd =
       `${integrityGuard(this.runner)}umask 077; ${pre}${payload.check}d=${this.dir}; ${mkdir}cat > "$d/start.json" && ` +
       `( setsid nohup ${this.runner.command} run --job ${shellQuote(this.init.jobId)} --payload ${shellQuote(payload.checksum)} > "$d/runner.out" 2>&1 < /dev/null & echo $! )`;
-    const r = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+    const r = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: START_EXEC_TIMEOUT_MS });
     if (r.code !== PAYLOAD_MISSING_EXIT_CODE) return r;
     await payload.place();
-    const again = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: 20_000 });
+    const again = await conn.exec(cmd, { stdin: JSON.stringify(start), timeoutMs: START_EXEC_TIMEOUT_MS });
     if (again.code === PAYLOAD_MISSING_EXIT_CODE) {
       throw new AppError('RUNNER_START_FAILED', `payload ${payload.checksum} is still missing on ${this.init.serverName} after its upload; check the free space and permissions of ~/.cronium/payloads there`);
     }
@@ -392,7 +396,7 @@ export class RunnerJobSession {
       else if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) reason = `the socket path would be longer than ${MAX_SOCKET_PATH_BYTES} bytes`;
       else {
         try {
-          const tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, toListener), 10_000, 'opening the reverse tunnel');
+          const tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, toListener), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
           this.tunnelKind = { kind: 'unix-socket' };
           return { tunnel, target: { socket } };
         } catch (err) {
@@ -402,7 +406,7 @@ export class RunnerJobSession {
         }
       }
     }
-    const tunnel = await this.timeLimit(conn.forwardIn('127.0.0.1', 0, toListener), 10_000, 'opening the reverse tunnel');
+    const tunnel = await this.timeLimit(conn.forwardIn('127.0.0.1', 0, toListener), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
     if (this.tunnelKind?.kind !== 'tcp') this.init.sink.system(`the runner's tunnel is a loopback TCP port (protected by the channel handshake): ${reason}`);
     this.tunnelKind = { kind: 'tcp', reason };
     return { tunnel, target: { port: tunnel.remotePort } };
@@ -445,7 +449,7 @@ export class RunnerJobSession {
     const file: RunnerStartFile = { token: await this.mintToken(), ...target, channelKey: this.channelKey };
     const where = 'socket' in target ? `--socket ${shellQuote(target.socket)}` : `--port ${target.port}`;
     const cmd = `${integrityGuard(this.runner)}umask 077; d=${this.dir}; [ -d "$d" ] || exit 3; cat > "$d/attach.json" && ${this.runner.command} attach --job ${shellQuote(this.init.jobId)} ${where}`;
-    const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(file), timeoutMs: 20_000 });
+    const r = await this.liveConn().exec(cmd, { stdin: JSON.stringify(file), timeoutMs: START_EXEC_TIMEOUT_MS });
     if (r.code === INTEGRITY_EXIT_CODE && this.runner.fingerprint) throw integrityMismatch(this.init.serverName, this.runner, r.stderr);
     if (r.code === 3) {
       throw new AppError('RUNNER_JOB_GONE', `${this.init.serverName} has no record of this job any more (~/.cronium/jobs/${this.init.jobId} is gone)`);

@@ -116,7 +116,7 @@ export interface RunnerDeployerDeps {
   clock?: Clock;
 }
 
-/** Name prefix of an upload in progress in ~/.cronium/runners/<version>/ (renamed to the runner once verified). */
+/** Name prefix of an upload in progress in ~/.cronium/runners/<version>/ or ~/.cronium/runtimes/<id>/ (renamed once verified). */
 export const TEMP_PREFIX = '.cronium-runner.';
 
 export function runnerFileName(kind: RunnerKind): string {

@@ -214,7 +214,6 @@ export class RunnerDeployments {
   }
 }
 
-/** What the integrity guard checks for a deployment (runner-integrity.ts): the bundle, and its runtime when it has one. */
 /**
  * What the integrity guard checks for a deployment (runner-integrity.ts): the file, its kind and fingerprint, and with
  * a runtime the bundle's signed sha256 and the runtime's fingerprint. The one builder of that shape (RunnerService's
