@@ -51,17 +51,27 @@ async function selectStep(page: Page, index: number) {
   await expect(page.getByRole('region', { name: 'Step settings' })).toBeVisible();
 }
 
-/** Connects two steps from the first one's panel (the keyboard-friendly way to draw a connection). */
-async function panelConnect(page: Page, from: number, toLabel: string, kind: string) {
-  await selectStep(page, from);
-  const panel = page.getByRole('region', { name: 'Step settings' });
-  await expect(panel.getByLabel('Connect to', { exact: true }).locator('option', { hasText: toLabel })).toHaveCount(1);
-  // Each choice is waited for as rendered state before the next, so a busy machine cannot click "Add" on a stale form.
-  await panel.getByLabel('Connect to', { exact: true }).selectOption({ label: toLabel });
-  await expect(panel.getByLabel('Connect to', { exact: true }).locator('option:checked')).toContainText(toLabel);
-  await panel.getByLabel('When').selectOption(kind);
-  await expect(panel.getByLabel('When')).toHaveValue(kind);
-  await panel.getByRole('button', { name: 'Add connection' }).click();
+/**
+ * Connects two steps from the first one's panel (the keyboard-friendly way to draw a connection), until the graph
+ * shows `edgesAfter` connections. Under load a choice can show in the DOM before React has taken it, so "Add" may act
+ * on the form as it was and add nothing; the whole choice is then made again. It is only redone while the graph shows
+ * fewer connections than asked for, and the store ignores a connection it already has, so nothing is added twice.
+ */
+async function panelConnect(page: Page, from: number, toLabel: string, kind: string, edgesAfter: number) {
+  const edges = page.locator('.react-flow__edge');
+  await expect(async () => {
+    if ((await edges.count()) < edgesAfter) {
+      await selectStep(page, from);
+      const panel = page.getByRole('region', { name: 'Step settings' });
+      await expect(panel.getByLabel('Connect to', { exact: true }).locator('option', { hasText: toLabel })).toHaveCount(1);
+      await panel.getByLabel('Connect to', { exact: true }).selectOption({ label: toLabel });
+      await expect(panel.getByLabel('Connect to', { exact: true }).locator('option:checked')).toContainText(toLabel);
+      await panel.getByLabel('When').selectOption(kind);
+      await expect(panel.getByLabel('When')).toHaveValue(kind);
+      await panel.getByRole('button', { name: 'Add connection' }).click();
+    }
+    await expect(edges).toHaveCount(edgesAfter, { timeout: 5_000 });
+  }).toPass({ timeout: 90_000 });
 }
 
 test.describe('the Workflows pane', () => {
@@ -81,10 +91,10 @@ test.describe('the Workflows pane', () => {
       await expect(page.getByTestId('workflow-step')).toHaveCount(3);
 
       // extract -> transform on success, then transform -> load always; each new connection opens in its panel.
-      await panelConnect(page, 0, 'transform', 'ON_SUCCESS');
+      await panelConnect(page, 0, 'transform', 'ON_SUCCESS', 1);
       await expect(page.locator('.react-flow__edge')).toHaveCount(1);
       await expect(page.getByRole('region', { name: 'Connection settings' }).getByLabel('Fires')).toHaveValue('ON_SUCCESS');
-      await panelConnect(page, 1, 'load', 'ALWAYS');
+      await panelConnect(page, 1, 'load', 'ALWAYS', 2);
       await expect(page.locator('.react-flow__edge')).toHaveCount(2);
       await expect(page.locator('.react-flow__edge-text')).toHaveText(['on success', 'always']);
 
@@ -120,9 +130,9 @@ test.describe('the Workflows pane', () => {
       await expect(page.getByTestId('workflow-step')).toHaveCount(2);
       // Forward and back from the step panels. (Dragging between handles works for a person, but in headless Chromium a
       // drag sometimes starts before the graph has measured a step just added, which made this test flaky.)
-      await panelConnect(page, 0, 'load', 'ALWAYS');
+      await panelConnect(page, 0, 'load', 'ALWAYS', 1);
       await expect(page.locator('.react-flow__edge')).toHaveCount(1);
-      await panelConnect(page, 1, 'extract', 'ON_FAILURE');
+      await panelConnect(page, 1, 'extract', 'ON_FAILURE', 2);
       await expect(page.locator('.react-flow__edge')).toHaveCount(2);
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       await expect(page.getByRole('alert').filter({ hasText: 'extract → load → extract form a cycle' }).first()).toBeVisible();
