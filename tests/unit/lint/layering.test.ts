@@ -17,6 +17,9 @@ describe('layering lint rules', () => {
     ['renderer-imports-main.ts.txt', LAYER_RULE, /renderer imports only src-shared/],
     ['renderer-imports-node.ts.txt', 'import-x/no-nodejs-modules', /builtin module "node:fs"/],
     ['runner-imports-main.ts.txt', LAYER_RULE, /src-runner .* may import src-shared only/],
+    ['shared-imports-node.ts.txt', 'no-restricted-imports', /src-shared is pure TypeScript: no Node built-ins/],
+    ['channel-auth-imports-fs.ts.txt', 'no-restricted-imports', /here node:crypto only/],
+    ['renderer-imports-channel-auth.ts.txt', 'no-restricted-imports', /main process and runner only/],
   ])('%s is reported by %s', async (fixture, ruleId, message) => {
     const { findings } = await lintFixtureAs(`layering/${fixture}`);
     expect(findings).toContainEqual({ ruleId, message: expect.stringMatching(message) });
@@ -24,6 +27,11 @@ describe('layering lint rules', () => {
 
   it('lets the runner import src-shared', async () => {
     const { findings } = await lintFixtureAs('layering/allowed-imports.ts.txt');
+    expect(findings).toEqual([]);
+  });
+
+  it('lets the job channel crypto, and only it in src-shared, import node:crypto', async () => {
+    const { findings } = await lintFixtureAs('layering/channel-auth-imports-crypto.ts.txt');
     expect(findings).toEqual([]);
   });
 
