@@ -27,7 +27,7 @@ const SECTIONS: readonly SectionKey[] = ['runner', 'logs', 'streaming', 'listene
 export class SettingsService {
   private stored: Settings;
   /** current()'s answer, made once per change (it is read per job and per event): frozen, so no caller can alter it. */
-  private effective: Readonly<Settings> | null = null;
+  private effective: FrozenSettings | null = null;
   private readonly overrides: EnvOverride[];
   private readonly store: SettingsStore;
 
@@ -50,7 +50,7 @@ export class SettingsService {
   }
 
   /** The settings every service should honour: stored values with the environment's overrides applied (read-only). */
-  current(): Settings {
+  current(): FrozenSettings {
     if (!this.effective) {
       const effective = structuredClone(this.stored);
       for (const o of this.overrides) {
@@ -184,10 +184,14 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function deepFreeze<T>(value: T): T {
+/** Settings as current() hands them out: frozen all the way down, and typed so (an assignment does not compile). */
+export type FrozenSettings = DeepReadonly<Settings>;
+type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }
-  return value;
+  return value as DeepReadonly<T>;
 }
