@@ -96,6 +96,8 @@ export interface OpenedArtifact {
   /** The gzip file, verified just now. */
   compressedPath: string;
   sha256: string;
+  /** The gzip's bytes, read once and hashed as read (only with `compressedBytes`): what is sent is what was hashed. */
+  compressedBytes?: Buffer;
 }
 
 export interface ArtifactStoreDeps {
@@ -304,12 +306,14 @@ export class ArtifactStore {
    * Verifies the artifact's files against its signed manifest, right now, and returns their paths. The gzip is hashed
    * against its signed sha256 (concurrent opens of one artifact, several servers deployed at once, share that one
    * hash); the uncompressed file is derived from the verified gzip on first use and hashed only when `unpacked` is
-   * asked for (a server without gzip). A mismatch deletes the bad copy (the next scan() restores it from the bundled
-   * artifact) and throws ARTIFACT_TAMPERED.
+   * asked for (a server without gzip). With `compressedBytes` (a small artifact sent in an exec's stdin) the gzip is
+   * read into memory and those bytes are hashed instead, so nothing can change between the hash and the send.
+   * A mismatch deletes the bad copy (the next scan() restores it from the bundled artifact) and throws ARTIFACT_TAMPERED.
    */
   async open(record: OpenableArtifact): Promise<OpenedArtifact & { path: string }>;
+  async open(record: OpenableArtifact, opts: { unpacked: false; compressedBytes: true }): Promise<OpenedArtifact & { compressedBytes: Buffer }>;
   async open(record: OpenableArtifact, opts: { unpacked: boolean }): Promise<OpenedArtifact>;
-  async open(record: OpenableArtifact, opts: { unpacked?: boolean } = {}): Promise<OpenedArtifact> {
+  async open(record: OpenableArtifact, opts: { unpacked?: boolean; compressedBytes?: boolean } = {}): Promise<OpenedArtifact> {
     const dir = path.dirname(record.compressedPath);
     const manifest = this.readVerifiedManifest(path.join(dir, MANIFEST_FILE));
     if (manifest.sha256 !== record.sha256 || manifest.version !== record.version || manifest.kind !== record.kind) {
@@ -317,13 +321,19 @@ export class ArtifactStore {
     }
     const compressedPath = record.compressedPath;
     const executable = path.join(dir, layoutOf(manifest.kind).file);
+    const checkGzip = (sha: string | null) => {
+      if (sha === manifest.compressedSha256) return;
+      fs.rmSync(compressedPath, { force: true });
+      fs.rmSync(executable, { force: true });
+      throw this.tampered(manifest, sha ? `${compressedPath} has sha256 ${sha.slice(0, 12)}…, expected ${manifest.compressedSha256.slice(0, 12)}…` : `${compressedPath} is missing`);
+    };
+    if (opts.compressedBytes) {
+      const bytes = fs.existsSync(compressedPath) ? await fs.promises.readFile(compressedPath) : null;
+      checkGzip(bytes ? createHash('sha256').update(bytes).digest('hex') : null);
+      return { path: null, compressedPath, sha256: manifest.sha256, compressedBytes: bytes! };
+    }
     await this.verifying.run(`${compressedPath}\u0000${manifest.compressedSha256}`, async () => {
-      const compressedSha = fs.existsSync(compressedPath) ? await sha256OfFile(compressedPath) : null;
-      if (compressedSha !== manifest.compressedSha256) {
-        fs.rmSync(compressedPath, { force: true });
-        fs.rmSync(executable, { force: true });
-        throw this.tampered(manifest, compressedSha ? `${compressedPath} has sha256 ${compressedSha.slice(0, 12)}…, expected ${manifest.compressedSha256.slice(0, 12)}…` : `${compressedPath} is missing`);
-      }
+      checkGzip(fs.existsSync(compressedPath) ? await sha256OfFile(compressedPath) : null);
     });
     if (opts.unpacked === false) return { path: null, compressedPath, sha256: manifest.sha256 };
 

@@ -52,8 +52,8 @@ export interface HealthMonitorDeps {
   clock: Clock;
   /** Called after each scheduled check of an active deployment (RunnerService: automatic upgrades). */
   onChecked?(record: DeploymentRecord): Promise<void>;
-  /** The periodic full sha256 of the runner file (RunnerService.verifyFully); settles a mismatch itself. */
-  verifyFully?(record: DeploymentRecord): Promise<void>;
+  /** The periodic full sha256 of the runner file (RunnerService.periodicFullCheck); settles a mismatch itself. */
+  periodicFullCheck?(record: DeploymentRecord): Promise<void>;
   /**
    * The integrity guard refused to run the runner file: settle it (full hash; tampered, redeploy or not). Returns
    * what happened, for the health reason; null when the file was the deployed one after all.
@@ -94,8 +94,8 @@ export class HealthMonitor {
       }
       // Integrity first: a full sha256 now and then, the cheap fingerprint guard on every check (inside health's exec).
       const lastFull = meta.verifiedAt ? Date.parse(meta.verifiedAt) : 0;
-      if (meta.fingerprint && this.deps.verifyFully && this.deps.clock.now() - lastFull > FULL_HASH_INTERVAL_MS) {
-        await this.deps.verifyFully(record);
+      if (meta.fingerprint && this.deps.periodicFullCheck && this.deps.clock.now() - lastFull > FULL_HASH_INTERVAL_MS) {
+        await this.deps.periodicFullCheck(record);
         const after = await this.deps.deployments.require(record.id);
         if (after.status === 'tampered') throw new Error(after.metadata.reason ?? 'the runner file was found altered');
       }
@@ -152,10 +152,15 @@ export class HealthMonitor {
     return view;
   }
 
-  /** Checks every active deployment once (bounded parallelism), then hands each to onChecked. */
+  /** Checks every active deployment not seen within the interval, once (bounded parallelism), then hands each to onChecked. */
   async checkAll(): Promise<void> {
     const active = await this.deps.deployments.allActive();
-    const queue = [...active];
+    // A runner deployed (its handshake ran then) or checked within the last interval waits for the next cycle: a
+    // deploy to many servers is not checked again while it is still running (a second of slack for timer jitter).
+    const now = this.deps.clock.now();
+    const intervalMs = this.deps.settings.current().runner.healthCheckInterval * 1000;
+    const lastSeen = (r: DeploymentRecord) => Math.max(Date.parse(r.deployedAt) || 0, Date.parse(r.lastHealthCheck ?? '') || 0);
+    const queue = active.filter((r) => now - lastSeen(r) >= intervalMs - 1000);
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         try {

@@ -2,8 +2,9 @@
  * RunnerDeployer: puts a verified runner on a server and proves it runs. Probe (one exec, which also clears stale
  * uploads), pick the artifact (the js code bundle under the server's Node >= 18; without a usable Node the bundle plus
  * the shared runtime, ~/.cronium/runtimes/<node>-<os>-<arch>/node; the SEA only when no runtime fits), check free disk
- * before sending a byte, upload under a temporary name, then one exec unpacks, verifies the sha256, moves the file into
- * place atomically and runs `version` as the handshake (a file the probe saw with its signed sha256 is not sent again).
+ * before sending a byte, then one exec receives the code bundle on stdin (a runtime or a SEA is uploaded over SFTP
+ * first), unpacks it under a temporary name, verifies the sha256, moves the file into place atomically and runs
+ * `version` as the handshake (a file the probe saw with its signed sha256 is not sent again).
  * It talks to servers only through the SSH pool, keeps no state and writes no database row (RunnerService records
  * outcomes). It must never upload a file the ArtifactStore did not verify just now, and never leave a half-written
  * runner under its final name.
@@ -29,10 +30,10 @@ import {
   FINGERPRINT_FUNCTION,
   INTEGRITY_EXIT_CODE,
   SHA_FUNCTION,
-  fullCheckOf,
+  fullCheckScript,
   integrityGuard,
   integrityMismatch,
-  parseFullChecks,
+  parseFullCheck,
   seenFingerprint,
   type FullCheck,
   type GuardedRunner,
@@ -51,6 +52,8 @@ export function runtimeDirName(r: { version: string; os: string; arch: string })
 
 /** Headroom kept free beyond the artifact itself (the unpacked file and the .gz coexist while unpacking). */
 const DISK_MARGIN_BYTES = 4 * 1024 * 1024;
+/** The largest gzip sent in the verify exec's stdin (the code bundle, ~180 KB); a bigger one goes over SFTP. */
+const STDIN_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
 /** Waits before the 2nd and 3rd try of a deploy step that failed on a transient SSH error. */
 const DEPLOY_STEP_BACKOFF = { kind: 'list', delaysMs: [250, 1000] } as const;
 const TRANSIENT_SSH_CODES = new Set<ErrorCode>(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
@@ -144,19 +147,27 @@ export const CLEAR_NODE_OPTIONS = 'env -u NODE_OPTIONS';
  */
 export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFingerprint; sha256: string }> = new Map(), opts: { clearStaleUploads?: boolean } = {}): string {
   const knownCases = [...known].map(([path, k]) => `    ${shellQuote(`${path}|${k.fingerprint}`)}) s=${shellQuote(k.sha256)} ;;`);
+  const stale = `"$r"/*/${TEMP_PREFIX}* "$HOME/${REMOTE_RUNTIMES_DIR}"/*/${TEMP_PREFIX}*`;
+  // Each program started costs the server a fork and an exec (the probe runs on many servers at once, sharing their
+  // CPU with sshd): shell builtins where they do the job, and a program only when there is something for it to do.
   return [
+    '# cronium-probe',
     SHA_FUNCTION,
     FINGERPRINT_FUNCTION,
+    'umask 077',
     `r="$HOME/${REMOTE_RUNNERS_DIR}"`,
     "nl='\n'",
     'echo "home=$HOME"',
-    'echo "uname_s=$(uname -s 2>/dev/null)"',
-    'echo "uname_m=$(uname -m 2>/dev/null)"',
-    'mkdir -p "$r" 2>/dev/null && chmod 700 "$HOME/.cronium" 2>/dev/null',
+    'set -- $(uname -s -m 2>/dev/null)',
+    'echo "uname_s=$1"; echo "uname_m=$2"',
+    // ~/.cronium is 0700 (umask when new, chmod when it was there before).
+    'if [ -d "$HOME/.cronium" ]; then chmod 700 "$HOME/.cronium" 2>/dev/null; fi',
+    '[ -d "$r" ] || mkdir -p "$r" 2>/dev/null',
     // A cancelled or failed upload (or an app that stopped mid-upload) leaves its temp file behind. Only install()
     // asks for this: deploys to one server are serialised (RunnerService), so every temp file then is stale.
-    ...(opts.clearStaleUploads ? [`rm -f "$r"/*/${TEMP_PREFIX}* "$HOME/${REMOTE_RUNTIMES_DIR}"/*/${TEMP_PREFIX}* 2>/dev/null`] : []),
-    'echo "df=$(df -Pk "$r" 2>/dev/null | tail -n 1)"',
+    ...(opts.clearStaleUploads ? [`set -- ${stale}`, 'for x; do if [ -e "$x" ] || [ -L "$x" ]; then rm -f "$@" 2>/dev/null; break; fi; done'] : []),
+    // df's last line (the file system's), between markers: no `tail` process.
+    'echo df-begin; df -Pk "$r" 2>/dev/null; echo df-end',
     // Only a node no other user can replace counts (SERVER_NODE_FUNCTION); otherwise the runner brings its runtime.
     `${SERVER_NODE_FUNCTION}if cronium_node_ok; then echo "node=$(node -v 2>/dev/null)"; fi`,
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
@@ -170,8 +181,9 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     '    echo "runner=$s $f"; echo "runnerfp=$c $f"',
     '  fi',
     'done',
+    // Whether a file written there can be executed (not a noexec mount): a throwaway script that prints its own line.
     'p="$r/.exec-probe.$$"',
-    `if printf '#!/bin/sh\\necho cronium-exec-ok\\n' > "$p" 2>/dev/null && chmod 700 "$p"; then echo "exec=$("$p" 2>/dev/null)"; else echo "exec=write-failed"; fi`,
+    `if printf '#!/bin/sh\\necho exec=cronium-exec-ok\\n' > "$p" 2>/dev/null && chmod 700 "$p"; then "$p" 2>/dev/null || echo "exec=failed"; else echo "exec=write-failed"; fi`,
     'rm -f "$p"',
     'exit 0',
   ].join('\n');
@@ -189,8 +201,12 @@ export function parseProbe(stdout: string): ServerProbe {
     values.set(key, list);
   }
   const one = (k: string) => values.get(k)?.[0] ?? '';
+  // df's lines between its markers: the last one is the file system's.
+  const lines = stdout.split('\n');
+  const dfLines = lines.slice(lines.indexOf('df-begin') + 1, Math.max(0, lines.indexOf('df-end'))).filter((l) => l.trim());
+  const dfLine = dfLines.at(-1) ?? '';
   const tools = new Set(values.get('tool') ?? []);
-  const dfFields = one('df').split(/\s+/);
+  const dfFields = dfLine.trim().split(/\s+/);
   const availKb = Number(dfFields[3]);
   const runners = new Map<string, string>();
   for (const entry of values.get('runner') ?? []) {
@@ -348,10 +364,13 @@ export class RunnerDeployer {
     req.onProgress('verify-local', `Verifying ${label} on this workstation`);
     // Throws ARTIFACT_TAMPERED for a local file whose checksum or signature is wrong: nothing is uploaded.
     const sendCompressed = probe.hasGzip;
+    // A small gzip (the code bundle) travels in the verify exec's stdin: no SFTP session (a process on the server)
+    // and one round trip less. A bigger one (a runtime, a SEA) goes over SFTP first.
+    const inStdin = sendCompressed && artifact.compressedSize <= STDIN_UPLOAD_MAX_BYTES;
     const opened = await timed(key('verifyLocal'), async () => {
       try {
         // Only the file that is sent is hashed here (the server hashes what it unpacks against the signed sha256).
-        return await this.deps.artifacts.open(artifact, { unpacked: !sendCompressed });
+        return inStdin ? await this.deps.artifacts.open(artifact, { unpacked: false, compressedBytes: true }) : await this.deps.artifacts.open(artifact, { unpacked: !sendCompressed });
       } catch (err) {
         throw withStep(err, 'verify-local');
       }
@@ -375,23 +394,31 @@ export class RunnerDeployer {
     const uploadPath = `${dir}/${tmpName}${sendCompressed ? '.gz' : ''}`;
     // Stale temp files of earlier uploads were removed by the probe (clearStaleUploads).
     req.onProgress('upload', `Uploading ${label} (${mb(sendBytes)}) to ${name}`);
-    await timed(key('upload'), () =>
-      this.retry('upload', req, async () => {
-        const connection = await this.deps.ssh.acquire(serverId);
-        await connection.mkdirp(dir, 0o700);
-        await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path!, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
-      }),
-    );
+    if (!inStdin) {
+      await timed(key('upload'), () =>
+        this.retry('upload', req, async () => {
+          const connection = await this.deps.ssh.acquire(serverId);
+          await connection.mkdirp(dir, 0o700);
+          await abortable(connection.uploadFile(sendCompressed ? opened.compressedPath : opened.path!, uploadPath, 0o600), req.signal, () => this.timeout(name, 'upload'));
+        }),
+      );
+    }
     transferredBytes = sendBytes;
 
     req.onProgress('verify', `Verifying the sha256 of ${label} on ${name}`);
     await timed(key('verify'), async () => {
       const script = [
+        '# cronium-verify',
         SHA_FUNCTION,
         FINGERPRINT_FUNCTION,
         `d=${shellQuote(dir)}; t=${shellQuote(tmpName)}`,
         'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
-        sendCompressed ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"' : ':',
+        // From stdin: the folder may be new (0700, like the SFTP upload's), and the file is 0600 until it is verified.
+        inStdin
+          ? 'umask 077; [ -d "$d" ] || mkdir -p "$d" || exit 13; if ! gunzip -c > "$d/$t"; then cleanup; exit 11; fi'
+          : sendCompressed
+            ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"'
+            : ':',
         's=$(sha "$d/$t")',
         'echo "sha=$s"',
         `if [ "$s" != ${shellQuote(artifact.sha256)} ]; then cleanup; exit 12; fi`,
@@ -399,7 +426,7 @@ export class RunnerDeployer {
         `echo "fp=$(fp ${shellQuote(finalPath)})"`,
         ...(thenRun ? [`echo ${HANDSHAKE_MARK}`, thenRun, `c=$?; echo; echo "${HANDSHAKE_EXIT}=$c"`] : []),
       ].join('\n');
-      const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline);
+      const r = await this.exec(serverId, name, script, 'verify', req.signal, req.deadline, inStdin ? opened.compressedBytes : undefined);
       const said = (r.stderr ?? '').trim().slice(0, 300);
       if (r.code === 11) {
         if (/no space/i.test(said)) {
@@ -471,9 +498,9 @@ export class RunnerDeployer {
    * The full check (one exec for all `paths`): each file's kind, sha256 and a fingerprint that held still while it
    * was hashed; with `node`, the server's `node -v` too (null when it has none).
    */
-  async fullCheck(serverId: string, name: string, paths: string[], timeoutMs: number, opts: { node?: boolean } = {}): Promise<{ files: FullCheck[]; node: string | null | undefined }> {
-    const r = await this.deps.ssh.exec(serverId, fullCheckOf(paths, opts), { timeoutMs });
-    const out = r.code === 0 ? parseFullChecks(r.stdout ?? '') : null;
+  async fullCheck(serverId: string, name: string, paths: string[], timeoutMs: number, opts: { node?: boolean } = {}): Promise<FullCheck> {
+    const r = await this.deps.ssh.exec(serverId, fullCheckScript(paths, opts), { timeoutMs });
+    const out = r.code === 0 ? parseFullCheck(r.stdout ?? '') : null;
     if (!out || out.files.length !== paths.length) {
       throw new AppError('RUNNER_HEALTH_FAILED', `hashing the runner files on ${name} failed (exit ${r.code ?? r.signal}): ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
     }
@@ -491,12 +518,12 @@ export class RunnerDeployer {
     }
   }
 
-  private async exec(serverId: string, name: string, command: string, step: DeployStep, signal: AbortSignal, deadline: number): Promise<ExecResult> {
+  private async exec(serverId: string, name: string, command: string, step: DeployStep, signal: AbortSignal, deadline: number, stdin?: Buffer): Promise<ExecResult> {
     return this.retry(step, { serverName: name, signal, deadline }, async () => {
       const remaining = deadline - this.clock.now();
       if (remaining <= 0 || signal.aborted) throw this.timeout(name, step);
       try {
-        return await this.deps.ssh.exec(serverId, command, { signal, timeoutMs: remaining, maxCollectBytes: 1024 * 1024 });
+        return await this.deps.ssh.exec(serverId, command, { signal, timeoutMs: remaining, maxCollectBytes: 1024 * 1024, ...(stdin ? { stdin } : {}) });
       } catch (err) {
         if (signal.aborted || (isAppError(err) && err.code === 'EXEC_TIMEOUT')) throw this.timeout(name, step);
         throw err;

@@ -38,9 +38,11 @@ function statOf(arg: string): string {
 
 /** A POSIX shell function `sha FILE` printing the file's sha256 with whichever tool the server has. */
 const SHA_BRANCHES = [
-  'if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d " " -f 1;',
-  'elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d " " -f 1;',
-  'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 "$1" | sed "s/^.*= *//";',
+  // The hash is cut out of the tool's line by the shell (no `cut` or `sed` process): "<hash>  <file>", or openssl's
+  // "SHA2-256(<file>)= <hash>". An empty line when the tool failed.
+  'if command -v sha256sum >/dev/null 2>&1; then cronium_h=$(sha256sum "$1") && echo "${cronium_h%% *}";',
+  'elif command -v shasum >/dev/null 2>&1; then cronium_h=$(shasum -a 256 "$1") && echo "${cronium_h%% *}";',
+  'elif command -v openssl >/dev/null 2>&1; then cronium_h=$(openssl dgst -sha256 "$1") && echo "${cronium_h##*= }";',
   'fi',
 ];
 export const SHA_FUNCTION = ['sha() {', ...SHA_BRANCHES.map((b) => `  ${b}`), '}'].join('\n');
@@ -106,7 +108,7 @@ export function integrityGuard(runner: GuardedRunner, opts: { nodeVersion?: bool
  * replace: an absolute path whose binary (its symlink target) and every folder above the link and the target are owned
  * by root or this user and writable by neither group nor others (a folder may be, with the sticky bit). A root:staff
  * 2775 /usr/local/bin fails: any staff member could swap the binary the runner, its job key and the job's secrets
- * would then run under. One readlink, one stat, one id.
+ * would then run under. One readlink, one stat (and one id outside bash).
  * Returns 1 when there is no node, 2 when there is one others could replace (its path is then in $cronium_node).
  */
 export const SERVER_NODE_FUNCTION =
@@ -117,7 +119,8 @@ export const SERVER_NODE_FUNCTION =
   "cronium_o=$(stat -Lc '%u %a' \"$@\" / 2>/dev/null || stat -Lf '%u %Mp%Lp' \"$@\" / 2>/dev/null) && [ -n \"$cronium_o\" ] || return 2; " +
   // The binary first (never group/other-writable), then its folders: one writable by others only with the sticky
   // bit (like /tmp: nobody may then rename or delete what another user owns in it).
-  'cronium_me=$(id -u); cronium_f=1; set -- $cronium_o; ' +
+  // bash's EUID (read-only there) spares an `id` process; other shells ask id.
+  'cronium_me=${EUID:-$(id -u)}; cronium_f=1; set -- $cronium_o; ' +
   'while [ $# -ge 2 ]; do { [ "$1" = 0 ] || [ "$1" = "$cronium_me" ]; } || return 2; ' +
   'case "$2" in *[2367]? | *[2367]) [ $cronium_f = 0 ] && case "$2" in [1357]???) true ;; *) false ;; esac || return 2 ;; esac; ' +
   'cronium_f=0; shift 2; done; [ $# -eq 0 ]; }; ';
@@ -206,14 +209,10 @@ export function integrityMismatch(serverName: string, runner: GuardedRunner, std
 }
 
 /**
- * One exec: fingerprint, sha256, fingerprint again (a file changing while it is hashed is not taken as stable).
+ * The full check, one exec: for each file (a block starting `file=<index>`) its kind, fingerprint, sha256 and
+ * fingerprint again (a file changing while it is hashed is not taken as stable); the server's node when asked.
  */
-export function fullCheckScript(path: string): string {
-  return fullCheckOf([path]);
-}
-
-/** fullCheckScript for several files (each block starts with `file=<index>`), and the server's node when asked. */
-export function fullCheckOf(paths: string[], opts: { node?: boolean } = {}): string {
+export function fullCheckScript(paths: string[], opts: { node?: boolean } = {}): string {
   return [
     FINGERPRINT_FUNCTION,
     SHA_FUNCTION,
@@ -230,21 +229,28 @@ export function fullCheckOf(paths: string[], opts: { node?: boolean } = {}): str
   ].join('\n');
 }
 
-/** The blocks of fullCheckOf's output, in order, and the server's node (null: none; undefined: not asked). */
-export function parseFullChecks(stdout: string): { files: FullCheck[]; node: string | null | undefined } {
-  const node = /^node=(.*)$/m.exec(stdout);
-  const blocks = stdout.split(/^file=\d+$/m).slice(1);
-  return { files: blocks.map(parseFullCheck), node: node ? node[1]!.trim() || null : undefined };
+/** What the full check found: each file's block, in order, and the server's node (null: none; undefined: not asked). */
+export interface FullCheck {
+  files: FileCheck[];
+  node: string | null | undefined;
 }
 
-export interface FullCheck {
+/** fullCheckScript's output, parsed. */
+export function parseFullCheck(stdout: string): FullCheck {
+  const node = /^node=(.*)$/m.exec(stdout);
+  const blocks = stdout.split(/^file=\d+$/m).slice(1);
+  return { files: blocks.map(parseFileCheck), node: node ? node[1]!.trim() || null : undefined };
+}
+
+/** One file's part of the full check (parseFileCheck). */
+export interface FileCheck {
   kind: 'file' | 'symlink' | 'missing';
   sha256: string | null;
   /** The fingerprint, when it did not change while hashing. */
   fingerprint: RunnerFingerprint | null;
 }
 
-export function parseFullCheck(stdout: string): FullCheck {
+export function parseFileCheck(stdout: string): FileCheck {
   const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(stdout)?.[1]?.trim() ?? '';
   const kind = get('kind');
   if (kind !== 'file') return { kind: kind === 'symlink' ? 'symlink' : 'missing', sha256: null, fingerprint: null };

@@ -30,7 +30,7 @@ import { HealthMonitor } from './health-monitor';
 import { RunnerDeployer, runnerCommand, stepOf, type DeployStep, type InstallResult } from './runner-deployer';
 import { RunnerDeployments, guardedRunnerOf, type DeploymentRecord } from './runner-deployments';
 import { compareVersions, hasUsableNode, isAtLeast } from './runner-version';
-import { describeFingerprint, type FullCheck, type GuardedRuntime, type RunnerFingerprint } from './runner-integrity';
+import { describeFingerprint, type FileCheck, type GuardedRuntime, type RunnerFingerprint } from './runner-integrity';
 import { RUNNER_MIN_NODE_MAJOR } from '../../../src-shared/protocol/runner-info';
 import { messageOf } from '../errors';
 import { runnerAutoDeployAllowed } from '../execution/mode-policy';
@@ -76,8 +76,8 @@ export interface CompatibleRunner {
   runtime: GuardedRuntime | null;
 }
 
-/** What checkFully found: the runner file, its runtime (if any), and the server's node (undefined: not asked). */
-type FullChecks = { full: FullCheck; runtimeFull: FullCheck | null; node: string | null | undefined };
+/** What fullCheckDeployment found: the runner file, its runtime (if any), and the server's node (undefined: not asked). */
+type DeploymentFullCheck = { full: FileCheck; runtimeFull: FileCheck | null; node: string | null | undefined };
 
 /** Where a runner file was found not to be the deployed one: the reason and notice say so. */
 export type IntegrityCheckpoint = 'job start' | 're-attach' | 'cancel' | 'health check' | 'deploy' | 'first use';
@@ -112,7 +112,7 @@ export class RunnerService {
       metrics: deps.metrics,
       clock: deps.clock,
       onChecked: (record) => this.autoUpgrade(record),
-      verifyFully: (record) => this.verifyFully(record),
+      periodicFullCheck: (record) => this.periodicFullCheck(record),
       onIntegrityMismatch: async (record) => {
         const runner = toCompatible(record);
         try {
@@ -437,7 +437,7 @@ export class RunnerService {
    * symlink) mark the deployment tampered with the reason, notify, and then redeploy when auto deploy is on
    * (returning the new runner) or throw RUNNER_TAMPERED. Never runs the file it is checking.
    */
-  settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint, opts: { redeploy?: boolean } = {}, checked?: FullChecks): Promise<CompatibleRunner> {
+  settleIntegrity(runner: CompatibleRunner, where: IntegrityCheckpoint, opts: { redeploy?: boolean } = {}, checked?: DeploymentFullCheck): Promise<CompatibleRunner> {
     return this.serial(runner.serverId, async () => {
       const record = await this.deployments.get(runner.deploymentId);
       // Someone settled it meanwhile (another job on the same server): use what is active now.
@@ -449,12 +449,12 @@ export class RunnerService {
       const current = record ?? (await this.deployments.require(runner.deploymentId));
       const serverName = (await this.deployments.serverName(runner.serverId)) ?? 'the server';
       // One exec hashes the file and the runtime (and reads the server's node for a bundle run under it).
-      const { full, runtimeFull, node } = checked ?? (await this.checkFully(current, serverName));
+      const { full, runtimeFull, node } = checked ?? (await this.fullCheckDeployment(current, serverName));
       const at = nowIso(this.deps.clock.now());
       const autoDeploy = opts.redeploy !== false && runnerAutoDeployAllowed(this.deps.settings);
       if (node !== undefined && !hasUsableNode(node)) return this.nodeGone(current, serverName, node, where, autoDeploy, opts.redeploy === false);
       const recordedRuntime = current.metadata.runtime;
-      const intact = (f: FullCheck, sha: string | null | undefined) => f.kind === 'file' && !!f.sha256 && f.sha256 === sha && !!f.fingerprint;
+      const intact = (f: FileCheck, sha: string | null | undefined) => f.kind === 'file' && !!f.sha256 && f.sha256 === sha && !!f.fingerprint;
       const runtimeIntact = !recordedRuntime || (runtimeFull !== null && intact(runtimeFull, recordedRuntime.sha256));
       if (intact(full, current.metadata.sha256) && runtimeIntact) {
         const was = current.metadata.fingerprint;
@@ -475,7 +475,7 @@ export class RunnerService {
         this.changed(runner.serverId, current.id);
         return toCompatible(updated);
       }
-      const describe = (f: FullCheck, sha: string | null | undefined) =>
+      const describe = (f: FileCheck, sha: string | null | undefined) =>
         f.kind === 'missing' ? 'the file is gone'
           : f.kind === 'symlink' ? 'a symbolic link is in its place'
             : f.sha256 ? `its sha256 is ${f.sha256.slice(0, 12)}…, not the signed ${String(sha).slice(0, 12)}…`
@@ -528,7 +528,7 @@ export class RunnerService {
   }
 
   /** The full check of a deployment, one exec: its file, its runtime, and the server's node for a bundle run under it. */
-  private async checkFully(record: DeploymentRecord, serverName: string): Promise<FullChecks> {
+  private async fullCheckDeployment(record: DeploymentRecord, serverName: string): Promise<DeploymentFullCheck> {
     const m = record.metadata;
     const paths = [m.path ?? '', ...(m.runtime ? [m.runtime.path] : [])];
     const out = await this.deployer.fullCheck(record.serverId!, serverName, paths, INTEGRITY_CHECK_TIMEOUT_MS, { node: m.kind === 'js' && !m.runtime });
@@ -536,10 +536,10 @@ export class RunnerService {
   }
 
   /** The periodic full check (health checks, once FULL_HASH_INTERVAL_MS has passed): a difference is settled with the same hashes. */
-  private async verifyFully(record: DeploymentRecord): Promise<void> {
+  private async periodicFullCheck(record: DeploymentRecord): Promise<void> {
     if (!record.serverId || !record.metadata.path) return;
     const serverName = (await this.deployments.serverName(record.serverId)) ?? 'the server';
-    const checked = await this.checkFully(record, serverName);
+    const checked = await this.fullCheckDeployment(record, serverName);
     const { full, runtimeFull, node } = checked;
     const rt = record.metadata.runtime;
     const runtimeOk = !rt || (runtimeFull?.kind === 'file' && runtimeFull.sha256 === rt.sha256 && runtimeFull.fingerprint === rt.fingerprint);

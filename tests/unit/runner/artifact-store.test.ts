@@ -216,6 +216,15 @@ describe('the runner artifact store', () => {
       expect((await store.open(record)).path).toBe(opened.path);
     });
 
+    it('hands out the gzip bytes it hashed (sent in an exec stdin), and refuses altered ones before anything is sent', async () => {
+      const opened = await store.open(record, { unpacked: false, compressedBytes: true });
+      expect(opened.path).toBeNull();
+      expect(zlib.gunzipSync(opened.compressedBytes)).toEqual(content);
+      fs.writeFileSync(record.compressedPath, zlib.gzipSync(Buffer.from('echo pwned')));
+      await expect(store.open(record, { unpacked: false, compressedBytes: true })).rejects.toMatchObject({ code: ErrorCode.ARTIFACT_TAMPERED });
+      expect(fs.existsSync(record.compressedPath)).toBe(false);
+    });
+
     it('refuses a cached gzip altered after import, removes it, and restores it at the next scan', async () => {
       fs.writeFileSync(record.compressedPath, zlib.gzipSync(Buffer.from('echo pwned')));
       await expect(store.open(record)).rejects.toMatchObject({ code: ErrorCode.ARTIFACT_TAMPERED });

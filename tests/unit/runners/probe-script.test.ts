@@ -50,3 +50,19 @@ it("removes stale uploads only when install asks for it (the deploy's own probe)
   for (const f of stale) expect(fs.existsSync(f)).toBe(false);
   expect(fs.existsSync(runner)).toBe(true);
 });
+
+it('reports the platform, free disk, tools and an executable home, and makes ~/.cronium private, on a fresh home and again', () => {
+  for (const round of [1, 2]) {
+    const p = probe();
+    expect(p.home, `round ${round}`).toBe(home);
+    expect(p.unameS).toBe(execFileSync('uname', ['-s'], { encoding: 'utf8' }).trim());
+    expect(p.unameM).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
+    expect(p.freeBytes).toBeGreaterThan(0);
+    expect(p.mount).toMatch(/^\//);
+    expect(p.hasGzip).toBe(true);
+    expect(p.canExec).toBe(true);
+    expect(fs.statSync(path.join(home, '.cronium')).mode & 0o777).toBe(0o700);
+    // The exec check leaves nothing behind.
+    expect(fs.readdirSync(path.join(home, '.cronium/runners'))).toEqual([]);
+  }
+});

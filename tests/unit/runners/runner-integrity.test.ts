@@ -12,7 +12,7 @@ import {
   fullCheckScript,
   integrityGuard,
   integrityMismatch,
-  parseFullCheck,
+  parseFileCheck,
   parseRefusal,
   seenFingerprint,
 } from '../../../src-main/core/runners/runner-integrity';
@@ -81,19 +81,19 @@ describe('the integrity guard', () => {
 
 describe('the full check', () => {
   it('reports the sha256 and a stable fingerprint of a file', () => {
-    const out = execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' });
-    const check = parseFullCheck(out);
+    const out = execFileSync('sh', ['-c', fullCheckScript([runner])], { encoding: 'utf8' });
+    const check = parseFileCheck(out);
     expect(check.kind).toBe('file');
     expect(check.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(check.fingerprint).toBe(fingerprintOf(runner));
   });
 
   it('has no fingerprint when the file changed while it was hashed, and tells symlinks and missing files', () => {
-    expect(parseFullCheck('kind=file\nbefore=1:2:3:4:5\nsha=' + 'a'.repeat(64) + '\nafter=1:2:3:4:6\n').fingerprint).toBeNull();
+    expect(parseFileCheck('kind=file\nbefore=1:2:3:4:5\nsha=' + 'a'.repeat(64) + '\nafter=1:2:3:4:6\n').fingerprint).toBeNull();
     fs.rmSync(runner);
-    expect(parseFullCheck(execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' })).kind).toBe('missing');
+    expect(parseFileCheck(execFileSync('sh', ['-c', fullCheckScript([runner])], { encoding: 'utf8' })).kind).toBe('missing');
     fs.symlinkSync('/bin/true', runner);
-    expect(parseFullCheck(execFileSync('sh', ['-c', fullCheckScript(runner)], { encoding: 'utf8' })).kind).toBe('symlink');
+    expect(parseFileCheck(execFileSync('sh', ['-c', fullCheckScript([runner])], { encoding: 'utf8' })).kind).toBe('symlink');
   });
 });
 
