@@ -236,7 +236,8 @@ export class JobService {
         }
         throw err;
       }
-      const view = await this.emitJob(id);
+      // Not pushed yet: a job that gets its slots at once goes out as DISPATCHING (see drive), one 'jobs/changed' fewer.
+      const view = await this.get(id);
       views.push(view);
       this.track(id, event.id, (active) => this.drive(id, serverId, plan, active));
     }
@@ -442,6 +443,13 @@ export class JobService {
   }
 
   private async drive(jobId: string, serverId: string, plan: RunPlan, active: ActiveJob): Promise<void> {
+    // The QUEUED job is pushed only when it has to wait for a slot; a retry's QUEUED was pushed by its move.
+    let announced = false;
+    const announce = async () => {
+      announced = true;
+      // A job deleted meanwhile fails below as usual; the push is not what decides that.
+      await this.emitJob(jobId).catch(() => undefined);
+    };
     for (;;) {
       const server = await this.deps.servers.row(serverId).catch(() => undefined);
       if (!server) {
@@ -452,7 +460,11 @@ export class JobService {
       let releaseRun: () => void = () => undefined;
       let release: () => void;
       try {
-        if (plan.maxParallel !== null) releaseRun = await this.runSlots.acquire(plan.runId, plan.maxParallel, active.controller.signal);
+        if (plan.maxParallel !== null) {
+          if (!announced && !this.runSlots.hasRoom(plan.runId, plan.maxParallel)) await announce();
+          releaseRun = await this.runSlots.acquire(plan.runId, plan.maxParallel, active.controller.signal);
+        }
+        if (!announced && !this.slots.hasRoom(serverId, server.max_concurrent_jobs)) await announce();
         release = await this.slots.acquire(serverId, server.max_concurrent_jobs, active.controller.signal);
       } catch {
         releaseRun();
@@ -467,6 +479,7 @@ export class JobService {
         releaseRun();
       }
       if (retryInMs === null) return;
+      announced = true;
       const waited = await sleep(this.deps.clock, retryInMs, active.controller.signal);
       if (!waited) {
         await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled while waiting to retry'), finished_at: nowIso(this.deps.clock.now()) });

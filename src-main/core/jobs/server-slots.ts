@@ -45,6 +45,12 @@ export class ServerSlots {
     });
   }
 
+  /** Whether acquire() would resolve at once (a free slot and nobody waiting before this caller). */
+  hasRoom(serverId: string, limit: number): boolean {
+    const queue = this.queues.get(serverId);
+    return !queue || (queue.running < Math.max(1, limit) && queue.waiting.length === 0);
+  }
+
   private releaser(serverId: string): () => void {
     let released = false;
     return () => {

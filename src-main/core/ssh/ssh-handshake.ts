@@ -208,6 +208,7 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     try {
       client.connect(config);
       skipHostKeysProve(client);
+      if (auth.type === 'key') signWithoutQuery(client);
     } catch (err) {
       fail(err);
     }
@@ -228,6 +229,38 @@ function skipHostKeysProve(client: Client): void {
   handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown) => {
     if (name !== 'hostkeys-00@openssh.com') return original(p, name, wantReply, data);
     if (wantReply) proto.requestSuccess!();
+  };
+}
+
+/** The hash each signature algorithm of a key signs with (ssh2's getKeyAlgos); other key types need none. */
+const SIGNATURE_HASHES: Record<string, string> = { 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512', 'ssh-rsa': 'sha1' };
+
+/**
+ * ssh2 first asks whether the server would accept the key (an unsigned publickey request, answered PK_OK) and only
+ * then sends the signed request: a round trip and a second authorized_keys lookup on the server per connection. With
+ * the private key in hand (a key credential) the signed request is sent at once, as OpenSSH does for a loaded key;
+ * a refused key gets the same USERAUTH_FAILURE either way. Left to ssh2 if its internals differ.
+ */
+function signWithoutQuery(client: Client): void {
+  type Signer = { sign(data: Buffer, hash?: string): Buffer | Error; isPrivateKey(): boolean };
+  type AuthPK = (username: string, key: unknown, keyAlgo?: string, cbSign?: (data: Buffer, cb: (signature: Buffer) => void) => void) => void;
+  const proto = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
+  const original = proto?.authPK;
+  if (!proto || typeof original !== 'function') return;
+  proto.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
+    const signer = key as Partial<Signer> | null;
+    const canSign = typeof signer?.sign === 'function' && typeof signer.isPrivateKey === 'function' && signer.isPrivateKey();
+    if (cbSign || typeof keyAlgo === 'function' || !canSign) return original.call(this, username, key, keyAlgo, cbSign);
+    const hash = keyAlgo ? SIGNATURE_HASHES[keyAlgo] : undefined;
+    return original.call(this, username, key, keyAlgo, (data, cb) => {
+      const signature = signer.sign!(data, hash);
+      if (signature instanceof Error) {
+        // As ssh2 reports a failed signature: the handshake fails with it.
+        client.emit('error', Object.assign(signature, { level: 'client-authentication' }));
+        return;
+      }
+      cb(signature);
+    });
   };
 }
 

@@ -286,6 +286,16 @@ describe('SSH layer against a real sshd', () => {
       expect(sshd.log().slice(mark).match(/Accepted publickey/g)).toHaveLength(1);
     });
 
+    it('logs in with a key in one signed request, without first asking whether the key would do', async () => {
+      const mark = sshd.log().length;
+      const c = await open(keyTarget());
+      expect((await c.exec('echo ok')).stdout).toBe('ok\n');
+      const lines = authLines(sshd.log().slice(mark));
+      expect(lines.filter((l) => /Accepted publickey/.test(l))).toHaveLength(1);
+      // The unsigned query ssh2 sends by default is answered PK_OK and logged "Postponed publickey" (LogLevel VERBOSE).
+      expect(lines.filter((l) => /Postponed/.test(l))).toEqual([]);
+    });
+
     it('spreads a burst over a bounded number of connections', async () => {
       const p = pool({ 'srv-key': () => keyTarget() }, { maxChannelsPerConnection: 3, maxConnectionsPerServer: 2, livenessIntervalMs: 0 });
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => p.exec('srv-key', `sleep 0.2; echo ${i}`)));
