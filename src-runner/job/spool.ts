@@ -115,8 +115,9 @@ export class Spool {
     let bytes = 0;
     for (const seg of this.segments) {
       if (seg.last < from || seg.first > to) continue;
-      // A replay reads one segment many times in a row: parse it once.
-      if (this.cache?.file !== seg.file || this.cache.last !== seg.last) this.cache = { file: seg.file, last: seg.last, lines: readLines(seg.file) };
+      // A replay reads one segment many times in a row: parse it once (lines never change once written, so a parse
+      // that reaches `to` serves later reads too while the segment grows).
+      if (this.cache?.file !== seg.file || this.cache.last < Math.min(to, seg.last)) this.cache = { file: seg.file, last: seg.last, lines: readLines(seg.file) };
       for (const line of this.cache.lines) {
         if (line.seq < from || line.seq > to) continue;
         if (out.length > 0 && bytes + line.text.length > maxBytes) return out;

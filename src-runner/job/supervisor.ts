@@ -54,7 +54,12 @@ const BATCH_DELAY_MS = 5;
 const COLLECTED_CHECK_MS = 5_000;
 const DEFAULT_BUFFER_BYTES = 64 * 1024;
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
-/** Unacknowledged lines kept in memory for fast sending; older ones are read back from the spool. */
+/**
+ * Lines not sent yet, kept in memory for sending; beyond this many they are read back from the spool. A line leaves
+ * memory once sent: a resend (a reconnection, or the app asking for lines again) reads the spool, which holds every
+ * unacknowledged line anyway. Holding sent lines until their acknowledgement kept up to this many line objects alive,
+ * which cost the runner more garbage collection than the resends it saved.
+ */
 const MAX_RECENT_LINES = 200_000;
 /**
  * What a line adds to a batch's size besides its text: a `log` line's JSON keys and values, or a `log.columns` line's
@@ -360,6 +365,8 @@ export class JobSupervisor {
           bytes += length + overhead;
         }
         batch = this.recent.slice(from, end);
+        this.recentHead = end;
+        this.compactRecent();
       } else {
         batch = this.spool.read(next, firstRecent - 1, this.bufferBytes, overhead);
       }
@@ -536,7 +543,11 @@ export class JobSupervisor {
   // ---- housekeeping ---------------------------------------------------------------------------------------------
 
   private compactRecent(): void {
-    if (this.recentHead > 50_000 && this.recentHead > this.recent.length / 2) {
+    if (this.recentHead >= this.recent.length) {
+      // Everything was sent (the usual case after a pump): nothing keeps the sent lines alive.
+      this.recent = [];
+      this.recentHead = 0;
+    } else if (this.recentHead > 50_000 && this.recentHead > this.recent.length / 2) {
       this.recent = this.recent.slice(this.recentHead);
       this.recentHead = 0;
     }

@@ -136,7 +136,8 @@ describe('log blocks', () => {
 
     it('reads the open block live, seals it without a duplicate, and continues it after a restart', async () => {
       const logId = await newLog('job-live');
-      const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts: new Date(T0).toISOString(), text: `live ${seq}` });
+      // Short texts: the block seals at BLOCK_MAX_LINES lines, well before BLOCK_MAX_CHARS characters.
+      const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts: new Date(T0).toISOString(), text: `l${seq}` });
       for (let seq = 1; seq <= 10; seq++) store.append(logId, line(seq));
       expect((await store.lines(logId, 0, 100)).lines.map((l) => l.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
       const chunks = () => (db.sqlite.prepare('SELECT count(*) AS n FROM log_blocks WHERE log_id = ? AND sealed = 0').get(logId) as { n: number }).n;
@@ -149,7 +150,7 @@ describe('log blocks', () => {
       store.flushAll(logId);
       expect(chunks()).toBe(1);
       expect((await readAll(logId, 333)).map((l) => l.seq)).toEqual(Array.from({ length: BLOCK_MAX_LINES + 5 }, (_, i) => i + 1));
-      expect((await store.search(logId, 'LIVE 2052', 10)).seqs).toEqual([2052]);
+      expect((await store.search(logId, 'L2052', 10)).seqs).toEqual([2052]);
 
       // The app stops without sealing (a crash keeps chunk rows): a new store continues the same open block.
       const again = new LogStore(db, new EventBus(), clock);

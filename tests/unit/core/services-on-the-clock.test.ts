@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type AppDatabase } from '../../../src-main/core/db/database';
 import { EventBus } from '../../../src-main/core/event-bus';
 import { ListenerAuth } from '../../../src-main/core/listener/auth';
-import { LogAggregator, COMMIT_WITHIN_MS } from '../../../src-main/core/logs/log-aggregator';
+import { LogAggregator, BUSY_COMMIT_LINES, BUSY_COMMIT_MS, COMMIT_WITHIN_MS } from '../../../src-main/core/logs/log-aggregator';
 import { LogSinkImpl } from '../../../src-main/core/logs/log-sink';
 import { FLUSH_INTERVAL_MS, LogStore } from '../../../src-main/core/logs/log-store';
 import { createMetrics } from '../../../src-main/core/metrics/metrics';
@@ -101,6 +101,27 @@ describe('log writing on the injected clock', () => {
     expect(durable).toEqual([1]);
     await clock.advance(COMMIT_WITHIN_MS);
     expect(durable).toEqual([1, 2]);
+    aggregator.close();
+  });
+
+  it('commits BUSY_COMMIT_MS apart after a commit of BUSY_COMMIT_LINES lines, and COMMIT_WITHIN_MS apart again after a small one', async () => {
+    const sink = new LogSinkImpl(logId, store, []);
+    const aggregator = new LogAggregator(sink, store, createMetrics(), 0);
+    const durable: number[] = [];
+    aggregator.onDurable((seq) => durable.push(seq));
+    const wire = (seq: number) => ({ seq, stream: 'stdout' as const, ts: new Date(T0).toISOString(), text: `runner ${seq}` });
+
+    aggregator.accept(Array.from({ length: BUSY_COMMIT_LINES }, (_, i) => wire(i + 1)));
+    expect(durable).toEqual([BUSY_COMMIT_LINES]);
+    aggregator.accept([wire(BUSY_COMMIT_LINES + 1)]);
+    await clock.advance(COMMIT_WITHIN_MS);
+    expect(durable).toEqual([BUSY_COMMIT_LINES]);
+    await clock.advance(BUSY_COMMIT_MS - COMMIT_WITHIN_MS);
+    expect(durable).toEqual([BUSY_COMMIT_LINES, BUSY_COMMIT_LINES + 1]);
+    // That commit carried one line: the next one is back to COMMIT_WITHIN_MS.
+    aggregator.accept([wire(BUSY_COMMIT_LINES + 2)]);
+    await clock.advance(COMMIT_WITHIN_MS);
+    expect(durable).toEqual([BUSY_COMMIT_LINES, BUSY_COMMIT_LINES + 1, BUSY_COMMIT_LINES + 2]);
     aggregator.close();
   });
 });

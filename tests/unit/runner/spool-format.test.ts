@@ -58,4 +58,19 @@ describe('the spool file format', () => {
     expect(again.read(1, 300, 20_000, 8).length).toBe(191);
     again.close();
   });
+
+  it('reads lines appended after an earlier read of the same segment (a resend while the job still prints)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-format-'));
+    dirs.push(dir);
+    const line = (seq: number): WireLine => ({ seq, stream: 'stdout', ts: '2026-01-01T00:00:00.000Z', text: `line ${seq}` });
+    const spool = new Spool(dir);
+    spool.append([1, 2, 3, 4, 5].map(line));
+    expect(spool.read(2, 5, 1 << 20, 8).map((l) => l.seq)).toEqual([2, 3, 4, 5]);
+    spool.append([6, 7, 8].map(line));
+    // Within what the first read parsed, and beyond it.
+    expect(spool.read(1, 3, 1 << 20, 8).map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(spool.read(4, 8, 1 << 20, 8).map((l) => l.seq)).toEqual([4, 5, 6, 7, 8]);
+    expect(spool.read(7, 100, 1 << 20, 8)).toEqual([line(7), line(8)]);
+    spool.close();
+  });
 });
