@@ -59,6 +59,14 @@ const absentOptionalNative = {
     }));
   },
 };
+// zod's error messages in every language (a third of the bundle) are never used by the runner, yet every runner start
+// (one Node process per job) parsed them: the bundle keeps English only (z.locales.en; the default locale).
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: "export { default as en } from './en.js';", loader: 'js' }));
+  },
+};
 const bundleFile = path.join(distDir, 'cronium-runner.cjs');
 const bundle = await build({
   entryPoints: [path.join(root, 'src-runner/main.ts')],
@@ -67,7 +75,7 @@ const bundle = await build({
   platform: 'node',
   format: 'cjs',
   target: 'node18',
-  plugins: [absentOptionalNative],
+  plugins: [absentOptionalNative, zodEnglishOnly],
   metafile: true,
   legalComments: 'none',
   logLevel: 'warning',

@@ -238,13 +238,7 @@ export class RunnerJobSession {
       const home = knownHomes(this.deps.ssh).get(this.init.serverId);
       if (home !== undefined && (await this.startWithKnownHome(home, payload, payloadPublicKey))) return;
       await this.openLink(false);
-      const start: RunnerStartFile = {
-        token: await this.mintToken(),
-        ...this.openTunnelTarget(),
-        payloadPublicKey,
-        channelKey: this.channelKey,
-        bufferSize: this.deps.settings.current().streaming.bufferSize,
-      };
+      const start = await this.startFile(this.openTunnelTarget(), payloadPublicKey);
       const r = await this.execStart(this.liveConn(), '', `mkdir -p "$d" && `, payload, start);
       await this.startedOrThrow(r);
       // This server's home is known from now on: its next jobs open their tunnel after the start exec (one exec less).
@@ -267,13 +261,7 @@ export class RunnerJobSession {
     const socket = `${home}/.cronium/jobs/${this.init.jobId}/${TUNNEL_SOCKET}`;
     if (this.streamLocalRefused || Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES || /[\n\r]/.test(home)) return false;
     const conn = await this.deps.ssh.acquire(this.init.serverId);
-    const start: RunnerStartFile = {
-      token: await this.mintToken(),
-      socket,
-      payloadPublicKey,
-      channelKey: this.channelKey,
-      bufferSize: this.deps.settings.current().streaming.bufferSize,
-    };
+    const start = await this.startFile({ socket }, payloadPublicKey);
     const r = await this.execStart(conn, `[ "$HOME" = ${shellQuote(home)} ] || exit ${HOME_CHANGED_EXIT_CODE}; `, `mkdir -p "$d" && chmod 700 "$d" && rm -f "$d/${TUNNEL_SOCKET}" && `, payload, start);
     if (r.code === HOME_CHANGED_EXIT_CODE) {
       knownHomes(this.deps.ssh).delete(this.init.serverId);
@@ -282,24 +270,24 @@ export class RunnerJobSession {
     await this.startedOrThrow(r, async () => {
       let tunnel: { close(): Promise<void> };
       try {
-        tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
+        tunnel = await this.openSocketTunnel(conn, socket);
       } catch (err) {
         // The next job on this server starts the usual way again (which falls back to a TCP tunnel when refused).
         knownHomes(this.deps.ssh).delete(this.init.serverId);
         if (isAppError(err) && err.code === 'FORWARD_REFUSED') this.streamLocalRefused = true;
         throw err;
       }
-      if (this.finished) {
+      if (!this.adoptLink(conn, tunnel, { socket })) {
         await tunnel.close();
         throw this.linkGone();
       }
-      this.tunnelKind = { kind: 'unix-socket' };
-      this.conn = conn;
-      this.tunnel = tunnel;
-      this.tunnelTarget = { socket };
-      this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
     });
     return true;
+  }
+
+  /** start.json of a new job: where its tunnel ends, its token, the keys it checks the payload and the channel with. */
+  private async startFile(target: { socket: string } | { port: number }, payloadPublicKey: string): Promise<RunnerStartFile> {
+    return { token: await this.mintToken(), ...target, payloadPublicKey, channelKey: this.channelKey, bufferSize: this.deps.settings.current().streaming.bufferSize };
   }
 
   /**
@@ -367,14 +355,24 @@ export class RunnerJobSession {
       }
     }
     const { tunnel, target } = await this.openTunnel(conn, !prove);
-    if (this.finished) {
-      await tunnel.close();
-      return;
-    }
+    if (!this.adoptLink(conn, tunnel, target)) await tunnel.close();
+  }
+
+  /** The link this session uses from now on (its loss starts a re-attach); false when the session already finished. */
+  private adoptLink(conn: SshConnection, tunnel: { close(): Promise<void> }, target: { socket: string } | { port: number }): boolean {
+    if (this.finished) return false;
     this.conn = conn;
     this.tunnel = tunnel;
     this.tunnelTarget = target;
     this.offConnClose = conn.onClose(() => this.linkLost('the SSH connection closed'));
+    return true;
+  }
+
+  /** A reverse tunnel from the Unix socket `socket` on the server to the listener. */
+  private async openSocketTunnel(conn: SshConnection, socket: string): Promise<{ close(): Promise<void> }> {
+    const tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, pipeToLocal(this.deps.listener.port)), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
+    this.tunnelKind = { kind: 'unix-socket' };
+    return tunnel;
   }
 
   /**
@@ -396,9 +394,7 @@ export class RunnerJobSession {
       else if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) reason = `the socket path would be longer than ${MAX_SOCKET_PATH_BYTES} bytes`;
       else {
         try {
-          const tunnel = await this.timeLimit(conn.forwardInStreamLocal(socket, toListener), TUNNEL_OPEN_TIMEOUT_MS, 'opening the reverse tunnel');
-          this.tunnelKind = { kind: 'unix-socket' };
-          return { tunnel, target: { socket } };
+          return { tunnel: await this.openSocketTunnel(conn, socket), target: { socket } };
         } catch (err) {
           if (!(isAppError(err) && err.code === 'FORWARD_REFUSED')) throw err;
           this.streamLocalRefused = true;
