@@ -12,11 +12,12 @@
  *      default parallelism 32) and ansible ad-hoc `-m raw` with forks = fleet size (no ControlPersist: cold too).
  * Per mode it also prints, per job, the database rows changed (SQLite total_changes) and the event-bus events sent (what
  * the renderer receives), counted over the measured runs. BENCH_FLEET_PHASES=1 adds the app's time per phase (waiting
- * at the handshake gate, connect + key exchange + auth, each exec by its first word, reverse tunnels); BENCH_FLEET_CPU_PROF=<dir>
+ * at the handshake gate, connect + key exchange + auth, each exec by its first word, reverse tunnels, a runner job's
+ * start exec -> hello -> proof -> exit, and the CPU time per run: the app's, parallel-ssh's, the machine's); BENCH_FLEET_CPU_PROF=<dir>
  * writes a CPU profile of the app during the measured Cronium runs only (one per size and mode); BENCH_FLEET_MODES
  * (default deploy,direct,runner,pssh,ansible) picks what to measure, for quick runs while tuning (runner without deploy
  * still deploys, untimed); BENCH_FLEET_GATE=<n>
- * overrides the app's handshake gate width for the run (tuning only).
+ * overrides the app's handshake gate width for the run, BENCH_FLEET_DEPLOY_PARALLEL=<n> its deployParallelism (tuning only).
  * Needs root. Removes every namespace, sshd, file and user it made.
  */
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ import { MemorySecretStore } from '../src-main/core/secrets/memory-secret-store'
 import { EventInput } from '../src-shared/contract/events';
 import { handshakeGate } from '../src-main/core/ssh/handshake-gate';
 import { SshConnection } from '../src-main/core/ssh/ssh-connection';
+import { RunnerJobSession } from '../src-main/core/jobs/runner-job-session';
 import { createHost, type NetHost } from '../tests/harness/netns';
 import type { SshdHandle, SshdKeyUser } from '../tests/harness/sshd';
 
@@ -57,7 +59,7 @@ interface FleetResult {
   ansible: number | null;
   directCounts: Counts;
   runnerCounts: Counts;
-  phases: { deploy: string[]; direct: string[]; runner: string[] };
+  phases: { deploy: string[]; direct: string[]; runner: string[]; 'parallel-ssh': string[] };
   notes: string[];
 }
 
@@ -94,10 +96,12 @@ async function runOnce(core: Core, eventId: string, serverIds: string[], counts?
   const changes0 = totalChanges(core);
   const events = new Map<string, number>();
   const unsubscribe = core.bus.subscribe((name) => events.set(name, (events.get(name) ?? 0) + 1));
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   const jobs = await core.jobs.runEvent({ eventId, trigger: 'manual' });
   const done = await Promise.all(jobs.map((j) => core.jobs.waitForJob(j.id)));
   const took = performance.now() - t0;
+  cpuPhases(cpu0, 'this process (the app)');
   unsubscribe();
   if (counts) {
     counts.jobs += done.length;
@@ -107,6 +111,34 @@ async function runOnce(core: Core, eventId: string, serverIds: string[], counts?
   const failed = done.filter((d) => d.status !== 'SUCCESS');
   if (failed.length) throw new Error(`${failed.length} of ${serverIds.length} jobs ended ${failed[0]!.status}: ${failed[0]!.reason}`);
   return took;
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat), to tell a CPU-bound phase from a waiting one. */
+function machineCpu(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - (f[4] ?? 0), total };
+}
+
+/**
+ * CPU time now: this process's, its reaped children's (parallel-ssh and its ssh clients) and the machine's busy
+ * time on all cores (every process, the other work on the machine included), in ms. Linux only (the bench needs it).
+ */
+function cpuNow(): { self: number; children: number; machine: number } {
+  const u = process.cpuUsage();
+  const own = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = own.slice(own.lastIndexOf(')') + 2).split(' ');
+  const ticks = (xs: string[]) => xs.reduce((a, x) => a + Number(x), 0) * 10; // USER_HZ 100: 10 ms a tick
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
+  return { self: (u.user + u.system) / 1000, children: ticks([f[13]!, f[14]!]), machine: ticks([cpu[0]!, cpu[1]!, cpu[2]!, cpu[5]!, cpu[6]!, cpu[7]!]) };
+}
+/** Records the CPU spent since `from` as phases ("cpu: ..."), per run. */
+function cpuPhases(from: ReturnType<typeof cpuNow>, self: string): void {
+  const now = cpuNow();
+  phase(`cpu per run: ${self}`, now.self - from.self);
+  if (now.children > from.children) phase('cpu per run: reaped children (ssh clients)', now.children - from.children);
+  phase('cpu per run: machine busy, all cores, all work', now.machine - from.machine);
 }
 
 /** Phase timings, by name: a list of durations in ms (BENCH_FLEET_PHASES=1). */
@@ -138,10 +170,43 @@ function instrument(): void {
       return p;
     };
   };
-  wrap('exec', (a) => `exec ${String(a[0]).replace(/cronium-k\d+|[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').slice(0, 40)}`);
+  wrap('exec', (a) => `exec ${String(a[0]).split('\n')[0]!.replace(/cronium-k\d+|[0-9a-f]{8}-[0-9a-f-]{27}/g, '*').slice(0, 40)}`);
   wrap('forwardIn', () => 'forwardIn (tcp reverse tunnel)');
   wrap('forwardInStreamLocal', () => 'forwardInStreamLocal');
   wrap('sftp', () => 'sftp session');
+  // Runner jobs: from the start exec's answer to the runner's hello (its Node starting on the server, the tunnel),
+  // and from the hello to the proven connection (challenge and proof round, the app's answer).
+  const session = RunnerJobSession.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const execDone = new WeakMap<object, number>();
+  const helloAt = new WeakMap<object, number>();
+  const around = (key: string, before: (self: object) => void) => {
+    const original = session[key]!;
+    session[key] = function (this: object, ...args: unknown[]) {
+      before(this);
+      return original.apply(this, args);
+    };
+  };
+  const execStart = session.execStart!;
+  session.execStart = function (this: object, ...args: unknown[]) {
+    const p = execStart.apply(this, args) as Promise<unknown>;
+    void p.then(() => execDone.set(this, performance.now()), () => undefined);
+    return p;
+  };
+  around('onHello', (self) => {
+    const t = execDone.get(self);
+    if (t !== undefined && !helloAt.has(self)) {
+      helloAt.set(self, performance.now());
+      phase('runner: start exec answered -> hello', performance.now() - t);
+    }
+  });
+  around('onProvenHello', (self) => {
+    const t = helloAt.get(self);
+    if (t !== undefined) phase('runner: hello -> proof checked', performance.now() - t);
+  });
+  around('complete', (self) => {
+    const t = helloAt.get(self);
+    if (t !== undefined) phase('runner: hello -> exit', performance.now() - t);
+  });
 }
 function phaseReport(): string[] {
   const lines = [...phases].map(([k, xs]) => `      ${k.padEnd(48)} n=${String(xs.length).padStart(5)}  median ${median(xs).toFixed(1).padStart(7)} ms  total ${(xs.reduce((a, b) => a + b, 0) / 1000).toFixed(1).padStart(7)} s`);
@@ -213,7 +278,9 @@ async function fleet(size: number): Promise<FleetResult> {
       { secrets: new MemorySecretStore() },
     );
     await core.start();
-    core.settings.update({ flags: { ssh_runner_enabled: true, ssh_runner_auto_deploy: true }, runner: { enabled: true, fallbackToDirect: false } } as never);
+    // BENCH_FLEET_DEPLOY_PARALLEL: another deployParallelism than the app's default (tuning only).
+    const deployParallel = Number(process.env.BENCH_FLEET_DEPLOY_PARALLEL ?? 0);
+    core.settings.update({ flags: { ssh_runner_enabled: true, ssh_runner_auto_deploy: true }, runner: { enabled: true, fallbackToDirect: false, ...(deployParallel > 0 ? { deployParallelism: deployParallel } : {}) } } as never);
     const serverIds: string[] = [];
     for (const [i, sshd] of sshds.entries()) {
       const user = users[i]!;
@@ -227,27 +294,37 @@ async function fleet(size: number): Promise<FleetResult> {
     let deployMs: number | null = null;
     let deployKinds = 'n/a';
     let deployBytes = 0;
+    let deployCpu = '';
     let deployed = false;
     try {
       if (!MODES.has('deploy') && !MODES.has('runner')) throw new Error('not asked for (BENCH_FLEET_MODES)');
       for (const id of serverIds) core.ssh.invalidate(id);
+      const cpu0 = { machine: machineCpu(), app: process.cpuUsage() };
       const t0 = performance.now();
       const results = await core.runners.deployMany(serverIds);
       deployMs = performance.now() - t0;
+      const machine = machineCpu();
+      const app = process.cpuUsage(cpu0.app);
+      deployCpu = `${core.settings.current().runner.deployParallelism} at a time; machine CPU busy ${(((machine.busy - cpu0.machine.busy) / Math.max(1, machine.total - cpu0.machine.total)) * 100).toFixed(0)}% of ${os.cpus().length} cores (all processes, other work included); this app ${((app.user + app.system) / 1e6).toFixed(1)} CPU-s`;
       deployed = true;
       const failed = results.filter((x) => !x.ok);
       if (failed.length) throw new Error(`deployMany failed on ${failed.length} of ${size}: ${failed[0]!.error}`);
       const kinds = new Map<string, number>();
+      let inPlace = 0;
       for (const r of results) {
         const k = `${r.deployment!.kind}${r.deployment!.kind === 'sea' ? ` ${r.deployment!.os}-${r.deployment!.arch}` : ''}`;
         kinds.set(k, (kinds.get(k) ?? 0) + 1);
         deployBytes += r.deployment!.transferredBytes;
+        if (r.deployment!.transferredBytes === 0 && inPlace++ === 0) {
+          notes.push(`found in place on ${r.deployment!.serverName}: ${r.deployment!.history.map((h) => `${h.event}: ${h.message}`).join(' | ')}`);
+        }
       }
-      deployKinds = [...kinds].map(([k, n]) => `${k} x${n}`).join(', ');
+      deployKinds = [...kinds].map(([k, n]) => `${k} x${n}`).join(', ') + (inPlace ? `, ${inPlace} found in place (nothing sent)` : '');
     } catch (err) {
       deployMs = null;
       notes.push(`runner deploy not done, runner mode not measured: ${(err as Error).message}`);
     }
+    if (deployCpu && MODES.has('deploy')) notes.push(`deploy: ${deployCpu}`);
     // Runner mode asked for without "deploy": the runners were deployed (above) only so runner mode can run.
     if (!MODES.has('deploy')) deployMs = null;
 
@@ -284,18 +361,24 @@ async function fleet(size: number): Promise<FleetResult> {
     fs.writeFileSync(knownHosts, sshds.map((s) => `${s.host} ${s.hostPublicKey}`).join('\n') + '\n');
 
     let pssh: number | null = null;
+    let psshPhases: string[] = [];
     const psshBin = spawnSync('bash', ['-c', 'command -v parallel-ssh || command -v pssh']).stdout.toString().trim();
     if (psshBin && MODES.has('pssh')) {
       const config = path.join(work, 'ssh_config');
       fs.writeFileSync(config, sshds.map((s, i) => `Host fleet${i}\n  HostName ${s.host}\n  Port ${s.port}\n  User ${users[i]!.username}\n  IdentityFile ${keyFile(i)}\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`).join(''));
       const aliases = path.join(work, 'aliases');
       fs.writeFileSync(aliases, sshds.map((_, i) => `fleet${i}`).join('\n') + '\n');
+      phases.clear();
       pssh = await timed(RUNS, () => {
+        const cpu0 = cpuNow();
         const t0 = performance.now();
         const out = spawnSync(psshBin, ['-h', aliases, '-x', `-F ${config}`, 'echo hi']);
         if (out.status !== 0) throw new Error(`parallel-ssh failed: ${out.stdout}${out.stderr}`);
-        return performance.now() - t0;
+        const took = performance.now() - t0;
+        cpuPhases(cpu0, 'this process (idle: waits for parallel-ssh)');
+        return took;
       });
+      psshPhases = phaseReport();
     } else if (MODES.has('pssh')) notes.push('parallel-ssh not installed (apt-get install -y pssh)');
 
     let ansible: number | null = null;
@@ -319,7 +402,7 @@ async function fleet(size: number): Promise<FleetResult> {
       });
     } else notes.push('ansible not installed (apt-get install -y ansible)');
 
-    return { size, upSeconds, deployMs, deployKinds, deployBytes, direct, runner, pssh, ansible, directCounts, runnerCounts, phases: { deploy: deployPhases, direct: directPhases, runner: runnerPhases }, notes };
+    return { size, upSeconds, deployMs, deployKinds, deployBytes, direct, runner, pssh, ansible, directCounts, runnerCounts, phases: { deploy: deployPhases, direct: directPhases, runner: runnerPhases, 'parallel-ssh': psshPhases }, notes };
   } finally {
     await core?.stop().catch(() => undefined);
     for (const h of hosts) await h.destroy().catch(() => undefined);
