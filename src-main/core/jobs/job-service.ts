@@ -442,6 +442,19 @@ export class JobService {
     })();
   }
 
+  /**
+   * Takes a place in a slot queue at once (first come, first served), then, when the job has to wait there and is not
+   * announced yet, pushes its QUEUED state; resolves with the slot's release.
+   */
+  private async queueFor(hasRoom: () => boolean, acquire: () => Promise<() => void>, announce: (() => Promise<void>) | null): Promise<() => void> {
+    const mustWait = announce !== null && !hasRoom();
+    const slot = acquire();
+    if (!mustWait) return slot;
+    slot.catch(() => undefined); // rejected (cancelled) while announcing: the await below still sees it
+    await announce();
+    return slot;
+  }
+
   private async drive(jobId: string, serverId: string, plan: RunPlan, active: ActiveJob): Promise<void> {
     // The QUEUED job is pushed only when it has to wait for a slot; a retry's QUEUED was pushed by its move.
     let announced = false;
@@ -460,12 +473,11 @@ export class JobService {
       let releaseRun: () => void = () => undefined;
       let release: () => void;
       try {
-        if (plan.maxParallel !== null) {
-          if (!announced && !this.runSlots.hasRoom(plan.runId, plan.maxParallel)) await announce();
-          releaseRun = await this.runSlots.acquire(plan.runId, plan.maxParallel, active.controller.signal);
+        const maxParallel = plan.maxParallel;
+        if (maxParallel !== null) {
+          releaseRun = await this.queueFor(() => this.runSlots.hasRoom(plan.runId, maxParallel), () => this.runSlots.acquire(plan.runId, maxParallel, active.controller.signal), announced ? null : announce);
         }
-        if (!announced && !this.slots.hasRoom(serverId, server.max_concurrent_jobs)) await announce();
-        release = await this.slots.acquire(serverId, server.max_concurrent_jobs, active.controller.signal);
+        release = await this.queueFor(() => this.slots.hasRoom(serverId, server.max_concurrent_jobs), () => this.slots.acquire(serverId, server.max_concurrent_jobs, active.controller.signal), announced ? null : announce);
       } catch {
         releaseRun();
         await this.move(jobId, 'CANCELLED', { reason: abortReason(active, 'cancelled before it started'), finished_at: nowIso(this.deps.clock.now()) });

@@ -160,7 +160,8 @@ export class HealthMonitor {
     const now = this.deps.clock.now();
     const intervalMs = this.deps.settings.current().runner.healthCheckInterval * 1000;
     const lastSeen = (r: DeploymentRecord) => Math.max(Date.parse(r.deployedAt) || 0, Date.parse(r.lastHealthCheck ?? '') || 0);
-    const queue = active.filter((r) => now - lastSeen(r) >= intervalMs - 1000);
+    // A last check in the future (the clock was set back) does not hold checks off until the clock catches up.
+    const queue = active.filter((r) => now < lastSeen(r) || now - lastSeen(r) >= intervalMs - 1000);
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         try {

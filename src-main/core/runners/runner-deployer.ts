@@ -415,7 +415,7 @@ export class RunnerDeployer {
         'cleanup() { rm -f "$d/$t" "$d/$t.gz"; }',
         // From stdin: the folder may be new (0700, like the SFTP upload's), and the file is 0600 until it is verified.
         inStdin
-          ? 'umask 077; [ -d "$d" ] || mkdir -p "$d" || exit 13; if ! gunzip -c > "$d/$t"; then cleanup; exit 11; fi'
+          ? 'umask 077; [ -d "$d" ] || mkdir -p "$d" || exit 14; if ! gunzip -c > "$d/$t"; then cleanup; exit 11; fi'
           : sendCompressed
             ? 'if ! gunzip -c "$d/$t.gz" > "$d/$t"; then cleanup; exit 11; fi; rm -f "$d/$t.gz"'
             : ':',
@@ -433,6 +433,9 @@ export class RunnerDeployer {
           throw deployError('RUNNER_DISK_FULL', 'verify', `No space left on ${name} while unpacking ${label} in ${dir} (${said}). Free some disk space on the server and deploy again.`);
         }
         throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Unpacking ${label} on ${name} failed: ${said || `exit ${r.code}`}. Check the disk and permissions of ${dir}.`);
+      }
+      if (r.code === 14) {
+        throw deployError('RUNNER_VERIFY_FAILED', 'verify', `Creating ${dir} on ${name} failed: ${said || 'no message'}. Check that your home folder on the server is writable.`);
       }
       if (r.code === 12) {
         const got = /sha=(\S*)/.exec(r.stdout ?? '')?.[1] ?? '';

@@ -119,8 +119,8 @@ export const SERVER_NODE_FUNCTION =
   "cronium_o=$(stat -Lc '%u %a' \"$@\" / 2>/dev/null || stat -Lf '%u %Mp%Lp' \"$@\" / 2>/dev/null) && [ -n \"$cronium_o\" ] || return 2; " +
   // The binary first (never group/other-writable), then its folders: one writable by others only with the sticky
   // bit (like /tmp: nobody may then rename or delete what another user owns in it).
-  // bash's EUID (read-only there) spares an `id` process; other shells ask id.
-  'cronium_me=${EUID:-$(id -u)}; cronium_f=1; set -- $cronium_o; ' +
+  // Always `id -u`: EUID is bash's own only in bash; elsewhere the login environment could set it.
+  'cronium_me=$(id -u); cronium_f=1; set -- $cronium_o; ' +
   'while [ $# -ge 2 ]; do { [ "$1" = 0 ] || [ "$1" = "$cronium_me" ]; } || return 2; ' +
   'case "$2" in *[2367]? | *[2367]) [ $cronium_f = 0 ] && case "$2" in [1357]???) true ;; *) false ;; esac || return 2 ;; esac; ' +
   'cronium_f=0; shift 2; done; [ $# -eq 0 ]; }; ';

@@ -14,6 +14,8 @@ it('checks only the runners not deployed or checked within the interval', async 
     record('deployed-long-ago', ago(3600), null),
     record('checked-just-now', ago(3600), ago(10)),
     record('checked-an-interval-ago', ago(3600), ago(60)),
+    // The clock was set back an hour after this check: it must not wait an hour for its next one.
+    record('checked-in-the-future', ago(3600), ago(-3600)),
   ];
   const monitor = new HealthMonitor({
     deployments: { allActive: async () => active, get: async () => null },
@@ -26,5 +28,5 @@ it('checks only the runners not deployed or checked within the interval', async 
     return {} as never;
   });
   await monitor.checkAll();
-  expect(checked.sort()).toEqual(['checked-an-interval-ago', 'deployed-long-ago']);
+  expect(checked.sort()).toEqual(['checked-an-interval-ago', 'checked-in-the-future', 'deployed-long-ago']);
 });
