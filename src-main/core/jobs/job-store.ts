@@ -4,9 +4,9 @@
  * the row still has the status it was read with, so a bypass or a race is refused with JOB_STATE_INVALID.
  * It emits nothing and decides nothing: the JobService records through it, other modules read through it.
  */
-import type { Statement } from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { AppDatabase } from '../db/database';
+import { PreparedStatements } from '../db/prepared';
 import { nowIso } from '../db/ids';
 import type { Row } from '../db/schema';
 import { AppError } from '../errors';
@@ -28,10 +28,15 @@ export interface JobListFilter {
 }
 
 export class JobStore {
+  /** The hot reads and writes (every status move reads the row, writes it, then reads the view it pushes). */
+  private readonly prepared: PreparedStatements;
+
   constructor(
     private readonly db: AppDatabase,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.prepared = new PreparedStatements(db.sqlite);
+  }
 
   async row(jobId: string): Promise<JobRow> {
     const row = await this.find(jobId);
@@ -39,16 +44,9 @@ export class JobStore {
     return row;
   }
 
-  /**
-   * The hot reads (every status move reads the row, then the view it pushes) use statements prepared once: through
-   * kysely each built and prepared its SQL again, a third of the app's database time on a 40-server run.
-   */
   find(jobId: string): Promise<JobRow | undefined> {
-    this.findStatement ??= this.db.sqlite.prepare('SELECT * FROM jobs WHERE id = ?');
-    return Promise.resolve(this.findStatement.get(jobId) as JobRow | undefined);
+    return Promise.resolve(this.prepared.get('find', () => 'SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined);
   }
-  private findStatement: Statement | undefined;
-  private viewStatement: Statement | undefined;
 
   async idByIdempotencyKey(key: string): Promise<string | undefined> {
     return (await this.db.kysely.selectFrom('jobs').select('id').where('idempotency_key', '=', key).executeTakeFirst())?.id;
@@ -58,24 +56,8 @@ export class JobStore {
   async insertQueued(values: Omit<JobRow, 'status'>): Promise<void> {
     const row: Record<string, unknown> = { ...values, status: 'QUEUED' };
     const columns = Object.keys(row).filter((k) => row[k] !== undefined);
-    this.statement(`insert:${columns.join(',')}`, () => `INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-      .run(...columns.map((k) => row[k]));
+    this.prepared.insert('jobs', columns).run(...columns.map((k) => row[k]));
   }
-
-  /**
-   * The per-job writes (insert, moves, mode) use statements prepared once per column shape: through kysely each built
-   * and prepared its SQL again (bench/fleet-bench.ts profile, 40 hosts: kysely and statement preparation took about a
-   * tenth of the app's main thread).
-   */
-  private statement(shape: string, sqlText: () => string): Statement {
-    let statement = this.writeStatements.get(shape);
-    if (!statement) {
-      statement = this.db.sqlite.prepare(sqlText());
-      this.writeStatements.set(shape, statement);
-    }
-    return statement;
-  }
-  private readonly writeStatements = new Map<string, Statement>();
 
   /** Jobs a crash may have left unfinished. */
   unfinished(): Promise<JobRow[]> {
@@ -89,8 +71,7 @@ export class JobStore {
     assertJobTransition(from, to, jobId);
     const values: Record<string, unknown> = { ...set, status: to, updated_at: nowIso(this.now()) };
     const columns = Object.keys(values).filter((k) => values[k] !== undefined);
-    const result = this.statement(`move:${columns.join(',')}`, () => `UPDATE jobs SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND status = ?`)
-      .run(...columns.map((k) => values[k]), jobId, from);
+    const result = this.prepared.update('jobs', columns, 'id = ? AND status = ?').run(...columns.map((k) => values[k]), jobId, from);
     if (result.changes !== 1) {
       const current = await this.row(jobId);
       throw new AppError('JOB_STATE_INVALID', `job ${jobId} changed to ${current.status} while it was being moved from ${from} to ${to}`);
@@ -100,7 +81,7 @@ export class JobStore {
 
   /** The mode an attempt runs with, and why it is not the one asked for (the execution service decides both). */
   async recordMode(jobId: string, mode: 'direct-ssh' | 'runner-ssh', fallbackReason: string | null): Promise<void> {
-    this.statement('mode', () => 'UPDATE jobs SET execution_mode = ?, fallback_reason = ?, updated_at = ? WHERE id = ?').run(mode, fallbackReason, nowIso(this.now()), jobId);
+    this.prepared.get('mode', () => 'UPDATE jobs SET execution_mode = ?, fallback_reason = ?, updated_at = ? WHERE id = ?').run(mode, fallbackReason, nowIso(this.now()), jobId);
   }
 
   async requestedMode(jobId: string): Promise<ExecutionMode | null> {
@@ -115,8 +96,7 @@ export class JobStore {
 
   async view(jobId: string): Promise<JobView | undefined> {
     // viewQuery()'s SQL for one job (its only parameter is the id), compiled and prepared once (see find()).
-    this.viewStatement ??= this.db.sqlite.prepare(this.viewQuery().where('jobs.id', '=', '').compile().sql);
-    const row = this.viewStatement.get(jobId) as JobViewRow | undefined;
+    const row = this.prepared.get('view', () => this.viewQuery().where('jobs.id', '=', '').compile().sql).get(jobId) as JobViewRow | undefined;
     return row ? toJobView(row) : undefined;
   }
 
@@ -132,18 +112,15 @@ export class JobStore {
     if (filter.workflowRunId) conditions.push(['jobs.workflow_run_id', filter.workflowRunId]);
     if (filter.runId) conditions.push(['jobs.run_id', filter.runId]);
     const shape = conditions.map(([column]) => column).join(',');
-    let statement = this.listStatements.get(shape);
-    if (!statement) {
+    const statement = this.prepared.get(`list:${shape}`, () => {
       let q = this.viewQuery();
       for (const [column] of conditions) q = q.where(column, '=', '');
       // Parameters: the conditions' values in this order, then the limit.
-      statement = this.db.sqlite.prepare(q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(0).compile().sql);
-      this.listStatements.set(shape, statement);
-    }
+      return q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id').limit(0).compile().sql;
+    });
     const rows = statement.all(...conditions.map(([, value]) => value), filter.limit ?? 100) as JobViewRow[];
     return rows.map(toJobView);
   }
-  private readonly listStatements = new Map<string, Statement>();
 
   private viewQuery() {
     return this.db.kysely

@@ -14,6 +14,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { expressionBuilder, sql } from 'kysely';
 import { systemClock, type Clock } from '../clock';
 import type { AppDatabase } from '../db/database';
+import { PreparedStatements } from '../db/prepared';
 import { newId, nowIso } from '../db/ids';
 import type { DB, Row } from '../db/schema';
 import type { EventBus } from '../event-bus';
@@ -104,6 +105,8 @@ export class LogStore {
   /** When the last batch was written (clock ms); the first line after a quiet spell is written at once. */
   private lastFlushAt = 0;
   private readonly insertBlock: BetterSqlite3.Statement;
+  /** The status path's statements (create, setStatus, statusOf, the pushed view): per job, at fleet scale. */
+  private readonly statusStatements: PreparedStatements;
   private readonly deleteChunks: BetterSqlite3.Statement;
   private readonly updateCounters: BetterSqlite3.Statement;
   private readonly blocksFrom: BetterSqlite3.Statement;
@@ -117,6 +120,7 @@ export class LogStore {
     /** Stamps rows and paces the write batches (the LogAggregators of its logs use it too). */
     readonly clock: Clock = systemClock,
   ) {
+    this.statusStatements = new PreparedStatements(db.sqlite);
     this.insertBlock = db.sqlite.prepare(
       `INSERT INTO log_blocks (log_id, first_seq, last_seq, line_count, output_count, first_line, byte_start, byte_count, stored_bytes, sealed, created_at, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -140,7 +144,7 @@ export class LogStore {
   async create(opts: { jobId: string; eventId: string | null; serverId: string | null }): Promise<string> {
     const id = newId();
     const at = nowIso(this.clock.now());
-    this.statusStatement('create', () => "INSERT INTO logs (id, job_id, event_id, server_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?)")
+    this.statusStatements.get('create', () => "INSERT INTO logs (id, job_id, event_id, server_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?)")
       .run(id, opts.jobId, opts.eventId, opts.serverId, at, at);
     this.open.set(id, emptyOpenLog('PENDING'));
     await this.emitChanged(id);
@@ -321,7 +325,7 @@ export class LogStore {
     } = {},
   ): Promise<void> {
     this.flushAll(logId);
-    const row = this.statusStatement('row', () => 'SELECT * FROM logs WHERE id = ?').get(logId) as Row<'logs'> | undefined;
+    const row = this.statusStatements.get('row', () => 'SELECT * FROM logs WHERE id = ?').get(logId) as Row<'logs'> | undefined;
     if (!row) throw new AppError('LOG_NOT_FOUND', `there is no log ${logId}`);
     const from = row.status as LogStatus;
     if (from === status && extra.runnerMetadata === undefined && extra.runnerVersion === undefined && extra.reason === undefined) return;
@@ -342,8 +346,7 @@ export class LogStore {
       update.duration_ms = Math.max(0, nowMs - Date.parse(started));
     }
     const columns = Object.keys(update);
-    this.statusStatement(`update:${columns.join(',')}`, () => `UPDATE logs SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
-      .run(...columns.map((c) => update[c]), logId);
+    this.statusStatements.update('logs', columns, 'id = ?').run(...columns.map((c) => update[c]), logId);
     const state = this.open.get(logId);
     if (state) state.status = status;
     // A log that ended, or went PARTIAL (its link was lost and may never come back), is released from memory; a
@@ -352,20 +355,6 @@ export class LogStore {
     await this.emitChanged(logId);
   }
 
-  /**
-   * Statements of the status path (create, setStatus, statusOf, the pushed view), prepared once per shape: through
-   * kysely each built and prepared its SQL again (bench/fleet-bench.ts profile, 40 hosts: with the job store's, about a
-   * tenth of the app's main thread).
-   */
-  private statusStatement(shape: string, sqlText: () => string): BetterSqlite3.Statement {
-    let statement = this.statusStatements.get(shape);
-    if (!statement) {
-      statement = this.db.sqlite.prepare(sqlText());
-      this.statusStatements.set(shape, statement);
-    }
-    return statement;
-  }
-  private readonly statusStatements = new Map<string, BetterSqlite3.Statement>();
 
   /** How many logs hold state in memory (being written, or re-attached): bounded by the logs in progress. */
   get openLogCount(): number {
@@ -406,7 +395,7 @@ export class LogStore {
 
   /** The stored status of a log, or undefined when there is no such log. */
   async statusOf(logId: string): Promise<LogStatus | undefined> {
-    const row = this.statusStatement('status', () => 'SELECT status FROM logs WHERE id = ?').get(logId) as { status: string } | undefined;
+    const row = this.statusStatements.get('status', () => 'SELECT status FROM logs WHERE id = ?').get(logId) as { status: string } | undefined;
     return row?.status as LogStatus | undefined;
   }
 
@@ -556,7 +545,7 @@ export class LogStore {
 
   async emitChanged(logId: string): Promise<void> {
     // get()'s SQL for one log (its only parameter is the id), compiled and prepared once.
-    const row = this.statusStatement('view', () => this.viewQuery().where('logs.id', '=', '').compile().sql).get(logId) as Parameters<typeof toLogView>[0] | undefined;
+    const row = this.statusStatements.get('view', () => this.viewQuery().where('logs.id', '=', '').compile().sql).get(logId) as Parameters<typeof toLogView>[0] | undefined;
     if (!row) throw new AppError('LOG_NOT_FOUND', `there is no log ${logId}; it may have been deleted with its job`);
     this.bus.emit('logs/changed', { log: toLogView(row) });
   }

@@ -61,8 +61,8 @@ it('views one job', async () => {
 
 it("finds an event's recent jobs on one server through the jobs_event_server index, not by reading all the event's jobs", async () => {
   await store.list({ eventId: 'e1', serverId: 's1', limit: 20 });
-  const statements = (store as unknown as { listStatements: Map<string, { source: string }> }).listStatements;
-  const source = statements.get('jobs.event_id,jobs.server_id')?.source;
+  const statements = (store as unknown as { prepared: { statements: Map<string, { source: string }> } }).prepared.statements;
+  const source = statements.get('list:jobs.event_id,jobs.server_id')?.source;
   expect(source).toBeDefined();
   const plan = db.sqlite.prepare(`EXPLAIN QUERY PLAN ${source}`).all('e1', 's1', 20) as Array<{ detail: string }>;
   expect(plan.map((p) => p.detail)).toContainEqual(expect.stringMatching(/^SEARCH jobs USING INDEX jobs_event_server \(event_id=\? AND server_id=\?\)/));
