@@ -89,6 +89,8 @@ export class PayloadService {
   readonly uploads = new Map<string, number>();
   private cleanupTimer: { cancel(): void } | undefined;
   private cleanupInterval: { cancel(): void } | undefined;
+  /** Set by stopCleanup(): a sweep in progress stops before its next server. */
+  private cleanupStopped = false;
   private readonly store: PayloadStore;
   private readonly building = new SingleFlight<Payload>();
   private readonly placing = new SingleFlight<{ uploaded: boolean }>();
@@ -228,6 +230,7 @@ export class PayloadService {
       if (!(await this.store.checksumInUse(row.checksum))) fs.rmSync(path.join(this.deps.dir, row.checksum), { recursive: true, force: true });
     }
     for (const serverId of opts.serverIds ?? []) {
+      if (this.cleanupStopped) break; // the app is closing: the other servers are swept next time
       const days = Math.max(0, Math.floor(ttlDays) - 1);
       await this.deps.ssh
         .exec(serverId, `find "$HOME/${REMOTE_PAYLOADS_DIR}" -mindepth 2 -maxdepth 2 -name ${LAST_USED_FILE} -mtime +${days} 2>/dev/null | while read -r f; do rm -rf "$(dirname "$f")"; done; true`, { timeoutMs: 30_000 })
@@ -242,6 +245,7 @@ export class PayloadService {
    */
   startCleanup(servers: () => Promise<string[]>, everyMs = 6 * 3600_000): void {
     this.stopCleanup();
+    this.cleanupStopped = false;
     const run = async () => {
       try {
         await this.cleanupOldPayloads(this.deps.settings.current().runner.cacheTtlDays, { serverIds: await servers() });
@@ -254,6 +258,7 @@ export class PayloadService {
   }
 
   stopCleanup(): void {
+    this.cleanupStopped = true;
     this.cleanupTimer?.cancel();
     this.cleanupInterval?.cancel();
   }

@@ -59,4 +59,18 @@ describe('the payload TTL clean-up schedule', () => {
     await clock.advance(24 * HOUR);
     expect(runs).toHaveLength(5);
   });
+
+  it('stops a sweep in progress before its next server when the app closes', async () => {
+    const tried: string[] = [];
+    const payloads: PayloadService = new PayloadService({
+      db, settings: new SettingsService(db, {}, new EventBus()), secrets: new MemorySecretStore(), metrics: createMetrics(), clock: new ManualClock(T0), dir: path.join(dir, 'payloads'),
+      ssh: new SshPool(async (serverId: string) => {
+        tried.push(serverId);
+        payloads.stopCleanup(); // the app starts closing while the first server is swept
+        throw new Error('the SSH pool is shutting down');
+      }),
+    });
+    await payloads.cleanupOldPayloads(30, { serverIds: ['s1', 's2', 's3'] });
+    expect(tried).toEqual(['s1']);
+  });
 });
