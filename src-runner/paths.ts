@@ -1,10 +1,12 @@
 /**
  * Where the runner keeps things on a server: ~/.cronium/runners/<version>/, ~/.cronium/jobs/<jobId>/ and
- * ~/.cronium/payloads/<checksum>/, and the resident runner's ~/.cronium/resident/. The one place these paths are spelled; the app's deployer uses the same layout.
+ * ~/.cronium/payloads/<checksum>/, the resident runner's ~/.cronium/resident/ and the job hosts' ~/.cronium/jobhost/.
+ * The one place these paths are spelled; the app's deployer uses the same layout.
  * It must never accept an id that could climb out of its folder (no '/', no '..').
  */
 import os from 'node:os';
 import path from 'node:path';
+import { JOB_HOST_FOLDER } from '../src-shared/protocol/job-host';
 
 /** Overrides ~/.cronium (tests give each simulated host its own folder, since network namespaces share a disk). */
 export const RUNNER_HOME_ENV = 'CRONIUM_RUNNER_HOME';
@@ -51,4 +53,9 @@ export function payloadDir(checksum: string, env?: NodeJS.ProcessEnv): string {
 /** The resident runner's folder (signed schedule manifest, fire records, lock file, log). */
 export function residentDir(env?: NodeJS.ProcessEnv): string {
   return path.join(runnerHome(env), 'resident');
+}
+
+/** The job hosts' folder (0700): each host's control socket, key file and output (jobhost/job-host.ts). */
+export function jobHostDir(env?: NodeJS.ProcessEnv): string {
+  return path.join(runnerHome(env), JOB_HOST_FOLDER);
 }

@@ -46,6 +46,7 @@ import { SchedulerWiring } from './scheduler/scheduler-wiring';
 import { PayloadService } from './payloads/payload-service';
 import { VariablesService } from './variables/variables-service';
 import { RunnerStreamHub } from './listener/runner-websocket';
+import { JobHosts } from './runners/job-hosts';
 import { RunnerSshExecutor } from './jobs/runner-ssh-executor';
 import { ExecutionService } from './execution/execution-service';
 import { ModePolicy } from './execution/mode-policy';
@@ -101,6 +102,8 @@ export interface Core {
   runs: EventRunService;
   /** The one home of "run this event on this server": mode policy, ensureRunner, attempt start. */
   execution: ExecutionService;
+  /** The job hosts (one resident runner per server that starts runner jobs without an exec; settings.runner.jobHost). */
+  jobHosts: JobHosts;
   /** The log pipeline: `store` (lines, statuses, queries) and `stream` (live pushes to subscribed renderers). */
   logs: { store: LogStore; stream: LogStreamService; retention: LogRetention };
   /** Runner artifacts this workstation can deploy (verified on every load). */
@@ -177,9 +180,10 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const jobHelpers = new JobHelpers({ jobs: jobs.store, variables });
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
+  const jobHosts = new JobHosts({ ssh, clock, enabled: () => settings.current().runner.jobHost !== false, debug: (line) => console.debug(line) });
   const runnerExecutor = new RunnerSshExecutor({
     db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, links: jobLinks, events,
-    helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(),
+    helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(), jobHosts,
   });
   const execution = new ExecutionService({ policy, provisioning, jobs: jobs.store, executors: [directExecutor, runnerExecutor], helpers: jobHelpers });
   jobs.useLauncher(execution);
@@ -239,6 +243,7 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     listenerAuth,
     payloads,
     execution,
+    jobHosts,
     variables,
     runnerStreams,
     workflows,

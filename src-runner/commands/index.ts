@@ -11,6 +11,7 @@ import { statusCommand } from './status';
 import { cancelCommand } from './cancel';
 import { helperCommand } from './helper';
 import { residentCommand } from './resident';
+import { jobHostCommand } from './jobhost';
 
 export const commands: Record<string, RunnerCommand> = {
   version: versionCommand,
@@ -21,4 +22,5 @@ export const commands: Record<string, RunnerCommand> = {
   cancel: cancelCommand,
   helper: helperCommand,
   resident: residentCommand,
+  jobhost: jobHostCommand,
 };

@@ -49,12 +49,15 @@ export class HelperServer {
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const old = process.umask(0o177);
       this.server.once('error', reject);
-      this.server.listen(this.socketPath, () => {
+      // The socket is bound inside listen(): the umask goes back at once, before any other job in this process (a job
+      // host runs many) could read or set it.
+      const old = process.umask(0o177);
+      try {
+        this.server.listen(this.socketPath, () => resolve());
+      } finally {
         process.umask(old);
-        resolve();
-      });
+      }
     });
   }
 

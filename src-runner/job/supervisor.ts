@@ -17,6 +17,7 @@
  * state.json (the variables are handed to the app as helper requests when it attaches), getVariable / input answer
  * that they are not available. Unattended at its exit, it stops at once; the app collects it later through `attach`.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,6 +80,8 @@ export interface SupervisorOptions {
   resume: boolean;
   /** Started by the resident runner: no start file, no app, the script starts at once. */
   serverFired?: boolean;
+  /** Hosted by a job host (jobhost/job-host.ts): the start file, handed over in memory instead of start.json. */
+  start?: RunnerStartFile;
   log(text: string): void;
 }
 
@@ -132,6 +135,15 @@ export class JobSupervisor {
   private serverFired = false;
   /** setVariable calls a server-fired job made while the app was away, handed to the app when it attaches. */
   private pendingSets: HelperCall[] = [];
+  /**
+   * SIGUSR1 from `attach`: this job's listener reacts only when its own attach.json is there (a job host runs many
+   * supervisors in one process, and each has its own listener). Bound to the job's async context (the host tells its
+   * jobs' exceptions apart by it).
+   */
+  private readonly onSigusr1 = AsyncResource.bind(() => {
+    if (fs.existsSync(path.join(this.o.dir, ATTACH_FILE))) this.reattach();
+  });
+  private crashed = false;
 
   constructor(private readonly o: SupervisorOptions) {
     fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
@@ -141,7 +153,7 @@ export class JobSupervisor {
   /** Runs until the job is delivered (or abandoned after the linger time). Resolves with the process exit code. */
   async run(): Promise<number> {
     this.serverFired = this.o.serverFired === true;
-    const start = this.serverFired ? null : takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE));
+    const start = this.serverFired ? null : (this.o.start ?? takeStartFile(path.join(this.o.dir, this.o.resume ? ATTACH_FILE : START_FILE)));
     this.bufferBytes = start?.bufferSize ?? DEFAULT_BUFFER_BYTES;
     this.publicKey = this.serverFired ? trustedKeyPem(this.o.env) : start?.payloadPublicKey;
     this.channelKey = start?.channelKey ?? '';
@@ -159,7 +171,7 @@ export class JobSupervisor {
       },
       log: (t) => this.o.log(t),
     });
-    process.on('SIGUSR1', () => this.reattach());
+    process.on('SIGUSR1', this.onSigusr1);
     // A fresh server fire (not its later `run --resume`, which delivers to the app like any resumed job).
     if (this.o.serverFired === true && !this.o.resume) {
       // Nobody to connect to: the script starts now and the client connects when `attach` names a tunnel.
@@ -334,11 +346,58 @@ export class JobSupervisor {
     clearTimeout(this.lingerTimer);
     clearInterval(this.collectedTimer);
     clearTimeout(this.killTimer);
-    this.client.stop();
+    // A crash can come before run() made the client.
+    this.client?.stop();
     this.helperServer?.close();
     this.spool.close();
-    process.removeAllListeners('SIGUSR1');
+    process.off('SIGUSR1', this.onSigusr1);
     this.finished();
+  }
+
+  // ---- hosted (jobhost) ---------------------------------------------------------------------------------------------
+
+  /** Resolves when this job is done: delivered, given up, abandoned or ended by crash(). */
+  get ended(): Promise<void> {
+    return this.done;
+  }
+
+  /** The app gave up on this job before its hello (host-abandon): ends it if it still waits for its environment. */
+  abandon(): boolean {
+    if (this.state !== 'starting' || this.child || this.exit) return false;
+    this.fail('the app gave up waiting for this runner to connect (the job was abandoned before it started)');
+    this.shutdown();
+    return true;
+  }
+
+  /**
+   * An exception escaped this job's code in a job host: the job ends (its script's process group is killed), recorded
+   * as failed with the reason, and still tries to deliver that. A second one stops it at once (`attach` resumes it).
+   */
+  crash(err: unknown): void {
+    const reason = `the runner failed inside this job (${err instanceof Error ? err.message : String(err)}); the job was ended`;
+    this.o.log(`${reason}\n${err instanceof Error ? (err.stack ?? '') : ''}`);
+    if (this.crashed) {
+      try {
+        this.shutdown();
+      } catch (again) {
+        this.o.log(`stopping after the failure failed too: ${(again as Error).message}`);
+        this.finished();
+      }
+      return;
+    }
+    this.crashed = true;
+    if (this.child?.pid && this.state === 'running') killGroup(this.child.pid, 'SIGKILL');
+    this.state = 'exited';
+    this.exit = { code: null, signal: null, durationMs: Date.now() - this.startedAt, error: reason };
+    try {
+      this.writeState();
+    } catch (again) {
+      this.o.log(`the failure could not be recorded in state.json: ${(again as Error).message}`);
+    }
+    // A crash can come before run() made the client.
+    if (!this.client) return this.crash(err);
+    this.armLinger();
+    this.pump();
   }
 
   /** Sends what the app has not got yet, in order: from memory when it is there, from the spool otherwise. */

@@ -82,6 +82,11 @@ export const RunnerSettings = z.object({
   deployParallelism: z.number().int().min(1).max(64).default(8),
   /** A runner job unreachable this many seconds (link lost, not re-attached) raises a notification. */
   unreachableNoticeSeconds: z.number().int().min(5).max(86400).default(60),
+  /**
+   * Job host (docs/architecture.md "Job host"): after a runner job on a server, the app launches one resident runner
+   * process there that starts the next jobs without an exec or a Node start each. Off: never launched nor used.
+   */
+  jobHost: z.boolean().default(true),
   health: z.object({
     cpuDegradedPercent: z.number().min(1).max(100),
     cpuUnhealthyPercent: z.number().min(1).max(100),

@@ -30,6 +30,7 @@ import type { CompatibleRunner, IntegrityCheckpoint } from '../runners/runner-se
 import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from '../runners/runner-integrity';
 import { PAYLOAD_MISSING_EXIT_CODE } from '../payloads/payload-service';
 import type { JobLinks } from '../runners/job-links';
+import { JobHostError, type JobHost, type JobHosts } from '../runners/job-hosts';
 import { describeJobLink } from '../../../src-shared/contract/jobs';
 import type { ExecutionResult, LogSink } from './executor';
 import { shellQuote } from '../ssh/shell-quote';
@@ -87,6 +88,8 @@ export interface RunnerSessionDeps {
   helpers: JobHelpers;
   /** Whether runner lines are stored as they arrive (ssh_runner_streaming_logs, as the mode policy reads it). */
   streamingLogs: () => boolean;
+  /** The job hosts (one resident runner per server that starts jobs without an exec); without it every job starts with one. */
+  jobHosts?: JobHosts;
 }
 
 /** The payload a new job runs: its checksum, the start exec's presence check, and how to place it when missing. */
@@ -132,7 +135,10 @@ export interface RunnerSessionInit {
 
 export class RunnerJobSession {
   readonly result: Promise<ExecutionResult>;
+  /** The process supervising the job: its own `run` process, or (started through a job host) the host's pid. */
   remotePid: number | null = null;
+  /** The job host this job was started through, if any (kept in the runner metadata as `jobHost`). */
+  hostedBy: string | null = null;
 
   private resolveResult!: (r: ExecutionResult) => void;
   private rejectResult!: (e: unknown) => void;
@@ -141,7 +147,7 @@ export class RunnerJobSession {
   /** Runner tokens of this job are accepted until this is called (dispose). */
   private readonly closeTokens: () => void;
   /** The job key (channel-auth.ts): handed to the runner in the start/attach file, proved by both ends per connection. */
-  private readonly channelKey = randomToken();
+  private channelKey = randomToken();
   /** Connections that said hello and were challenged, until they prove the job key (or close). */
   private readonly challenged = new Map<RunnerChannel, { hello: Extract<RunnerToApp, { type: 'hello' }>; runnerNonce: string; appNonce: string }>();
   /** Connections refused because they did not prove the job key (diagnostics and tests). */
@@ -235,8 +241,14 @@ export class RunnerJobSession {
    */
   async start(payload: StartPayload, payloadPublicKey: string): Promise<void> {
     try {
+      const hosts = this.deps.jobHosts;
+      const host = hosts?.ready(this.init.serverId, this.runner);
+      if (hosts && host && (await this.startThroughHost(hosts, host, payload, payloadPublicKey))) return;
       const home = knownHomes(this.deps.ssh).get(this.init.serverId);
-      if (home !== undefined && (await this.startWithKnownHome(home, payload, payloadPublicKey))) return;
+      if (home !== undefined && (await this.startWithKnownHome(home, payload, payloadPublicKey))) {
+        hosts?.launchSoon(this.init.serverId, this.runner);
+        return;
+      }
       await this.openLink(false);
       const start = await this.startFile(this.openTunnelTarget(), payloadPublicKey);
       const r = await this.execStart(this.liveConn(), '', `mkdir -p "$d" && `, payload, start);
@@ -245,6 +257,9 @@ export class RunnerJobSession {
       const target = this.tunnelTarget;
       const suffix = `/.cronium/jobs/${this.init.jobId}/${TUNNEL_SOCKET}`;
       if (target && 'socket' in target && target.socket.endsWith(suffix)) knownHomes(this.deps.ssh).set(this.init.serverId, target.socket.slice(0, -suffix.length));
+      // In the background, never in this job's way: the next jobs on this server start through a job host (which
+      // needs the Unix-socket forwarding this job's tunnel just used).
+      if (this.tunnelKind?.kind === 'unix-socket') hosts?.launchSoon(this.init.serverId, this.runner);
     } catch (err) {
       this.dispose();
       throw err;
@@ -282,6 +297,70 @@ export class RunnerJobSession {
         throw this.linkGone();
       }
     });
+    return true;
+  }
+
+  /**
+   * The start through this server's job host: one control connection (no exec) proves the host and hands it the
+   * sealed start file; its supervisor then connects to the job's tunnel, opened right after. Any failure before the
+   * host said host-started forgets the host and returns false: the caller starts the job with the exec, as without a
+   * host. After host-started it behaves as the exec start, except that a runner that never says hello is abandoned
+   * through the host (host-abandon), never killed by pid (the pid is the host's, which runs other jobs).
+   */
+  private async startThroughHost(hosts: JobHosts, host: JobHost, payload: StartPayload, payloadPublicKey: string): Promise<boolean> {
+    const socket = `${host.home}/.cronium/jobs/${this.init.jobId}/${TUNNEL_SOCKET}`;
+    if (this.streamLocalRefused || Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) return false;
+    const conn = await this.deps.ssh.acquire(this.init.serverId);
+    const start = await this.startFile({ socket }, payloadPublicKey);
+    try {
+      let answer = await hosts.start(conn, host, this.init.jobId, payload.checksum, start);
+      if (answer === 'payload-missing') {
+        // Placement failing, or the host still missing it, is the exec start's to report (it places it once more).
+        if (!(await payload.place().then(() => true, () => false))) return false;
+        answer = await hosts.start(conn, host, this.init.jobId, payload.checksum, start);
+        if (answer === 'payload-missing') return false;
+      }
+    } catch (err) {
+      if (err instanceof JobHostError && err.afterRequest) {
+        // The host may have started it without saying so: that supervisor can never prove the job key from now on
+        // (a new one is made), so it never gets the environment, and it is asked to end. Only a host that answers it
+        // had no such job lets the exec start it; otherwise the job's folder may be in use and the start fails.
+        this.channelKey = randomToken();
+        const ended = await hosts.abandon(host, this.init.jobId);
+        hosts.forget(host, messageOf(err));
+        if (ended !== false) {
+          throw new AppError('RUNNER_START_FAILED', `the job host on ${this.init.serverName} did not confirm the start (${messageOf(err)}); nothing of the script ran, run it again`);
+        }
+        return false;
+      }
+      hosts.forget(host, messageOf(err), isAppError(err) && err.code === 'FORWARD_REFUSED');
+      return false;
+    }
+    this.remotePid = host.pid;
+    this.hostedBy = host.hostId;
+    const abandon = () => hosts.abandon(host, this.init.jobId);
+    let tunnel: { close(): Promise<void> };
+    try {
+      tunnel = await this.openSocketTunnel(conn, socket);
+    } catch (err) {
+      await abandon();
+      if (isAppError(err) && err.code === 'FORWARD_REFUSED') this.streamLocalRefused = true;
+      throw err;
+    }
+    if (!this.adoptLink(conn, tunnel, { socket })) {
+      await tunnel.close();
+      await abandon();
+      throw this.linkGone();
+    }
+    if (!(await this.waitHello(this.o.helloTimeoutMs))) {
+      // A hello arriving while the host is asked can no longer prove the job key: it never gets the environment.
+      this.channelKey = randomToken();
+      await abandon();
+      throw new AppError(
+        'RUNNER_START_FAILED',
+        `the job's runner in the job host (pid ${host.pid}) did not connect back within ${this.o.helloTimeoutMs / 1000} s; see ~/.cronium/jobhost/${host.hostId}.out on ${this.init.serverName}`,
+      );
+    }
     return true;
   }
 
@@ -330,6 +409,8 @@ export class RunnerJobSession {
       }
     }
     if (!(await this.waitHello(this.o.helloTimeoutMs))) {
+      // A hello arriving while the runner is killed can no longer prove the job key: it never gets the environment.
+      this.channelKey = randomToken();
       await kill();
       throw new AppError(
         'RUNNER_START_FAILED',
@@ -836,7 +917,7 @@ export class RunnerJobSession {
   // ---- small things -------------------------------------------------------------------------------------------------
 
   private metadata(): Record<string, unknown> {
-    return { ...this.runnerInfo, tunnel: this.tunnelKind, lastAckedSeq: this.aggregator.durableRunnerSeq, lastRunnerSeq: this.aggregator.lastRunnerSeq, reattachments: this.reattachments, remotePid: this.remotePid };
+    return { ...this.runnerInfo, ...(this.hostedBy ? { jobHost: this.hostedBy } : {}), tunnel: this.tunnelKind, lastAckedSeq: this.aggregator.durableRunnerSeq, lastRunnerSeq: this.aggregator.lastRunnerSeq, reattachments: this.reattachments, remotePid: this.remotePid };
   }
 
   private mintToken(): Promise<string> {

@@ -32,6 +32,7 @@ export function defaultSettings(): Settings {
       maxPayloadBytes: 10 * 1024 * 1024,
       deployParallelism: 8,
       unreachableNoticeSeconds: 60,
+      jobHost: true,
       health: {
         cpuDegradedPercent: 80,
         cpuUnhealthyPercent: 95,

@@ -81,6 +81,8 @@ export class SshConnection {
   private closeError: AppError | undefined;
   private intendedReason: ConnectionCloseReason | undefined;
   private execChannels = 0;
+  /** Open direct-streamlocal channels (openStreamLocal): in use, but not session channels (MaxSessions). */
+  private localStreams = 0;
   private sftpOps = 0;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private lastReceivedAt = performance.now();
@@ -462,6 +464,35 @@ export class SshConnection {
   }
 
   /**
+   * A stream to the Unix socket socketPath on the server (direct-streamlocal@openssh.com): no process is started. Rejects
+   * with FORWARD_REFUSED when the server refuses the channel (AllowStreamLocalForwarding no or local-only off, Dropbear,
+   * no such socket, or one nobody listens on). The connection counts as in use until the stream closes.
+   */
+  openStreamLocal(socketPath: string): Promise<Duplex> {
+    this.assertOpen();
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => {
+          if (err) {
+            return reject(
+              new AppError(SshErrorCode.FORWARD_REFUSED, `${this.ctx.name} refused a connection to the Unix socket ${socketPath} (${err.message}); the server needs OpenSSH with AllowStreamLocalForwarding yes (or local) and a process listening there`),
+            );
+          }
+          this.localStreams++;
+          this.touch();
+          stream.once('close', () => {
+            this.localStreams--;
+            this.touch();
+          });
+          resolve(stream);
+        });
+      } catch (e) {
+        reject(this.closeError ?? connectionLost(this.ctx, String((e as Error).message)));
+      }
+    });
+  }
+
+  /**
    * One liveness round trip: a keepalive@openssh.com global request, which every OpenSSH server answers (with
    * failure) without starting a process. Resolves with the round trip in ms.
    */
@@ -508,7 +539,7 @@ export class SshConnection {
   }
 
   private get inUse(): boolean {
-    return this.execChannels > 0 || this.sftpOps > 0 || this.tunnels.size > 0 || this.unixTunnels.size > 0;
+    return this.execChannels > 0 || this.sftpOps > 0 || this.localStreams > 0 || this.tunnels.size > 0 || this.unixTunnels.size > 0;
   }
 
   /** Re-arms the idle timer whenever use starts or stops. */

@@ -69,6 +69,7 @@ export const SETTINGS_SECTIONS: SettingsSection[] = [
       { path: 'runner.deploymentTimeout', label: 'Deployment timeout', kind: 'int', unit: 'seconds' },
       { path: 'runner.healthCheckInterval', label: 'Health check interval', kind: 'int', unit: 'seconds' },
       { path: 'runner.deployParallelism', label: 'Parallel deploys', kind: 'int', unit: 'servers', help: 'Servers a bulk deploy works on at the same time.' },
+      { path: 'runner.jobHost', label: 'Job host', kind: 'toggle', help: 'Start runner jobs through one resident runner process per server (no exec or Node start per job). Off: every job starts its own runner.' },
       { path: 'runner.unreachableNoticeSeconds', label: 'Unreachable job notice after', kind: 'int', unit: 'seconds', help: 'Notify when a runner job has been unreachable this long.' },
       { path: 'runner.cacheTtlDays', label: 'Payload cache TTL', kind: 'int', unit: 'days', help: 'Payloads unused this long are removed here and on servers.' },
       { path: 'runner.downloadTimeout', label: 'Download timeout', kind: 'int', unit: 'seconds' },

@@ -110,6 +110,8 @@ describe('runner runtime and code bundle apart (a server without Node)', () => {
   });
 
   it('never runs a code bundle tampered after deploy: found at the next use, marked tampered, redeployed', async () => {
+    // The previous job's job host launch may still be under way: its guard checked the files before this test changes them.
+    await tc.core.jobHosts.settled();
     const marker = path.join(markerDir, 'bundle-ran');
     const file = bundlePath(jobUser, '1.0.0');
     const signed = fs.readFileSync(file);
@@ -128,6 +130,8 @@ describe('runner runtime and code bundle apart (a server without Node)', () => {
   });
 
   it('never runs a runtime swapped after deploy: found at the next use, marked tampered, redeployed', async () => {
+    // The previous job's job host launch may still be under way: its guard checked the files before this test changes them.
+    await tc.core.jobHosts.settled();
     const marker = path.join(markerDir, 'runtime-ran');
     const file = runtimePath(jobUser);
     const swap = `${file}.swap`;

@@ -59,6 +59,7 @@ describe('settings', () => {
         cacheTtlDays: 90,
         downloadTimeout: 30,
         maxPayloadBytes: 10 * 1024 * 1024,
+        jobHost: true,
       });
       expect(s.streaming).toEqual({ bufferSize: 65536, timeoutSeconds: 300 });
       expect(s.listener.port).toBe(0);
