@@ -4,10 +4,13 @@
  * the shared runtime, ~/.cronium/runtimes/<node>-<os>-<arch>/node; the SEA only when no runtime fits), check free disk
  * before sending a byte, then one exec receives the code bundle on stdin (a runtime or a SEA is uploaded over SFTP
  * first), unpacks it under a temporary name, verifies the sha256, moves the file into place atomically and runs
- * `version` as the handshake (a file the probe saw with its signed sha256 is not sent again).
- * It talks to servers only through the SSH pool, keeps no state and writes no database row (RunnerService records
- * outcomes). It must never upload a file the ArtifactStore did not verify just now, and never leave a half-written
- * runner under its final name.
+ * `version` as the handshake (a file the probe saw with its signed sha256 is not sent again). A js bundle under the
+ * server's own node is started for `version` once per bundle sha256 and node (real path, `node -v`, platform): later
+ * servers with that same node get those same verified bytes, so their answer is the one already checked (a Node
+ * start with the bundle is ~0.3 CPU-s on the server). A SEA or a deployed runtime, whose binary must prove it loads
+ * there, is always started. It talks to servers only through the SSH pool, keeps no state but those handshakes
+ * (memory only) and writes no database row (RunnerService records outcomes). It must never upload a file the
+ * ArtifactStore did not verify just now, and never leave a half-written runner under its final name.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -58,6 +61,9 @@ const STDIN_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
 const DEPLOY_STEP_BACKOFF = { kind: 'list', delaysMs: [250, 1000] } as const;
 const TRANSIENT_SSH_CODES = new Set<ErrorCode>(['CONNECTION_LOST', 'CONNECT_TIMEOUT', 'CHANNEL_REFUSED', 'HOST_UNREACHABLE', 'SSH_PROTOCOL_ERROR']);
 const KNOWN_ARCHES = new Set(['x64', 'arm64']);
+/** Handshakes remembered: nodes (path, version, platform), and bundles per node; the oldest goes first beyond these. */
+const PROVEN_NODES_MAX = 32;
+const PROVEN_BUNDLES_MAX = 8;
 
 export type DeployStep = 'probe' | 'pick' | 'verify-local' | 'disk' | 'upload' | 'verify' | 'handshake' | 'health' | 'activate' | 'remove';
 
@@ -68,6 +74,8 @@ export interface ServerProbe {
   unameS: string;
   unameM: string;
   nodeVersion: string | null;
+  /** Where the server's node really is (symlinks resolved); null without a usable node. */
+  nodePath: string | null;
   /** Free bytes on the file system holding ~/.cronium/runners; null when df said nothing readable. */
   freeBytes: number | null;
   mount: string | null;
@@ -169,7 +177,8 @@ export function probeScript(known: ReadonlyMap<string, { fingerprint: RunnerFing
     // df's last line (the file system's), between markers: no `tail` process.
     'echo df-begin; df -Pk "$r" 2>/dev/null; echo df-end',
     // Only a node no other user can replace counts (SERVER_NODE_FUNCTION); otherwise the runner brings its runtime.
-    `${SERVER_NODE_FUNCTION}if cronium_node_ok; then echo "node=$(node -v 2>/dev/null)"; fi`,
+    // The node's real path too (no process: cronium_node_ok resolved it), unless it has a line break (forged lines).
+    `${SERVER_NODE_FUNCTION}if cronium_node_ok; then echo "node=$(node -v 2>/dev/null)"; case "$cronium_nr" in *"$nl"*) ;; *) echo "nodebin=$cronium_nr" ;; esac; fi`,
     'for t in sha256sum shasum openssl gzip; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done',
     `for f in "$r"/*/cronium-runner "$r"/*/cronium-runner.cjs "$HOME/${REMOTE_RUNTIMES_DIR}"/*/node; do`,
     // A path with a line break could forge probe lines (runner=..., runnerfp=...): such a file is never reported.
@@ -227,6 +236,7 @@ export function parseProbe(stdout: string): ServerProbe {
     unameS: one('uname_s'),
     unameM: one('uname_m'),
     nodeVersion: one('node') || null,
+    nodePath: (one('node') && one('nodebin')) || null,
     freeBytes: dfFields.length >= 4 && Number.isFinite(availKb) ? availKb * 1024 : null,
     mount: dfFields.length >= 6 ? dfFields.slice(5).join(' ') : null,
     shaTool: tools.has('sha256sum') ? 'sha256sum' : tools.has('shasum') ? 'shasum' : tools.has('openssl') ? 'openssl' : null,
@@ -248,6 +258,12 @@ export function stepOf(err: unknown): string | null {
 }
 
 export class RunnerDeployer {
+  /**
+   * What `version` said for js bundles under a server's node: by the node (real path, `node -v`, `uname -s -m`), then
+   * by the bundle's sha256. A failed handshake under a node forgets all of that node's (the next deploy proves again).
+   */
+  private readonly proven = new Map<string, Map<string, RunnerVersionInfo>>();
+
   constructor(private readonly deps: RunnerDeployerDeps) {}
 
   async probe(serverId: string, serverName: string, signal: AbortSignal, deadline: number, known?: InstallRequest['known'], opts: { clearStaleUploads?: boolean } = {}): Promise<ServerProbe> {
@@ -321,17 +337,44 @@ export class RunnerDeployer {
       transferredBytes += put.transferredBytes;
       runtimeResult = { path: runtimePath, sha256: runtime.sha256, fingerprint: put.fingerprint, nodeVersion: runtime.version, transferredBytes: put.transferredBytes };
     }
+    // The same verified bytes under the same node on the same platform: their `version` was already checked.
+    const nodeKey = artifact.kind === 'js' && !runtimeResult && probe.nodeVersion && probe.nodePath ? `${probe.nodePath} ${probe.nodeVersion} ${probe.unameS} ${probe.unameM}` : null;
+    const proven = nodeKey ? this.proven.get(nodeKey)?.get(artifact.sha256) : undefined;
     // An uploaded runner runs `version` in the exec that verified and moved it (one round trip less per server).
-    const versionCommand = `${runnerCommand(artifact.kind, finalPath, runtimeResult?.path)} version`;
+    const versionCommand = proven ? undefined : `${runnerCommand(artifact.kind, finalPath, runtimeResult?.path)} version`;
     const put = await this.put(req, probe, artifact, dir, finalPath, `runner ${artifact.version} (${artifact.kind === 'js' ? 'code bundle' : 'single executable'})`, timed, '', versionCommand);
     transferredBytes += put.transferredBytes;
     const { previousFile, fingerprint } = put;
 
-    req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
-    const info = put.handshake
-      ? checkHandshake(name, artifact, put.handshake)
-      : await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline, runtimeResult?.path));
+    let info: RunnerVersionInfo;
+    if (proven) {
+      req.onProgress('handshake', `${artifact.version} already passed its handshake under node ${probe.nodeVersion} on ${probe.unameS} ${probe.unameM}, and ${name} has exactly its bytes (sha256 checked there)`);
+      // What those bytes said, checked against what this artifact promises (the same bytes may be signed as another version).
+      info = checkVersionInfo(name, artifact, proven);
+    } else {
+      req.onProgress('handshake', `Running ${artifact.version} version on ${name}`);
+      try {
+        info = put.handshake
+          ? checkHandshake(name, artifact, put.handshake)
+          : await timed('handshake', () => this.handshake(serverId, name, artifact, finalPath, req.signal, req.deadline, runtimeResult?.path));
+      } catch (err) {
+        if (nodeKey) this.proven.delete(nodeKey);
+        throw err;
+      }
+      if (nodeKey) this.remember(nodeKey, artifact.sha256, info);
+    }
     return { artifact, probe, path: finalPath, info, transferredBytes, previousFile, fingerprint, runtime: runtimeResult, durations };
+  }
+
+  private remember(nodeKey: string, sha256: string, info: RunnerVersionInfo): void {
+    let bundles = this.proven.get(nodeKey);
+    if (!bundles) {
+      if (this.proven.size >= PROVEN_NODES_MAX) this.proven.delete(this.proven.keys().next().value!);
+      bundles = new Map();
+      this.proven.set(nodeKey, bundles);
+    }
+    if (bundles.size >= PROVEN_BUNDLES_MAX) bundles.delete(bundles.keys().next().value!);
+    bundles.set(sha256, info);
   }
 
   /**
@@ -573,8 +616,7 @@ function splitHandshake(r: ExecResult): Pick<ExecResult, 'code' | 'stdout' | 'st
 
 /** Checks what `version` said against what the artifact promised: version, os/arch, kind. */
 function checkHandshake(name: string, expected: { version: string; kind: RunnerKind; os: string; arch: string }, r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'> & { signal?: string | null }): RunnerVersionInfo {
-  const fail = (what: string) =>
-    deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${expected.version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
+  const fail = (what: string) => handshakeFailed(name, expected.version, what);
   if (r.code !== 0) throw fail(`\`version\` exited ${r.code ?? r.signal}${r.stderr?.trim() ? ` (${r.stderr.trim().slice(0, 200)})` : ''}`);
   let info: RunnerVersionInfo;
   try {
@@ -582,6 +624,16 @@ function checkHandshake(name: string, expected: { version: string; kind: RunnerK
   } catch {
     throw fail(`\`version\` printed ${JSON.stringify((r.stdout ?? '').slice(0, 120))}, not the expected JSON`);
   }
+  return checkVersionInfo(name, expected, info);
+}
+
+function handshakeFailed(name: string, version: string, what: string): AppError {
+  return deployError('RUNNER_HANDSHAKE_FAILED', 'handshake', `Runner ${version} on ${name} failed its handshake: ${what}. The artifact may be broken; deploy another version or use direct-ssh.`);
+}
+
+/** Checks what `version` said (now, or for the same bytes under the same node before) against what the artifact promised. */
+function checkVersionInfo(name: string, expected: { version: string; kind: RunnerKind; os: string; arch: string }, info: RunnerVersionInfo): RunnerVersionInfo {
+  const fail = (what: string) => handshakeFailed(name, expected.version, what);
   if (info.version !== expected.version) throw fail(`it reports version ${info.version}, expected ${expected.version}`);
   if (info.kind !== expected.kind) throw fail(`it reports kind ${info.kind}, expected ${expected.kind}`);
   if (expected.kind === 'sea' && (info.os !== expected.os || info.arch !== expected.arch)) {

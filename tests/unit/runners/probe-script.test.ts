@@ -66,3 +66,23 @@ it('reports the platform, free disk, tools and an executable home, and makes ~/.
     expect(fs.readdirSync(path.join(home, '.cronium/runners'))).toEqual([]);
   }
 });
+
+it("reports the server's node with its real path (symlinks resolved), the key its handshake is remembered by", () => {
+  const p = probe();
+  const node = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
+  expect(p.nodeVersion).toBe(execFileSync(node, ['-v'], { encoding: 'utf8' }).trim());
+  expect(p.nodePath).toBe(fs.realpathSync(node));
+  // Without a usable node there is no path either.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'cronium-probe-bin-'));
+  try {
+    for (const t of ['uname', 'df', 'sha256sum', 'gzip', 'stat', 'readlink', 'id', 'chmod', 'mkdir', 'rm', 'cut']) {
+      const real = execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim();
+      if (real) fs.symlinkSync(real, path.join(bin, t));
+    }
+    const without = parseProbe(execFileSync('/bin/sh', ['-c', probeScript()], { encoding: 'utf8', env: { PATH: bin, HOME: home } }));
+    expect(without.nodeVersion).toBeNull();
+    expect(without.nodePath).toBeNull();
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+});
