@@ -19,6 +19,7 @@ import { hostKeyChanged } from '../ssh/errors';
 import { probeHostKey, sameFingerprint, type HostKeyInfo } from '../ssh/host-key';
 import { probeHostKeyVia } from '../ssh/ssh-handshake';
 import { defaultAgentSocket } from '../ssh/ssh-agent';
+import { parsedKeys } from '../ssh/parsed-keys';
 import type { SshPool } from '../ssh/ssh-pool';
 import type { SshAuth, SshTarget } from '../ssh/types';
 import { recordAudit } from '../audit-log';
@@ -101,6 +102,8 @@ export class ServerService {
     const tags = JSON.stringify([...new Set(input.tags)]);
 
     if (credential) await this.deps.secrets.set(ref, JSON.stringify(credential));
+    // No key parsed from a credential that is replaced (or gone) stays in memory (ssh/parsed-keys.ts).
+    if (credential || existing) parsedKeys.clear();
     try {
       if (existing) {
         const endpointChanged = existing.host !== input.host || existing.port !== input.port;
@@ -169,6 +172,7 @@ export class ServerService {
       );
     }
     this.deps.ssh().invalidate(id);
+    parsedKeys.clear();
     await this.store.delete(id);
     await this.deps.secrets.delete(row.credential_ref).catch((err) => {
       console.error(`[servers] the credential of ${row.name} could not be removed from the keychain:`, isAppError(err) ? err.message : err);
@@ -416,6 +420,8 @@ export class ServerService {
       at: this.deps.clock.now(), actor: 'user', action: 'server.import_ssh_config', subject: null,
       detail: { config: plan.preview.configPath, created, updated, pinned: chosen.filter((e) => e.pin).map((e) => ({ server: e.preview.alias, fingerprint: e.pin!.fingerprint })) },
     });
+    // Keys the import replaced (or an agent server no longer uses) leave memory too (ssh/parsed-keys.ts).
+    if (chosen.length > 0) parsedKeys.clear();
     for (const e of chosen) {
       const id = ids.get(e.preview.alias)!;
       await this.invalidateWithDependents(id);

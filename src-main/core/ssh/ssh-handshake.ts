@@ -3,15 +3,17 @@
  * jump hosts), the host-key check before any credential, and the credential (key, password or ssh-agent). Jump hosts
  * follow ProxyJump: connect to the first hop, `forwardOut` to the next, and hand that channel to the next handshake
  * as its socket, so every hop is verified against its own pinned key and logs in with its own credential.
- * Nothing here keeps a credential after the handshake; SshConnection owns what this returns.
+ * Nothing here keeps a credential after the handshake but the parsed key in parsed-keys.ts (memory only, dropped soon
+ * after its last use); SshConnection owns what this returns.
  */
 import { handshakeGate } from './handshake-gate';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod } from 'ssh2';
 import { systemClock, type Clock } from '../clock';
 import { AppError } from '../errors';
 import { HostKeyVerifier, probeHostKey, type HostKeyInfo } from './host-key';
+import { parsedKeys } from './parsed-keys';
 import { checkAgent } from './ssh-agent';
 import { sshErrorToAppError, type SshErrorContext } from './errors';
 import type { SshTarget } from './types';
@@ -191,9 +193,16 @@ export async function handshake(target: SshTarget, carrier: Duplex | undefined, 
     };
     const auth = target.auth;
     if (auth.type === 'key') {
-      config.privateKey = auth.privateKey;
-      if (auth.passphrase) config.passphrase = auth.passphrase;
-      config.authHandler = ['publickey'];
+      // Parsed once and kept a short while (parsed-keys.ts), handed to ssh2 as the one publickey attempt. A key that
+      // does not parse goes to ssh2 as text, which reports it as before (a wrong passphrase included).
+      const parsed = parsedKeys.get(auth.privateKey, auth.passphrase);
+      if (parsed) {
+        config.authHandler = [{ type: 'publickey', username: target.username, key: parsed } as PublicKeyAuthMethod];
+      } else {
+        config.privateKey = auth.privateKey;
+        if (auth.passphrase) config.passphrase = auth.passphrase;
+        config.authHandler = ['publickey'];
+      }
     } else if (auth.type === 'password') {
       config.password = auth.password;
       config.authHandler = ['password'];

@@ -2,13 +2,14 @@
  * SshPool: the one place the app gets SSH connections from. Reuses a connection per server, multiplexes channels on
  * it, opens another only when the open ones carry too many channels (up to a bound per server), checks liveness, closes
  * idle connections, and reconnects on the next use after a loss. It asks the resolver for the target (and its
- * credentials) at each new connection and keeps no credential itself.
+ * credentials) at each new connection and keeps no credential itself (parsed keys: parsed-keys.ts, cleared at close).
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import { SshConnection } from './ssh-connection';
 import { SshErrorCode } from './errors';
+import { parsedKeys } from './parsed-keys';
 import type { ExecOptions, ExecResult, SshConnectionEvent, SshTargetResolver } from './types';
 
 export interface SshPoolOptions {
@@ -91,6 +92,7 @@ export class SshPool {
 
   closeAll(): void {
     this.closed = true;
+    parsedKeys.clear();
     for (const serverId of this.servers.keys()) this.invalidate(serverId);
     for (const slot of this.servers.values()) for (const wake of slot.waiters.splice(0)) wake();
   }
