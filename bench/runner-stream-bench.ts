@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   await withBenchServer('runner-bench', repo, 29, async ({ core, serverId, work }) => {
     // Warm-up: deploys the runner and uploads a payload, so the figures below are streaming only.
     await runnerJob(core, serverId, 'echo warm\n', 'bash');
+    // The warm-up's exec start launches the server's job host; a deployed runner's jobs start through it.
+    await core.jobHosts.settled();
 
     const columnsBefore = core.runnerStreams.columnBatches;
     const job = await runnerJob(core, serverId, `seq 1 ${LINES}\n`, 'bash');
