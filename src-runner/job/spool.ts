@@ -1,8 +1,8 @@
 /**
  * Spool: every output line of a job, numbered, on the server's disk (~/.cronium/jobs/<id>/spool/<firstSeq>.jsonl
  * segments of JSON lines) before it is sent, so a line survives a lost link, a lost app and a restarted runner.
- * Lines are written with one write per batch and fdatasync'd at most every SYNC_INTERVAL_MS; acknowledged segments
- * are deleted. It owns the segment files and never rewrites a line once written.
+ * Lines are written with one write per batch (per MB of it) and fdatasync'd at most every SYNC_INTERVAL_MS;
+ * acknowledged segments are deleted. It owns the segment files and never rewrites a line once written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,8 +10,10 @@ import type { WireLine } from '../../src-shared/protocol/runner-wire';
 
 const SEGMENT_MAX_BYTES = 8 * 1024 * 1024;
 const SYNC_INTERVAL_MS = 100;
-/** Lines turned into bytes at a time by append(). */
-const ENCODE_EVERY_LINES = 256;
+/** The reused buffer append() encodes lines into (written out when full). */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const SEQ_KEY = Buffer.from('{"seq":', 'latin1');
 
 interface Segment {
   first: number;
@@ -27,6 +29,8 @@ export class Spool {
   private dirty = false;
   private cache: { file: string; last: number; lines: WireLine[] } | null = null;
   lastSeq = 0;
+  private readonly buf = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+  private used = 0;
 
   constructor(private readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -61,29 +65,47 @@ export class Spool {
       this.segments.push(seg);
       this.fd = fs.openSync(seg.file, 'a', 0o600);
     }
-    // The bytes JSON.stringify(line) makes (keys in WireLine's order), without building each object's JSON anew. The
-    // text is encoded every ENCODE_EVERY_LINES lines: encoding one long concatenated string costs several times more.
-    let text = '';
+    // The bytes JSON.stringify(line) makes (keys in WireLine's order), written straight into one reused buffer: the
+    // digits of seq and a text of plain printable ASCII byte by byte, any other text as its JSON.stringify. Written
+    // out whenever the buffer could not hold the next line, and at the end. Building each line's JSON string and
+    // encoding it cost the runner about a quarter of its CPU per streamed line.
+    const buf = this.buf;
+    let written = 0;
+    let off = this.used;
     let ts = '';
-    let tsJson = '';
-    const parts: Buffer[] = [];
+    let stream = '';
+    let middle = EMPTY;
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
-      if (l.ts !== ts) {
+      const text = l.text;
+      if (l.ts !== ts || l.stream !== stream) {
         ts = l.ts;
-        tsJson = JSON.stringify(ts);
+        stream = l.stream;
+        middle = Buffer.from(`,"stream":${JSON.stringify(stream)},"ts":${JSON.stringify(ts)},"text":`, 'utf8');
       }
-      text += `{"seq":${l.seq},"stream":"${l.stream}","ts":${tsJson},"text":${JSON.stringify(l.text)}}\n`;
-      if (i % ENCODE_EVERY_LINES === ENCODE_EVERY_LINES - 1) {
-        parts.push(Buffer.from(text, 'utf8'));
-        text = '';
+      // At most: the seq's 16 digits, the keys, and 6 bytes per UTF-16 unit of text (a \uXXXX escape).
+      const most = 32 + middle.length + 6 * text.length;
+      if (off + most > buf.length) {
+        this.used = off;
+        written += this.flush();
+        off = 0;
+        if (most > buf.length) {
+          const json = `{"seq":${l.seq},"stream":${JSON.stringify(stream)},"ts":${JSON.stringify(ts)},"text":${JSON.stringify(text)}}\n`;
+          written += this.writeAll(Buffer.from(json, 'utf8'));
+          continue;
+        }
       }
+      buf.set(SEQ_KEY, off);
+      off = putDigits(buf, off + SEQ_KEY.length, l.seq);
+      buf.set(middle, off);
+      off += middle.length;
+      off = putJsonString(buf, off, text);
+      buf[off++] = 0x7d; // }
+      buf[off++] = 0x0a; // \n
     }
-    if (text !== '' || parts.length === 0) parts.push(Buffer.from(text, 'utf8'));
-    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off);
-    seg.bytes += buf.length;
+    this.used = off;
+    written += this.flush();
+    seg.bytes += written;
     seg.last = lines[lines.length - 1].seq;
     this.lastSeq = seg.last;
     this.dirty = true;
@@ -91,6 +113,19 @@ export class Spool {
       this.syncTimer = setTimeout(() => this.sync(), SYNC_INTERVAL_MS);
       this.syncTimer.unref();
     }
+  }
+
+  /** Writes the buffer out; bytes written. */
+  private flush(): number {
+    const n = this.used;
+    this.used = 0;
+    return n === 0 ? 0 : this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private writeAll(bytes: Buffer): number {
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(this.fd!, bytes, off);
+    return bytes.length;
   }
 
   /**
@@ -169,6 +204,31 @@ export class Spool {
     } catch {}
     fs.closeSync(fd);
   }
+}
+
+/** Writes a whole number from 0 as JSON.stringify does (a seq: a safe integer); the offset after it. */
+function putDigits(buf: Buffer, off: number, n: number): number {
+  let end = off + 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) end++;
+  for (let at = end - 1, x = n; at >= off; at--, x = Math.floor(x / 10)) buf[at] = 0x30 + (x % 10);
+  return end;
+}
+
+/**
+ * Writes JSON.stringify(text)'s UTF-8 bytes; the offset after them. Plain printable ASCII (no quote, no backslash) is
+ * copied as it is; a text with anything else is written as JSON.stringify makes it.
+ */
+function putJsonString(buf: Buffer, off: number, text: string): number {
+  buf[off] = 0x22;
+  const start = off + 1;
+  let at = start;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return off + buf.write(JSON.stringify(text), off, 'utf8');
+    buf[at++] = c;
+  }
+  buf[at++] = 0x22;
+  return at;
 }
 
 function readLines(file: string): WireLine[] {

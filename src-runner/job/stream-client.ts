@@ -34,6 +34,10 @@ export function describeTunnel(t: { port?: number; socket?: string }): string {
   return t.socket ? `socket ${t.socket}` : `port ${t.port}`;
 }
 
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class StreamClient {
   private ws: WebSocket | null = null;
   private open = false;
@@ -114,6 +118,10 @@ export class StreamClient {
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxPayload: MAX_WIRE_MESSAGE_BYTES,
       perMessageDeflate: false,
+      // An all-zero frame mask, which ws then skips applying (one copy and one pass less over every frame). Masking
+      // guards browsers against caching proxies; this socket goes only through the SSH tunnel to the app, and a zero
+      // mask is a valid mask to every WebSocket server.
+      generateMask: zeroMask,
     });
     this.ws = ws;
     ws.on('open', () => {

@@ -48,39 +48,45 @@ export class LineSplitter {
   private take(text: string, final: boolean): string[] {
     const lines: string[] = [];
     let data = this.pending.length === 0 ? text : this.pending + text;
+    // Every line and piece below is a part of `data`: when no secret occurs in it, none needs masking (one look per
+    // chunk instead of one per line and secret).
+    const mask = this.masker !== null && !this.masker.isEmpty && this.masker.occursIn(data);
     let start = 0;
     for (;;) {
       const nl = data.indexOf('\n', start);
       if (nl === -1) break;
-      this.emit(stripCr(data.slice(start, nl)), lines);
+      this.emit(stripCr(data.slice(start, nl)), lines, mask);
       start = nl + 1;
     }
     data = start === 0 ? data : data.slice(start);
     this.pending = '';
     if (final) {
-      if (data.length > 0) this.emit(stripCr(data), lines);
+      if (data.length > 0) this.emit(stripCr(data), lines, mask);
     } else {
-      this.pending = this.cutGrowing(data, lines);
+      this.pending = this.cutGrowing(data, lines, mask);
     }
     return lines;
   }
 
   /** Cuts pieces off a line that has no end yet, never inside a secret; returns the unfinished remainder. */
-  private cutGrowing(line: string, out: string[]): string {
+  private cutGrowing(line: string, out: string[], mask: boolean): string {
     let rest = line;
     while (rest.length > this.maxLine && rest.length >= this.maxLine + this.lookahead) {
-      let cut = this.masker && !this.masker.isEmpty ? this.masker.chooseCut(rest, this.maxLine) : this.maxLine;
+      let cut = mask ? this.masker!.chooseCut(rest, this.maxLine) : this.maxLine;
       if (!(cut >= 1 && cut <= rest.length)) cut = this.maxLine;
       cut = surrogateSafe(rest, cut);
-      this.emit(rest.slice(0, cut), out);
+      this.emit(rest.slice(0, cut), out, mask);
       rest = rest.slice(cut);
     }
     return rest;
   }
 
-  /** Masks a whole line (or a piece cut outside any secret) and then cuts it to the bound. */
-  private emit(line: string, out: string[]): void {
-    let rest = this.masker && !this.masker.isEmpty ? this.masker.mask(line) : line;
+  /**
+   * Masks a whole line (or a piece cut outside any secret) and then cuts it to the bound. `mask` false: the text it
+   * came from holds no secret.
+   */
+  private emit(line: string, out: string[], mask: boolean): void {
+    let rest = mask ? this.masker!.mask(line) : line;
     let pieces = 0;
     while (rest.length > this.maxLine) {
       const cut = surrogateSafe(rest, this.maxLine);

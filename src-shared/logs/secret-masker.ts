@@ -48,6 +48,12 @@ export class SecretMasker {
     if (this.set.size !== before) this.sortNeedles();
   }
 
+  /** Whether any needle occurs in `text` (else mask() leaves every part of it as it is). */
+  occursIn(text: string): boolean {
+    for (const needle of this.needles) if (text.includes(needle)) return true;
+    return false;
+  }
+
   mask(line: string): string {
     let out = line;
     for (const needle of this.needles) {

@@ -52,3 +52,5 @@ export type RunnerHealthReport = z.infer<typeof RunnerHealthReport>;
 
 /** Exit code for a command line the runner does not understand (usage printed on stderr). */
 export const RUNNER_EXIT_USAGE = 2;
+/** The exit code of the app's integrity guard (runner-integrity.ts) when it refused to run the runner; no runner code uses it. */
+export const INTEGRITY_EXIT_CODE = 97;

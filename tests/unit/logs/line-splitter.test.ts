@@ -1,6 +1,7 @@
 // LineSplitter: lines joined across chunks, UTF-8 split across chunks, invalid bytes replaced, long lines cut.
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../../src-shared/logs/line-splitter';
+import { MASK, SecretMasker } from '../../../src-shared/logs/secret-masker';
 
 function splitAll(chunks: Buffer[], opts?: ConstructorParameters<typeof LineSplitter>[0]): string[] {
   const s = new LineSplitter(opts);
@@ -45,5 +46,36 @@ describe('LineSplitter', () => {
       expect(emitted).toBeGreaterThanOrEqual(369);
       expect(s.end().join('').length).toBeLessThanOrEqual(100);
     });
+  });
+});
+
+describe('LineSplitter with secrets, looked for once per chunk', () => {
+  const SECRET = 'pa55-wörd-xyz';
+  const masked = (s: string) => s.split(SECRET).join(MASK);
+  const text = Array.from({ length: 3_000 }, (_, i) => (i % 997 === 5 ? `line ${i} has ${SECRET} and "${SECRET}" in it` : `line ${i} plain`)).join('\n') + `\ntail ${SECRET}`;
+
+  it('masks every line holding a secret among many that do not, whatever the chunk boundaries', () => {
+    const bytes = Buffer.from(text, 'utf8');
+    const expected = text.split('\n').map(masked);
+    for (const size of [1, 7, 13, 64, 4096, 65_536, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+      const lines = splitAll(chunks, { masker: new SecretMasker([SECRET]) });
+      expect(lines).toEqual(expected);
+      expect(lines.join('\n')).not.toContain(SECRET);
+    }
+  });
+
+  it('masks a secret inside a line still growing past the bound, and one learned while the job runs', () => {
+    const masker = new SecretMasker([SECRET]);
+    const s = new LineSplitter({ maxLineChars: 100, masker });
+    const late = 'learned-later-42';
+    const long = `${'a'.repeat(95)}${SECRET}${'b'.repeat(300)}`;
+    const out = [...s.push(Buffer.from(long.slice(0, 150))), ...s.push(Buffer.from(`${long.slice(150)}\nplain\n`))];
+    masker.add(late);
+    out.push(...s.push(Buffer.from(`x ${late} y\n`)), ...s.end());
+    expect(out.join('')).toBe(masked(long) + 'plain' + `x ${MASK} y`);
+    expect(out.join('\n')).not.toContain(SECRET);
+    expect(out.every((l) => l.length <= 100)).toBe(true);
   });
 });

@@ -43,4 +43,9 @@ describe("a runner's log batch", () => {
     const parsed = parseRunnerMessage(JSON.stringify({ type: 'log', lines }));
     expect(parsed).toEqual({ ok: true, message: { type: 'log', lines } });
   });
+
+  it('hands over fresh lines of exactly the four fields (the app renumbers and keeps them)', () => {
+    const parsed = parseRunnerMessage(JSON.stringify({ type: 'log', lines: [{ ...good, extra: 'x', text: 'a' }] }));
+    expect(parsed.ok && parsed.message.type === 'log' && parsed.message.lines).toStrictEqual([{ seq: 1, stream: 'stdout', ts: good.ts, text: 'a' }]);
+  });
 });

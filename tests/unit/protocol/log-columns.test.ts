@@ -27,6 +27,25 @@ describe('column-wise log batches', () => {
     expect(parseRunnerMessage(frame)).toEqual({ ok: true, message: { type: 'log', lines } });
   });
 
+  it('is exactly the JSON of the frame object, for runs of streams and times starting anywhere', () => {
+    // The runner writes the frame by hand; an app parses it as JSON, so it must be the very text JSON.stringify makes.
+    const mixed = Array.from({ length: 2_000 }, (_, i): WireLine => ({ seq: 9_007_199_254_738_000 + i, stream: (i >> 3) % 3 === 0 ? 'stderr' : 'stdout', ts: [T1, T2, '"odd\\ts'][(i >> 5) % 3], text: `${i} ${['', '"', '\\', '\u0001', '\u2028', '\ud800', '\u{1F600}', 'é'][i % 8]}` }));
+    for (const batch of [lines, mixed, mixed.slice(7, 8), mixed.slice(8, 1000)]) {
+      const streams = batch.map((l) => (l.stream === 'stdout' ? 'o' : 'e')).join('');
+      const ts: string[] = [];
+      const tsRuns: number[] = [];
+      for (const l of batch) {
+        if (ts[ts.length - 1] === l.ts) tsRuns[tsRuns.length - 1]++;
+        else {
+          ts.push(l.ts);
+          tsRuns.push(1);
+        }
+      }
+      const object = { type: 'log.columns', first: batch[0].seq, streams, ts, tsRuns, lens: batch.map((l) => l.text.length), text: batch.map((l) => l.text).join('') };
+      expect(encodeLogColumns(batch)).toBe(JSON.stringify(object));
+    }
+  });
+
   it('round-trips a large batch', () => {
     const many = Array.from({ length: 50_000 }, (_, i): WireLine => ({ seq: i + 1, stream: i % 7 === 0 ? 'stderr' : 'stdout', ts: i % 1000 < 500 ? T1 : T2, text: `line ${i + 1}` }));
     expect(parseRunnerMessage(encodeLogColumns(many)!)).toEqual({ ok: true, message: { type: 'log', lines: many } });

@@ -59,6 +59,30 @@ describe('the spool file format', () => {
     again.close();
   });
 
+  it('writes any text and seq exactly as JSON.stringify does, across buffer flushes and for lines longer than the buffer', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-format-'));
+    dirs.push(dir);
+    // Every character class the byte writer treats apart (the printable ASCII bounds, quote, backslash, control
+    // characters, DEL, non-ASCII, surrogate pairs and lone surrogates), seqs of every digit count, a text longer than
+    // the write buffer, and enough lines in one append that the buffer is written out several times.
+    const odd = [' ', '~', '\u001f', '\u007f', '\u0080', '"', '\\', '/', '\u2028', '\u{1F600}', '\udc00', '\ud83d', 'a\u0000b', '\r'];
+    const lines: WireLine[] = [];
+    let seq = 1;
+    for (const text of odd) lines.push({ seq: seq++, stream: 'stdout', ts: '2026-01-01T00:00:00.000Z', text });
+    lines.push({ seq: seq++, stream: 'stderr', ts: '2026-01-01T00:00:00.000Z', text: 'é'.repeat(200_000) });
+    lines.push({ seq: seq++, stream: 'stderr', ts: '2026-01-01T00:00:00.000Z', text: 'x'.repeat(400_000) });
+    for (let i = 0; i < 40_000; i++) lines.push({ seq: seq++, stream: i % 2 ? 'stderr' : 'stdout', ts: `2026-01-01T00:00:0${i % 3}.000Z`, text: `${i} ${odd[i % odd.length]} ${'y'.repeat(i % 50)}` });
+    const spool = new Spool(dir);
+    spool.append(lines);
+    const big = [9, 10, 99, 100, 12_345_678, 1_000_000_000, 2 ** 31, 2 ** 32 + 1, 999_999_999_999_999, Number.MAX_SAFE_INTEGER];
+    // Seqs of every length (a spool continued after a resume starts anywhere), written by themselves.
+    const tail = big.map((n): WireLine => ({ seq: n, stream: 'stdout', ts: '2026-01-01T00:00:09.000Z', text: `seq ${n}` }));
+    for (const l of tail) spool.append([l]);
+    spool.close();
+    const text = fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+    expect(text).toBe([...lines, ...tail].map((l) => JSON.stringify(l) + '\n').join(''));
+  });
+
   it('reads lines appended after an earlier read of the same segment (a resend while the job still prints)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-format-'));
     dirs.push(dir);
