@@ -79,6 +79,11 @@ export class LogAggregator {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Takes a batch of runner lines. The batch's line objects become the log's: the taken ones are renumbered in place
+   * into the log's sequence and kept by the store (as parseRunnerMessage makes them, fresh and with just the four
+   * fields), so the caller must not use them afterwards.
+   */
   accept(lines: WireLine[]): AcceptResult {
     let start = 0;
     while (start < lines.length && lines[start].seq <= this.runnerSeq) start++;
@@ -88,13 +93,15 @@ export class LogAggregator {
     // Take the contiguous run; a jump inside the batch is a gap too.
     let end = start + 1;
     while (end < lines.length && lines[end].seq === lines[end - 1].seq + 1) end++;
-    const base = this.sink.lastSequence;
-    const batch = new Array<{ seq: number; stream: WireLine['stream']; ts: string; text: string }>(end - start);
+    const lastRunnerSeq = lines[end - 1].seq;
+    const gap = end < lines.length && lines[end].seq > lastRunnerSeq + 1;
+    const batch = start === 0 && end === lines.length ? lines : lines.slice(start, end);
+    const base = this.sink.lastSequence + 1;
     let lastTs = '';
     const nowMs = this.clock.now();
-    for (let i = start; i < end; i++) {
-      const l = lines[i];
-      batch[i - start] = { seq: base + 1 + (i - start), stream: l.stream, ts: l.ts, text: l.text };
+    for (let i = 0; i < batch.length; i++) {
+      const l = batch[i];
+      l.seq = base + i;
       // One observation per distinct runner timestamp: lines of one read share it.
       if (l.ts !== lastTs) {
         lastTs = l.ts;
@@ -103,11 +110,11 @@ export class LogAggregator {
       }
     }
     const r = this.sink.appendSequenced(batch);
-    this.runnerSeq = lines[end - 1].seq;
-    this.inFlight.push({ logSeq: base + batch.length, runnerSeq: this.runnerSeq });
+    this.runnerSeq = lastRunnerSeq;
+    this.inFlight.push({ logSeq: base + batch.length - 1, runnerSeq: this.runnerSeq });
     this.sinceCommit += batch.length;
     this.commitSoon();
-    return { accepted: r.accepted, duplicates: duplicates + r.duplicates, gap: end < lines.length && lines[end].seq > this.runnerSeq + 1 };
+    return { accepted: r.accepted, duplicates: duplicates + r.duplicates, gap };
   }
 
   /** Commits now if the last commit is COMMIT_WITHIN_MS (BUSY_COMMIT_MS while busy) old, else once it is. */

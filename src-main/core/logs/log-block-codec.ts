@@ -111,7 +111,8 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean): En
   let flags = FORMAT_V1;
   let chars = 0;
   let outputCount = 0;
-  let wellFormed = true;
+  // The text column is the texts one after the other: joined once, it is one write (and one check) for the block.
+  const texts = new Array<string>(n);
   // Timestamps: one parse per distinct string (a chunk's lines share one).
   const ms = new Array<number>(n);
   let prevTs: string | undefined;
@@ -121,7 +122,7 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean): En
     const l = lines[i];
     chars += l.text.length;
     if (l.stream !== 'system') outputCount++;
-    if (wellFormed && !isWellFormed(l.text)) wellFormed = false;
+    texts[i] = l.text;
     if (!tsStrings) {
       if (l.ts !== prevTs) {
         prevMs = canonicalMs(l.ts);
@@ -132,6 +133,10 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean): En
     }
   }
   if (tsStrings) flags |= FLAG_TS_STRINGS;
+  const text = texts.join('');
+  // A lone surrogate anywhere in the column (the decoder slices the decoded column by UTF-16 lengths, so a pair formed
+  // across two lines only by joining them comes back apart exactly).
+  const wellFormed = isWellFormed(text);
   if (!wellFormed) flags |= FLAG_UTF16;
   const textEncoding: BufferEncoding = wellFormed ? 'utf8' : 'utf16le';
 
@@ -156,7 +161,7 @@ export function encodeLogBlock(lines: readonly LogLine[], compress: boolean): En
   }
   // Lengths in UTF-16 code units: the text column decodes as one string and is sliced by them.
   for (let i = 0; i < n; i++) w.varint(lines[i].text.length);
-  for (let i = 0; i < n; i++) w.string(lines[i].text, textEncoding);
+  w.string(text, textEncoding);
   const raw = w.buf.subarray(0, w.pos);
   let data: Buffer;
   if (compress) {

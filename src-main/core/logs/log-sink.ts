@@ -6,7 +6,7 @@
  * It is the only writer of its log's lines; it never stores a line unmasked.
  */
 import type { LogSink } from '../jobs/executor';
-import type { LogStatus, LogStream } from '../../../src-shared/contract/logs';
+import type { LogLine, LogStatus, LogStream } from '../../../src-shared/contract/logs';
 import { systemClock } from '../clock';
 import { nowIso } from '../db/ids';
 import { LineSplitter } from '../../../src-shared/logs/line-splitter';
@@ -50,24 +50,34 @@ export class LogSinkImpl implements LogSink {
     if (lines.length > 0) this.store_(stream, lines, nowIso(this.now()), true);
   }
 
-  /** Takes numbered lines (kept by the store as they are: the caller must not change them afterwards). */
+  /**
+   * Takes numbered lines (kept by the store as they are: the caller must not change them afterwards), as one batch:
+   * the caller's array itself when every line is taken unchanged (the runner path's usual case).
+   */
   appendSequenced(lines: Array<{ seq: number; stream: LogStream; ts: string; text: string }>): { accepted: number; duplicates: number; gapAfter: number | null } {
-    let accepted = 0;
     let duplicates = 0;
     let gapAfter: number | null = null;
-    for (const line of lines) {
+    /** Made once a line is dropped or masked: the lines to store; until then, lines[0, i) are taken as they are. */
+    let taken: LogLine[] | null = null;
+    const masking = !this.masker.isEmpty;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
       if (line.seq <= this.seq) {
         duplicates++;
+        taken ??= lines.slice(0, i);
         continue;
       }
       if (line.seq !== this.seq + 1 && gapAfter === null) gapAfter = this.seq;
       this.seq = line.seq;
-      // The caller's line object is stored as it is unless masking changed its text (the aggregator makes them anew).
-      const text = this.mask(line.text);
-      this.store.append(this.logId, text === line.text ? line : { seq: line.seq, stream: line.stream, ts: line.ts, text });
-      accepted++;
+      const text = masking ? this.masker.mask(line.text) : line.text;
+      if (text !== line.text) {
+        taken ??= lines.slice(0, i);
+        taken.push({ seq: line.seq, stream: line.stream, ts: line.ts, text });
+      } else if (taken) taken.push(line);
     }
-    return { accepted, duplicates, gapAfter };
+    const batch = taken ?? lines;
+    this.store.appendBatch(this.logId, batch);
+    return { accepted: batch.length, duplicates, gapAfter };
   }
 
   system(text: string): void {

@@ -68,9 +68,10 @@ interface OpenLog {
   durableLastSequence: number;
   durableLineCount: number;
   durableByteCount: number;
-  /** Appended lines not yet on disk, in order (handed to listeners once written). */
-  unwritten: LogLine[];
-  /** The open block's lines; the first `openWritten` of them are on disk as chunk rows. */
+  /**
+   * The open block's lines; the first `openWritten` of them are on disk as chunk rows. The lines not yet on disk (handed
+   * to listeners once written) are those of `sealed` past each one's `from`, then the open block's past openWritten.
+   */
   openLines: LogLine[];
   openChars: number;
   openWritten: number;
@@ -78,12 +79,15 @@ interface OpenLog {
   /** Line index and text offset (in the log) of the open block's first line. */
   openFirstLine: number;
   openByteStart: number;
-  /** Sealed blocks waiting for the next flush, with their line index and text offset. */
-  sealed: Array<{ block: EncodedBlock; firstLine: number; byteStart: number }>;
+  /**
+   * Sealed blocks waiting for the next flush, with their line index and text offset, their lines and how many of those
+   * (and their characters) were on disk already as chunk rows.
+   */
+  sealed: Array<{ block: EncodedBlock; firstLine: number; byteStart: number; lines: LogLine[]; from: number; fromChars: number }>;
   /** Whether chunk rows of this log are on disk (sealing must delete them). */
   chunkRows: boolean;
-  tail: string[];
-  tailStart: number;
+  /** The newest lines, at least PARTIAL_TAIL_CHARS of them when there are (tailText() cuts them to size). */
+  tail: TailRun[];
   tailChars: number;
 }
 
@@ -167,22 +171,12 @@ export class LogStore {
     if (line.seq <= state.lastSequence) {
       throw new AppError('LOG_SEQUENCE_INVALID', `line ${line.seq} of log ${logId} comes after ${state.lastSequence}; lines must be appended in order`);
     }
-    state.unwritten.push(line);
     state.openLines.push(line);
     state.openChars += line.text.length;
     state.lastSequence = line.seq;
     state.lineCount++;
     state.byteCount += line.text.length + 1;
-    state.tail.push(line.text);
-    state.tailChars += line.text.length + 1;
-    while (state.tailChars > PARTIAL_TAIL_CHARS && state.tail.length - state.tailStart > 1) {
-      state.tailChars -= state.tail[state.tailStart].length + 1;
-      state.tail[state.tailStart++] = '';
-    }
-    if (state.tailStart > 4096) {
-      state.tail = state.tail.slice(state.tailStart);
-      state.tailStart = 0;
-    }
+    tailAddOne(state, line);
     if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
     if (++this.buffered >= MAX_BUFFERED_LINES) {
       // Sealed blocks first (the cheap, compressed rows); chunks of open blocks only if that was not enough.
@@ -191,11 +185,49 @@ export class LogStore {
     } else if (!this.timer) this.scheduleFlush();
   }
 
+  /**
+   * Buffers a run of lines at once (the runner path's batches): the same as append() line by line, with one order
+   * check, one tail update and one backpressure check per MAX_BUFFERED_LINES lines instead of per line. Seqs must
+   * ascend and follow the log's last one; otherwise nothing is taken. The store keeps the line objects as they are.
+   */
+  appendBatch(logId: string, lines: readonly LogLine[]): void {
+    if (this.closed || lines.length === 0) return;
+    const state = this.state(logId);
+    let last = state.lastSequence;
+    for (let i = 0; i < lines.length; i++) {
+      const seq = lines[i].seq;
+      if (seq <= last) throw new AppError('LOG_SEQUENCE_INVALID', `line ${seq} of log ${logId} comes after ${last}; lines must be appended in order`);
+      last = seq;
+    }
+    for (let from = 0; from < lines.length; ) {
+      const to = Math.min(lines.length, from + Math.max(1, MAX_BUFFERED_LINES - this.buffered));
+      let chars = 0;
+      for (let i = from; i < to; i++) {
+        const line = lines[i];
+        state.openLines.push(line);
+        state.openChars += line.text.length;
+        chars += line.text.length;
+        if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
+      }
+      state.lastSequence = lines[to - 1].seq;
+      state.lineCount += to - from;
+      state.byteCount += chars + (to - from);
+      tailAdd(state, lines, from, to, chars + (to - from));
+      this.buffered += to - from;
+      from = to;
+      if (this.buffered >= MAX_BUFFERED_LINES) {
+        this.flushAll(undefined, true);
+        if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
+      }
+    }
+    if (this.buffered > 0 && !this.timer) this.scheduleFlush();
+  }
+
   /** Compresses the open block into a sealed one (written at the next flush) and starts a new open block. */
   private seal(state: OpenLog): void {
     if (state.openLines.length === 0) return;
     const block = encodeLogBlock(state.openLines, true);
-    state.sealed.push({ block, firstLine: state.openFirstLine, byteStart: state.openByteStart });
+    state.sealed.push({ block, firstLine: state.openFirstLine, byteStart: state.openByteStart, lines: state.openLines, from: state.openWritten, fromChars: state.openWrittenChars });
     state.openFirstLine += block.lineCount;
     state.openByteStart += block.textBytes;
     state.openLines = [];
@@ -233,10 +265,10 @@ export class LogStore {
     const write = this.db.sqlite.transaction(() => {
       for (const [id, state] of this.open) {
         if (logId !== undefined && id !== logId) continue;
-        if (state.unwritten.length === 0 && state.sealed.length === 0) continue;
+        if (state.openLines.length === state.openWritten && state.sealed.length === 0) continue;
         const written = this.writePending(id, state, at, sealedOnly);
         if (written.length === 0) continue;
-        const tail = state.tail.slice(state.tailStart).join('\n');
+        const tail = tailText(state);
         this.updateCounters.run(state.durableLineCount, state.durableLastSequence, state.durableByteCount, tail, at, id);
         this.buffered -= written.length;
         batches.push([id, written]);
@@ -261,11 +293,16 @@ export class LogStore {
 
   /** Inside the flush transaction: writes one log's sealed blocks and open chunk; returns the lines now on disk. */
   private writePending(id: string, state: OpenLog, at: string, sealedOnly: boolean): LogLine[] {
-    let frontier = state.durableLastSequence;
+    const parts: LogLine[][] = [];
+    let chars = 0;
     if (state.sealed.length > 0) {
-      for (const { block, firstLine, byteStart } of state.sealed) {
+      let frontier = state.durableLastSequence;
+      for (const { block, firstLine, byteStart, lines, from, fromChars } of state.sealed) {
         this.insertBlock.run(id, block.firstSeq, block.lastSeq, block.lineCount, block.outputCount, firstLine, byteStart, block.textBytes, block.data.length, 1, at, block.data);
         frontier = block.lastSeq;
+        // Lines of the block already on disk as chunk rows were handed out then.
+        if (from < lines.length) parts.push(from === 0 ? lines : lines.slice(from));
+        chars += block.textBytes - (fromChars + from);
       }
       if (state.chunkRows) this.deleteChunks.run(id, frontier);
       state.chunkRows = false;
@@ -281,28 +318,14 @@ export class LogStore {
       state.openWritten = state.openLines.length;
       state.openWrittenChars = state.openChars;
       state.chunkRows = true;
-      frontier = chunk.lastSeq;
+      parts.push(fresh);
+      chars += chunk.textBytes;
     }
-    // The unwritten lines up to the frontier are on disk now (they are in sequence order).
-    const pending = state.unwritten;
-    let k = pending.length;
-    if (k > 0 && pending[k - 1].seq > frontier) {
-      let lo = 0;
-      let hi = k;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pending[mid].seq <= frontier) lo = mid + 1;
-        else hi = mid;
-      }
-      k = lo;
-    }
-    if (k === 0) return [];
-    const written = k === pending.length ? pending : pending.slice(0, k);
-    state.unwritten = k === pending.length ? [] : pending.slice(k);
-    let chars = 0;
-    for (let i = 0; i < written.length; i++) chars += written[i].text.length;
+    if (parts.length === 0) return [];
+    // In sequence order: the sealed blocks' lines, then the open block's.
+    const written = parts.length === 1 ? parts[0] : ([] as LogLine[]).concat(...parts);
     state.durableLineCount += written.length;
-    state.durableByteCount += chars + written.length;
+    state.durableByteCount += chars;
     state.durableLastSequence = written[written.length - 1].seq;
     return written;
   }
@@ -572,8 +595,7 @@ export class LogStore {
       state.lastSequence = state.durableLastSequence = row.last_sequence;
       state.byteCount = state.durableByteCount = row.byte_count;
       if (row.partial_output) {
-        state.tail = [row.partial_output];
-        state.tailChars = row.partial_output.length + 1;
+        tailAddOne(state, { seq: 0, stream: 'system', ts: '', text: row.partial_output });
       }
       // Chunk rows left by an open block that was never sealed (the app stopped abruptly) stay its open block.
       const chunks = this.db.sqlite
@@ -613,6 +635,89 @@ export class LogStore {
   }
 }
 
+/**
+ * The partial_output tail is kept as runs of lines: a batch's lines by reference (appendBatch: no per-line work), the
+ * lines appended one by one in an array of the store's own. Whole runs drop out once the newer ones hold
+ * PARTIAL_TAIL_CHARS; an own run also drops its oldest lines one by one. tailText() then cuts exactly what append()
+ * line by line always kept: the longest run of newest lines within PARTIAL_TAIL_CHARS (at least one line).
+ */
+interface TailRun {
+  lines: readonly LogLine[];
+  from: number;
+  to: number;
+  /** Characters of lines[from, to) plus one newline each. */
+  chars: number;
+  own: boolean;
+}
+
+function tailAdd(state: OpenLog, lines: readonly LogLine[], from: number, to: number, chars: number): void {
+  state.tail.push({ lines, from, to, chars, own: false });
+  state.tailChars += chars;
+  trimTail(state);
+}
+
+function tailAddOne(state: OpenLog, line: LogLine): void {
+  const size = line.text.length + 1;
+  const last = state.tail[state.tail.length - 1];
+  if (last?.own && last.to === last.lines.length) {
+    (last.lines as LogLine[]).push(line);
+    last.to++;
+    last.chars += size;
+  } else state.tail.push({ lines: [line], from: 0, to: 1, chars: size, own: true });
+  state.tailChars += size;
+  trimTail(state);
+}
+
+function trimTail(state: OpenLog): void {
+  const runs = state.tail;
+  while (runs.length > 1 && state.tailChars - runs[0].chars >= PARTIAL_TAIL_CHARS) state.tailChars -= runs.shift()!.chars;
+  const first = runs[0];
+  if (!first?.own) return;
+  while (first.to - first.from > 1) {
+    const size = first.lines[first.from].text.length + 1;
+    if (state.tailChars - size < PARTIAL_TAIL_CHARS) break;
+    state.tailChars -= size;
+    first.chars -= size;
+    first.from++;
+  }
+  if (first.from > 4096) {
+    first.lines = first.lines.slice(first.from, first.to);
+    first.to -= first.from;
+    first.from = 0;
+  }
+}
+
+/** The newest lines within PARTIAL_TAIL_CHARS (at least one), joined by newlines. */
+function tailText(state: OpenLog): string {
+  const runs = state.tail;
+  if (runs.length === 0) return '';
+  // Where the tail starts (run r, line i), walking back from the newest line; then its texts, oldest first.
+  let r = runs.length - 1;
+  let i = runs[r].to - 1;
+  let chars = runs[r].lines[i].text.length + 1;
+  for (;;) {
+    if (i > runs[r].from) {
+      const size = runs[r].lines[i - 1].text.length + 1;
+      if (chars + size > PARTIAL_TAIL_CHARS) break;
+      chars += size;
+      i--;
+    } else if (r > 0 && runs[r - 1].to > runs[r - 1].from) {
+      const prev = runs[r - 1];
+      const size = prev.lines[prev.to - 1].text.length + 1;
+      if (chars + size > PARTIAL_TAIL_CHARS) break;
+      chars += size;
+      r--;
+      i = prev.to - 1;
+    } else break;
+  }
+  const texts: string[] = [];
+  for (let k = r; k < runs.length; k++) {
+    const run = runs[k];
+    for (let j = k === r ? i : run.from; j < run.to; j++) texts.push(run.lines[j].text);
+  }
+  return texts.join('\n');
+}
+
 function emptyOpenLog(status: LogStatus): OpenLog {
   return {
     status,
@@ -622,7 +727,6 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     durableLastSequence: 0,
     durableLineCount: 0,
     durableByteCount: 0,
-    unwritten: [],
     openLines: [],
     openChars: 0,
     openWritten: 0,
@@ -632,7 +736,6 @@ function emptyOpenLog(status: LogStatus): OpenLog {
     sealed: [],
     chunkRows: false,
     tail: [],
-    tailStart: 0,
     tailChars: 0,
   };
 }

@@ -70,6 +70,24 @@ describe('LogAggregator', () => {
     });
   });
 
+  describe('when it takes a batch over', () => {
+    it('renumbers just the taken lines into the log in place and acknowledges them by runner sequence', async () => {
+      const agg = new LogAggregator(sink, store, metrics, 0);
+      const acks: number[] = [];
+      agg.onDurable((upTo) => acks.push(upTo));
+      agg.accept(lines(1, 2));
+      sink.system('between');
+      const batch = [...lines(2, 4), ...lines(7, 7)];
+      expect(agg.accept(batch)).toMatchObject({ accepted: 2, duplicates: 1, gap: true });
+      // The duplicate and the line beyond the gap are untouched; runner lines 3 and 4 became log lines 4 and 5.
+      expect(batch.map((l) => l.seq)).toEqual([2, 4, 5, 7]);
+      await sink.flush();
+      expect(agg.durableRunnerSeq).toBe(4);
+      expect(acks.at(-1)).toBe(4);
+      expect((await stored()).map((l) => `${l.seq}:${l.text}`)).toEqual(['1:line 1', '2:line 2', '3:between', '4:line 3', '5:line 4']);
+    });
+  });
+
   describe('when a batch skips sequences', () => {
     it('takes nothing beyond the gap and says so, then takes the replay', async () => {
       const agg = new LogAggregator(sink, store, metrics, 0);

@@ -8,7 +8,11 @@ import { MASK } from '../../../src-shared/logs/secret-masker';
 
 function sinkWith(secrets: string[]) {
   const stored: string[] = [];
-  const store = { lastSequence: () => 0, append: (_id: string, line: { text: string }) => stored.push(line.text) } as unknown as LogStore;
+  const store = {
+    lastSequence: () => 0,
+    append: (_id: string, line: { text: string }) => stored.push(line.text),
+    appendBatch: (_id: string, lines: Array<{ text: string }>) => stored.push(...lines.map((l) => l.text)),
+  } as unknown as LogStore;
   return { sink: new LogSinkImpl('log-1', store, secrets), stored };
 }
 
