@@ -170,7 +170,8 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
     bundledDir: path.join(config.resourcesDir, 'runner-artifacts'),
     clock,
   });
-  const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts });
+  const jobHosts = new JobHosts({ ssh, clock, enabled: () => settings.current().runner.jobHost !== false, debug: (line) => console.debug(line) });
+  const runners = new RunnerService({ db, settings, bus, metrics, clock, ssh, artifacts, jobHosts });
   const listenerAuth = new ListenerAuth({ settings, secrets: ports.secrets, clock });
   registerRunnerRoutes(listener, { runners, artifacts, auth: listenerAuth });
   listener.serveMetrics(listenerAuth.bearer(['automation']));
@@ -180,7 +181,6 @@ export async function createCore(config: CoreConfig, ports: CorePorts): Promise<
   const jobHelpers = new JobHelpers({ jobs: jobs.store, variables });
   const payloads = new PayloadService({ db, secrets: ports.secrets, settings, metrics, ssh, clock, dir: path.join(config.dataDir, 'payloads') });
   const runnerStreams = new RunnerStreamHub(listener, listenerAuth);
-  const jobHosts = new JobHosts({ ssh, clock, enabled: () => settings.current().runner.jobHost !== false, debug: (line) => console.debug(line) });
   const runnerExecutor = new RunnerSshExecutor({
     db, clock, ssh, listener, hub: runnerStreams, auth: listenerAuth, logs: logStore, metrics, settings, bus, variables, payloads, runners: provisioning, runnerIntegrity: runners, links: jobLinks, events,
     helpers: jobHelpers, streamingLogs: () => policy.streamingLogs(), jobHosts,

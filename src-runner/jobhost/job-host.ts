@@ -16,9 +16,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { channelProof, checkChannelProof, openFromChannel, randomToken } from '../../src-shared/protocol/channel-auth';
-import { AppToHost, JOB_HOST_MAX_LINE_BYTES, JOB_HOST_PROTOCOL, JobHostKeyFile, jobHostChannelName, jobHostStartSealName, type HostToApp } from '../../src-shared/protocol/job-host';
+import {
+  AppToHost,
+  JOB_HOST_MAX_LINE_BYTES,
+  JOB_HOST_PROTOCOL,
+  JobHostKeyFile,
+  MAX_SOCKET_PATH_BYTES,
+  jobHostChannelName,
+  jobHostStartSealName,
+  type HostToApp,
+} from '../../src-shared/protocol/job-host';
 import { RUNNER_VERSION } from '../../src-shared/protocol/runner-info';
-import { PAYLOAD_ARCHIVE_FILE, PAYLOAD_SIGNATURE_FILE, RunnerStartFile } from '../../src-shared/protocol/runner-wire';
+import { PAYLOAD_ARCHIVE_FILE, PAYLOAD_LAST_USED_FILE, PAYLOAD_SIGNATURE_FILE, RunnerStartFile } from '../../src-shared/protocol/runner-wire';
 import { readJobState, writeJobState } from '../job-folder';
 import { jobDir, jobHostDir, jobsRoot, payloadDir } from '../paths';
 import { runtimeKind } from '../runtime-kind';
@@ -30,10 +39,8 @@ const CONNECTION_TIMEOUT_MS = 5_000;
 const MAX_CONNECTIONS = 64;
 /** How often the host looks at its socket path and its idle time. */
 const WATCH_MS = 2_000;
-/** Unix socket paths longer than this do not fit sockaddr_un everywhere. */
-const MAX_SOCKET_PATH_BYTES = 103;
-/** Touched on each use of a payload (the app's server-side cleanup reads it), as the start exec's presence check does. */
-const LAST_USED_FILE = 'last-used';
+/** A key file no host took within this long is a launch whose host never started (the app waits 10 s for it). */
+const STALE_KEY_FILE_MS = 60_000;
 
 /** Why a host refuses to start (its folder, its key file, its socket): printed, exit code 4. */
 export class JobHostError extends Error {}
@@ -86,6 +93,19 @@ export function takeHostKey(file: string): string {
   }
 }
 
+/** Deletes the key files in the folder older than STALE_KEY_FILE_MS: their hosts never started, nothing will read them. */
+function removeStaleKeyFiles(dir: string, log: (text: string) => void): void {
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith('.key')) continue;
+    const file = path.join(dir, name);
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isDirectory() && Date.now() - st.mtimeMs > STALE_KEY_FILE_MS) {
+      fs.rmSync(file, { force: true });
+      log(`removed the stale key file ${file} (its host never started)`);
+    }
+  }
+}
+
 /** The folder must be this user's and 0700: everything in it (socket, key) relies on that. */
 function checkFolder(dir: string): void {
   const st = fs.lstatSync(dir, { throwIfNoEntry: false });
@@ -95,14 +115,17 @@ function checkFolder(dir: string): void {
   if ((st.mode & 0o077) !== 0) throw new JobHostError(`${dir} has mode 0${(st.mode & 0o777).toString(8)}; it must be 0700 (refusing to start)`);
 }
 
-/** As the start exec's presence check: the archive and its signature (written last) are there. Marks the payload used. */
+/**
+ * As the start exec's presence check (PayloadService.presenceCheck, whose shell also compares the archive's size, which
+ * the host is not told): the archive, non-empty, and its signature (written last) are there. Marks the payload used.
+ */
 function payloadPresent(checksum: string, env: NodeJS.ProcessEnv): boolean {
   const dir = payloadDir(checksum, env);
   const archive = fs.statSync(path.join(dir, PAYLOAD_ARCHIVE_FILE), { throwIfNoEntry: false });
   const sig = fs.statSync(path.join(dir, PAYLOAD_SIGNATURE_FILE), { throwIfNoEntry: false });
   if (!archive?.isFile() || archive.size === 0 || !sig?.isFile()) return false;
   try {
-    fs.writeFileSync(path.join(dir, LAST_USED_FILE), new Date().toISOString(), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, PAYLOAD_LAST_USED_FILE), new Date().toISOString(), { mode: 0o600 });
   } catch {
     // Only the cleanup's hint: the job runs without it.
   }
@@ -157,8 +180,20 @@ export class JobHost {
 
   /** Starts the host; resolves with the exit code once it has stopped. Throws JobHostError when it cannot start. */
   async run(): Promise<number> {
-    checkFolder(this.dir);
-    this.key = takeHostKey(path.join(this.dir, `${this.o.hostId}.key`));
+    const keyFile = path.join(this.dir, `${this.o.hostId}.key`);
+    try {
+      checkFolder(this.dir);
+    } catch (err) {
+      // A host that refuses to start leaves no key file behind (takeHostKey deletes it in every case too).
+      try {
+        fs.rmSync(keyFile, { force: true });
+      } catch {
+        // No folder, or not one this user can change: the refusal's reason says what to fix.
+      }
+      throw err;
+    }
+    this.key = takeHostKey(keyFile);
+    removeStaleKeyFiles(this.dir, this.o.log);
     if (Buffer.byteLength(this.socketPath) > MAX_SOCKET_PATH_BYTES) {
       throw new JobHostError(`the socket path ${this.socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; refusing to start`);
     }

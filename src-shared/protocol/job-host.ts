@@ -22,6 +22,16 @@ export const JOB_HOST_FOLDER = 'jobhost';
 export const JOB_HOST_MAX_LINE_BYTES = 64 * 1024;
 /** How long a host lives without any job (running or started) before it exits by itself. */
 export const JOB_HOST_IDLE_MS = 10 * 60_000;
+/**
+ * Longest Unix socket path every server OS takes (sun_path holds 108 bytes on Linux, 104 on macOS/BSD, with the NUL):
+ * a job host's socket and a job's tunnel socket on the server.
+ */
+export const MAX_SOCKET_PATH_BYTES = 103;
+/**
+ * The launch exec's exit code when the host's socket path would be longer than MAX_SOCKET_PATH_BYTES (nothing was
+ * started). Not the integrity guard's code (INTEGRITY_EXIT_CODE in runner-info.ts): the app tells the two apart.
+ */
+export const JOB_HOST_PATH_TOO_LONG_EXIT_CODE = 94;
 
 /** A host's id: 16 base64url characters (12 random bytes), the name of its socket, key file and output file. */
 export const JobHostId = z.string().regex(/^[A-Za-z0-9_-]{16}$/);

@@ -31,6 +31,7 @@ import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from '../runne
 import { PAYLOAD_MISSING_EXIT_CODE } from '../payloads/payload-service';
 import type { JobLinks } from '../runners/job-links';
 import { JobHostError, type JobHost, type JobHosts } from '../runners/job-hosts';
+import { MAX_SOCKET_PATH_BYTES } from '../../../src-shared/protocol/job-host';
 import { describeJobLink } from '../../../src-shared/contract/jobs';
 import type { ExecutionResult, LogSink } from './executor';
 import { shellQuote } from '../ssh/shell-quote';
@@ -56,8 +57,6 @@ const START_EXEC_TIMEOUT_MS = 20_000;
 const TUNNEL_OPEN_TIMEOUT_MS = 10_000;
 /** The tunnel's Unix socket, inside the job's 0700 folder on the server. */
 const TUNNEL_SOCKET = 'tunnel.sock';
-/** sun_path holds 108 bytes on Linux, 104 on macOS/BSD, including the terminating NUL. */
-const MAX_SOCKET_PATH_BYTES = 103;
 /** The start exec's exit code when $HOME is not the one known for the server (nothing was started). */
 const HOME_CHANGED_EXIT_CODE = 95;
 /** Per SSH pool: the home of each server where an earlier job's Unix-socket tunnel worked (absolute, from $HOME). */

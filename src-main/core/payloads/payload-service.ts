@@ -37,6 +37,7 @@ import type { ExecutionEvent } from '../jobs/executor';
 import {
   PAYLOAD_ARCHIVE_FILE,
   PAYLOAD_FORMAT_VERSION,
+  PAYLOAD_LAST_USED_FILE,
   PAYLOAD_MANIFEST_FILE,
   PAYLOAD_SIGNATURE_FILE,
   type PayloadInterpreter,
@@ -48,8 +49,6 @@ import { BASH_SHIM, BASH_SHIM_FILE, NODE_SHIM, NODE_SHIM_FILE, PYTHON_SHIM, PYTH
 
 /** Where payloads live on a server, relative to the login's home (SFTP starts there). */
 export const REMOTE_PAYLOADS_DIR = '.cronium/payloads';
-/** Touched on each use, so server-side cleanup can tell which payloads are still used. */
-const LAST_USED_FILE = 'last-used';
 /** The exit code of presenceCheck() when the payload is not (completely) on the server: nothing was started. */
 export const PAYLOAD_MISSING_EXIT_CODE = 96;
 const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
@@ -197,7 +196,7 @@ export class PayloadService {
     const dir = `"$HOME/${REMOTE_PAYLOADS_DIR}/${payload.checksum}"`;
     return (
       `p=${dir}; s=$(2>/dev/null wc -c < "$p/${PAYLOAD_ARCHIVE_FILE}") && [ -f "$p/${PAYLOAD_SIGNATURE_FILE}" ] && [ $s -eq ${payload.sizeBytes} ] 2>/dev/null ` +
-      `|| exit ${PAYLOAD_MISSING_EXIT_CODE}; printf '%s' '${nowIso(this.deps.clock.now())}' > "$p/${LAST_USED_FILE}"; `
+      `|| exit ${PAYLOAD_MISSING_EXIT_CODE}; printf '%s' '${nowIso(this.deps.clock.now())}' > "$p/${PAYLOAD_LAST_USED_FILE}"; `
     );
   }
 
@@ -214,7 +213,7 @@ export class PayloadService {
       uploaded = true;
       this.uploads.set(serverId, (this.uploads.get(serverId) ?? 0) + 1);
     }
-    await conn.uploadFile(Buffer.from(nowIso(this.deps.clock.now())), `${dir}/${LAST_USED_FILE}`, 0o600);
+    await conn.uploadFile(Buffer.from(nowIso(this.deps.clock.now())), `${dir}/${PAYLOAD_LAST_USED_FILE}`, 0o600);
     return { uploaded };
   }
 
@@ -233,7 +232,7 @@ export class PayloadService {
       if (this.cleanupStopped) break; // the app is closing: the other servers are swept next time
       const days = Math.max(0, Math.floor(ttlDays) - 1);
       await this.deps.ssh
-        .exec(serverId, `find "$HOME/${REMOTE_PAYLOADS_DIR}" -mindepth 2 -maxdepth 2 -name ${LAST_USED_FILE} -mtime +${days} 2>/dev/null | while read -r f; do rm -rf "$(dirname "$f")"; done; true`, { timeoutMs: 30_000 })
+        .exec(serverId, `find "$HOME/${REMOTE_PAYLOADS_DIR}" -mindepth 2 -maxdepth 2 -name ${PAYLOAD_LAST_USED_FILE} -mtime +${days} 2>/dev/null | while read -r f; do rm -rf "$(dirname "$f")"; done; true`, { timeoutMs: 30_000 })
         .catch((err) => console.warn(`[payloads] cleanup on server ${serverId} failed: ${(err as Error).message}`));
     }
     return old.length;

@@ -13,7 +13,7 @@ import { AppError, isAppError, messageOf } from '../errors';
 import { shellQuote } from '../ssh/shell-quote';
 import type { ExecOptions, ExecResult } from '../ssh/types';
 import type { CompatibleRunner } from './runner-service';
-import { integrityGuard } from './runner-integrity';
+import { INTEGRITY_EXIT_CODE, integrityGuard, integrityMismatch } from './runner-integrity';
 import { channelProof, checkChannelProof, randomToken, sealForChannel } from '../../../src-shared/protocol/channel-auth';
 import {
   AppToHost,
@@ -21,14 +21,14 @@ import {
   JOB_HOST_FOLDER,
   JOB_HOST_IDLE_MS,
   JOB_HOST_MAX_LINE_BYTES,
+  JOB_HOST_PATH_TOO_LONG_EXIT_CODE,
   JOB_HOST_PROTOCOL,
+  MAX_SOCKET_PATH_BYTES,
   jobHostChannelName,
   jobHostStartSealName,
 } from '../../../src-shared/protocol/job-host';
 import type { RunnerStartFile } from '../../../src-shared/protocol/runner-wire';
 
-/** sun_path holds 108 bytes on Linux, 104 on macOS/BSD, including the terminating NUL. */
-export const MAX_SOCKET_PATH_BYTES = 103;
 /** Each step of a control conversation (hello, proof, answer) must come within this. */
 const STEP_TIMEOUT_MS = 5_000;
 /** After the launch exec: how long the app polls for the host to answer, and how often. */
@@ -36,8 +36,8 @@ const READY_WITHIN_MS = 10_000;
 const READY_POLL_MS = 100;
 /** After a launch or a host failed: how long the server+runner goes without a host. */
 const NO_HOST_FOR_MS = 5 * 60_000;
-/** The launch exec's exit code when the socket path would be too long (nothing was started). */
-const PATH_TOO_LONG_EXIT_CODE = 97;
+/** The socket path after $HOME: /.cronium/jobhost/<16-character id>.sock. */
+const SOCKET_PATH_AFTER_HOME_BYTES = `/.cronium/${JOB_HOST_FOLDER}/`.length + 16 + '.sock'.length;
 /** A host unused this long may have idled out: the next exec start launches a new one rather than trying it. */
 const TRUST_IDLE_FOR_MS = JOB_HOST_IDLE_MS - 60_000;
 
@@ -143,6 +143,16 @@ export class JobHosts {
   }
 
   /**
+   * The server's runners were removed (RunnerService.remove, whose exec also removed the hosts' sockets, so each host
+   * exits once its last job is done): its hosts are forgotten, and the next exec start there may launch a new one.
+   */
+  forgetServer(serverId: string): void {
+    for (const slot of [...this.entries.keys()]) {
+      if ((JSON.parse(slot) as unknown[])[0] === serverId) this.entries.delete(slot);
+    }
+  }
+
+  /**
    * Asks the host to start a job: 'started' (its supervisor now connects to the tunnel the start file names) or
    * 'payload-missing' (nothing started). Throws JobHostError (or FORWARD_REFUSED when the socket is gone) otherwise.
    */
@@ -186,7 +196,7 @@ export class JobHosts {
     const key = randomToken();
     const conn = await this.deps.ssh.acquire(serverId);
     const cmd =
-      `${integrityGuard(runner)}umask 077; d="$HOME/.cronium/${JOB_HOST_FOLDER}"; s="$d/${hostId}.sock"; [ "\${#s}" -le ${MAX_SOCKET_PATH_BYTES} ] || exit ${PATH_TOO_LONG_EXIT_CODE}; ` +
+      `${integrityGuard(runner)}umask 077; d="$HOME/.cronium/${JOB_HOST_FOLDER}"; s="$d/${hostId}.sock"; [ "\${#s}" -le ${MAX_SOCKET_PATH_BYTES} ] || exit ${JOB_HOST_PATH_TOO_LONG_EXIT_CODE}; ` +
       `mkdir -p "$d" && chmod 700 "$d" && cat > "$d/${hostId}.key" && ` +
       `( setsid nohup ${runner.command} jobhost --id ${shellQuote(hostId)} > "$d/${hostId}.out" 2>&1 < /dev/null & echo $! ) && printf '\\n%s' "$d"`;
     const r = await conn.exec(cmd, { stdin: JSON.stringify({ key }), timeoutMs: 20_000 });
@@ -194,6 +204,18 @@ export class JobHosts {
     const lines = (r.stdout ?? '').split('\n').filter((l) => l.trim() !== '');
     const pid = Number(lines.at(-2));
     const dir = lines.at(-1) ?? '';
+    if (r.code === JOB_HOST_PATH_TOO_LONG_EXIT_CODE) {
+      throw new JobHostError(
+        `no job host was started on server ${serverId}: its socket path would be longer than the ${MAX_SOCKET_PATH_BYTES} bytes a Unix socket path may have ` +
+          `(the home folder path is too long). Jobs there start with an exec, as without a host; for a host, give the user a home folder path of at most ${MAX_SOCKET_PATH_BYTES - SOCKET_PATH_AFTER_HOME_BYTES} bytes`,
+      );
+    }
+    if (r.code === INTEGRITY_EXIT_CODE) {
+      throw new JobHostError(
+        `no job host was started on server ${serverId}: the integrity check refused the runner (${integrityMismatch(`server ${serverId}`, runner, r.stderr).message}). ` +
+          'The next job there starts with the exec, whose check settles it: a runner file that was altered is marked tampered and deployed again',
+      );
+    }
     if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0 || !dir.startsWith('/') || lines.length < 2) {
       throw new Error(`the launch exec ended with ${r.code ?? r.signal}: ${(r.stderr ?? '').trim().slice(0, 200) || 'no message'}`);
     }

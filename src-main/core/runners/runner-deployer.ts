@@ -26,6 +26,7 @@ import type { SshPool } from '../ssh/ssh-pool';
 import type { ExecResult } from '../ssh/types';
 import { shellQuote } from '../ssh/shell-quote';
 import { RESIDENT_REMOVAL_SHELL } from '../../../src-shared/protocol/resident';
+import { JOB_HOST_FOLDER } from '../../../src-shared/protocol/job-host';
 import { platformOfUname, type ArtifactRecord, type ArtifactStore, type OpenableArtifact } from './artifact-store';
 import { hasUsableNode } from './runner-version';
 import {
@@ -555,10 +556,12 @@ export class RunnerDeployer {
 
   /**
    * Deletes every runner version and runtime from the server, and the resident runner with it (its process, its systemd unit,
-   * its schedules and the folders of its server-fired jobs: RESIDENT_REMOVAL_SHELL). Other jobs and payloads stay.
+   * its schedules and the folders of its server-fired jobs: RESIDENT_REMOVAL_SHELL), and the job hosts' folder (their
+   * sockets and key files). Other jobs and payloads stay.
    */
   async removeAll(serverId: string, name: string, signal: AbortSignal, deadline: number): Promise<void> {
-    const r = await this.exec(serverId, name, `${RESIDENT_REMOVAL_SHELL}; rm -rf "$HOME/${REMOTE_RUNNERS_DIR}" "$HOME/${REMOTE_RUNTIMES_DIR}"`, 'remove', signal, deadline);
+    // The job hosts' folder goes too: a host whose socket is gone takes no new job and exits once its last one is done.
+    const r = await this.exec(serverId, name, `${RESIDENT_REMOVAL_SHELL}; rm -rf "$HOME/${REMOTE_RUNNERS_DIR}" "$HOME/${REMOTE_RUNTIMES_DIR}" "$HOME/.cronium/${JOB_HOST_FOLDER}"`, 'remove', signal, deadline);
     if (r.code !== 0) {
       throw deployError('RUNNER_REMOVE_FAILED', 'remove', `Removing the runners from ${name} failed (exit ${r.code}): ${(r.stderr ?? '').trim().slice(0, 200)}. Check permissions of ~/${REMOTE_RUNNERS_DIR}.`);
     }

@@ -13,12 +13,12 @@
  * builtin, free) or older than RUNNER_MIN_NODE_MAJOR (health checks: `node -v` costs tens of ms); RunnerService then
  * redeploys it with a runtime.
  */
-import { RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/protocol/runner-info';
+import { INTEGRITY_EXIT_CODE, RUNNER_MIN_NODE_MAJOR, type RunnerKind } from '../../../src-shared/protocol/runner-info';
 import { AppError } from '../errors';
 import { shellQuote } from '../ssh/shell-quote';
 
 /** The exit status of a guard that refused to run the runner (chosen outside the runner's own exit codes). */
-export const INTEGRITY_EXIT_CODE = 97;
+export { INTEGRITY_EXIT_CODE };
 /** A full sha256 at a health check when the last one is older than this (the fingerprint is checked every time). */
 export const FULL_HASH_INTERVAL_MS = 24 * 60 * 60 * 1000;
 

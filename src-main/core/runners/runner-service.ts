@@ -37,6 +37,7 @@ import { runnerAutoDeployAllowed } from '../execution/mode-policy';
 import { APP_RUNNER_RANGE, type RunnerRange } from '../../../src-shared/protocol/runner-range';
 import type { RunnerVersionStatus } from '../../../src-shared/contract/runners';
 import { describeFollowStep, followStep, rangeProblem } from './runner-version-policy';
+import type { JobHosts } from './job-hosts';
 
 /** How long the cheap and full integrity checks may take on one server. */
 const INTEGRITY_CHECK_TIMEOUT_MS = 30_000;
@@ -51,6 +52,8 @@ export interface RunnerServiceDeps {
   artifacts: ArtifactStore;
   /** The runner range this app speaks (APP_RUNNER_RANGE unless a test simulates another app build). */
   range?: RunnerRange;
+  /** The job hosts (job-hosts.ts): a server's are forgotten when its runners are removed. */
+  jobHosts?: Pick<JobHosts, 'forgetServer'>;
 }
 
 /** History events that record an upgrade's outcome on the deployment that is active after it. */
@@ -320,6 +323,7 @@ export class RunnerService {
       try {
         op.progress('remove', `Removing runners from ${op.serverName}`);
         await this.deployer.removeAll(serverId, op.serverName, op.signal, op.deadline);
+        this.deps.jobHosts?.forgetServer(serverId);
         for (const d of await this.deployments.list(serverId)) {
           if (d.status === 'removed' || d.status === 'failed') continue;
           this.deployments.update(d.id, { status: 'removed', history: { event: 'removed', message: `runner removed from ${op.serverName}` } });

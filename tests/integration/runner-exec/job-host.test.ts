@@ -2,7 +2,7 @@
 // app launches one `cronium-runner jobhost` there; the next jobs start through its control socket (a
 // direct-streamlocal channel, no exec, no Node start on the server). Real parts: a loopback OpenSSH sshd, the built
 // runner, a real core. Execs are counted at SshConnection.exec (every exec of the app goes through it).
-// Users cronium-k460..k468, one server each.
+// Users cronium-k460..k468, one server each (the last test removes the runner of the first test's server).
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -224,5 +224,24 @@ describe('runner jobs through the job host', () => {
     } finally {
       tc.core.settings.update({ runner: { jobHost: true } });
     }
+  }, 120_000);
+
+  // Last: it removes the runner of server 0 (whose first test is done).
+  it('"Remove runner" stops the server\'s host once its running job is done, and the app forgets it', async () => {
+    const host = await hostReady(0);
+    const runner = (await tc.core.execution.ensureRunner(serverIds[0]!)) as Parameters<typeof tc.core.jobHosts.ready>[1];
+    const ev = await saveEvent(tc.core, serverIds[0]!, { scriptType: 'bash', content: 'echo begin; sleep 3; echo end\n' });
+    const job = await start(tc.core, ev.id);
+    const logId = await waitFor('the log', async () => (await tc.core.jobs.get(job.id)).logId);
+    await waitFor('the job begun', async () => (await stdoutOf(tc.core, logId)).length >= 1, 30_000, 50);
+    expect(await jobHostOfLog(logId)).toBe(host.id);
+    await tc.core.runners.remove(serverIds[0]!);
+    expect(tc.core.jobHosts.ready(serverIds[0]!, runner)).toBeNull();
+    expect(fs.existsSync(path.join(users[0]!.home, '.cronium', 'jobhost'))).toBe(false);
+    // Its running job goes on to the end; then the host exits.
+    const done = await tc.core.jobs.waitForJob(job.id);
+    expect(`${done.status} ${done.reason ?? ''}`.trim()).toBe('SUCCESS');
+    expect(await stdoutOf(tc.core, logId)).toEqual(['begin', 'end']);
+    await waitFor('the host exited', () => processesOf(users[0]!.username, `jobhost --id ${host.id}`).length === 0, 15_000, 100);
   }, 120_000);
 });

@@ -457,6 +457,31 @@ describe('the job host', { timeout: 60_000 }, () => {
     expect(after.exit).toMatchObject({ code: 0 });
   });
 
+  it('ends only the job whose helper call raised an exception in the runner: its sibling and the host go on', async () => {
+    // A runner whose supervisor throws on one helper call (the helper socket's callbacks run outside the job's own
+    // async context: the host must still tell which job it came from).
+    const own = path.join(work, 'runner-helper-throws.cjs');
+    const text = fs.readFileSync(bundle, 'utf8');
+    const injected = text.replace(/\n {2}helper\((\w+)\) \{\n/, (m, call: string) => `${m}    if (${call}.op === "output" && ${call}.args.value === "boom") throw new Error("a helper call failed in the runner");\n`);
+    expect(injected).not.toBe(text);
+    fs.writeFileSync(own, injected);
+    const h = makeHome('echo "$CRONIUM_OPT_TAG start"; "$CRONIUM_RUNNER_EXEC" "$CRONIUM_RUNNER_SCRIPT" helper output "$CRONIUM_OPT_TAG"; sleep 1; echo "$CRONIUM_OPT_TAG done"\n');
+    const host = await startedHost(h, 60_000, {}, own);
+    const bad = new FakeApp('job-boom', { CRONIUM_OPT_TAG: 'boom' });
+    const good = new FakeApp('job-fine', { CRONIUM_OPT_TAG: 'fine' });
+    expect((await startJob(h, 'job-boom', bad))?.type).toBe('host-started');
+    expect((await startJob(h, 'job-fine', good))?.type).toBe('host-started');
+    await waitFor('the bad job ended', () => bad.exit, 15_000);
+    expect(bad.exit).toMatchObject({ code: null, error: expect.stringMatching(/the runner failed inside this job \(a helper call failed in the runner\)/) });
+    expect(bad.texts()).toEqual(['boom start']);
+    await waitFor('the good job ended', () => good.exit, 15_000);
+    expect(good.exit).toMatchObject({ code: 0, output: 'fine' });
+    expect(good.texts()).toEqual(['fine start', 'fine done']);
+    expect(good.helperCalls).toEqual(['output']);
+    expect(isAlive(host.child.pid!)).toBe(true);
+    expect(host.out()).not.toMatch(/outside any job/);
+  });
+
   it('keeps `status` and `attach` working: alive while hosted, and `run --resume` reports the end when the host died', async () => {
     const h = makeHome('echo "before"; sleep 30\n');
     const host = await startedHost(h);
@@ -529,6 +554,21 @@ describe('the job host', { timeout: 60_000 }, () => {
     expect(fs.readFileSync(h.socket, 'utf8')).toBe('someone else');
   });
 
+  it('deletes the key files of launches whose host never started, and no other', async () => {
+    const h = makeHome('echo hi\n');
+    const dir = path.join(h.home, 'jobhost');
+    const stale = path.join(dir, `${randomToken(12)}.key`);
+    const fresh = path.join(dir, `${randomToken(12)}.key`);
+    for (const f of [stale, fresh]) fs.writeFileSync(f, JSON.stringify({ key: randomToken() }), { mode: 0o600 });
+    const old = new Date(Date.now() - 5 * 60_000);
+    fs.utimesSync(stale, old, old);
+    const host = await startedHost(h);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+    expect(fs.existsSync(path.join(dir, `${h.hostId}.key`))).toBe(false);
+    expect(host.out()).toMatch(/removed the stale key file/);
+  });
+
   it('replaces a stale socket and exits by itself when idle', async () => {
     const h = makeHome('echo hi\n');
     fs.writeFileSync(h.socket, 'stale');
@@ -554,5 +594,7 @@ describe('the job host', { timeout: 60_000 }, () => {
     expect(await host.exited).toBe(4);
     expect(host.out()).toMatch(message);
     expect(fs.existsSync(h.socket)).toBe(false);
+    // No key is left behind by a host that refused to start.
+    expect(fs.existsSync(path.join(h.home, 'jobhost', `${h.hostId}.key`))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // JobHosts (core/runners/job-hosts.ts): launch, readiness, the proved control conversation and forgetting a host,
 // against an in-process host speaking the protocol on a real Unix socket (the "server" is this machine; the launch
 // exec is played by the test's connection, which starts the host the command names with the key it was given).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,7 +12,8 @@ import { systemClock } from '../../../src-main/core/clock';
 import { AppError } from '../../../src-main/core/errors';
 import type { CompatibleRunner } from '../../../src-main/core/runners/runner-service';
 import { channelProof, checkChannelProof, openFromChannel, randomToken } from '../../../src-shared/protocol/channel-auth';
-import { AppToHost, jobHostChannelName, jobHostStartSealName, type HostToApp } from '../../../src-shared/protocol/job-host';
+import { AppToHost, JOB_HOST_PATH_TOO_LONG_EXIT_CODE, jobHostChannelName, jobHostStartSealName, type HostToApp } from '../../../src-shared/protocol/job-host';
+import { INTEGRITY_EXIT_CODE } from '../../../src-shared/protocol/runner-info';
 import type { RunnerStartFile } from '../../../src-shared/protocol/runner-wire';
 
 const runner = { deploymentId: 'd1', serverId: 's1', version: '1.0.0', kind: 'js', path: '/r', command: 'cronium-runner', capabilities: [], protocolVersion: 1, fingerprint: null, sha256: null, runtime: null } as unknown as CompatibleRunner;
@@ -70,7 +72,7 @@ afterEach(async () => {
 });
 
 /** A "server": the launch exec starts a fake host (or an impostor with another key) in <tmp>/.cronium/jobhost. */
-function setup(opts: { impostor?: boolean; launchFails?: boolean; enabled?: () => boolean } = {}) {
+function setup(opts: { impostor?: boolean; launchFails?: boolean; launchExit?: { code: number; stderr: string }; enabled?: () => boolean } = {}) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jh-'));
   const dir = path.join(tmp, '.cronium', 'jobhost');
   fs.mkdirSync(dir, { recursive: true });
@@ -81,6 +83,7 @@ function setup(opts: { impostor?: boolean; launchFails?: boolean; enabled?: () =
     exec: async (command, o) => {
       execs.push(command);
       if (opts.launchFails) return { code: 1, signal: null, stdout: '', stderr: 'no such command: jobhost' };
+      if (opts.launchExit) return { signal: null, stdout: '', ...opts.launchExit };
       const id = /jobhost --id '?([A-Za-z0-9_-]{16})/.exec(command)![1]!;
       const { key } = JSON.parse(String(o?.stdin)) as { key: string };
       const h = fakeHost(path.join(dir, `${id}.sock`), id, opts.impostor ? randomToken() : key, (...a) => answer(...a));
@@ -185,6 +188,42 @@ describe('JobHosts', () => {
     expect(execs).toHaveLength(1);
     expect(jobHosts.ready('s1', runner)).toBeNull();
     expect(debug.join('\n')).toMatch(/no job host on server s1: the launch exec ended with 1: no such command/);
+  });
+
+  it('tells a socket path too long from an integrity refusal: distinct exit codes, each message says what to do', async () => {
+    expect(JOB_HOST_PATH_TOO_LONG_EXIT_CODE).not.toBe(INTEGRITY_EXIT_CODE);
+    const tooLong = setup({ launchExit: { code: JOB_HOST_PATH_TOO_LONG_EXIT_CODE, stderr: '' } });
+    tooLong.jobHosts.launchSoon('s1', runner);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tooLong.debug.join('\n')).toMatch(/no job host was started on server s1: its socket path would be longer than the 103 bytes .* start with an exec, .* home folder path of at most 64 bytes/);
+    // The launch command itself, run by a real shell under a home folder 65 bytes long: that exit code, and nothing made.
+    const home = path.join(tmp, 'h'.repeat(65 - tmp.length - 1));
+    expect(home).toHaveLength(65);
+    const r = spawnSync('sh', ['-c', tooLong.execs[0]!], { env: { ...process.env, HOME: home }, input: '{}' });
+    expect(r.status).toBe(JOB_HOST_PATH_TOO_LONG_EXIT_CODE);
+    expect(fs.existsSync(home)).toBe(false);
+    const refused = setup({ launchExit: { code: INTEGRITY_EXIT_CODE, stderr: 'cronium-integrity=1:2:3:4:5' } });
+    refused.jobHosts.launchSoon('s1', runner);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(refused.debug.join('\n')).toMatch(/no job host was started on server s1: the integrity check refused the runner \(.+\)\. The next job there starts with the exec, whose check settles it/);
+    expect(refused.jobHosts.ready('s1', runner)).toBeNull();
+  });
+
+  it('forgets every host of a server whose runners were removed, and no other server\'s', async () => {
+    const { jobHosts, execs } = setup();
+    const other = { ...runner, serverId: 's2' } as CompatibleRunner;
+    jobHosts.launchSoon('s1', runner);
+    jobHosts.launchSoon('s2', other);
+    for (let i = 0; i < 100 && jobHosts.stats.ready < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(jobHosts.ready('s1', runner)).not.toBeNull();
+    jobHosts.forgetServer('s1');
+    expect(jobHosts.ready('s1', runner)).toBeNull();
+    expect(jobHosts.ready('s2', other)).not.toBeNull();
+    // Not held back as a failed host: the next exec start there launches one again.
+    jobHosts.launchSoon('s1', runner);
+    await jobHosts.settled();
+    expect(execs).toHaveLength(3);
+    expect(jobHosts.ready('s1', runner)).not.toBeNull();
   });
 
   it('a launch cut by a lost connection is tried again at the next exec start', async () => {
