@@ -13,7 +13,7 @@
  * Per mode it also prints, per job, the database rows changed (SQLite total_changes) and the event-bus events sent (what
  * the renderer receives), counted over the measured runs. BENCH_FLEET_PHASES=1 adds the app's time per phase (waiting
  * at the handshake gate, connect + key exchange + auth, each exec by its first word, reverse tunnels, a runner job's
- * start exec -> hello -> proof -> exit, and the CPU time per run: the app's, parallel-ssh's, the machine's); BENCH_FLEET_CPU_PROF=<dir>
+ * start exec -> hello -> proof -> exit, and the CPU time per run: the app's, parallel-ssh's, the hosts' (everything below their sshds), the machine's); BENCH_FLEET_CPU_PROF=<dir>
  * writes a CPU profile of the app during the measured Cronium runs only (one per size and mode); BENCH_FLEET_MODES
  * (default deploy,direct,runner,pssh,ansible) picks what to measure, for quick runs while tuning (runner without deploy
  * still deploys, untimed); BENCH_FLEET_GATE=<n>
@@ -124,14 +124,45 @@ function machineCpu(): { busy: number; total: number } {
  * CPU time now: this process's, its reaped children's (parallel-ssh and its ssh clients) and the machine's busy
  * time on all cores (every process, the other work on the machine included), in ms. Linux only (the bench needs it).
  */
-function cpuNow(): { self: number; children: number; machine: number } {
+/** The hosts' listening sshd pids (BENCH_FLEET_PHASES: the CPU of everything below them, per run). */
+let serverPids = new Set<number>();
+/**
+ * CPU time of every process below the hosts' sshds, the listeners included, in ms: each live process's own time plus
+ * its reaped children's (sshd reaps its per-connection processes, and they their sessions).
+ */
+function serverTreesCpu(): number {
+  if (serverPids.size === 0) return 0;
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10 });
+    } catch {
+      /* gone */
+    }
+  }
+  let total = 0;
+  for (const [pid, st] of stats) {
+    for (let p = pid, hops = 0; p > 1 && hops < 12; p = stats.get(p)?.ppid ?? 0, hops++) {
+      if (serverPids.has(p)) {
+        total += st.cpu;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+function cpuNow(): { self: number; children: number; machine: number; servers: number } {
   const u = process.cpuUsage();
   const own = fs.readFileSync('/proc/self/stat', 'utf8');
   const f = own.slice(own.lastIndexOf(')') + 2).split(' ');
   const ticks = (xs: string[]) => xs.reduce((a, x) => a + Number(x), 0) * 10; // USER_HZ 100: 10 ms a tick
   const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
   // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
-  return { self: (u.user + u.system) / 1000, children: ticks([f[13]!, f[14]!]), machine: ticks([cpu[0]!, cpu[1]!, cpu[2]!, cpu[5]!, cpu[6]!, cpu[7]!]) };
+  return { self: (u.user + u.system) / 1000, children: ticks([f[13]!, f[14]!]), machine: ticks([cpu[0]!, cpu[1]!, cpu[2]!, cpu[5]!, cpu[6]!, cpu[7]!]), servers: serverTreesCpu() };
 }
 /** Records the CPU spent since `from` as phases ("cpu: ..."), per run. */
 function cpuPhases(from: ReturnType<typeof cpuNow>, self: string): void {
@@ -139,6 +170,7 @@ function cpuPhases(from: ReturnType<typeof cpuNow>, self: string): void {
   phase(`cpu per run: ${self}`, now.self - from.self);
   if (now.children > from.children) phase('cpu per run: reaped children (ssh clients)', now.children - from.children);
   phase('cpu per run: machine busy, all cores, all work', now.machine - from.machine);
+  if (serverPids.size > 0) phase('cpu per run: the hosts (sshd, sessions, shells)', now.servers - from.servers);
 }
 
 /** Phase timings, by name: a list of durations in ms (BENCH_FLEET_PHASES=1). */
@@ -272,6 +304,7 @@ async function fleet(size: number): Promise<FleetResult> {
       fs.rmSync(path.join(users[i]!.home, '.cronium'), { recursive: true, force: true });
     });
     const upSeconds = (performance.now() - started) / 1000;
+    if (process.env.BENCH_FLEET_PHASES === '1') serverPids = new Set(sshds.map((x) => x.pid!).filter(Boolean));
 
     core = await createCore(
       { dataDir: path.join(work, 'data'), migrationsDir: path.join(repo, 'migrations'), resourcesDir: path.join(repo, 'resources'), mode: 'serve', appVersion: 'bench', env: {} },

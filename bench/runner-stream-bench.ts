@@ -3,7 +3,9 @@
  * `node bench/run-ts.mjs bench/runner-stream-bench.ts`; never in CI). Against the harness sshd on loopback and the
  * repo's built runner (npm run build:runner) it prints, side by side:
  *   1. lines per second of a runner job printing BENCH_LINES (default 1,000,000) lines: into the database (job start
- *      to the last line committed) and delivered live to a subscribed renderer client (a bus subscriber of the log
+ *      to the last line committed; the event's first run, which uploads its payload, and a second run, which finds it
+ *      cached as later runs of an unchanged event do; both after a warm-up job, as on a server whose runner is
+ *      deployed and whose job host runs) and delivered live to a subscribed renderer client (a bus subscriber of the log
  *      stream service, as the router's transports are);
  *   2. the reference: raw `seq` through an open SSH connection (ssh2 exec, lines counted) and raw better-sqlite3
  *      inserts of one row per line (bench/row-per-line-reference.ts, the first log schema);
@@ -27,8 +29,11 @@ const repo = fs.existsSync(path.join(process.cwd(), 'migrations')) ? process.cwd
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function runnerJob(core: Core, serverId: string, content: string, scriptType: 'bash' | 'python', onLines?: (texts: string[], at: number) => void) {
-  const event = await core.events.save(EventInput.parse({ name: `bench ${Math.random().toString(36).slice(2, 7)}`, scriptType, content, timeoutSeconds: 600, executionMode: 'runner-ssh', serverIds: [serverId] }));
+function benchEvent(core: Core, serverId: string, content: string, scriptType: 'bash' | 'python') {
+  return core.events.save(EventInput.parse({ name: `bench ${Math.random().toString(36).slice(2, 7)}`, scriptType, content, timeoutSeconds: 600, executionMode: 'runner-ssh', serverIds: [serverId] }));
+}
+
+async function runnerJob(core: Core, event: { id: string }, onLines?: (texts: string[], at: number) => void) {
   let logId: string | null = null;
   let delivered = 0;
   let firstLineAt = 0;
@@ -81,14 +86,18 @@ async function rawSshSeq(core: Core, serverId: string): Promise<number> {
 async function main(): Promise<void> {
   await withBenchServer('runner-bench', repo, 29, async ({ core, serverId, work }) => {
     // Warm-up: deploys the runner and uploads a payload, so the figures below are streaming only.
-    await runnerJob(core, serverId, 'echo warm\n', 'bash');
+    await runnerJob(core, await benchEvent(core, serverId, 'echo warm\n', 'bash'));
     // The warm-up's exec start launches the server's job host; a deployed runner's jobs start through it.
     await core.jobHosts.settled();
 
+    // The same event twice: its first run uploads its new payload to the server; the second finds it cached there, as
+    // every later run of an unchanged event (a schedule, a workflow step) does.
+    const seqEvent = await benchEvent(core, serverId, `seq 1 ${LINES}\n`, 'bash');
     const columnsBefore = core.runnerStreams.columnBatches;
-    const job = await runnerJob(core, serverId, `seq 1 ${LINES}\n`, 'bash');
+    const first = await runnerJob(core, seqEvent);
     const columnBatches = core.runnerStreams.columnBatches - columnsBefore;
-    if (job.stored !== LINES) throw new Error(`the runner job stored ${job.stored} of ${LINES} lines`);
+    const job = await runnerJob(core, seqEvent);
+    for (const j of [first, job]) if (j.stored !== LINES) throw new Error(`the runner job stored ${j.stored} of ${LINES} lines`);
     const sshRate = await rawSshSeq(core, serverId);
     const sqliteRate = rowPerLineInserts(path.join(work, 'raw'), LINES, String).linesPerSecond;
 
@@ -105,7 +114,7 @@ async function main(): Promise<void> {
       '    if delay > 0: time.sleep(delay)',
       '',
     ].join('\n');
-    const lat = await runnerJob(core, serverId, steady, 'python', (texts, at) => {
+    const lat = await runnerJob(core, await benchEvent(core, serverId, steady, 'python'), (texts, at) => {
       for (const t of texts) {
         const writtenUs = Number(t);
         if (Number.isFinite(writtenUs)) latencies.push(at - writtenUs / 1000);
@@ -115,12 +124,16 @@ async function main(): Promise<void> {
     console.log(`runner-ssh streaming, ${fmt(LINES)} lines, loopback sshd, ${os.cpus().length} CPUs`);
     console.log('');
     console.log('  path                                              lines/s');
-    console.log(`  runner job -> SQLite (stored, committed)      ${fmt((LINES / job.ms) * 1000).padStart(12)}   (${(job.ms / 1000).toFixed(2)} s end to end, run to SUCCESS; ${fmt(columnBatches)} column-wise log batches)`);
-    console.log(`    of which job start (run -> first line at the client): ${(job.firstLineMs / 1000).toFixed(2)} s; streaming (first line -> last committed): ${((job.ms - job.firstLineMs) / 1000).toFixed(2)} s`);
+    const stored = (name: string, j: typeof job, note: string) => {
+      console.log(`  ${name} ${fmt((LINES / j.ms) * 1000).padStart(12)}   (${(j.ms / 1000).toFixed(2)} s end to end, run to SUCCESS${note})`);
+      console.log(`    of which job start (run -> first line at the client): ${(j.firstLineMs / 1000).toFixed(2)} s; streaming (first line -> last committed): ${((j.ms - j.firstLineMs) / 1000).toFixed(2)} s`);
+    };
+    stored('runner job -> SQLite, payload cached     ', job, '');
+    stored('runner job -> SQLite, first run (upload) ', first, `; ${fmt(columnBatches)} column-wise log batches`);
     console.log(`  runner job -> subscribed client (bus)         ${fmt((job.delivered / job.ms) * 1000).padStart(12)}   (${fmt(job.delivered)} of ${fmt(LINES)} pushed live; the viewer fetches the rest of very large batches)`);
     console.log(`  raw: seq over an open SSH connection (ssh2)   ${fmt(sshRate).padStart(12)}`);
     console.log(`  raw: better-sqlite3 one row per line (10k/tx) ${fmt(sqliteRate).padStart(12)}`);
-    console.log(`  TARGET lines stored per second, runner / raw one-row-per-line inserts: ${((LINES / job.ms) * 1000 / sqliteRate).toFixed(2)}x (target >= 2.0x)`);
+    console.log(`  TARGET lines stored per second, runner / raw one-row-per-line inserts: ${((LINES / job.ms) * 1000 / sqliteRate).toFixed(2)}x with the event's payload cached on the server, ${((LINES / first.ms) * 1000 / sqliteRate).toFixed(2)}x on its first run (target >= 2.0x)`);
     console.log('');
     console.log(`  latency, line written on the server -> client, at 1,000 lines/s for ${LATENCY_SECONDS} s (${fmt(latencies.length)} lines):`);
     console.log(`    p50 ${quantile(latencies, 0.5).toFixed(2)} ms   p99 ${quantile(latencies, 0.99).toFixed(2)} ms   max ${Math.max(...latencies).toFixed(2)} ms   (stored ${fmt(lat.stored)})`);
