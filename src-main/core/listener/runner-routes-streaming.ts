@@ -129,16 +129,18 @@ export function registerStreamingRoutes(d: StreamingRouteDeps): void {
     let endedDuringReplay = false;
     const held: LogLine[] = [];
     const send = (frame: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(frame));
-    const sendLines = (lines: LogLine[]) => {
+    const sendLines = (lines: readonly LogLine[]) => {
       const fresh = lines.filter((l) => l.seq > sent);
       if (fresh.length === 0) return;
       sent = fresh[fresh.length - 1].seq;
       send({ type: 'lines', logId, lines: fresh });
     };
-    const offLines = d.logs.onStored((id, lines) => {
+    const offLines = d.logs.onStored((id, runs) => {
       if (id !== logId) return;
-      if (replaying) held.push(...lines);
-      else sendLines(lines);
+      for (const lines of runs) {
+        if (replaying) for (const line of lines) held.push(line);
+        else sendLines(lines);
+      }
     });
     const offStatus = d.bus.subscribe((name, payload) => {
       if (name !== 'logs/changed') return;

@@ -52,9 +52,10 @@ export class LogAggregator {
   ) {
     this.runnerSeq = initialRunnerSeq;
     this.durable = initialRunnerSeq;
-    this.detach = store.onStored((logId, lines) => {
-      if (logId !== this.sink.logId || lines.length === 0) return;
-      const committed = lines[lines.length - 1].seq;
+    this.detach = store.onStored((logId, runs) => {
+      if (logId !== this.sink.logId || runs.length === 0) return;
+      const newest = runs[runs.length - 1];
+      const committed = newest[newest.length - 1].seq;
       let advanced = false;
       while (this.inFlight.length > 0 && this.inFlight[0].logSeq <= committed) {
         this.durable = this.inFlight.shift()!.runnerSeq;

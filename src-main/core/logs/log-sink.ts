@@ -111,8 +111,11 @@ export class LogSinkImpl implements LogSink {
   /** `masked`: the lines come from a splitter, which masked them already. */
   private store_(stream: LogStream, lines: string[], ts: string, masked = false): void {
     const mask = !masked && !this.masker.isEmpty;
-    for (const text of lines) {
-      this.store.append(this.logId, { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(text) : text });
+    const batch: LogLine[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i];
+      batch[i] = { seq: ++this.seq, stream, ts, text: mask ? this.masker.mask(text) : text };
     }
+    this.store.appendBatch(this.logId, batch);
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { EventBus } from '../event-bus';
 import type { LogLine } from '../../../src-shared/contract/logs';
-import type { LogStore } from './log-store';
+import type { LogStore, StoredRuns } from './log-store';
 
 export const MAX_LINES_PER_PUSH = 2000;
 export const MAX_LINES_PER_BATCH = 10_000;
@@ -30,7 +30,7 @@ export class LogStreamService {
     store: LogStore,
     private readonly bus: EventBus,
   ) {
-    this.detach = store.onStored((logId, lines) => this.publish(logId, lines));
+    this.detach = store.onStored((logId, runs) => this.publish(logId, runs));
   }
 
   subscribe(logId: string, connectionId: string = IN_PROCESS): void {
@@ -67,10 +67,10 @@ export class LogStreamService {
     return [...(this.subscribers.get(logId)?.keys() ?? [])];
   }
 
-  private publish(logId: string, lines: LogLine[]): void {
+  private publish(logId: string, runs: StoredRuns): void {
     const byConnection = this.subscribers.get(logId);
-    if (!byConnection || lines.length === 0) return;
-    const newest = lines.length > MAX_LINES_PER_BATCH ? lines.slice(lines.length - MAX_LINES_PER_BATCH) : lines;
+    if (!byConnection || runs.length === 0) return;
+    const newest = newestLines(runs, MAX_LINES_PER_BATCH);
     for (let i = 0; i < newest.length; i += MAX_LINES_PER_PUSH) {
       const payload = { logId, lines: newest.slice(i, i + MAX_LINES_PER_PUSH) };
       for (const connectionId of byConnection.keys()) {
@@ -85,4 +85,21 @@ export class LogStreamService {
     this.subscribers.clear();
     this.sinks.clear();
   }
+}
+
+/** The newest `max` lines of the runs (all of them when fewer), oldest first. */
+function newestLines(runs: StoredRuns, max: number): readonly LogLine[] {
+  if (runs.length === 1) {
+    const only = runs[0];
+    return only.length > max ? only.slice(only.length - max) : only;
+  }
+  let first = runs.length - 1;
+  let count = runs[first].length;
+  while (first > 0 && count < max) count += runs[--first].length;
+  const lines: LogLine[] = [];
+  for (let r = first; r < runs.length; r++) {
+    const run = runs[r];
+    for (let i = r === first ? Math.max(0, count - max) : 0; i < run.length; i++) lines.push(run[i]);
+  }
+  return lines;
 }

@@ -3,20 +3,28 @@
 // and the router never broadcasts them to every client.
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../../src-main/core/event-bus';
-import { LogStreamService, type LogLinesPayload } from '../../../src-main/core/logs/log-stream-service';
+import { LogStreamService, MAX_LINES_PER_BATCH, MAX_LINES_PER_PUSH, type LogLinesPayload } from '../../../src-main/core/logs/log-stream-service';
 import type { LogStore } from '../../../src-main/core/logs/log-store';
 import { Router, type HandlerMap } from '../../../src-main/rpc/router';
 import type { LogLine } from '../../../src-shared/contract/logs';
 
 function world() {
-  let stored: (logId: string, lines: LogLine[]) => void = () => undefined;
+  let stored: (logId: string, runs: LogLine[][]) => void = () => undefined;
   const store = { onStored: (listener: typeof stored) => ((stored = listener), () => undefined) } as unknown as LogStore;
   const bus = new EventBus();
   const stream = new LogStreamService(store, bus);
   const delivered: Array<[string, LogLinesPayload]> = [];
   stream.onDeliver((connectionId, payload) => delivered.push([connectionId, payload]));
   const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts: new Date(0).toISOString(), text: `line ${seq}` });
-  return { stream, bus, delivered, store: (logId: string, ...seqs: number[]) => stored(logId, seqs.map(line)) };
+  const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => line(from + i));
+  return {
+    stream,
+    bus,
+    delivered,
+    store: (logId: string, ...seqs: number[]) => stored(logId, [seqs.map(line)]),
+    /** One commit of several runs (sealed blocks, then the open block's chunk), each [from, to] of seqs. */
+    storeRuns: (logId: string, ...runs: Array<[number, number]>) => stored(logId, runs.map(([from, to]) => run(from, to))),
+  };
 }
 
 describe('LogStreamService', () => {
@@ -60,6 +68,26 @@ describe('LogStreamService', () => {
       w.store('log-a', 1);
       w.store('log-b', 2);
       expect(w.delivered.map(([c, p]) => [c, p.logId])).toEqual([['conn-2', 'log-b']]);
+    });
+  });
+
+  describe('when one commit stores several runs of lines', () => {
+    it('pushes them in order, at most MAX_LINES_PER_PUSH a push, as if they were one batch', () => {
+      const w = world();
+      w.stream.subscribe('log-a', 'conn-1');
+      w.storeRuns('log-a', [1, 1500], [1501, 1600], [1601, 3000]);
+      const pushes = w.delivered.map(([, p]) => p.lines.map((l) => l.seq));
+      expect(pushes.map((seqs) => seqs.length)).toEqual([MAX_LINES_PER_PUSH, 3000 - MAX_LINES_PER_PUSH]);
+      expect(pushes.flat()).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    });
+
+    it('pushes only the newest MAX_LINES_PER_BATCH lines across the runs when they hold more', () => {
+      const w = world();
+      w.stream.subscribe('log-a', 'conn-1');
+      w.storeRuns('log-a', [1, 8192], [8193, 16384], [16385, 17000]);
+      const seqs = w.delivered.flatMap(([, p]) => p.lines.map((l) => l.seq));
+      expect(seqs).toEqual(Array.from({ length: MAX_LINES_PER_BATCH }, (_, i) => 17000 - MAX_LINES_PER_BATCH + 1 + i));
+      expect(Math.max(...w.delivered.map(([, p]) => p.lines.length))).toBeLessThanOrEqual(MAX_LINES_PER_PUSH);
     });
   });
 
