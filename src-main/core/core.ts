@@ -28,6 +28,7 @@ import { LocalListener } from './listener/local-listener';
 import { SshPool } from './ssh/ssh-pool';
 import { ServerService } from './servers/server-service';
 import { EventService } from './events/event-service';
+import { tuneV8ForLogStreams } from './logs/v8-tuning';
 import { LogStore } from './logs/log-store';
 import { LogRetention } from './logs/log-retention';
 import { LogStreamService } from './logs/log-stream-service';
@@ -139,6 +140,7 @@ export interface Core {
 }
 
 export async function createCore(config: CoreConfig, ports: CorePorts): Promise<Core> {
+  tuneV8ForLogStreams();
   const bus = new EventBus();
   const clock = ports.clock ?? systemClock;
   const db = openDatabase(path.join(config.dataDir, 'cronium.sqlite'), config.migrationsDir, clock);

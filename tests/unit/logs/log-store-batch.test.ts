@@ -1,6 +1,6 @@
 // LogStore.appendBatch (the runner path's batches) on a real SQLite file: it leaves exactly what append() line by line
 // leaves (lines, counters, the partial_output tail, also around lines appended one by one and lines longer than the
-// tail), and refuses a batch out of order as a whole.
+// tail), refuses a batch out of order as a whole, and keeps the tail whole across a flood and a re-attach.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +75,42 @@ describe('LogStore.appendBatch', () => {
     const long = 'z'.repeat(PARTIAL_TAIL_CHARS * 2);
     store.appendBatch(logId, [{ seq: 1, stream: 'stdout', ts, text: 'first' }, { seq: 2, stream: 'stdout', ts, text: long }]);
     expect(((await snapshot(logId)).row as { partial_output: string }).partial_output).toBe(long);
+  });
+
+  it('writes the tail with the flushes that leave nothing unwritten; a log re-attached after a crash seeds it from its stored lines', async () => {
+    const logId = await store.create({ jobId: 'job-1', eventId: null, serverId: null });
+    const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts, text: `line ${seq} ${'w'.repeat(seq % 13)}` });
+    store.appendBatch(logId, Array.from({ length: 100 }, (_, i) => line(i + 1)));
+    store.flushAll(logId);
+    // A flood: the backpressure flush writes the full blocks and the counters, not the tail.
+    store.appendBatch(logId, Array.from({ length: 25_000 }, (_, i) => line(i + 101)));
+    const counted = db.sqlite.prepare('SELECT line_count, last_sequence, partial_output FROM logs WHERE id = ?').get(logId) as { line_count: number; last_sequence: number; partial_output: string };
+    expect(counted.last_sequence).toBeGreaterThan(100);
+    expect(counted.last_sequence).toBeLessThan(25_100);
+    expect(counted.line_count).toBe(counted.last_sequence);
+    expect(counted.partial_output.endsWith(line(100).text)).toBe(true);
+
+    // The app stops here (a copy of the database files as they are), and the next run re-attaches to the log.
+    const copy = path.join(dir, 'copy');
+    fs.mkdirSync(copy);
+    for (const f of ['db.sqlite', 'db.sqlite-wal']) if (fs.existsSync(path.join(dir, f))) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+    const db2 = openDatabase(path.join(copy, 'db.sqlite'), MIGRATIONS_DIR);
+    const store2 = new LogStore(db2, new EventBus());
+    try {
+      const next = line(counted.last_sequence + 1);
+      store2.appendBatch(logId, [next]);
+      store2.flushAll(logId);
+      const row = db2.sqlite.prepare('SELECT partial_output FROM logs WHERE id = ?').get(logId) as { partial_output: string };
+      // The newest stored lines within the tail's size, then the new one: no lines missing in between.
+      const texts = Array.from({ length: counted.last_sequence + 1 }, (_, i) => line(i + 1).text);
+      let from = texts.length - 1;
+      let chars = texts[from].length + 1;
+      while (from > 0 && chars + texts[from - 1].length + 1 <= PARTIAL_TAIL_CHARS) chars += texts[--from].length + 1;
+      expect(row.partial_output).toBe(texts.slice(from).join('\n'));
+    } finally {
+      store2.close();
+      db2.close();
+    }
   });
 
   it('refuses a batch whose lines are out of order, taking none of it', async () => {
