@@ -5,6 +5,11 @@
  */
 import { runCommandLine } from './cli';
 import { processIo } from './io';
+import v8 from 'node:v8';
+
+// As the app's core does (src-main/core/v8-tuning.ts says why): a flood of output lines after a quiet spell would
+// otherwise be allocated straight into the old generation.
+v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
 // Set the exit code rather than calling process.exit(): pending stdout writes to a pipe are flushed first.
 runCommandLine(process.argv.slice(2), processIo).then(

@@ -28,7 +28,7 @@ import { LocalListener } from './listener/local-listener';
 import { SshPool } from './ssh/ssh-pool';
 import { ServerService } from './servers/server-service';
 import { EventService } from './events/event-service';
-import { tuneV8ForLogStreams } from './logs/v8-tuning';
+import { tuneV8ForLogStreams } from './v8-tuning';
 import { LogStore } from './logs/log-store';
 import { LogRetention } from './logs/log-retention';
 import { LogStreamService } from './logs/log-stream-service';
