@@ -638,22 +638,21 @@ export class LogStore {
    * flushes, if the app stopped between two full flushes), read from the newest blocks back.
    */
   private seedTail(logId: string, state: OpenLog): void {
-    const newestFirst: LogLine[][] = [];
-    let chars = 0;
+    const newestFirst: Array<{ lines: LogLine[]; chars: number }> = [];
+    let total = 0;
     for (const block of this.newestBlocks.iterate(logId) as IterableIterator<BlockRow>) {
       const b = decodeLogBlock(block.data);
       const lines: LogLine[] = new Array(b.lineCount);
+      let chars = 0;
       for (let i = 0; i < b.lineCount; i++) {
         lines[i] = blockLine(b, i);
         chars += lines[i].text.length + 1;
       }
-      newestFirst.push(lines);
-      if (chars >= PARTIAL_TAIL_CHARS) break;
+      newestFirst.push({ lines, chars });
+      total += chars;
+      if (total >= PARTIAL_TAIL_CHARS) break;
     }
-    for (let r = newestFirst.length - 1; r >= 0; r--) {
-      const lines = newestFirst[r];
-      tailAdd(state, lines, 0, lines.length, lines.reduce((n, l) => n + l.text.length + 1, 0));
-    }
+    for (let r = newestFirst.length - 1; r >= 0; r--) tailAdd(state, newestFirst[r].lines, 0, newestFirst[r].lines.length, newestFirst[r].chars);
   }
 
   private viewQuery() {
