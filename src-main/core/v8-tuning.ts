@@ -10,8 +10,10 @@
  * bench (1,000,000 lines stored after 30 warm-up jobs and 30 external ssh runs): 650-680 ms with pretenuring, 340-400
  * ms without. Neither process builds large numbers of long-lived objects in a burst, which is what pretenuring is for.
  *
- * V8 reads this flag at each collection, so setting it after start takes effect (the Electron main process has no
- * other way: `--js-flags` would have to be on its command line).
+ * V8 reads this flag at each collection, so setting it after start takes effect for every allocation site not tenured
+ * yet (createCore runs before any log is stored). The Electron main process has no other way (`--js-flags` would have
+ * to be on its command line); Electron, like Node, starts V8 with `--no-freeze-flags-after-init` so that Node's
+ * v8.setFlagsFromString works (electron/electron#42414 keeps that flag applied).
  */
 import v8 from 'node:v8';
 

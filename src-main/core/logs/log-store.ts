@@ -176,28 +176,13 @@ export class LogStore {
 
   /** Buffers one line; its seq must be greater than every earlier one of the log. */
   append(logId: string, line: LogLine): void {
-    if (this.closed) return;
-    const state = this.state(logId);
-    if (line.seq <= state.lastSequence) {
-      throw new AppError('LOG_SEQUENCE_INVALID', `line ${line.seq} of log ${logId} comes after ${state.lastSequence}; lines must be appended in order`);
-    }
-    state.openLines.push(line);
-    state.openChars += line.text.length;
-    state.lastSequence = line.seq;
-    state.lineCount++;
-    state.byteCount += line.text.length + 1;
-    tailAddOne(state, line);
-    if (state.openLines.length >= BLOCK_MAX_LINES || state.openChars >= BLOCK_MAX_CHARS) this.seal(state);
-    if (++this.buffered >= MAX_BUFFERED_LINES) {
-      // Sealed blocks first (the cheap, compressed rows); chunks of open blocks only if that was not enough.
-      this.flushAll(undefined, true);
-      if (this.buffered >= MAX_BUFFERED_LINES / 2) this.flushAll();
-    } else if (!this.timer) this.scheduleFlush();
+    this.appendBatch(logId, [line]);
   }
 
   /**
-   * Buffers a run of lines at once (the runner path's batches): the same as append() line by line, with one order
-   * check, one tail update and one backpressure check per MAX_BUFFERED_LINES lines instead of per line. Seqs must
+   * Buffers a run of lines at once (a runner batch, the lines of a direct job's chunk): the same as append() line by
+   * line, with one order check, one tail update and one backpressure check per MAX_BUFFERED_LINES lines instead of per
+   * line. Seqs must
    * ascend and follow the log's last one; otherwise nothing is taken. The store keeps the line objects as they are.
    */
   appendBatch(logId: string, lines: readonly LogLine[]): void {
@@ -386,10 +371,14 @@ export class LogStore {
     const columns = Object.keys(update);
     this.statusStatements.update('logs', columns, 'id = ?').run(...columns.map((c) => update[c]), logId);
     const state = this.open.get(logId);
+    const ending = status === 'SUCCESS' || status === 'FAILURE' || status === 'TIMEOUT' || status === 'CANCELLED' || status === 'PARTIAL';
     if (state) state.status = status;
+    // A log ended without being in memory (an app restart's reconciliation): its tail may lag its counters by the lines
+    // of backpressure flushes before the stop, so it is rebuilt from the stored lines.
+    else if (ending && row.line_count > 0) this.rewriteTail(logId);
     // A log that ended, or went PARTIAL (its link was lost and may never come back), is released from memory; a
     // re-attaching runner's next line re-creates its state from the stored row (see state()).
-    if (status === 'SUCCESS' || status === 'FAILURE' || status === 'TIMEOUT' || status === 'CANCELLED' || status === 'PARTIAL') this.release(logId);
+    if (ending) this.release(logId);
     await this.emitChanged(logId);
   }
 
@@ -633,6 +622,13 @@ export class LogStore {
   }
 
 
+  /** Writes partial_output from a log's stored lines (a log not in memory: state() reads them), leaving it out of memory. */
+  private rewriteTail(logId: string): void {
+    const tail = tailText(this.state(logId));
+    this.open.delete(logId);
+    this.statusStatements.get('tail', () => 'UPDATE logs SET partial_output = ? WHERE id = ?').run(tail, logId);
+  }
+
   /**
    * A re-attached log's tail: its newest stored lines (partial_output may lag the counters by the lines of backpressure
    * flushes, if the app stopped between two full flushes), read from the newest blocks back.
@@ -671,11 +667,14 @@ export class LogStore {
 }
 
 /**
- * The partial_output tail is kept as runs of lines: a batch's lines by reference (appendBatch: no per-line work), the
- * lines appended one by one in an array of the store's own. Whole runs drop out once the newer ones hold
+ * The partial_output tail is kept as runs of lines: a long batch's lines by reference (no per-line work), the lines of
+ * short batches (SHORT_TAIL_BATCH lines or fewer: live output often comes a line a chunk) copied into an array of the
+ * store's own, so a run object is never made per line. Whole runs drop out once the newer ones hold
  * PARTIAL_TAIL_CHARS; an own run also drops its oldest lines one by one. tailText() then cuts exactly what append()
  * line by line always kept: the longest run of newest lines within PARTIAL_TAIL_CHARS (at least one line).
  */
+const SHORT_TAIL_BATCH = 16;
+
 interface TailRun {
   lines: readonly LogLine[];
   from: number;
@@ -686,6 +685,10 @@ interface TailRun {
 }
 
 function tailAdd(state: OpenLog, lines: readonly LogLine[], from: number, to: number, chars: number): void {
+  if (to - from <= SHORT_TAIL_BATCH) {
+    for (let i = from; i < to; i++) tailAddOne(state, lines[i]);
+    return;
+  }
   state.tail.push({ lines, from, to, chars, own: false });
   state.tailChars += chars;
   trimTail(state);

@@ -77,7 +77,7 @@ describe('LogStore.appendBatch', () => {
     expect(((await snapshot(logId)).row as { partial_output: string }).partial_output).toBe(long);
   });
 
-  it('writes the tail with the flushes that leave nothing unwritten; a log re-attached after a crash seeds it from its stored lines', async () => {
+  it('writes the tail with the flushes that leave nothing unwritten; after a crash, a log re-attached or ended takes it from its stored lines', async () => {
     const logId = await store.create({ jobId: 'job-1', eventId: null, serverId: null });
     const line = (seq: number): LogLine => ({ seq, stream: 'stdout', ts, text: `line ${seq} ${'w'.repeat(seq % 13)}` });
     store.appendBatch(logId, Array.from({ length: 100 }, (_, i) => line(i + 1)));
@@ -90,26 +90,42 @@ describe('LogStore.appendBatch', () => {
     expect(counted.line_count).toBe(counted.last_sequence);
     expect(counted.partial_output.endsWith(line(100).text)).toBe(true);
 
-    // The app stops here (a copy of the database files as they are), and the next run re-attaches to the log.
-    const copy = path.join(dir, 'copy');
-    fs.mkdirSync(copy);
-    for (const f of ['db.sqlite', 'db.sqlite-wal']) if (fs.existsSync(path.join(dir, f))) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
-    const db2 = openDatabase(path.join(copy, 'db.sqlite'), MIGRATIONS_DIR);
-    const store2 = new LogStore(db2, new EventBus());
-    try {
-      const next = line(counted.last_sequence + 1);
-      store2.appendBatch(logId, [next]);
-      store2.flushAll(logId);
-      const row = db2.sqlite.prepare('SELECT partial_output FROM logs WHERE id = ?').get(logId) as { partial_output: string };
-      // The newest stored lines within the tail's size, then the new one: no lines missing in between.
-      const texts = Array.from({ length: counted.last_sequence + 1 }, (_, i) => line(i + 1).text);
+    // The app stops here (a copy of the database files as they are). The next run either re-attaches to the log (a
+    // runner comes back) or ends it (the restart's reconciliation): either way the tail has no lines missing.
+    const afterStop = (name: string) => {
+      const copy = path.join(dir, name);
+      fs.mkdirSync(copy);
+      for (const f of ['db.sqlite', 'db.sqlite-wal']) if (fs.existsSync(path.join(dir, f))) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+      const db2 = openDatabase(path.join(copy, 'db.sqlite'), MIGRATIONS_DIR);
+      return { db2, store2: new LogStore(db2, new EventBus()) };
+    };
+    /** The newest of lines 1..last within the tail's size, as partial_output holds them. */
+    const expectedTail = (last: number) => {
+      const texts = Array.from({ length: last }, (_, i) => line(i + 1).text);
       let from = texts.length - 1;
       let chars = texts[from].length + 1;
       while (from > 0 && chars + texts[from - 1].length + 1 <= PARTIAL_TAIL_CHARS) chars += texts[--from].length + 1;
-      expect(row.partial_output).toBe(texts.slice(from).join('\n'));
+      return texts.slice(from).join('\n');
+    };
+    const tailIn = (db2: AppDatabase) => (db2.sqlite.prepare('SELECT partial_output FROM logs WHERE id = ?').get(logId) as { partial_output: string }).partial_output;
+
+    const reattached = afterStop('reattached');
+    try {
+      reattached.store2.appendBatch(logId, [line(counted.last_sequence + 1)]);
+      reattached.store2.flushAll(logId);
+      expect(tailIn(reattached.db2)).toBe(expectedTail(counted.last_sequence + 1));
     } finally {
-      store2.close();
-      db2.close();
+      reattached.store2.close();
+      reattached.db2.close();
+    }
+    const ended = afterStop('ended');
+    try {
+      await ended.store2.setStatus(logId, 'PARTIAL');
+      expect(tailIn(ended.db2)).toBe(expectedTail(counted.last_sequence));
+      expect(ended.store2.openLogCount).toBe(0);
+    } finally {
+      ended.store2.close();
+      ended.db2.close();
     }
   });
 
